@@ -1,0 +1,344 @@
+//! Decoding: a frame in, a [`Message`] out whose fields are slices of the
+//! frame. Nothing is copied or allocated per field; every field is checked
+//! against its class and length before the message is handed out, so callers
+//! can trust what they read.
+
+use crate::bitmap::{self, SetFields};
+use crate::class::Class;
+use crate::error::{DecodeError, FieldProblem};
+use crate::hex;
+use crate::layout::{DataEncoding, FieldSpec, Layout, LengthKind, MtiEncoding, PrefixEncoding};
+use crate::mti::Mti;
+use std::borrow::Cow;
+
+/// Where a field's data sits in the frame.
+#[derive(Clone, Copy, Default)]
+struct Span {
+    start: u32,
+    bytes: u16,
+    units: u16,
+}
+
+/// A decoded message: the MTI, which fields are present, and where each one
+/// lies in the frame it borrows.
+pub struct Message<'a> {
+    layout: &'a Layout,
+    frame: &'a [u8],
+    mti: Mti,
+    /// Present data fields (bit 1, the secondary bitmap flag, cleared).
+    present: u128,
+    /// Indexed by field number.
+    spans: [Span; 129],
+}
+
+/// One field of a decoded message, borrowed from the frame.
+#[derive(Clone, Copy)]
+pub struct Field<'a> {
+    spec: &'a FieldSpec,
+    data: &'a [u8],
+    units: u16,
+}
+
+impl Layout {
+    /// Decodes one message (without its length header). Any input gets either
+    /// a fully checked message or an error naming what is wrong; never a panic.
+    pub fn decode<'a>(&'a self, frame: &'a [u8]) -> Result<Message<'a>, DecodeError> {
+        if frame.len() > u32::MAX as usize {
+            return Err(DecodeError::TrailingData {
+                extra: frame.len() - u32::MAX as usize,
+            });
+        }
+        let mut pos = 0;
+        let mti = read_mti(frame, &mut pos, self.mti_encoding())?;
+        let present = bitmap::read(frame, &mut pos, self.bitmap_encoding())? & !bitmap::SECONDARY;
+        let mut spans = [Span::default(); 129];
+        for number in SetFields(present) {
+            let spec = self
+                .field(number)
+                .ok_or(DecodeError::UndefinedField { field: number })?;
+            spans[usize::from(number)] =
+                read_field(spec, frame, &mut pos).map_err(|problem| DecodeError::Field {
+                    field: number,
+                    problem,
+                })?;
+        }
+        if pos != frame.len() {
+            return Err(DecodeError::TrailingData {
+                extra: frame.len() - pos,
+            });
+        }
+        Ok(Message {
+            layout: self,
+            frame,
+            mti,
+            present,
+            spans,
+        })
+    }
+}
+
+fn read_mti(frame: &[u8], pos: &mut usize, encoding: MtiEncoding) -> Result<Mti, DecodeError> {
+    let mti = match encoding {
+        MtiEncoding::Ascii => {
+            let raw = frame.get(..4).ok_or(DecodeError::TruncatedMti)?;
+            *pos = 4;
+            Mti::from_digits(raw)
+        }
+        MtiEncoding::Bcd => {
+            let raw = frame.get(..2).ok_or(DecodeError::TruncatedMti)?;
+            *pos = 2;
+            let digits = [raw[0] >> 4, raw[0] & 0xF, raw[1] >> 4, raw[1] & 0xF];
+            if digits.iter().all(|d| *d < 10) {
+                Mti::from_digits(&digits.map(|d| b'0' + d))
+            } else {
+                None
+            }
+        }
+    };
+    mti.ok_or(DecodeError::BadMti)
+}
+
+/// Reads one field at `*pos` and advances past it.
+#[inline]
+fn read_field(spec: &FieldSpec, frame: &[u8], pos: &mut usize) -> Result<Span, FieldProblem> {
+    let units = match spec.length {
+        LengthKind::Fixed => usize::from(spec.max),
+        LengthKind::LlVar | LengthKind::LllVar => {
+            let width = spec.prefix_len();
+            let raw = frame
+                .get(*pos..*pos + width)
+                .ok_or(FieldProblem::TruncatedPrefix)?;
+            let len = read_prefix(spec.prefix, raw).ok_or(FieldProblem::BadPrefix)?;
+            *pos += width;
+            if len > usize::from(spec.max) {
+                return Err(FieldProblem::TooLong {
+                    len,
+                    max: usize::from(spec.max),
+                });
+            }
+            len
+        }
+    };
+    let bytes = spec.data_bytes(units);
+    let have = frame.len() - *pos;
+    let data = frame
+        .get(*pos..*pos + bytes)
+        .ok_or(FieldProblem::Truncated { need: bytes, have })?;
+    check_data(spec, data, units)?;
+    let span = Span {
+        // decode() refuses frames longer than u32::MAX; lengths are at most 9999.
+        start: *pos as u32,
+        bytes: bytes as u16,
+        units: units as u16,
+    };
+    *pos += bytes;
+    Ok(span)
+}
+
+/// The value of a length prefix, or `None` when it is not a number.
+#[inline]
+fn read_prefix(encoding: PrefixEncoding, raw: &[u8]) -> Option<usize> {
+    match encoding {
+        PrefixEncoding::Ascii => raw.iter().try_fold(0usize, |acc, &c| {
+            c.is_ascii_digit().then(|| acc * 10 + usize::from(c - b'0'))
+        }),
+        PrefixEncoding::Bcd => raw.iter().try_fold(0usize, |acc, &b| {
+            let (hi, lo) = (b >> 4, b & 0xF);
+            (hi < 10 && lo < 10).then(|| acc * 100 + usize::from(hi) * 10 + usize::from(lo))
+        }),
+        PrefixEncoding::Binary => {
+            Some(raw.iter().fold(0usize, |acc, &b| acc << 8 | usize::from(b)))
+        }
+    }
+}
+
+/// Checks field data against its class and encoding.
+#[inline]
+fn check_data(spec: &FieldSpec, data: &[u8], units: usize) -> Result<(), FieldProblem> {
+    match spec.data {
+        DataEncoding::Ascii => {
+            spec.class
+                .check(data)
+                .map_err(|offset| FieldProblem::BadContent {
+                    offset,
+                    byte: data[offset],
+                    class: spec.class,
+                })?;
+            if spec.class == Class::B && units % 2 != 0 {
+                return Err(FieldProblem::OddHex { len: units });
+            }
+            Ok(())
+        }
+        DataEncoding::Bcd => {
+            let padded = units % 2 != 0;
+            match data.iter().enumerate().position(|(i, &b)| {
+                let hi_bad = if i == 0 && padded {
+                    b >> 4 != 0
+                } else {
+                    b >> 4 > 9
+                };
+                hi_bad || b & 0xF > 9
+            }) {
+                Some(offset) => Err(FieldProblem::BadBcd { offset }),
+                None => Ok(()),
+            }
+        }
+        DataEncoding::Binary => Ok(()),
+    }
+}
+
+impl<'a> Message<'a> {
+    /// The message type indicator.
+    pub fn mti(&self) -> Mti {
+        self.mti
+    }
+
+    /// The layout the message was decoded with.
+    pub fn layout(&self) -> &'a Layout {
+        self.layout
+    }
+
+    /// The whole frame the message was decoded from.
+    pub fn frame(&self) -> &'a [u8] {
+        self.frame
+    }
+
+    /// Whether field `number` is present.
+    #[inline]
+    pub fn has(&self, number: u8) -> bool {
+        (2..=128).contains(&number) && self.present & bitmap::bit(number) != 0
+    }
+
+    /// Field `number`, if present.
+    #[inline]
+    pub fn field(&self, number: u8) -> Option<Field<'a>> {
+        if !self.has(number) {
+            return None;
+        }
+        let span = self.spans[usize::from(number)];
+        let start = span.start as usize;
+        Some(Field {
+            spec: self.layout.field(number)?,
+            data: self.frame.get(start..start + usize::from(span.bytes))?,
+            units: span.units,
+        })
+    }
+
+    /// The text of field `number` borrowed from the frame, when present and
+    /// carried as ASCII (always so in the host's all-ASCII layout).
+    #[inline]
+    pub fn str(&self, number: u8) -> Option<&'a str> {
+        self.field(number).and_then(|f| f.as_str())
+    }
+
+    /// The text form of field `number` (see [`Field::text`]).
+    pub fn text(&self, number: u8) -> Option<Cow<'a, str>> {
+        self.field(number).map(|f| f.text())
+    }
+
+    /// The present fields in ascending order.
+    pub fn fields(&self) -> Fields<'_, 'a> {
+        Fields {
+            message: self,
+            rest: SetFields(self.present),
+        }
+    }
+
+    /// Numbers of the present fields in ascending order.
+    pub fn field_numbers(&self) -> impl Iterator<Item = u8> + use<> {
+        SetFields(self.present)
+    }
+}
+
+impl std::fmt::Debug for Message<'_> {
+    /// Lists field numbers and lengths only: a message may hold card data,
+    /// which must never reach a log through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut list = f.debug_map();
+        list.entry(&"mti", &self.mti.as_str());
+        for field in self.fields() {
+            list.entry(&field.number(), &format_args!("<{} units>", field.len()));
+        }
+        list.finish()
+    }
+}
+
+/// Iterator over the present fields of a [`Message`], in ascending order.
+pub struct Fields<'m, 'a> {
+    message: &'m Message<'a>,
+    rest: SetFields,
+}
+
+impl<'a> Iterator for Fields<'_, 'a> {
+    type Item = Field<'a>;
+
+    fn next(&mut self) -> Option<Field<'a>> {
+        let number = self.rest.next()?;
+        self.message.field(number)
+    }
+}
+
+impl<'a> Field<'a> {
+    /// Field number.
+    pub fn number(&self) -> u8 {
+        self.spec.number
+    }
+
+    /// The field's definition in the layout.
+    pub fn spec(&self) -> &'a FieldSpec {
+        self.spec
+    }
+
+    /// The data bytes as on the wire, without the length prefix.
+    pub fn wire(&self) -> &'a [u8] {
+        self.data
+    }
+
+    /// Length in the field's units: characters, digits or bytes.
+    pub fn len(&self) -> usize {
+        usize::from(self.units)
+    }
+
+    /// Whether the field is empty (a variable field of length 0).
+    pub fn is_empty(&self) -> bool {
+        self.units == 0
+    }
+
+    /// The data as text borrowed from the frame, when the field travels as
+    /// ASCII; `None` for BCD and binary data (use [`Field::text`]).
+    #[inline]
+    pub fn as_str(&self) -> Option<&'a str> {
+        match self.spec.data {
+            // Checked against an ASCII class during decoding, so valid UTF-8.
+            DataEncoding::Ascii => std::str::from_utf8(self.data).ok(),
+            DataEncoding::Bcd | DataEncoding::Binary => None,
+        }
+    }
+
+    /// The text form: what the field looks like in the all-ASCII layout.
+    /// Borrowed for ASCII data; digits for BCD; upper-case hex for binary.
+    pub fn text(&self) -> Cow<'a, str> {
+        match self.spec.data {
+            DataEncoding::Ascii => Cow::Borrowed(self.as_str().unwrap_or_default()),
+            DataEncoding::Binary => Cow::Owned(hex::encode_upper(self.data)),
+            DataEncoding::Bcd => {
+                let mut digits = String::with_capacity(self.data.len() * 2);
+                for &b in self.data {
+                    digits.push(char::from(b'0' + (b >> 4)));
+                    digits.push(char::from(b'0' + (b & 0xF)));
+                }
+                if self.units % 2 != 0 {
+                    digits.remove(0);
+                }
+                Cow::Owned(digits)
+            }
+        }
+    }
+}
+
+impl std::fmt::Debug for Field<'_> {
+    /// Shows the field number and length, never the content (card data).
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Field({}, {} units)", self.spec.number, self.units)
+    }
+}

@@ -1,0 +1,239 @@
+//! Encoding: field values in their text form go straight into a `BytesMut`,
+//! checked against the layout on the way. A failed encoding leaves the
+//! buffer as it was.
+
+use crate::bitmap::{self, SetFields};
+use crate::class::Class;
+use crate::error::{EncodeError, FieldProblem};
+use crate::hex;
+use crate::layout::{DataEncoding, FieldSpec, Layout, LengthKind, MtiEncoding, PrefixEncoding};
+use crate::mti::Mti;
+use bytes::{BufMut, BytesMut};
+
+/// A message to encode: an MTI and field values in their text form (digits
+/// for numeric fields, hex for binary data), borrowed from the caller.
+///
+/// Fields may be set in any order; the bitmap and the secondary-bitmap bit
+/// are derived when encoding.
+#[derive(Clone)]
+pub struct MessageBuilder<'v> {
+    mti: Mti,
+    present: u128,
+    values: [&'v [u8]; 129],
+    /// A field number outside 2–128 that was set; reported by `encode`.
+    out_of_range: Option<u8>,
+}
+
+impl<'v> MessageBuilder<'v> {
+    /// An empty message of type `mti`.
+    pub fn new(mti: Mti) -> Self {
+        MessageBuilder {
+            mti,
+            present: 0,
+            values: [&[]; 129],
+            out_of_range: None,
+        }
+    }
+
+    /// The message type.
+    pub fn mti(&self) -> Mti {
+        self.mti
+    }
+
+    /// Changes the message type.
+    pub fn set_mti(&mut self, mti: Mti) -> &mut Self {
+        self.mti = mti;
+        self
+    }
+
+    /// Sets field `number` (2–128) to `text`.
+    pub fn set(&mut self, number: u8, text: &'v str) -> &mut Self {
+        self.set_bytes(number, text.as_bytes())
+    }
+
+    /// Sets field `number` (2–128) to text given as bytes (as read from
+    /// another message, for echoing).
+    pub fn set_bytes(&mut self, number: u8, text: &'v [u8]) -> &mut Self {
+        if (2..=128).contains(&number) {
+            self.present |= bitmap::bit(number);
+            self.values[usize::from(number)] = text;
+        } else {
+            self.out_of_range = Some(number);
+        }
+        self
+    }
+
+    /// Removes field `number`.
+    pub fn clear(&mut self, number: u8) -> &mut Self {
+        if (2..=128).contains(&number) {
+            self.present &= !bitmap::bit(number);
+            self.values[usize::from(number)] = &[];
+        }
+        self
+    }
+
+    /// The text of field `number`, if set.
+    pub fn get(&self, number: u8) -> Option<&'v [u8]> {
+        ((2..=128).contains(&number) && self.present & bitmap::bit(number) != 0)
+            .then(|| self.values[usize::from(number)])
+    }
+
+    /// Numbers of the set fields in ascending order.
+    pub fn field_numbers(&self) -> impl Iterator<Item = u8> + use<> {
+        SetFields(self.present)
+    }
+}
+
+impl std::fmt::Debug for MessageBuilder<'_> {
+    /// Field numbers only: values may be card data.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MessageBuilder")
+            .field("mti", &self.mti)
+            .field("fields", &self.field_numbers().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Layout {
+    /// Appends the encoded message (without a length header) to `out`.
+    /// On error `out` is left as it was.
+    pub fn encode(
+        &self,
+        message: &MessageBuilder<'_>,
+        out: &mut BytesMut,
+    ) -> Result<(), EncodeError> {
+        let start = out.len();
+        let result = self.encode_fields(message, out);
+        if result.is_err() {
+            out.truncate(start);
+        }
+        result
+    }
+
+    fn encode_fields(
+        &self,
+        message: &MessageBuilder<'_>,
+        out: &mut BytesMut,
+    ) -> Result<(), EncodeError> {
+        if let Some(field) = message.out_of_range {
+            return Err(EncodeError::UndefinedField { field });
+        }
+        out.reserve(256);
+        let digits = message.mti.digits();
+        match self.mti_encoding() {
+            MtiEncoding::Ascii => out.put_slice(&digits),
+            MtiEncoding::Bcd => {
+                let d = digits.map(|c| c - b'0');
+                out.put_slice(&[d[0] << 4 | d[1], d[2] << 4 | d[3]]);
+            }
+        }
+        let mut bits = message.present;
+        if bits & bitmap::HIGH_FIELDS != 0 {
+            bits |= bitmap::SECONDARY;
+        }
+        bitmap::write(bits, self.bitmap_encoding(), out);
+        for number in SetFields(message.present) {
+            let spec = self
+                .field(number)
+                .ok_or(EncodeError::UndefinedField { field: number })?;
+            write_field(spec, message.values[usize::from(number)], out).map_err(|problem| {
+                EncodeError::Field {
+                    field: number,
+                    problem,
+                }
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks one value against its field and writes prefix and data.
+#[inline]
+fn write_field(spec: &FieldSpec, text: &[u8], out: &mut BytesMut) -> Result<(), FieldProblem> {
+    if spec.data == DataEncoding::Binary && text.len() % 2 != 0 {
+        return Err(FieldProblem::OddHex { len: text.len() });
+    }
+    let units = match spec.data {
+        DataEncoding::Ascii | DataEncoding::Bcd => text.len(),
+        DataEncoding::Binary => text.len() / 2,
+    };
+    let max = usize::from(spec.max);
+    match spec.length {
+        LengthKind::Fixed if units != max => {
+            return Err(FieldProblem::WrongLength {
+                len: units,
+                expected: max,
+            });
+        }
+        LengthKind::LlVar | LengthKind::LllVar if units > max => {
+            return Err(FieldProblem::TooLong { len: units, max });
+        }
+        _ => {}
+    }
+    let class = match spec.data {
+        DataEncoding::Bcd => Class::N,
+        _ => spec.class,
+    };
+    class
+        .check(text)
+        .map_err(|offset| FieldProblem::BadContent {
+            offset,
+            byte: text[offset],
+            class,
+        })?;
+    if class == Class::B && text.len() % 2 != 0 {
+        return Err(FieldProblem::OddHex { len: text.len() });
+    }
+    if spec.length != LengthKind::Fixed {
+        write_prefix(spec, units, out);
+    }
+    match spec.data {
+        DataEncoding::Ascii => out.put_slice(text),
+        DataEncoding::Binary => {
+            // Already checked to be hex of even length above.
+            hex::decode_into(text, out).map_err(|offset| FieldProblem::BadContent {
+                offset,
+                byte: text[offset],
+                class,
+            })?;
+        }
+        DataEncoding::Bcd => {
+            let (head, rest) = text.split_at(text.len() % 2);
+            if let [d] = head {
+                out.put_u8(d - b'0');
+            }
+            for pair in rest.chunks_exact(2) {
+                out.put_u8((pair[0] - b'0') << 4 | (pair[1] - b'0'));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes the length prefix; `units` is within the field's maximum, which the
+/// layout keeps within what the prefix can express.
+#[inline]
+fn write_prefix(spec: &FieldSpec, units: usize, out: &mut BytesMut) {
+    let width = spec.prefix_len();
+    match spec.prefix {
+        PrefixEncoding::Ascii => {
+            let digits = [
+                b'0' + (units / 100 % 10) as u8,
+                b'0' + (units / 10 % 10) as u8,
+                b'0' + (units % 10) as u8,
+            ];
+            out.put_slice(&digits[3 - width..]);
+        }
+        PrefixEncoding::Bcd => {
+            let packed = [
+                ((units / 1000 % 10) << 4 | (units / 100 % 10)) as u8,
+                ((units / 10 % 10) << 4 | (units % 10)) as u8,
+            ];
+            out.put_slice(&packed[2 - width..]);
+        }
+        PrefixEncoding::Binary => {
+            let be = (units as u16).to_be_bytes();
+            out.put_slice(&be[2 - width..]);
+        }
+    }
+}
