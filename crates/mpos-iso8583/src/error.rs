@@ -110,7 +110,7 @@ pub enum DecodeError {
         problem: FieldProblem,
     },
     /// Bytes left after the last field the bitmap announces.
-    #[error("{extra} bytes follow the last field")]
+    #[error("{extra} extra byte(s) after the last field")]
     TrailingData {
         /// How many.
         extra: usize,
