@@ -1,0 +1,274 @@
+//! The durable heart of the host: SQLite behind one group-commit writer,
+//! a pool of read-only readers, and an in-memory directory of devices and
+//! virtual terminals.
+//!
+//! Every write goes through [`Store::write`]: it is queued to the writer
+//! thread, committed together with whatever else is waiting, and its
+//! acknowledgement arrives only after the commit, so "acknowledged" means
+//! "durable" (with the default `synchronous=FULL`). The host sends an
+//! approval only after that acknowledgement.
+
+mod directory;
+mod error;
+mod migrations;
+mod readers;
+mod writer;
+
+pub use directory::{DeviceEntry, Directory, Snapshot, TerminalEntry};
+pub use error::StoreError;
+pub use migrations::SCHEMA_VERSION;
+pub use rusqlite;
+
+use readers::Readers;
+use rusqlite::{Connection, OpenFlags};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::thread::JoinHandle;
+use std::time::Duration;
+use tokio::sync::oneshot;
+use writer::{Reply, WriterConfig, WriterHandle};
+
+/// How hard SQLite works to make a commit survive a power cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// fsync on every commit: an acknowledged write survives power loss.
+    #[default]
+    Full,
+    /// fsync at checkpoints only: survives a crash of the process, not
+    /// necessarily of the machine. Faster; never the default.
+    Normal,
+}
+
+impl Synchronous {
+    fn pragma(self) -> &'static str {
+        match self {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        }
+    }
+}
+
+/// Knobs of an open store; the defaults suit the host.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Durability of commits.
+    pub synchronous: Synchronous,
+    /// Read-only connections in the pool.
+    pub readers: usize,
+    /// Most writes committed together.
+    pub max_batch: usize,
+    /// Writes that may wait before submitters block.
+    pub queue: usize,
+    /// How often the directory looks for changes made by other processes.
+    pub directory_poll: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            synchronous: Synchronous::Full,
+            readers: 4,
+            max_batch: 1024,
+            queue: 16 * 1024,
+            directory_poll: Duration::from_millis(250),
+        }
+    }
+}
+
+/// A handle to the store; cheap to clone, shared by the host and the cabinet.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Option<WriterHandle>,
+    readers: Readers,
+    directory: Arc<Directory>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Dropping it stops the directory poller.
+    stop_poller: Option<crossbeam_channel::Sender<()>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, applies pending
+    /// migrations, and starts the writer and the directory poller.
+    pub fn open(path: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
+        let open_error = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        let mut conn = Connection::open(path).map_err(open_error)?;
+        configure_writer(&conn, options.synchronous).map_err(open_error)?;
+        migrations::migrate(&mut conn)?;
+
+        let mut reader_connections = Vec::with_capacity(options.readers.max(1));
+        for _ in 0..options.readers.max(1) {
+            reader_connections.push(open_reader(path).map_err(open_error)?);
+        }
+        let readers = Readers::new(reader_connections);
+
+        let directory = Arc::new(Directory::new());
+        let poll_conn = open_reader(path).map_err(open_error)?;
+        directory.reload(&poll_conn)?;
+
+        let (writer, writer_thread) = writer::start(
+            conn,
+            WriterConfig {
+                max_batch: options.max_batch,
+                queue: options.queue,
+            },
+        )
+        .map_err(|e| StoreError::Invalid(format!("cannot start the writer thread: {e}")))?;
+
+        let (stop_poller, stopped) = crossbeam_channel::bounded::<()>(0);
+        let poll_directory = Arc::clone(&directory);
+        let interval = options.directory_poll;
+        let poller = std::thread::Builder::new()
+            .name("mpos-directory".into())
+            .spawn(move || {
+                // recv_timeout is the sleep; it ends early when the store drops.
+                while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(interval)
+                {
+                    // A failed poll is retried at the next tick; the snapshot stays.
+                    let _ = poll_directory.refresh(&poll_conn);
+                }
+            })
+            .map_err(|e| StoreError::Invalid(format!("cannot start the directory poller: {e}")))?;
+
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: path.to_owned(),
+                writer: Some(writer),
+                readers,
+                directory,
+                threads: Mutex::new(vec![writer_thread, poller]),
+                stop_poller: Some(stop_poller),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Queues a write; the returned future resolves once the batch holding
+    /// it has committed (or with the error that stopped it). The write is
+    /// queued at once, not when the future is first polled.
+    pub fn write<T, F>(&self, work: F) -> WriteAck<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, receiver) = oneshot::channel();
+        match &self.inner.writer {
+            Some(writer) => writer.submit(work, Reply::Async(reply)),
+            None => {
+                let _ = reply.send(Err(StoreError::Closed));
+            }
+        }
+        WriteAck(receiver)
+    }
+
+    /// [`Store::write`] for code outside an async runtime (the admin CLI,
+    /// tests): blocks the thread until the write is durable. From async code
+    /// prefer `write(..).await`, which does not hold a worker thread.
+    pub fn write_blocking<T, F>(&self, work: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let writer = self.inner.writer.as_ref().ok_or(StoreError::Closed)?;
+        let (reply, receiver) = std::sync::mpsc::sync_channel(1);
+        writer.submit(work, Reply::Blocking(reply));
+        receiver.recv().unwrap_or(Err(StoreError::Closed))
+    }
+
+    /// Runs `read` on a read-only connection (blocking; from async code wrap
+    /// it in `spawn_blocking`). It sees the last committed state.
+    pub fn read<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.inner.readers.with(read)
+    }
+
+    /// The in-memory directory of devices and terminals.
+    pub fn directory(&self) -> &Arc<Directory> {
+        &self.inner.directory
+    }
+
+    /// Reloads the directory now (after a change this process committed), so
+    /// the host sees it for the very next message.
+    pub fn refresh_directory(&self) -> Result<(), StoreError> {
+        let directory = Arc::clone(&self.inner.directory);
+        self.read(move |conn| directory.refresh(conn).map(|_| ()))
+    }
+
+    /// Resolves once every write queued before it has committed.
+    pub fn flush(&self) -> WriteAck<()> {
+        self.write(|_| Ok(()))
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        // Closing the queue lets the writer drain, commit and end.
+        self.writer.take();
+        self.stop_poller.take();
+        let threads = match self.threads.get_mut() {
+            Ok(threads) => std::mem::take(threads),
+            Err(poisoned) => std::mem::take(poisoned.into_inner()),
+        };
+        for thread in threads {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The acknowledgement of a queued write: resolves after the commit.
+#[must_use = "a write is only known to be durable once its acknowledgement resolves"]
+pub struct WriteAck<T>(oneshot::Receiver<Result<T, StoreError>>);
+
+impl<T> Future for WriteAck<T> {
+    type Output = Result<T, StoreError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|received| received.unwrap_or(Err(StoreError::Closed)))
+    }
+}
+
+fn configure_writer(conn: &Connection, synchronous: Synchronous) -> rusqlite::Result<()> {
+    conn.busy_timeout(Duration::from_secs(5))?;
+    let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |row| row.get(0))?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(rusqlite::Error::InvalidParameterName(format!(
+            "journal_mode WAL refused (got {mode})"
+        )));
+    }
+    conn.pragma_update(None, "synchronous", synchronous.pragma())?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+fn open_reader(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+            | OpenFlags::SQLITE_OPEN_URI,
+    )?;
+    conn.busy_timeout(Duration::from_secs(5))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}

@@ -1,0 +1,202 @@
+//! The schema, as numbered migrations compiled into the binary. `PRAGMA
+//! user_version` records how many have been applied; opening a database
+//! applies the rest, each in its own transaction, so a database of any
+//! earlier version (or an empty file) comes up to date.
+
+use crate::error::StoreError;
+use rusqlite::Connection;
+
+/// Each entry is one migration; never edit one that has shipped, add another.
+const MIGRATIONS: &[&str] = &[
+    // 1: the initial schema.
+    r#"
+CREATE TABLE merchants (
+    id            TEXT PRIMARY KEY,              -- DE 42, 15 characters
+    name          TEXT NOT NULL,
+    email         TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    password_hash TEXT NOT NULL,                 -- PBKDF2-HMAC-SHA256, salted
+    created_at    INTEGER NOT NULL               -- Unix milliseconds, UTC
+) STRICT;
+
+CREATE TABLE devices (
+    serial              TEXT PRIMARY KEY,        -- DE 62, the card reader's number
+    merchant_id         TEXT NOT NULL REFERENCES merchants(id),
+    state               TEXT NOT NULL CHECK (state IN ('active', 'blocked')),
+    app_password_hash   TEXT NOT NULL,
+    -- Bumped when the app password changes: sign-ons made with an older
+    -- version are revoked (answered 63).
+    credentials_version INTEGER NOT NULL DEFAULT 1,
+    last_sign_on_at     INTEGER,
+    created_at          INTEGER NOT NULL
+) STRICT;
+CREATE INDEX devices_by_merchant ON devices(merchant_id, serial);
+
+CREATE TABLE virtual_terminals (
+    id                 TEXT PRIMARY KEY,         -- DE 41
+    merchant_id        TEXT NOT NULL REFERENCES merchants(id),
+    name               TEXT NOT NULL,
+    kind               TEXT NOT NULL CHECK (kind IN ('standard', 'installment', 'bonus')),
+    installment_months INTEGER CHECK ((kind = 'installment') = (installment_months IS NOT NULL)),
+    currency           INTEGER NOT NULL,         -- ISO 4217 numeric
+    limit_minor        INTEGER CHECK (limit_minor IS NULL OR limit_minor > 0),
+    active             INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1)),
+    created_at         INTEGER NOT NULL
+) STRICT;
+CREATE INDEX virtual_terminals_by_merchant ON virtual_terminals(merchant_id, id);
+
+-- Every 0200 and 0400 that got past sign-on, approved or declined. Card data
+-- only as the masked PAN and a keyed hash; never the PAN, track 2, PIN or ICC.
+CREATE TABLE transactions (
+    id                INTEGER PRIMARY KEY,
+    mti               TEXT NOT NULL CHECK (mti IN ('0200', '0400')),
+    kind              TEXT NOT NULL CHECK (kind IN ('purchase', 'refund', 'reversal')),
+    device_serial     TEXT NOT NULL REFERENCES devices(serial),
+    merchant_id       TEXT NOT NULL REFERENCES merchants(id),  -- the device's merchant
+    vt_id             TEXT NOT NULL,             -- DE 41 as received
+    stan              TEXT NOT NULL,             -- DE 11
+    transmission_time TEXT NOT NULL,             -- DE 7, MMDDhhmmss UTC
+    local_time        TEXT,                      -- DE 12
+    local_date        TEXT,                      -- DE 13
+    pos_entry_mode    TEXT,                      -- DE 22
+    processing_code   TEXT NOT NULL,             -- DE 3
+    amount_minor      INTEGER NOT NULL CHECK (amount_minor >= 0),
+    currency          INTEGER NOT NULL,          -- DE 49
+    masked_pan        TEXT,
+    pan_hash          BLOB,
+    rrn               TEXT UNIQUE,               -- DE 37 assigned on approval
+    auth_code         TEXT,                      -- DE 38
+    response_code     TEXT NOT NULL,             -- DE 39
+    business_day      TEXT NOT NULL,             -- YYYY-MM-DD, fixed when stored
+    received_at       INTEGER NOT NULL,          -- Unix milliseconds, UTC
+    original_id       INTEGER REFERENCES transactions(id),  -- refund → purchase, reversal → reversed
+    original_rrn      TEXT,                      -- a refund's DE 37 as received
+    original_data     TEXT,                      -- a reversal's DE 90
+    reversed          INTEGER NOT NULL DEFAULT 0 CHECK (reversed IN (0, 1)),
+    fingerprint       BLOB NOT NULL,             -- hash of the request, tells replay from 94
+    response          BLOB NOT NULL,             -- the response sent, replayed to retransmissions
+    UNIQUE (device_serial, mti, stan, transmission_time)
+) STRICT;
+-- The cabinet's history: one merchant, a range of business days, newest first.
+CREATE INDEX transactions_history ON transactions(merchant_id, business_day, id);
+CREATE INDEX transactions_by_original ON transactions(original_id) WHERE original_id IS NOT NULL;
+
+CREATE TABLE cabinet_sessions (
+    token_hash   BLOB PRIMARY KEY,               -- SHA-256 of the cookie's token
+    merchant_id  TEXT NOT NULL REFERENCES merchants(id),
+    csrf_token   TEXT NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_seen_at INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE INDEX cabinet_sessions_by_merchant ON cabinet_sessions(merchant_id);
+
+CREATE TABLE password_reset_tokens (
+    token_hash  BLOB PRIMARY KEY,                -- SHA-256 of the e-mailed token
+    merchant_id TEXT NOT NULL REFERENCES merchants(id),
+    created_at  INTEGER NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    used_at     INTEGER
+) STRICT, WITHOUT ROWID;
+CREATE INDEX password_reset_tokens_by_merchant ON password_reset_tokens(merchant_id);
+
+CREATE TABLE login_attempts (
+    id        INTEGER PRIMARY KEY,
+    email     TEXT NOT NULL COLLATE NOCASE,
+    at        INTEGER NOT NULL,
+    succeeded INTEGER NOT NULL CHECK (succeeded IN (0, 1))
+) STRICT;
+CREATE INDEX login_attempts_by_email ON login_attempts(email, at);
+
+-- Who changed what: device blocked, passwords changed, provisioning.
+CREATE TABLE audit_log (
+    id          INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    actor       TEXT NOT NULL,                   -- 'operator', 'merchant:<id>', 'system'
+    merchant_id TEXT,
+    action      TEXT NOT NULL,
+    subject     TEXT,
+    detail      TEXT
+) STRICT;
+CREATE INDEX audit_log_by_merchant ON audit_log(merchant_id, at);
+
+-- Bumped by every change the host's in-memory directory depends on, so that
+-- a change made by another process is seen by polling one row.
+CREATE TABLE directory_version (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+) STRICT;
+INSERT INTO directory_version (id, version) VALUES (1, 0);
+
+CREATE TRIGGER devices_inserted AFTER INSERT ON devices
+BEGIN UPDATE directory_version SET version = version + 1; END;
+CREATE TRIGGER devices_changed AFTER UPDATE OF merchant_id, state, app_password_hash, credentials_version ON devices
+BEGIN UPDATE directory_version SET version = version + 1; END;
+CREATE TRIGGER devices_deleted AFTER DELETE ON devices
+BEGIN UPDATE directory_version SET version = version + 1; END;
+CREATE TRIGGER virtual_terminals_inserted AFTER INSERT ON virtual_terminals
+BEGIN UPDATE directory_version SET version = version + 1; END;
+CREATE TRIGGER virtual_terminals_changed AFTER UPDATE ON virtual_terminals
+BEGIN UPDATE directory_version SET version = version + 1; END;
+CREATE TRIGGER virtual_terminals_deleted AFTER DELETE ON virtual_terminals
+BEGIN UPDATE directory_version SET version = version + 1; END;
+"#,
+];
+
+/// The schema version this build writes.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Brings the database up to [`SCHEMA_VERSION`]. Refuses a database written
+/// by a newer build rather than guess at its schema.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let current: u32 = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if current > SCHEMA_VERSION {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let version = index as u32 + 1;
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)
+            .and_then(|()| tx.pragma_update(None, "user_version", version))
+            .map_err(|source| StoreError::Migration { version, source })?;
+        tx.commit()
+            .map_err(|source| StoreError::Migration { version, source })?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_database_comes_up_to_date_and_stays_there() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate(&mut conn).unwrap();
+        let version: u32 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        migrate(&mut conn).unwrap();
+        let tables: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 9);
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        assert!(matches!(
+            migrate(&mut conn),
+            Err(StoreError::SchemaTooNew { .. })
+        ));
+    }
+}

@@ -1,0 +1,173 @@
+//! The write path: one thread owns the only write connection and is fed
+//! through a crossbeam channel. It drains every waiting write into one SQLite
+//! transaction (group commit), commits, and only then acknowledges each
+//! caller, so an acknowledgement means "on disk" (with `synchronous=FULL`).
+//!
+//! Each write runs inside its own savepoint: a write that fails is rolled
+//! back alone and gets its own error, the rest of the batch still commits.
+//! If the commit itself fails, every write of the batch is told so.
+
+use crate::error::StoreError;
+use crossbeam_channel::{Receiver, Sender, TryRecvError};
+use rusqlite::Connection;
+use std::thread::JoinHandle;
+use tokio::sync::oneshot;
+
+/// One write waiting for the writer: its work, then its acknowledgement.
+pub(crate) trait Job: Send {
+    /// Runs the write inside the batch's transaction and keeps its result.
+    fn apply(&mut self, conn: &Connection) -> Result<(), ()>;
+    /// Sends the result once the batch has committed (or failed to).
+    fn finish(self: Box<Self>, commit: Result<(), &str>);
+}
+
+/// Where a job's result goes: an async waiter or a blocked thread.
+pub(crate) enum Reply<T> {
+    /// Awaited through a [`crate::WriteAck`].
+    Async(oneshot::Sender<Result<T, StoreError>>),
+    /// Waited for by a thread outside any async runtime.
+    Blocking(std::sync::mpsc::SyncSender<Result<T, StoreError>>),
+}
+
+impl<T> Reply<T> {
+    fn send(self, outcome: Result<T, StoreError>) {
+        // The caller may have given up waiting; nothing to do then.
+        match self {
+            Reply::Async(sender) => {
+                let _ = sender.send(outcome);
+            }
+            Reply::Blocking(sender) => {
+                let _ = sender.send(outcome);
+            }
+        }
+    }
+}
+
+/// A job whose closure returns a `T` for the caller.
+struct Typed<T, F> {
+    work: Option<F>,
+    result: Option<Result<T, StoreError>>,
+    reply: Reply<T>,
+}
+
+impl<T, F> Job for Typed<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
+{
+    fn apply(&mut self, conn: &Connection) -> Result<(), ()> {
+        let Some(work) = self.work.take() else {
+            return Err(());
+        };
+        let result = work(conn);
+        let ok = result.is_ok();
+        self.result = Some(result);
+        if ok { Ok(()) } else { Err(()) }
+    }
+
+    fn finish(self: Box<Self>, commit: Result<(), &str>) {
+        let outcome = match (commit, self.result) {
+            (_, Some(Err(own))) => Err(own),
+            (Err(reason), _) => Err(StoreError::CommitFailed(reason.to_owned())),
+            (Ok(()), Some(Ok(value))) => Ok(value),
+            (Ok(()), None) => Err(StoreError::Closed),
+        };
+        self.reply.send(outcome);
+    }
+}
+
+/// The sending side of the writer, cloned into every store handle.
+#[derive(Clone)]
+pub(crate) struct WriterHandle {
+    jobs: Sender<Box<dyn Job>>,
+}
+
+/// Knobs of the writer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WriterConfig {
+    /// Most writes in one transaction; bounds the latency of a batch.
+    pub max_batch: usize,
+    /// Writes that may wait in the queue before callers block (backpressure).
+    pub queue: usize,
+}
+
+impl WriterHandle {
+    /// Queues `work`; its result goes to `reply` after the commit.
+    pub(crate) fn submit<T, F>(&self, work: F, reply: Reply<T>)
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let job = Box::new(Typed {
+            work: Some(work),
+            result: None,
+            reply,
+        });
+        if let Err(crossbeam_channel::SendError(job)) = self.jobs.send(job) {
+            // The writer is gone: answer at once rather than never.
+            job.finish(Err("the store is closed"));
+        }
+    }
+}
+
+/// Starts the writer thread on `conn`. It runs until every handle is dropped,
+/// then drains what is queued, commits it, and ends.
+pub(crate) fn start(
+    conn: Connection,
+    config: WriterConfig,
+) -> std::io::Result<(WriterHandle, JoinHandle<()>)> {
+    let (jobs, queue) = crossbeam_channel::bounded(config.queue.max(1));
+    let thread = std::thread::Builder::new()
+        .name("mpos-store-writer".into())
+        .spawn(move || run(conn, queue, config.max_batch.max(1)))?;
+    Ok((WriterHandle { jobs }, thread))
+}
+
+fn run(conn: Connection, queue: Receiver<Box<dyn Job>>, max_batch: usize) {
+    let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
+    // recv() returns queued jobs before reporting that all senders are gone,
+    // so everything submitted before shutdown is written.
+    while let Ok(first) = queue.recv() {
+        batch.push(first);
+        while batch.len() < max_batch {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        let commit = commit_batch(&conn, &mut batch);
+        let commit = commit.as_ref().map(|_| ()).map_err(String::as_str);
+        for job in batch.drain(..) {
+            job.finish(commit);
+        }
+    }
+}
+
+/// Applies every job in one transaction; `Err` is why the commit failed.
+fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
+    conn.execute_batch("BEGIN IMMEDIATE")
+        .map_err(|e| e.to_string())?;
+    for job in batch.iter_mut() {
+        let applied = savepoint(conn, "SAVEPOINT job").and_then(|()| match job.apply(conn) {
+            Ok(()) => savepoint(conn, "RELEASE job"),
+            Err(()) => {
+                savepoint(conn, "ROLLBACK TO job").and_then(|()| savepoint(conn, "RELEASE job"))
+            }
+        });
+        if let Err(reason) = applied {
+            let _ = conn.execute_batch("ROLLBACK");
+            return Err(reason);
+        }
+    }
+    conn.execute_batch("COMMIT").map_err(|e| {
+        let _ = conn.execute_batch("ROLLBACK");
+        e.to_string()
+    })
+}
+
+fn savepoint(conn: &Connection, sql: &str) -> Result<(), String> {
+    conn.prepare_cached(sql)
+        .and_then(|mut statement| statement.execute([]))
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}

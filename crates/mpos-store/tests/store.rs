@@ -1,0 +1,264 @@
+//! The store's promises, on real files: acknowledged writes are durable even
+//! when the process is killed, concurrent writers all land, one failing write
+//! does not sink its batch, unique keys hold under races, and directory
+//! changes reach other processes within a second.
+
+use mpos_store::rusqlite::{Connection, params};
+use mpos_store::{Store, StoreError, StoreOptions};
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn open(path: &Path) -> Store {
+    Store::open(path, &StoreOptions::default()).expect("store opens")
+}
+
+/// One merchant, one device, one terminal, so transactions have their parents.
+fn provision(store: &Store) {
+    store
+        .write_blocking(|conn| {
+            conn.execute_batch(
+                "INSERT INTO merchants (id, name, email, password_hash, created_at)
+                 VALUES ('MTB000000000001', 'Test', 'test@merchant.test', 'x', 0);
+                 INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
+                 VALUES ('MPOS-0001', 'MTB000000000001', 'active', 'x', 0);
+                 INSERT INTO virtual_terminals (id, merchant_id, name, kind, currency, created_at)
+                 VALUES ('10000001', 'MTB000000000001', 'Оплата', 'standard', 933, 0);",
+            )?;
+            Ok(())
+        })
+        .expect("provisioning commits");
+}
+
+/// Inserts a purchase with STAN `stan`; returns its row id.
+fn insert_purchase(conn: &Connection, stan: u32) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
+             transmission_time, processing_code, amount_minor, currency, response_code,
+             business_day, received_at, fingerprint, response)
+         VALUES ('0200', 'purchase', 'MPOS-0001', 'MTB000000000001', '10000001', ?1,
+             '1125093000', '000000', 1000, 933, '00', '2026-11-25', 0, x'00', x'00')",
+    )?
+    .execute(params![format!("{stan:06}")])?;
+    Ok(conn.last_insert_rowid())
+}
+
+fn count_transactions(store: &Store) -> i64 {
+    store
+        .read(|conn| Ok(conn.query_row("SELECT count(*) FROM transactions", [], |r| r.get(0))?))
+        .expect("count reads")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writers_all_land_in_group_commits() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("mpos.db"));
+    provision(&store);
+    let mut tasks = Vec::new();
+    for task in 0..32u32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for i in 0..50u32 {
+                store
+                    .write(move |conn| insert_purchase(conn, task * 1000 + i))
+                    .await
+                    .unwrap();
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(count_transactions(&store), 32 * 50);
+}
+
+#[tokio::test]
+async fn a_failing_write_fails_alone_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("mpos.db"));
+    provision(&store);
+    // Queue three writes at once so they share a batch; the middle one
+    // inserts a row and then fails.
+    let first = store.write(|conn| insert_purchase(conn, 1));
+    let failing = store.write(|conn| {
+        insert_purchase(conn, 2)?;
+        Err::<(), _>(StoreError::Invalid("refused on purpose".into()))
+    });
+    let last = store.write(|conn| insert_purchase(conn, 3));
+    assert!(first.await.is_ok());
+    assert!(matches!(failing.await, Err(StoreError::Invalid(_))));
+    assert!(last.await.is_ok());
+    let stans: Vec<String> = store
+        .read(|conn| {
+            let mut s = conn.prepare("SELECT stan FROM transactions ORDER BY stan")?;
+            let rows = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+            Ok(rows)
+        })
+        .unwrap();
+    assert_eq!(
+        stans,
+        ["000001", "000003"],
+        "the failed write's insert was rolled back"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_unique_key_admits_one_writer_in_a_race() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("mpos.db"));
+    provision(&store);
+    let racers: Vec<_> = (0..16)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.write(|conn| insert_purchase(conn, 42)).await })
+        })
+        .collect();
+    let mut won = 0;
+    for racer in racers {
+        match racer.await.unwrap() {
+            Ok(_) => won += 1,
+            Err(e) => assert!(e.is_unique_violation(), "{e}"),
+        }
+    }
+    assert_eq!(won, 1);
+    assert_eq!(count_transactions(&store), 1);
+}
+
+#[test]
+fn a_change_from_another_process_reaches_the_directory_within_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mpos.db");
+    let host = open(&path);
+    provision(&host);
+    host.refresh_directory().unwrap();
+    assert!(!host.directory().device("MPOS-0001").unwrap().blocked);
+
+    // A second store on the same file stands for an operator's `mpos admin`.
+    let admin = open(&path);
+    admin
+        .write_blocking(|conn| {
+            conn.execute(
+                "UPDATE devices SET state = 'blocked' WHERE serial = 'MPOS-0001'",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while host
+        .directory()
+        .device("MPOS-0001")
+        .is_some_and(|d| !d.blocked)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the block did not reach the host within 1 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn last_sign_on_updates_do_not_churn_the_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("mpos.db"));
+    provision(&store);
+    store.refresh_directory().unwrap();
+    let before = store.directory().snapshot().version;
+    store
+        .write_blocking(|conn| {
+            conn.execute(
+                "UPDATE devices SET last_sign_on_at = 1 WHERE serial = 'MPOS-0001'",
+                [],
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    store.refresh_directory().unwrap();
+    assert_eq!(store.directory().snapshot().version, before);
+}
+
+#[test]
+fn reopening_keeps_everything_and_dropping_flushes_queued_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mpos.db");
+    {
+        let store = open(&path);
+        provision(&store);
+        for stan in 0..100 {
+            // Not awaited: dropping the store must still commit them.
+            drop(store.write(move |conn| insert_purchase(conn, stan)));
+        }
+    }
+    let store = open(&path);
+    assert_eq!(count_transactions(&store), 100);
+}
+
+const CHILD_ENV: &str = "MPOS_STORE_DURABILITY_CHILD";
+
+/// Not a test of its own: the child process of
+/// `an_acknowledged_write_survives_sigkill`. It writes, and prints each id
+/// only after its acknowledgement, until it is killed.
+#[test]
+fn durability_child() {
+    let Ok(path) = std::env::var(CHILD_ENV) else {
+        return;
+    };
+    let store = open(Path::new(&path));
+    provision(&store);
+    for stan in 0.. {
+        let id = store
+            .write_blocking(move |conn| insert_purchase(conn, stan))
+            .unwrap();
+        println!("acked {id}");
+    }
+}
+
+#[test]
+fn an_acknowledged_write_survives_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mpos.db");
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "durability_child",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD_ENV, &path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut acked = Vec::new();
+    let stdout = child.stdout.take().unwrap();
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(id) = line.strip_prefix("acked ") {
+            acked.push(id.parse::<i64>().unwrap());
+            if acked.len() == 200 {
+                // SIGKILL right after the 200th acknowledgement.
+                child.kill().unwrap();
+                break;
+            }
+        }
+    }
+    child.wait().unwrap();
+    assert_eq!(
+        acked.len(),
+        200,
+        "the child acknowledged 200 writes before it was killed"
+    );
+    let conn = Connection::open(&path).unwrap();
+    for id in acked {
+        let found: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM transactions WHERE id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(found, 1, "acknowledged write {id} is on disk");
+    }
+}
