@@ -1,0 +1,117 @@
+//! Durable transaction inserts per second: the store's group-commit writer
+//! against one commit per insert, side by side in one run, both with
+//! `synchronous=FULL` on a real file.
+//!
+//! Run: `cargo bench --bench store` (figures in BENCHMARKS.md).
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use mpos_store::rusqlite::{Connection, params};
+use mpos_store::{Store, StoreError, StoreOptions, Synchronous};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const PROVISION: &str = "
+    INSERT INTO merchants (id, name, email, password_hash, created_at)
+    VALUES ('MTBLOAD00000001', 'Load', 'load@merchant.test', 'x', 0);
+    INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
+    VALUES ('LOAD-0001', 'MTBLOAD00000001', 'active', 'x', 0);
+    INSERT INTO virtual_terminals (id, merchant_id, name, kind, currency, created_at)
+    VALUES ('90000001', 'MTBLOAD00000001', 'Load', 'standard', 933, 0);";
+
+/// A full approved purchase row, as the host writes it.
+fn insert_purchase(conn: &Connection, n: u64) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
+             transmission_time, local_time, local_date, pos_entry_mode, processing_code,
+             amount_minor, currency, masked_pan, pan_hash, rrn, auth_code, response_code,
+             business_day, received_at, fingerprint, response)
+         VALUES ('0200', 'purchase', 'LOAD-0001', 'MTBLOAD00000001', '90000001', ?1,
+             ?2, '093000', '1125', '071', '000000', 12550, 933, '427655******1234', ?3, ?4,
+             'A1B2C3', '00', '2026-11-25', 1764063000000, ?3, ?5)",
+    )?
+    .execute(params![
+        format!("{:06}", n % 1_000_000),
+        format!("{:010}", n / 1_000_000),
+        [0xA5u8; 32],
+        format!("{n:012}"),
+        [0x30u8; 120],
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+fn writers(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let next = AtomicU64::new(0);
+    let mut group = c.benchmark_group("durable inserts");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
+
+    // Group commit: the host's case, many requests in flight at once.
+    let store = Store::open(&dir.path().join("group.db"), &StoreOptions::default()).expect("open");
+    store
+        .write_blocking(|conn| Ok(conn.execute_batch(PROVISION)?))
+        .expect("provision");
+    for in_flight in [256u64, 4096] {
+        group.throughput(Throughput::Elements(in_flight));
+        group.bench_with_input(
+            BenchmarkId::new("group commit", in_flight),
+            &in_flight,
+            |b, &n| {
+                b.iter_custom(|iterations| {
+                    let start = Instant::now();
+                    for _ in 0..iterations {
+                        let acks: Vec<_> = (0..n)
+                            .map(|_| {
+                                let id = next.fetch_add(1, Ordering::Relaxed);
+                                store.write(move |conn| insert_purchase(conn, id))
+                            })
+                            .collect();
+                        runtime.block_on(async {
+                            for ack in acks {
+                                ack.await.expect("durable insert");
+                            }
+                        });
+                    }
+                    start.elapsed()
+                })
+            },
+        );
+    }
+
+    // One commit per insert: what a naive writer does.
+    let conn = Connection::open(dir.path().join("single.db")).expect("open");
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .expect("wal");
+    conn.pragma_update(None, "synchronous", "FULL")
+        .expect("full");
+    drop(
+        Store::open(
+            &dir.path().join("single.db"),
+            &StoreOptions {
+                synchronous: Synchronous::Full,
+                ..StoreOptions::default()
+            },
+        )
+        .expect("migrate"),
+    );
+    conn.execute_batch(PROVISION).expect("provision");
+    group.throughput(Throughput::Elements(256));
+    group.bench_function(BenchmarkId::new("commit per insert", 256), |b| {
+        b.iter_custom(|iterations| {
+            let start = Instant::now();
+            for _ in 0..iterations * 256 {
+                let id = next.fetch_add(1, Ordering::Relaxed);
+                insert_purchase(&conn, id).expect("durable insert");
+            }
+            start.elapsed()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, writers);
+criterion_main!(benches);
