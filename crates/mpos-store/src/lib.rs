@@ -11,6 +11,7 @@
 mod directory;
 mod error;
 mod migrations;
+pub mod ops;
 mod readers;
 mod writer;
 

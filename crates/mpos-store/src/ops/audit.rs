@@ -1,0 +1,90 @@
+//! The audit log: who changed what and when (device blocked, passwords
+//! changed, provisioning). Written in the same transaction as the change.
+
+use crate::error::StoreError;
+use rusqlite::{Connection, params};
+
+/// Who made a change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A bank operator through `mpos admin`.
+    Operator,
+    /// A merchant through the cabinet.
+    Merchant(String),
+    /// The system itself (fixture loading).
+    System,
+}
+
+impl Actor {
+    fn as_text(&self) -> String {
+        match self {
+            Actor::Operator => "operator".to_owned(),
+            Actor::Merchant(id) => format!("merchant:{id}"),
+            Actor::System => "system".to_owned(),
+        }
+    }
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// When, Unix milliseconds.
+    pub at: i64,
+    /// Who.
+    pub actor: String,
+    /// Whose data changed.
+    pub merchant_id: Option<String>,
+    /// What happened, e.g. `device.blocked`.
+    pub action: String,
+    /// What it happened to, e.g. a device serial.
+    pub subject: Option<String>,
+    /// Extra detail; never a password or card data.
+    pub detail: Option<String>,
+}
+
+/// Appends an entry.
+pub fn record(
+    conn: &Connection,
+    actor: &Actor,
+    merchant_id: Option<&str>,
+    action: &str,
+    subject: Option<&str>,
+    detail: Option<&str>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO audit_log (at, actor, merchant_id, action, subject, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        super::now_millis(),
+        actor.as_text(),
+        merchant_id,
+        action,
+        subject,
+        detail
+    ])?;
+    Ok(())
+}
+
+/// The newest entries about one merchant (or all, with `None`), newest first.
+pub fn recent(
+    conn: &Connection,
+    merchant_id: Option<&str>,
+    limit: u32,
+) -> Result<Vec<AuditEntry>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT at, actor, merchant_id, action, subject, detail FROM audit_log
+         WHERE ?1 IS NULL OR merchant_id = ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = statement.query_map(params![merchant_id, limit], |row| {
+        Ok(AuditEntry {
+            at: row.get(0)?,
+            actor: row.get(1)?,
+            merchant_id: row.get(2)?,
+            action: row.get(3)?,
+            subject: row.get(4)?,
+            detail: row.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

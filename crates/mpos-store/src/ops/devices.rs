@@ -1,0 +1,125 @@
+//! Card readers: their state, app password and last sign-on. Changes to
+//! state and password bump `directory_version` (by trigger), so the host's
+//! directory sees them within a second.
+
+use crate::error::StoreError;
+use rusqlite::{Connection, params};
+
+/// A device as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceRow {
+    /// Serial number (DE 62).
+    pub serial: String,
+    /// Owning merchant.
+    pub merchant_id: String,
+    /// Whether the device is blocked.
+    pub blocked: bool,
+    /// PBKDF2 hash of the app password.
+    pub app_password_hash: String,
+    /// Last successful sign-on, Unix milliseconds.
+    pub last_sign_on_at: Option<i64>,
+}
+
+/// Adds a device; `Ok(false)` if the serial exists already (left as it is).
+pub fn insert(
+    conn: &Connection,
+    serial: &str,
+    merchant_id: &str,
+    blocked: bool,
+    app_password_hash: &str,
+) -> Result<bool, StoreError> {
+    let added = conn
+        .prepare_cached(
+            "INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (serial) DO NOTHING",
+        )?
+        .execute(params![
+            serial,
+            merchant_id,
+            state_text(blocked),
+            app_password_hash,
+            super::now_millis()
+        ])?;
+    Ok(added == 1)
+}
+
+/// Whether a device with this serial exists.
+pub fn exists(conn: &Connection, serial: &str) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM devices WHERE serial = ?1")?
+        .exists([serial])?)
+}
+
+/// Blocks or unblocks; `Ok(None)` if no such device (of this merchant, when
+/// `merchant_id` is given), else whether the state changed.
+pub fn set_blocked(
+    conn: &Connection,
+    serial: &str,
+    merchant_id: Option<&str>,
+    blocked: bool,
+) -> Result<Option<bool>, StoreError> {
+    if !owned(conn, serial, merchant_id)? {
+        return Ok(None);
+    }
+    let changed = conn
+        .prepare_cached("UPDATE devices SET state = ?2 WHERE serial = ?1 AND state <> ?2")?
+        .execute(params![serial, state_text(blocked)])?;
+    Ok(Some(changed == 1))
+}
+
+/// Sets a new app password hash and revokes existing sign-ons (by bumping
+/// the credentials version); `Ok(false)` if no such device (of this merchant).
+pub fn set_app_password(
+    conn: &Connection,
+    serial: &str,
+    merchant_id: Option<&str>,
+    app_password_hash: &str,
+) -> Result<bool, StoreError> {
+    if !owned(conn, serial, merchant_id)? {
+        return Ok(false);
+    }
+    conn.prepare_cached(
+        "UPDATE devices SET app_password_hash = ?2, credentials_version = credentials_version + 1
+         WHERE serial = ?1",
+    )?
+    .execute(params![serial, app_password_hash])?;
+    Ok(true)
+}
+
+/// Records a successful sign-on (does not touch the directory).
+pub fn record_sign_on(conn: &Connection, serial: &str, at: i64) -> Result<(), StoreError> {
+    conn.prepare_cached("UPDATE devices SET last_sign_on_at = ?2 WHERE serial = ?1")?
+        .execute(params![serial, at])?;
+    Ok(())
+}
+
+/// Devices of one merchant, or all, by serial.
+pub fn list(conn: &Connection, merchant_id: Option<&str>) -> Result<Vec<DeviceRow>, StoreError> {
+    let mut statement = conn.prepare_cached(
+        "SELECT serial, merchant_id, state, app_password_hash, last_sign_on_at FROM devices
+         WHERE ?1 IS NULL OR merchant_id = ?1 ORDER BY serial",
+    )?;
+    let rows = statement.query_map([merchant_id], |row| {
+        Ok(DeviceRow {
+            serial: row.get(0)?,
+            merchant_id: row.get(1)?,
+            blocked: row.get::<_, String>(2)? == "blocked",
+            app_password_hash: row.get(3)?,
+            last_sign_on_at: row.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Whether the device exists and, if a merchant is given, belongs to it.
+fn owned(conn: &Connection, serial: &str, merchant_id: Option<&str>) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT 1 FROM devices WHERE serial = ?1 AND (?2 IS NULL OR merchant_id = ?2)",
+        )?
+        .exists(params![serial, merchant_id])?)
+}
+
+fn state_text(blocked: bool) -> &'static str {
+    if blocked { "blocked" } else { "active" }
+}

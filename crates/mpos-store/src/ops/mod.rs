@@ -1,0 +1,17 @@
+//! Typed reads and writes of the store's tables. Each takes a `&Connection`
+//! so that several compose into one atomic write inside [`crate::Store::write`]
+//! (a device block and its audit entry commit together) or run on a reader.
+//! Values arrive already checked by the domain layer; the schema's
+//! constraints are the last line of defence.
+
+pub mod audit;
+pub mod devices;
+pub mod merchants;
+pub mod terminals;
+
+/// Milliseconds since the Unix epoch, UTC: how the store keeps instants.
+pub fn now_millis() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}

@@ -1,0 +1,172 @@
+//! The typed operations: idempotent provisioning, ownership checks that keep
+//! one merchant away from another's devices, revocation by credentials
+//! version, and the audit log.
+
+use mpos_store::ops::audit::{self, Actor};
+use mpos_store::ops::{devices, merchants, terminals};
+use mpos_store::{Store, StoreOptions};
+
+fn merchant(id: &str, email: &str) -> merchants::MerchantRow {
+    merchants::MerchantRow {
+        id: id.into(),
+        name: "Name".into(),
+        email: email.into(),
+        password_hash: "hash".into(),
+    }
+}
+
+fn terminal(id: &str, merchant_id: &str) -> terminals::TerminalRow {
+    terminals::TerminalRow {
+        id: id.into(),
+        merchant_id: merchant_id.into(),
+        name: "Рассрочка 3 мес.".into(),
+        kind: "installment".into(),
+        installment_months: Some(3),
+        currency: 933,
+        limit_minor: Some(500_000),
+        active: true,
+    }
+}
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+    store
+        .write_blocking(|conn| {
+            merchants::insert(conn, &merchant("MTB000000000001", "demo@merchant.test"))?;
+            merchants::insert(conn, &merchant("MTB000000000002", "second@merchant.test"))?;
+            devices::insert(conn, "MPOS-0001", "MTB000000000001", false, "h1")?;
+            devices::insert(conn, "MPOS-0101", "MTB000000000002", false, "h2")?;
+            terminals::insert(conn, &terminal("10000002", "MTB000000000001"))?;
+            Ok(())
+        })
+        .unwrap();
+    (dir, store)
+}
+
+#[test]
+fn provisioning_twice_changes_nothing() {
+    let (_dir, store) = store();
+    let again = store
+        .write_blocking(|conn| {
+            Ok((
+                merchants::insert(conn, &merchant("MTB000000000001", "demo@merchant.test"))?,
+                devices::insert(conn, "MPOS-0001", "MTB000000000001", true, "other")?,
+                terminals::insert(conn, &terminal("10000002", "MTB000000000001"))?,
+            ))
+        })
+        .unwrap();
+    assert_eq!(again, (false, false, false));
+    let listed = store.read(|conn| devices::list(conn, None)).unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(!listed[0].blocked, "the existing device was left as it was");
+    let t = store
+        .read(|conn| terminals::list(conn, Some("MTB000000000001")))
+        .unwrap();
+    assert_eq!(t, [terminal("10000002", "MTB000000000001")]);
+}
+
+#[test]
+fn an_e_mail_belongs_to_one_merchant_whatever_its_case() {
+    let (_dir, store) = store();
+    let clash = store.write_blocking(|conn| {
+        merchants::insert(conn, &merchant("MTB000000000003", "DEMO@merchant.test"))
+    });
+    assert!(clash.unwrap_err().is_unique_violation());
+    let found = store
+        .read(|conn| merchants::by_email(conn, "Demo@Merchant.Test"))
+        .unwrap();
+    assert_eq!(found.map(|m| m.id).as_deref(), Some("MTB000000000001"));
+}
+
+#[test]
+fn a_merchant_cannot_touch_another_merchants_device() {
+    let (_dir, store) = store();
+    let result = store
+        .write_blocking(|conn| {
+            Ok((
+                devices::set_blocked(conn, "MPOS-0101", Some("MTB000000000001"), true)?,
+                devices::set_app_password(conn, "MPOS-0101", Some("MTB000000000001"), "x")?,
+                devices::set_blocked(conn, "NO-SUCH", None, true)?,
+            ))
+        })
+        .unwrap();
+    assert_eq!(result, (None, false, None));
+    store.refresh_directory().unwrap();
+    let device = store.directory().device("MPOS-0101").unwrap();
+    assert!(!device.blocked);
+    assert_eq!(device.app_password_hash, "h2");
+}
+
+#[test]
+fn blocking_and_new_passwords_reach_the_directory() {
+    let (_dir, store) = store();
+    store.refresh_directory().unwrap();
+    let before = store.directory().device("MPOS-0001").unwrap();
+    let changed = store
+        .write_blocking(|conn| {
+            let blocked = devices::set_blocked(conn, "MPOS-0001", Some("MTB000000000001"), true)?;
+            let again = devices::set_blocked(conn, "MPOS-0001", None, true)?;
+            devices::set_app_password(conn, "MPOS-0001", None, "new-hash")?;
+            Ok((blocked, again))
+        })
+        .unwrap();
+    assert_eq!(
+        changed,
+        (Some(true), Some(false)),
+        "second block changes nothing"
+    );
+    store.refresh_directory().unwrap();
+    let after = store.directory().device("MPOS-0001").unwrap();
+    assert!(after.blocked);
+    assert_eq!(after.app_password_hash, "new-hash");
+    assert_eq!(
+        after.credentials_version,
+        before.credentials_version + 1,
+        "sign-ons revoked"
+    );
+    let t = store.directory().terminal("10000002").unwrap();
+    assert_eq!(
+        (t.limit_minor, t.installment_months),
+        (Some(500_000), Some(3))
+    );
+}
+
+#[test]
+fn the_audit_log_keeps_who_did_what() {
+    let (_dir, store) = store();
+    store
+        .write_blocking(|conn| {
+            audit::record(
+                conn,
+                &Actor::Merchant("MTB000000000001".into()),
+                Some("MTB000000000001"),
+                "device.blocked",
+                Some("MPOS-0001"),
+                None,
+            )?;
+            audit::record(
+                conn,
+                &Actor::Operator,
+                Some("MTB000000000002"),
+                "device.added",
+                Some("MPOS-0101"),
+                None,
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let mine = store
+        .read(|conn| audit::recent(conn, Some("MTB000000000001"), 10))
+        .unwrap();
+    assert_eq!(mine.len(), 1);
+    assert_eq!(mine[0].actor, "merchant:MTB000000000001");
+    assert_eq!(mine[0].action, "device.blocked");
+    assert_eq!(
+        store
+            .read(|conn| audit::recent(conn, None, 10))
+            .unwrap()
+            .len(),
+        2
+    );
+}
