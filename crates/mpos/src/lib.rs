@@ -3,7 +3,9 @@
 //! one line on stderr and turns it into a non-zero exit code.
 
 mod cli;
+pub mod config;
 mod iso;
+pub mod secrets;
 
 use clap::Parser;
 use std::process::ExitCode;

@@ -1,0 +1,227 @@
+//! The typed configuration: `config/mpos.toml` (compiled in) overlaid by an
+//! optional file, `MPOS_*` environment variables and command-line flags.
+//! Refused with a message naming the key and where its value came from.
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The default configuration, documented inline.
+pub const DEFAULT_CONFIG: &str = include_str!("../../../config/mpos.toml");
+
+/// Top-level keys; `MPOS_*` variables that name none of them (like
+/// `MPOS_PYTHON` for the tests) are not configuration and are ignored.
+const SECTIONS: &[&str] = &["data_dir", "store", "business_day"];
+
+/// Everything `mpos` can be configured with.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Folder of the database, the PAN hash key and the mail outbox.
+    pub data_dir: PathBuf,
+    /// The SQLite store.
+    pub store: StoreConfig,
+    /// The business day's time zone and cutoff.
+    pub business_day: BusinessDayConfig,
+}
+
+/// `[store]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// Commit durability.
+    pub synchronous: SynchronousSetting,
+    /// Read-only connections.
+    pub readers: usize,
+}
+
+/// `store.synchronous`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SynchronousSetting {
+    /// fsync every commit.
+    Full,
+    /// fsync at checkpoints.
+    Normal,
+}
+
+/// `[business_day]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessDayConfig {
+    /// IANA time zone name.
+    pub time_zone: String,
+    /// Local cutoff, `HH:MM`.
+    pub cutoff: String,
+}
+
+/// Why the configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// `--config FILE` names no file.
+    #[error("configuration file {0} does not exist")]
+    Missing(PathBuf),
+    /// A value is of the wrong type or a key is unknown; figment names the
+    /// key and its source (file, environment variable).
+    #[error("configuration: {0}")]
+    Invalid(Box<figment::Error>),
+    /// A value has the right type but breaks a rule.
+    #[error("configuration: {key}: {problem}")]
+    Value {
+        /// The key, dotted.
+        key: &'static str,
+        /// What is wrong and what is expected.
+        problem: String,
+    },
+}
+
+/// Values given on the command line, which win over everything else.
+#[derive(Debug, Default, Serialize)]
+pub struct FlagOverrides {
+    /// `--data-dir`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads the configuration: defaults, then `file`, then `MPOS_*`
+    /// environment variables, then `flags`.
+    pub fn load(file: Option<&Path>, flags: &FlagOverrides) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Toml::string(DEFAULT_CONFIG));
+        if let Some(file) = file {
+            // Toml::file would quietly skip a missing file.
+            if !file.is_file() {
+                return Err(ConfigError::Missing(file.to_owned()));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let config: Config = figment
+            .merge(
+                Env::prefixed("MPOS_")
+                    .split("__")
+                    .lowercase(true)
+                    .filter(|key| {
+                        let top = key.as_str().split('.').next().unwrap_or_default();
+                        SECTIONS
+                            .iter()
+                            .any(|section| section.eq_ignore_ascii_case(top))
+                    }),
+            )
+            .merge(Serialized::defaults(flags))
+            .extract()
+            .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// Rules beyond types.
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.store.readers == 0 || self.store.readers > 64 {
+            return Err(ConfigError::Value {
+                key: "store.readers",
+                problem: format!("{} must be from 1 to 64", self.store.readers),
+            });
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::Value {
+                key: "data_dir",
+                problem: "must not be empty".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The database file inside the data folder.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("mpos.db")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_come_from_the_shipped_file() {
+        Jail::expect_with(|_| {
+            let config =
+                Config::load(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.data_dir, PathBuf::from("./data"));
+            assert_eq!(config.store.synchronous, SynchronousSetting::Full);
+            assert_eq!(config.business_day.time_zone, "Europe/Minsk");
+            assert_eq!(config.database_path(), PathBuf::from("./data/mpos.db"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_environment_then_flags_override() {
+        Jail::expect_with(|jail| {
+            jail.create_file("site.toml", "data_dir = \"/srv/a\"\n[store]\nreaders = 2\n")?;
+            jail.set_env("MPOS_STORE__SYNCHRONOUS", "normal");
+            jail.set_env("MPOS_DATA_DIR", "/srv/b");
+            jail.set_env("MPOS_PYTHON", "/usr/bin/python3");
+            let file = Config::load(Some(Path::new("site.toml")), &FlagOverrides::default())
+                .map_err(|e| e.to_string())?;
+            assert_eq!(file.store.readers, 2);
+            assert_eq!(file.store.synchronous, SynchronousSetting::Normal);
+            assert_eq!(
+                file.data_dir,
+                PathBuf::from("/srv/b"),
+                "environment beats the file"
+            );
+            let flags = FlagOverrides {
+                data_dir: Some(PathBuf::from("/srv/c")),
+            };
+            let flagged =
+                Config::load(Some(Path::new("site.toml")), &flags).map_err(|e| e.to_string())?;
+            assert_eq!(
+                flagged.data_dir,
+                PathBuf::from("/srv/c"),
+                "flags beat everything"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn wrong_values_are_refused_with_the_key_and_its_source() {
+        Jail::expect_with(|jail| {
+            jail.set_env("MPOS_STORE__SYNCHRONOUS", "fast");
+            let err = Config::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.to_lowercase().contains("store.synchronous"), "{err}");
+            assert!(
+                err.contains("MPOS_"),
+                "names the environment as the source: {err}"
+            );
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.create_file("typo.toml", "[store]\nreaderz = 3\n")?;
+            let err = Config::load(Some(Path::new("typo.toml")), &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("readerz"), "{err}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("MPOS_STORE__READERS", "0");
+            let err = Config::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("store.readers"), "{err}");
+            Ok(())
+        });
+        Jail::expect_with(|_| {
+            let err = Config::load(Some(Path::new("nope.toml")), &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("nope.toml does not exist"), "{err}");
+            Ok(())
+        });
+    }
+}
