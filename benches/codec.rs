@@ -1,2 +1,2 @@
-//! Placeholder: the codec benchmark lands with the criterion comparison.
+//! Placeholder until the codec comparison lands.
 fn main() {}
