@@ -1,6 +1,7 @@
 //! The command-line grammar: commands, flags and their help texts.
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
 
 /// The mPOS processing core: an ISO 8583 acquirer host for card readers
 /// paired with Android phones, and the merchants' web cabinet.
@@ -15,9 +16,184 @@ pub struct Cli {
 /// The commands of `mpos`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Provision merchants, card readers and virtual terminals (for bank operators).
+    Admin(AdminArgs),
     /// Decode and encode ISO 8583 messages, with JSON on the other side.
     #[command(subcommand)]
     Iso(IsoCommand),
+}
+
+/// `mpos admin`: options every admin command takes, then the command.
+#[derive(Debug, Args)]
+pub struct AdminArgs {
+    /// The data folder holding the database [default: ./data, or data_dir of the configuration].
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// A configuration file overriding config/mpos.toml.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: AdminCommand,
+}
+
+/// The admin commands.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Add or list merchants (their cabinet logins).
+    #[command(subcommand)]
+    Merchant(MerchantCommand),
+    /// Add, block, unblock, list card readers or set their app password.
+    #[command(subcommand)]
+    Device(DeviceCommand),
+    /// Add or list virtual terminals.
+    #[command(subcommand)]
+    Terminal(TerminalCommand),
+    /// Load a fixture file (merchants, devices, terminals); what exists already is kept.
+    ///
+    /// Example: mpos admin load fixtures/demo.toml
+    Load {
+        /// The fixture file, e.g. fixtures/demo.toml or fixtures/load.toml.
+        file: PathBuf,
+    },
+}
+
+/// Where a password comes from: a flag, or the first line of stdin (keeps it
+/// out of the shell history and the process list).
+#[derive(Debug, Args)]
+pub struct PasswordInput {
+    /// The password; without it, the first line of stdin is read.
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
+}
+
+/// `mpos admin merchant ...`.
+#[derive(Debug, Subcommand)]
+pub enum MerchantCommand {
+    /// Add a merchant with its cabinet login.
+    ///
+    /// Example: mpos admin merchant add --id MTB000000000003 --name "ООО Пример" --email shop@example.by --password 'initial-pass-1'
+    Add {
+        /// Merchant ID (DE 42), 15 characters.
+        #[arg(long)]
+        id: String,
+        /// Company name shown in the cabinet.
+        #[arg(long)]
+        name: String,
+        /// Cabinet login e-mail.
+        #[arg(long)]
+        email: String,
+        /// The initial cabinet password (at least 10 characters).
+        #[command(flatten)]
+        password: PasswordInput,
+    },
+    /// List merchants.
+    List,
+}
+
+/// `mpos admin device ...`.
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// Add a card reader to a merchant.
+    ///
+    /// Example: mpos admin device add --serial MPOS-0003 --merchant MTB000000000001 --password 'app-pass-3'
+    Add {
+        /// Serial number as printed on the reader (DE 62), 1 to 32 characters.
+        #[arg(long)]
+        serial: String,
+        /// The owning merchant's ID.
+        #[arg(long)]
+        merchant: String,
+        /// Add it blocked.
+        #[arg(long)]
+        blocked: bool,
+        /// The mobile app password of this reader.
+        #[command(flatten)]
+        app_password: PasswordInput,
+    },
+    /// Block a card reader: the host answers its next message with 58.
+    Block {
+        /// Serial number.
+        serial: String,
+    },
+    /// Unblock a card reader.
+    Unblock {
+        /// Serial number.
+        serial: String,
+    },
+    /// Set a new app password; the reader's current sign-ons are revoked.
+    SetPassword {
+        /// Serial number.
+        serial: String,
+        /// The new app password.
+        #[command(flatten)]
+        app_password: PasswordInput,
+    },
+    /// List card readers.
+    List {
+        /// Only this merchant's readers.
+        #[arg(long)]
+        merchant: Option<String>,
+    },
+}
+
+/// Kinds of virtual terminal.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum TerminalKind {
+    /// Plain payments.
+    Standard,
+    /// Installments over `--months`.
+    Installment,
+    /// A bonus programme.
+    Bonus,
+}
+
+impl TerminalKind {
+    /// The name the store uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TerminalKind::Standard => "standard",
+            TerminalKind::Installment => "installment",
+            TerminalKind::Bonus => "bonus",
+        }
+    }
+}
+
+/// `mpos admin terminal ...`.
+#[derive(Debug, Subcommand)]
+pub enum TerminalCommand {
+    /// Add a virtual terminal to a merchant.
+    ///
+    /// Example: mpos admin terminal add --id 10000004 --merchant MTB000000000001 --name "Рассрочка 6 мес." --kind installment --months 6 --limit 1000000
+    Add {
+        /// Terminal ID (DE 41), 8 characters.
+        #[arg(long)]
+        id: String,
+        /// The owning merchant's ID.
+        #[arg(long)]
+        merchant: String,
+        /// Name shown in the cabinet.
+        #[arg(long)]
+        name: String,
+        /// Payment type.
+        #[arg(long, value_enum)]
+        kind: TerminalKind,
+        /// Installment term in months (installment terminals only).
+        #[arg(long)]
+        months: Option<u8>,
+        /// ISO 4217 numeric currency.
+        #[arg(long, default_value_t = 933)]
+        currency: u16,
+        /// Per-transaction limit in minor units (kopecks); none if left out.
+        #[arg(long, value_name = "MINOR_UNITS")]
+        limit: Option<u64>,
+    },
+    /// List virtual terminals.
+    List {
+        /// Only this merchant's terminals.
+        #[arg(long)]
+        merchant: Option<String>,
+    },
 }
 
 /// `mpos iso ...`: the codec from the command line, for operators and tests.

@@ -2,10 +2,15 @@
 //! to its module. Every command returns a typed error; [`main`] prints it as
 //! one line on stderr and turns it into a non-zero exit code.
 
+mod admin;
 mod cli;
 pub mod config;
+mod fixtures;
+mod ids;
 mod iso;
+mod output;
 pub mod secrets;
+mod store_setup;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -17,7 +22,8 @@ pub use cli::{Cli, Command};
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Iso(args) => iso::run(args),
+        Command::Admin(args) => admin::run(args).map_err(|e| e.to_string()),
+        Command::Iso(args) => iso::run(args).map_err(|e| e.to_string()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,406 @@
+//! `mpos admin`: the bank operators' provisioning commands. Each opens the
+//! store of the configured data folder (creating it on first use), makes one
+//! change, records it in the audit log as the operator, and says what it did.
+//! A running host sees device changes within a second (its directory polls).
+
+use crate::cli::{
+    AdminArgs, AdminCommand, DeviceCommand, MerchantCommand, PasswordInput, TerminalCommand,
+};
+use crate::config::{Config, ConfigError, FlagOverrides};
+use crate::fixtures::{self, FixtureError};
+use crate::ids;
+use crate::store_setup::{self, OpenError};
+use mpos_domain::password::{PasswordError, PasswordHash};
+use mpos_store::ops::audit::{self, Actor};
+use mpos_store::ops::devices;
+use mpos_store::ops::merchants::{self, MerchantRow};
+use mpos_store::ops::terminals::{self, TerminalRow};
+use mpos_store::{Store, StoreError};
+use std::io::Read;
+
+/// `println!` that does not panic when stdout is a closed pipe.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        crate::output::write_stdout(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Why an admin command failed; each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    /// The configuration was refused.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The store could not be opened.
+    #[error(transparent)]
+    Open(#[from] OpenError),
+    /// A store operation failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A fixture could not be loaded.
+    #[error(transparent)]
+    Fixture(#[from] FixtureError),
+    /// Hashing a password failed.
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    /// An argument breaks a rule.
+    #[error("{0}")]
+    Invalid(String),
+    /// The thing to change does not exist.
+    #[error("{0}")]
+    NotFound(String),
+}
+
+/// Runs one admin command, printing its outcome on stdout.
+pub fn run(args: AdminArgs) -> Result<(), AdminError> {
+    let config = Config::load(
+        args.config.as_deref(),
+        &FlagOverrides {
+            data_dir: args.data_dir.clone(),
+        },
+    )?;
+    let store = store_setup::open(&config)?;
+    match args.command {
+        AdminCommand::Merchant(command) => merchant(&store, command),
+        AdminCommand::Device(command) => device(&store, command),
+        AdminCommand::Terminal(command) => terminal(&store, command),
+        AdminCommand::Load { file } => {
+            let report = fixtures::load(&store, &file, Actor::Operator)?;
+            say!("{}: {report}", file.display());
+            Ok(())
+        }
+    }
+}
+
+fn merchant(store: &Store, command: MerchantCommand) -> Result<(), AdminError> {
+    match command {
+        MerchantCommand::Add {
+            id,
+            name,
+            email,
+            password,
+        } => {
+            let checked = [ids::merchant_id(&id), ids::name(&name), ids::email(&email)];
+            if let Some(Err(e)) = checked.into_iter().find(Result::is_err) {
+                return Err(AdminError::Invalid(e.to_string()));
+            }
+            let password = read_password(password)?;
+            ids::password(&password).map_err(|e| AdminError::Invalid(e.to_string()))?;
+            let row = MerchantRow {
+                id: id.clone(),
+                name,
+                email: email.clone(),
+                password_hash: PasswordHash::new(&password)?.as_str().to_owned(),
+            };
+            let added = store.write_blocking(move |conn| {
+                let added = merchants::insert(conn, &row);
+                match added {
+                    Ok(true) => {
+                        audit::record(
+                            conn,
+                            &Actor::Operator,
+                            Some(&row.id),
+                            "merchant.added",
+                            Some(&row.id),
+                            Some(&row.email),
+                        )?;
+                        Ok(true)
+                    }
+                    Ok(false) => Ok(false),
+                    Err(e) if e.is_unique_violation() => Err(StoreError::Invalid(format!(
+                        "the e-mail {} already belongs to another merchant",
+                        row.email
+                    ))),
+                    Err(e) => Err(e),
+                }
+            })?;
+            if !added {
+                return Err(AdminError::Invalid(format!(
+                    "merchant {id} exists already (see `mpos admin merchant list`)"
+                )));
+            }
+            say!("Added merchant {id} <{email}>.");
+            Ok(())
+        }
+        MerchantCommand::List => {
+            let rows = store.read(merchants::list)?;
+            print_table(
+                &["ID", "E-MAIL", "NAME"],
+                rows.iter()
+                    .map(|m| vec![m.id.clone(), m.email.clone(), m.name.clone()]),
+            );
+            Ok(())
+        }
+    }
+}
+
+fn device(store: &Store, command: DeviceCommand) -> Result<(), AdminError> {
+    match command {
+        DeviceCommand::Add {
+            serial,
+            merchant,
+            blocked,
+            app_password,
+        } => {
+            ids::device_serial(&serial).map_err(|e| AdminError::Invalid(e.to_string()))?;
+            let password = read_password(app_password)?;
+            ids::app_password(&password).map_err(|e| AdminError::Invalid(e.to_string()))?;
+            let hash = PasswordHash::new(&password)?.as_str().to_owned();
+            let (serial_c, merchant_c) = (serial.clone(), merchant.clone());
+            let added = store.write_blocking(move |conn| {
+                if !merchants::exists(conn, &merchant_c)? {
+                    return Err(StoreError::Invalid(format!(
+                        "no merchant {merchant_c} (see `mpos admin merchant list`)"
+                    )));
+                }
+                let added = devices::insert(conn, &serial_c, &merchant_c, blocked, &hash)?;
+                if added {
+                    audit::record(
+                        conn,
+                        &Actor::Operator,
+                        Some(&merchant_c),
+                        "device.added",
+                        Some(&serial_c),
+                        None,
+                    )?;
+                }
+                Ok(added)
+            })?;
+            if !added {
+                return Err(AdminError::Invalid(format!(
+                    "device {serial} exists already"
+                )));
+            }
+            store.refresh_directory()?;
+            say!("Added device {serial} to merchant {merchant}.");
+            Ok(())
+        }
+        DeviceCommand::Block { serial } => set_blocked(store, serial, true),
+        DeviceCommand::Unblock { serial } => set_blocked(store, serial, false),
+        DeviceCommand::SetPassword {
+            serial,
+            app_password,
+        } => {
+            let password = read_password(app_password)?;
+            ids::app_password(&password).map_err(|e| AdminError::Invalid(e.to_string()))?;
+            let hash = PasswordHash::new(&password)?.as_str().to_owned();
+            let serial_c = serial.clone();
+            let found = store.write_blocking(move |conn| {
+                let merchant = device_merchant(conn, &serial_c)?;
+                let found = devices::set_app_password(conn, &serial_c, None, &hash)?;
+                if found {
+                    audit::record(
+                        conn,
+                        &Actor::Operator,
+                        merchant.as_deref(),
+                        "device.app_password_changed",
+                        Some(&serial_c),
+                        None,
+                    )?;
+                }
+                Ok(found)
+            })?;
+            if !found {
+                return Err(no_device(&serial));
+            }
+            store.refresh_directory()?;
+            say!("New app password set for {serial}; its current sign-ons are revoked.");
+            Ok(())
+        }
+        DeviceCommand::List { merchant } => {
+            let rows = store.read(|conn| devices::list(conn, merchant.as_deref()))?;
+            print_table(
+                &["SERIAL", "MERCHANT", "STATE", "LAST SIGN-ON (UTC ms)"],
+                rows.iter().map(|d| {
+                    vec![
+                        d.serial.clone(),
+                        d.merchant_id.clone(),
+                        if d.blocked { "blocked" } else { "active" }.to_owned(),
+                        d.last_sign_on_at
+                            .map_or_else(|| "never".to_owned(), |t| t.to_string()),
+                    ]
+                }),
+            );
+            Ok(())
+        }
+    }
+}
+
+fn set_blocked(store: &Store, serial: String, blocked: bool) -> Result<(), AdminError> {
+    let serial_c = serial.clone();
+    let changed = store.write_blocking(move |conn| {
+        let merchant = device_merchant(conn, &serial_c)?;
+        let changed = devices::set_blocked(conn, &serial_c, None, blocked)?;
+        if changed == Some(true) {
+            let action = if blocked {
+                "device.blocked"
+            } else {
+                "device.unblocked"
+            };
+            audit::record(
+                conn,
+                &Actor::Operator,
+                merchant.as_deref(),
+                action,
+                Some(&serial_c),
+                None,
+            )?;
+        }
+        Ok(changed)
+    })?;
+    let state = if blocked { "blocked" } else { "active" };
+    match changed {
+        None => Err(no_device(&serial)),
+        Some(true) => {
+            store.refresh_directory()?;
+            say!("Device {serial} is now {state}.");
+            Ok(())
+        }
+        Some(false) => {
+            say!("Device {serial} was already {state}.");
+            Ok(())
+        }
+    }
+}
+
+fn terminal(store: &Store, command: TerminalCommand) -> Result<(), AdminError> {
+    match command {
+        TerminalCommand::Add {
+            id,
+            merchant,
+            name,
+            kind,
+            months,
+            currency,
+            limit,
+        } => {
+            let row = TerminalRow {
+                id: id.clone(),
+                merchant_id: merchant.clone(),
+                name,
+                kind: kind.as_str().to_owned(),
+                installment_months: months,
+                currency,
+                limit_minor: limit,
+                active: true,
+            };
+            ids::terminal(&row).map_err(AdminError::Invalid)?;
+            let added = store.write_blocking(move |conn| {
+                if !merchants::exists(conn, &row.merchant_id)? {
+                    return Err(StoreError::Invalid(format!(
+                        "no merchant {} (see `mpos admin merchant list`)",
+                        row.merchant_id
+                    )));
+                }
+                let added = terminals::insert(conn, &row)?;
+                if added {
+                    audit::record(
+                        conn,
+                        &Actor::Operator,
+                        Some(&row.merchant_id),
+                        "terminal.added",
+                        Some(&row.id),
+                        Some(&row.name),
+                    )?;
+                }
+                Ok(added)
+            })?;
+            if !added {
+                return Err(AdminError::Invalid(format!(
+                    "virtual terminal {id} exists already"
+                )));
+            }
+            store.refresh_directory()?;
+            say!("Added virtual terminal {id} to merchant {merchant}.");
+            Ok(())
+        }
+        TerminalCommand::List { merchant } => {
+            let rows = store.read(|conn| terminals::list(conn, merchant.as_deref()))?;
+            print_table(
+                &[
+                    "ID",
+                    "MERCHANT",
+                    "KIND",
+                    "CURRENCY",
+                    "LIMIT (minor)",
+                    "NAME",
+                ],
+                rows.iter().map(|t| {
+                    let kind = match t.installment_months {
+                        Some(m) => format!("{} {m} mo.", t.kind),
+                        None => t.kind.clone(),
+                    };
+                    vec![
+                        t.id.clone(),
+                        t.merchant_id.clone(),
+                        kind,
+                        t.currency.to_string(),
+                        t.limit_minor
+                            .map_or_else(|| "none".to_owned(), |l| l.to_string()),
+                        t.name.clone(),
+                    ]
+                }),
+            );
+            Ok(())
+        }
+    }
+}
+
+fn device_merchant(
+    conn: &mpos_store::rusqlite::Connection,
+    serial: &str,
+) -> Result<Option<String>, StoreError> {
+    Ok(devices::list(conn, None)?
+        .into_iter()
+        .find(|d| d.serial == serial)
+        .map(|d| d.merchant_id))
+}
+
+fn no_device(serial: &str) -> AdminError {
+    AdminError::NotFound(format!("no device {serial} (see `mpos admin device list`)"))
+}
+
+/// The password from its flag, or the first line of stdin.
+fn read_password(input: PasswordInput) -> Result<String, AdminError> {
+    if let Some(password) = input.password {
+        return Ok(password);
+    }
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| AdminError::Invalid(format!("cannot read the password from stdin: {e}")))?;
+    let password = text.lines().next().unwrap_or_default().to_owned();
+    if password.is_empty() {
+        return Err(AdminError::Invalid("no password on stdin".into()));
+    }
+    Ok(password)
+}
+
+/// Prints rows under a header, columns padded to their widest cell.
+fn print_table(header: &[&str], rows: impl Iterator<Item = Vec<String>>) {
+    let mut out = String::new();
+    let rows: Vec<Vec<String>> = rows.collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let mut line = |cells: Vec<String>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        out.push_str(padded.join("  ").trim_end());
+        out.push('\n');
+    };
+    line(header.iter().map(|h| (*h).to_owned()).collect());
+    if rows.is_empty() {
+        line(vec!["(none)".to_owned()]);
+    }
+    for row in rows {
+        line(row);
+    }
+    crate::output::write_stdout(&out);
+}

@@ -1,0 +1,49 @@
+//! Opening the store a configuration names: the data folder is created on
+//! first use (private to its owner) and the store's options come from
+//! `[store]`.
+
+use crate::config::{Config, SynchronousSetting};
+use mpos_store::{Store, StoreError, StoreOptions, Synchronous};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::PathBuf;
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The data folder could not be created.
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir {
+        /// The folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// SQLite refused.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The store options `config` asks for.
+pub fn options(config: &Config) -> StoreOptions {
+    StoreOptions {
+        synchronous: match config.store.synchronous {
+            SynchronousSetting::Full => Synchronous::Full,
+            SynchronousSetting::Normal => Synchronous::Normal,
+        },
+        readers: config.store.readers,
+        ..StoreOptions::default()
+    }
+}
+
+/// Opens (creating if needed) the database in the configured data folder.
+pub fn open(config: &Config) -> Result<Store, OpenError> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&config.data_dir)
+        .map_err(|source| OpenError::DataDir {
+            path: config.data_dir.clone(),
+            source,
+        })?;
+    Ok(Store::open(&config.database_path(), &options(config))?)
+}
