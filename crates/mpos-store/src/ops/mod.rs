@@ -8,6 +8,7 @@ pub mod audit;
 pub mod devices;
 pub mod merchants;
 pub mod terminals;
+pub mod transactions;
 
 /// Milliseconds since the Unix epoch, UTC: how the store keeps instants.
 pub fn now_millis() -> i64 {

@@ -1,0 +1,297 @@
+//! Transactions: every 0200 and 0400 past sign-on, and the lookups the rules
+//! of the host interface need — the duplicate key (device, MTI, STAN, DE 7),
+//! the purchase a refund points at (by RRN) with what is left to refund, and
+//! the original of a reversal (by DE 90). They run on the writer's
+//! connection, inside the same transaction as the insert they decide, so two
+//! racing refunds can never both spend the same amount.
+
+use crate::error::StoreError;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// What a transaction is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// 0200 with processing code 00xxxx.
+    Purchase,
+    /// 0200 with processing code 20xxxx.
+    Refund,
+    /// 0400.
+    Reversal,
+}
+
+impl Kind {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Purchase => "purchase",
+            Kind::Refund => "refund",
+            Kind::Reversal => "reversal",
+        }
+    }
+
+    fn from_stored(text: &str) -> rusqlite::Result<Kind> {
+        match text {
+            "purchase" => Ok(Kind::Purchase),
+            "refund" => Ok(Kind::Refund),
+            "reversal" => Ok(Kind::Reversal),
+            other => Err(rusqlite::Error::InvalidColumnType(
+                0,
+                format!("transaction kind {other}"),
+                rusqlite::types::Type::Text,
+            )),
+        }
+    }
+}
+
+/// A transaction to store. Card data only as the masked PAN and its keyed hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewTransaction {
+    /// `0200` or `0400`.
+    pub mti: String,
+    /// Purchase, refund or reversal.
+    pub kind: Kind,
+    /// The device signed on to the connection.
+    pub device_serial: String,
+    /// The device's merchant.
+    pub merchant_id: String,
+    /// DE 41 as received.
+    pub vt_id: String,
+    /// DE 11.
+    pub stan: String,
+    /// DE 7.
+    pub transmission_time: String,
+    /// DE 12, if given.
+    pub local_time: Option<String>,
+    /// DE 13, if given.
+    pub local_date: Option<String>,
+    /// DE 22, if given.
+    pub pos_entry_mode: Option<String>,
+    /// DE 3.
+    pub processing_code: String,
+    /// DE 4, minor units.
+    pub amount_minor: u64,
+    /// DE 49.
+    pub currency: u16,
+    /// First 6 and last 4 digits.
+    pub masked_pan: Option<String>,
+    /// HMAC-SHA-256 of the PAN with the host key.
+    pub pan_hash: Option<[u8; 32]>,
+    /// DE 37 assigned on approval.
+    pub rrn: Option<String>,
+    /// DE 38 assigned on approval.
+    pub auth_code: Option<String>,
+    /// DE 39 sent.
+    pub response_code: String,
+    /// `YYYY-MM-DD`, fixed now and never recomputed.
+    pub business_day: String,
+    /// Unix milliseconds, UTC.
+    pub received_at: i64,
+    /// The purchase a refund refers to, or the transaction a reversal reverses.
+    pub original_id: Option<i64>,
+    /// A refund's DE 37 as received.
+    pub original_rrn: Option<String>,
+    /// A reversal's DE 90 as received.
+    pub original_data: Option<String>,
+    /// Hash of the request's content: tells a retransmission from a clash.
+    pub fingerprint: [u8; 32],
+    /// The response sent, replayed to identical retransmissions.
+    pub response: Vec<u8>,
+}
+
+/// The answer already given to a (device, MTI, STAN, DE 7) key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PriorAnswer {
+    /// Row id.
+    pub id: i64,
+    /// Fingerprint of the request that got it.
+    pub fingerprint: Vec<u8>,
+    /// The response bytes sent then.
+    pub response: Vec<u8>,
+}
+
+/// A purchase as a refund sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundTarget {
+    /// Row id.
+    pub id: i64,
+    /// Its merchant.
+    pub merchant_id: String,
+    /// Its card.
+    pub pan_hash: Option<Vec<u8>>,
+    /// Its amount.
+    pub amount_minor: u64,
+    /// Its currency.
+    pub currency: u16,
+    /// Whether it was approved.
+    pub approved: bool,
+    /// Whether it was reversed.
+    pub reversed: bool,
+    /// Sum of its approved, unreversed refunds.
+    pub refunded_minor: u64,
+}
+
+/// The original of a reversal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReversalTarget {
+    /// Row id.
+    pub id: i64,
+    /// Purchase or refund.
+    pub kind: Kind,
+    /// Its amount.
+    pub amount_minor: u64,
+    /// Its response code.
+    pub response_code: String,
+    /// Whether it is reversed already.
+    pub reversed: bool,
+    /// Whether it is a purchase with approved, unreversed refunds.
+    pub has_refunds: bool,
+}
+
+/// Stores a transaction; returns its row id. A second transaction with the
+/// same (device, MTI, STAN, DE 7) or RRN is a unique violation.
+pub fn insert(conn: &Connection, t: &NewTransaction) -> Result<i64, StoreError> {
+    let amount = i64::try_from(t.amount_minor)
+        .map_err(|_| StoreError::Invalid(format!("amount {} is too large", t.amount_minor)))?;
+    conn.prepare_cached(
+        "INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
+             transmission_time, local_time, local_date, pos_entry_mode, processing_code,
+             amount_minor, currency, masked_pan, pan_hash, rrn, auth_code, response_code,
+             business_day, received_at, original_id, original_rrn, original_data,
+             fingerprint, response)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+             ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+    )?
+    .execute(params![
+        t.mti,
+        t.kind.as_str(),
+        t.device_serial,
+        t.merchant_id,
+        t.vt_id,
+        t.stan,
+        t.transmission_time,
+        t.local_time,
+        t.local_date,
+        t.pos_entry_mode,
+        t.processing_code,
+        amount,
+        t.currency,
+        t.masked_pan,
+        t.pan_hash.as_ref().map(|h| &h[..]),
+        t.rrn,
+        t.auth_code,
+        t.response_code,
+        t.business_day,
+        t.received_at,
+        t.original_id,
+        t.original_rrn,
+        t.original_data,
+        &t.fingerprint[..],
+        t.response,
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// The answer already given to this key, if any.
+pub fn find_by_key(
+    conn: &Connection,
+    device_serial: &str,
+    mti: &str,
+    stan: &str,
+    transmission_time: &str,
+) -> Result<Option<PriorAnswer>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, fingerprint, response FROM transactions
+             WHERE device_serial = ?1 AND mti = ?2 AND stan = ?3 AND transmission_time = ?4",
+        )?
+        .query_row(
+            params![device_serial, mti, stan, transmission_time],
+            |row| {
+                Ok(PriorAnswer {
+                    id: row.get(0)?,
+                    fingerprint: row.get(1)?,
+                    response: row.get(2)?,
+                })
+            },
+        )
+        .optional()?)
+}
+
+/// The purchase with this RRN and what is left of it, if any.
+pub fn find_refund_target(
+    conn: &Connection,
+    rrn: &str,
+) -> Result<Option<RefundTarget>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT p.id, p.merchant_id, p.pan_hash, p.amount_minor, p.currency,
+                    p.response_code = '00', p.reversed,
+                    (SELECT coalesce(sum(r.amount_minor), 0) FROM transactions r
+                     WHERE r.original_id = p.id AND r.kind = 'refund'
+                       AND r.response_code = '00' AND r.reversed = 0)
+             FROM transactions p WHERE p.rrn = ?1 AND p.kind = 'purchase'",
+        )?
+        .query_row([rrn], |row| {
+            Ok(RefundTarget {
+                id: row.get(0)?,
+                merchant_id: row.get(1)?,
+                pan_hash: row.get(2)?,
+                amount_minor: non_negative(row.get(3)?),
+                currency: row.get(4)?,
+                approved: row.get(5)?,
+                reversed: row.get(6)?,
+                refunded_minor: non_negative(row.get(7)?),
+            })
+        })
+        .optional()?)
+}
+
+/// The 0200 this device sent with that STAN and DE 7 (from a reversal's DE 90).
+pub fn find_reversal_target(
+    conn: &Connection,
+    device_serial: &str,
+    stan: &str,
+    transmission_time: &str,
+) -> Result<Option<ReversalTarget>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT o.id, o.kind, o.amount_minor, o.response_code, o.reversed,
+                    EXISTS (SELECT 1 FROM transactions r WHERE r.original_id = o.id
+                            AND r.kind = 'refund' AND r.response_code = '00' AND r.reversed = 0)
+             FROM transactions o
+             WHERE o.device_serial = ?1 AND o.mti = '0200' AND o.stan = ?2 AND o.transmission_time = ?3",
+        )?
+        .query_row(params![device_serial, stan, transmission_time], |row| {
+            Ok(ReversalTarget {
+                id: row.get(0)?,
+                kind: Kind::from_stored(&row.get::<_, String>(1)?)?,
+                amount_minor: non_negative(row.get(2)?),
+                response_code: row.get(3)?,
+                reversed: row.get(4)?,
+                has_refunds: row.get(5)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Marks a transaction reversed; `Ok(false)` if it already was.
+pub fn mark_reversed(conn: &Connection, id: i64) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached("UPDATE transactions SET reversed = 1 WHERE id = ?1 AND reversed = 0")?
+        .execute([id])?
+        == 1)
+}
+
+/// The largest row id so far (0 when empty), to seed RRN sequences.
+pub fn max_id(conn: &Connection) -> Result<i64, StoreError> {
+    Ok(
+        conn.query_row("SELECT coalesce(max(id), 0) FROM transactions", [], |row| {
+            row.get(0)
+        })?,
+    )
+}
+
+/// Amounts are stored non-negative (a CHECK constraint says so).
+fn non_negative(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
