@@ -133,6 +133,18 @@ impl Class {
                 None => return Ok(()),
             }
         }
+        // The common classes first, without a branch per byte, so the loop
+        // vectorises: digits, printable ASCII, hex. A failure (rare) then
+        // looks for the offending byte with the table.
+        let all_fit = match self {
+            Class::N | Class::XN => body.iter().fold(true, |ok, &b| ok & b.is_ascii_digit()),
+            Class::Ans => body.iter().fold(true, |ok, &b| ok & (b.wrapping_sub(0x20) < 0x5F)),
+            Class::B => body.iter().fold(true, |ok, &b| ok & b.is_ascii_hexdigit()),
+            _ => false,
+        };
+        if all_fit {
+            return Ok(());
+        }
         let groups = self.groups();
         match body
             .iter()

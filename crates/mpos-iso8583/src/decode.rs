@@ -11,12 +11,33 @@ use crate::layout::{DataEncoding, FieldSpec, Layout, LengthKind, MtiEncoding, Pr
 use crate::mti::Mti;
 use std::borrow::Cow;
 
-/// Where a field's data sits in the frame.
+/// The most bytes a message may have: what a 2-byte length header can say.
+/// Keeping offsets in `u16` keeps [`Message`] small enough to move cheaply.
+pub const MAX_MESSAGE_LEN: usize = u16::MAX as usize;
+
+/// Where a field's data sits in the frame: 4 bytes, so that a whole
+/// message's index is about 500 bytes.
 #[derive(Clone, Copy, Default)]
 struct Span {
-    start: u32,
-    bytes: u16,
-    units: u16,
+    start: u16,
+    /// Bytes of data; the top bit marks a BCD field with an odd digit count.
+    len: u16,
+}
+
+const ODD_DIGITS: u16 = 1 << 15;
+
+impl Span {
+    fn bytes(self) -> usize {
+        usize::from(self.len & !ODD_DIGITS)
+    }
+
+    /// Length in the field's units (digits for BCD, else bytes).
+    fn units(self, data: DataEncoding) -> usize {
+        match data {
+            DataEncoding::Bcd => 2 * self.bytes() - usize::from(self.len & ODD_DIGITS != 0),
+            DataEncoding::Ascii | DataEncoding::Binary => self.bytes(),
+        }
+    }
 }
 
 /// A decoded message: the MTI, which fields are present, and where each one
@@ -42,11 +63,10 @@ pub struct Field<'a> {
 impl Layout {
     /// Decodes one message (without its length header). Any input gets either
     /// a fully checked message or an error naming what is wrong; never a panic.
+    #[inline]
     pub fn decode<'a>(&'a self, frame: &'a [u8]) -> Result<Message<'a>, DecodeError> {
-        if frame.len() > u32::MAX as usize {
-            return Err(DecodeError::TrailingData {
-                extra: frame.len() - u32::MAX as usize,
-            });
+        if frame.len() > MAX_MESSAGE_LEN {
+            return Err(DecodeError::TooLong { len: frame.len() });
         }
         let mut pos = 0;
         let mti = read_mti(frame, &mut pos, self.mti_encoding())?;
@@ -125,11 +145,15 @@ fn read_field(spec: &FieldSpec, frame: &[u8], pos: &mut usize) -> Result<Span, F
         .get(*pos..*pos + bytes)
         .ok_or(FieldProblem::Truncated { need: bytes, have })?;
     check_data(spec, data, units)?;
+    // decode() refuses frames over 65535 bytes; layouts keep lengths under 10000.
+    let odd = if spec.data == DataEncoding::Bcd && units % 2 != 0 {
+        ODD_DIGITS
+    } else {
+        0
+    };
     let span = Span {
-        // decode() refuses frames longer than u32::MAX; lengths are at most 9999.
-        start: *pos as u32,
-        bytes: bytes as u16,
-        units: units as u16,
+        start: *pos as u16,
+        len: bytes as u16 | odd,
     };
     *pos += bytes;
     Ok(span)
@@ -216,11 +240,12 @@ impl<'a> Message<'a> {
             return None;
         }
         let span = self.spans[usize::from(number)];
-        let start = span.start as usize;
+        let start = usize::from(span.start);
+        let spec = self.layout.field(number)?;
         Some(Field {
-            spec: self.layout.field(number)?,
-            data: self.frame.get(start..start + usize::from(span.bytes))?,
-            units: span.units,
+            spec,
+            data: self.frame.get(start..start + span.bytes())?,
+            units: span.units(spec.data) as u16,
         })
     }
 
@@ -272,6 +297,7 @@ pub struct Fields<'m, 'a> {
 impl<'a> Iterator for Fields<'_, 'a> {
     type Item = Field<'a>;
 
+    #[inline]
     fn next(&mut self) -> Option<Field<'a>> {
         let number = self.rest.next()?;
         self.message.field(number)
@@ -285,11 +311,13 @@ impl<'a> Field<'a> {
     }
 
     /// The field's definition in the layout.
+    #[inline]
     pub fn spec(&self) -> &'a FieldSpec {
         self.spec
     }
 
     /// The data bytes as on the wire, without the length prefix.
+    #[inline]
     pub fn wire(&self) -> &'a [u8] {
         self.data
     }

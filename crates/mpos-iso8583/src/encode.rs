@@ -2,7 +2,7 @@
 //! checked against the layout on the way. A failed encoding leaves the
 //! buffer as it was.
 
-use crate::bitmap::{self, SetFields};
+use crate::bitmap;
 use crate::class::Class;
 use crate::error::{EncodeError, FieldProblem};
 use crate::hex;
@@ -18,8 +18,9 @@ use bytes::{BufMut, BytesMut};
 #[derive(Clone)]
 pub struct MessageBuilder<'v> {
     mti: Mti,
-    present: u128,
-    values: [&'v [u8]; 129],
+    /// Set fields with their values, kept sorted by field number: a message
+    /// has a dozen or two fields, so this stays small and cheap to move.
+    values: Vec<(u8, &'v [u8])>,
     /// A field number outside 2–128 that was set; reported by `encode`.
     out_of_range: Option<u8>,
 }
@@ -29,8 +30,7 @@ impl<'v> MessageBuilder<'v> {
     pub fn new(mti: Mti) -> Self {
         MessageBuilder {
             mti,
-            present: 0,
-            values: [&[]; 129],
+            values: Vec::with_capacity(24),
             out_of_range: None,
         }
     }
@@ -47,40 +47,61 @@ impl<'v> MessageBuilder<'v> {
     }
 
     /// Sets field `number` (2–128) to `text`.
+    #[inline]
     pub fn set(&mut self, number: u8, text: &'v str) -> &mut Self {
         self.set_bytes(number, text.as_bytes())
     }
 
     /// Sets field `number` (2–128) to text given as bytes (as read from
     /// another message, for echoing).
+    #[inline]
     pub fn set_bytes(&mut self, number: u8, text: &'v [u8]) -> &mut Self {
-        if (2..=128).contains(&number) {
-            self.present |= bitmap::bit(number);
-            self.values[usize::from(number)] = text;
-        } else {
+        if !(2..=128).contains(&number) {
             self.out_of_range = Some(number);
+            return self;
+        }
+        // Fields are usually set in ascending order: append without a search.
+        if self.values.last().is_none_or(|(last, _)| *last < number) {
+            self.values.push((number, text));
+            return self;
+        }
+        match self.values.binary_search_by_key(&number, |(n, _)| *n) {
+            Ok(at) => self.values[at].1 = text,
+            Err(at) => self.values.insert(at, (number, text)),
         }
         self
     }
 
     /// Removes field `number`.
     pub fn clear(&mut self, number: u8) -> &mut Self {
-        if (2..=128).contains(&number) {
-            self.present &= !bitmap::bit(number);
-            self.values[usize::from(number)] = &[];
-        }
+        self.values.retain(|(n, _)| *n != number);
         self
     }
 
     /// The text of field `number`, if set.
     pub fn get(&self, number: u8) -> Option<&'v [u8]> {
-        ((2..=128).contains(&number) && self.present & bitmap::bit(number) != 0)
-            .then(|| self.values[usize::from(number)])
+        self.values
+            .binary_search_by_key(&number, |(n, _)| *n)
+            .ok()
+            .map(|at| self.values[at].1)
     }
 
     /// Numbers of the set fields in ascending order.
-    pub fn field_numbers(&self) -> impl Iterator<Item = u8> + use<> {
-        SetFields(self.present)
+    pub fn field_numbers(&self) -> impl Iterator<Item = u8> + '_ {
+        self.values.iter().map(|(n, _)| *n)
+    }
+
+    /// The bitmap of the set fields, with bit 1 when any is above 64.
+    fn bitmap(&self) -> u128 {
+        let bits = self
+            .values
+            .iter()
+            .fold(0u128, |bits, (n, _)| bits | bitmap::bit(*n));
+        if bits & bitmap::HIGH_FIELDS != 0 {
+            bits | bitmap::SECONDARY
+        } else {
+            bits
+        }
     }
 }
 
@@ -127,20 +148,14 @@ impl Layout {
                 out.put_slice(&[d[0] << 4 | d[1], d[2] << 4 | d[3]]);
             }
         }
-        let mut bits = message.present;
-        if bits & bitmap::HIGH_FIELDS != 0 {
-            bits |= bitmap::SECONDARY;
-        }
-        bitmap::write(bits, self.bitmap_encoding(), out);
-        for number in SetFields(message.present) {
+        bitmap::write(message.bitmap(), self.bitmap_encoding(), out);
+        for &(number, text) in &message.values {
             let spec = self
                 .field(number)
                 .ok_or(EncodeError::UndefinedField { field: number })?;
-            write_field(spec, message.values[usize::from(number)], out).map_err(|problem| {
-                EncodeError::Field {
-                    field: number,
-                    problem,
-                }
+            write_field(spec, text, out).map_err(|problem| EncodeError::Field {
+                field: number,
+                problem,
             })?;
         }
         Ok(())

@@ -83,6 +83,12 @@ pub enum FieldProblem {
 /// Why a message could not be decoded. Never a panic: any input gets one of these.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DecodeError {
+    /// Longer than a 2-byte length header can announce.
+    #[error("the message is {len} bytes long, over the 65535 a length header can announce")]
+    TooLong {
+        /// Its length.
+        len: usize,
+    },
     /// Fewer bytes than an MTI.
     #[error("the message ends before its MTI is complete")]
     TruncatedMti,

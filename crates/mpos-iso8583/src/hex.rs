@@ -34,13 +34,20 @@ pub(crate) fn nibble(c: u8) -> Option<u8> {
 }
 
 /// Decodes pairs of hex characters into bytes appended to `out`; `Err(offset)`
-/// names the first character that is not hex. The caller checks the length
-/// is even.
-pub(crate) fn decode_into(text: &[u8], out: &mut impl bytes::BufMut) -> Result<(), usize> {
-    for (i, pair) in text.chunks_exact(2).enumerate() {
-        let hi = nibble(pair[0]).ok_or(2 * i)?;
-        let lo = nibble(pair[1]).ok_or(2 * i + 1)?;
-        out.put_u8(hi << 4 | lo);
+/// names the first character that is not hex, and `out` is left as it was.
+/// The caller checks the length is even.
+pub(crate) fn decode_into(text: &[u8], out: &mut bytes::BytesMut) -> Result<(), usize> {
+    let start = out.len();
+    // Size once, then write in place: no capacity check per byte.
+    out.resize(start + text.len() / 2, 0);
+    for (i, (byte, pair)) in out[start..].iter_mut().zip(text.chunks_exact(2)).enumerate() {
+        match (nibble(pair[0]), nibble(pair[1])) {
+            (Some(hi), Some(lo)) => *byte = hi << 4 | lo,
+            (hi, _) => {
+                out.truncate(start);
+                return Err(2 * i + usize::from(hi.is_some()));
+            }
+        }
     }
     Ok(())
 }
@@ -70,10 +77,12 @@ mod tests {
 
     #[test]
     fn decode_and_encode_agree() {
-        let mut out = Vec::new();
+        let mut out = bytes::BytesMut::new();
         decode_into(b"00aBff", &mut out).unwrap();
-        assert_eq!(out, [0x00, 0xAB, 0xFF]);
+        assert_eq!(&out[..], [0x00, 0xAB, 0xFF]);
         assert_eq!(encode_upper(&out), "00ABFF");
-        assert_eq!(decode_into(b"0x", &mut Vec::new()), Err(1));
+        assert_eq!(decode_into(b"0x", &mut out), Err(1));
+        assert_eq!(decode_into(b"x0", &mut out), Err(0));
+        assert_eq!(out.len(), 3, "a failed decode appends nothing");
     }
 }

@@ -37,7 +37,7 @@ mod layout;
 mod mti;
 
 pub use class::Class;
-pub use decode::{Field, Fields, Message};
+pub use decode::{Field, Fields, MAX_MESSAGE_LEN, Message};
 pub use encode::MessageBuilder;
 pub use error::{DecodeError, EncodeError, FieldProblem, WhichBitmap};
 pub use frame::{DEFAULT_MAX_FRAME, FrameCodec, FrameError};
