@@ -138,7 +138,9 @@ impl Class {
         // looks for the offending byte with the table.
         let all_fit = match self {
             Class::N | Class::XN => body.iter().fold(true, |ok, &b| ok & b.is_ascii_digit()),
-            Class::Ans => body.iter().fold(true, |ok, &b| ok & (b.wrapping_sub(0x20) < 0x5F)),
+            Class::Ans => body
+                .iter()
+                .fold(true, |ok, &b| ok & (b.wrapping_sub(0x20) < 0x5F)),
             Class::B => body.iter().fold(true, |ok, &b| ok & b.is_ascii_hexdigit()),
             _ => false,
         };

@@ -40,7 +40,11 @@ pub(crate) fn decode_into(text: &[u8], out: &mut bytes::BytesMut) -> Result<(), 
     let start = out.len();
     // Size once, then write in place: no capacity check per byte.
     out.resize(start + text.len() / 2, 0);
-    for (i, (byte, pair)) in out[start..].iter_mut().zip(text.chunks_exact(2)).enumerate() {
+    for (i, (byte, pair)) in out[start..]
+        .iter_mut()
+        .zip(text.chunks_exact(2))
+        .enumerate()
+    {
         match (nibble(pair[0]), nibble(pair[1])) {
             (Some(hi), Some(lo)) => *byte = hi << 4 | lo,
             (hi, _) => {
