@@ -11,43 +11,22 @@
 
 #[path = "support/iso8583_rs.rs"]
 mod iso8583_rs_support;
+#[path = "support/vectors.rs"]
+mod vectors;
 
 use bytes::BytesMut;
 use iso8583_rs::iso8583::iso_spec::{self, new_msg};
 use mpos_iso8583::{Class, Layout, MessageBuilder, Mti};
-use serde::Deserialize;
 use std::collections::BTreeMap;
-
-#[derive(Deserialize)]
-struct VectorFile {
-    vectors: Vec<Vector>,
-}
-
-#[derive(Deserialize)]
-struct Vector {
-    name: String,
-    mti: String,
-    fields: BTreeMap<String, String>,
-}
-
-fn vectors(layout: &str) -> Vec<Vector> {
-    let path = format!(
-        "{}/fixtures/iso8583/{layout}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str::<VectorFile>(&text)
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
-        .vectors
-}
 
 #[test]
 fn iso8583_rs_reads_and_writes_our_messages_alike() {
     let binary = Layout::shipped("generic-1987-binary").expect("shipped");
-    let all: Vec<(String, Vector)> = ["generic-1987-ascii", "generic-1987-binary"]
+    let all: Vec<(String, vectors::Vector)> = ["generic-1987-ascii", "generic-1987-binary"]
         .into_iter()
         .flat_map(|layout| {
-            vectors(layout)
+            vectors::load(layout)
+                .vectors
                 .into_iter()
                 .map(move |v| (layout.to_owned(), v))
         })
@@ -68,11 +47,7 @@ fn iso8583_rs_reads_and_writes_our_messages_alike() {
     let mut compared = 0;
     for (layout, vector) in &all {
         let label = format!("{layout} / {}", vector.name);
-        let fields: BTreeMap<u8, &str> = vector
-            .fields
-            .iter()
-            .map(|(k, v)| (k.parse().expect("field number"), v.as_str()))
-            .collect();
+        let fields: BTreeMap<u8, &str> = vector.numbered_fields();
         if fields.contains_key(&65) {
             // iso8583_rs reads bit 65 as a tertiary bitmap (as pyiso8583 does).
             continue;

@@ -3,24 +3,12 @@
 //! decoded (same MTI, same fields, same text) and re-encoded from its fields
 //! (same bytes).
 
+#[path = "support/vectors.rs"]
+mod vectors;
+
 use bytes::BytesMut;
 use mpos_iso8583::{Layout, MessageBuilder, Mti};
-use serde::Deserialize;
 use std::collections::BTreeMap;
-
-#[derive(Deserialize)]
-struct VectorFile {
-    layout: String,
-    vectors: Vec<Vector>,
-}
-
-#[derive(Deserialize)]
-struct Vector {
-    name: String,
-    mti: String,
-    fields: BTreeMap<String, String>,
-    wire: String,
-}
 
 fn unhex(text: &str) -> Vec<u8> {
     (0..text.len())
@@ -29,31 +17,14 @@ fn unhex(text: &str) -> Vec<u8> {
         .collect()
 }
 
-fn load(layout: &str) -> VectorFile {
-    let path = format!(
-        "{}/fixtures/iso8583/{layout}.json",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn fields_of(vector: &Vector) -> BTreeMap<u8, &str> {
-    vector
-        .fields
-        .iter()
-        .map(|(k, v)| (k.parse().expect("field numbers"), v.as_str()))
-        .collect()
-}
-
 fn check_layout(name: &str) {
-    let file = load(name);
+    let file = vectors::load(name);
     assert_eq!(file.layout, name);
     assert!(file.vectors.len() >= 100, "{name}: enough vectors");
     let layout = Layout::shipped(name).expect("shipped layout");
     for vector in &file.vectors {
         let wire = unhex(&vector.wire);
-        let expected = fields_of(vector);
+        let expected = vector.numbered_fields();
 
         let message = layout
             .decode(&wire)

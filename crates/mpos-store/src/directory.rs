@@ -9,47 +9,13 @@
 //! effect for the next message within the poll interval (250 ms by default).
 
 use crate::error::StoreError;
+use crate::ops::devices::{self, DeviceRow};
+use crate::ops::terminals::{self, TerminalRow};
 use arc_swap::ArcSwap;
 use rusqlite::Connection;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
-
-/// A card reader as the host needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct DeviceEntry {
-    /// Serial number (DE 62).
-    pub serial: String,
-    /// The merchant it belongs to (DE 42).
-    pub merchant_id: String,
-    /// Blocked devices are answered 58.
-    pub blocked: bool,
-    /// The app password's salted hash.
-    pub app_password_hash: String,
-    /// Sign-ons made under an older version are revoked.
-    pub credentials_version: i64,
-}
-
-/// A virtual terminal as the host needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TerminalEntry {
-    /// Terminal ID (DE 41).
-    pub id: String,
-    /// The merchant it belongs to.
-    pub merchant_id: String,
-    /// Shown in the cabinet.
-    pub name: String,
-    /// `standard`, `installment` or `bonus`.
-    pub kind: String,
-    /// Term of an installment terminal.
-    pub installment_months: Option<u8>,
-    /// ISO 4217 numeric currency.
-    pub currency: u16,
-    /// Per-transaction limit in minor units, if any.
-    pub limit_minor: Option<u64>,
-    /// Inactive terminals are answered 03.
-    pub active: bool,
-}
 
 /// One consistent view of all devices and terminals.
 #[derive(Debug, Default)]
@@ -57,9 +23,9 @@ pub struct Snapshot {
     /// The `directory_version` this snapshot was read at.
     pub version: i64,
     /// Devices by serial.
-    pub devices: HashMap<String, DeviceEntry>,
+    pub devices: HashMap<String, DeviceRow>,
     /// Terminals by ID.
-    pub terminals: HashMap<String, TerminalEntry>,
+    pub terminals: HashMap<String, TerminalRow>,
 }
 
 /// The shared, atomically swapped directory.
@@ -86,12 +52,12 @@ impl Directory {
     }
 
     /// The device with this serial, as of now.
-    pub fn device(&self, serial: &str) -> Option<DeviceEntry> {
+    pub fn device(&self, serial: &str) -> Option<DeviceRow> {
         self.current.load().devices.get(serial).cloned()
     }
 
     /// The terminal with this ID, as of now.
-    pub fn terminal(&self, id: &str) -> Option<TerminalEntry> {
+    pub fn terminal(&self, id: &str) -> Option<TerminalRow> {
         self.current.load().terminals.get(id).cloned()
     }
 
@@ -126,51 +92,15 @@ fn read_version(conn: &Connection) -> Result<i64, StoreError> {
 }
 
 fn read_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
-    let version = read_version(conn)?;
-    let mut devices = HashMap::new();
-    let mut statement = conn.prepare_cached(
-        "SELECT serial, merchant_id, state, app_password_hash, credentials_version FROM devices",
-    )?;
-    let rows = statement.query_map([], |row| {
-        Ok(DeviceEntry {
-            serial: row.get(0)?,
-            merchant_id: row.get(1)?,
-            blocked: row.get::<_, String>(2)? == "blocked",
-            app_password_hash: row.get(3)?,
-            credentials_version: row.get(4)?,
-        })
-    })?;
-    for device in rows {
-        let device = device?;
-        devices.insert(device.serial.clone(), device);
-    }
-    let mut terminals = HashMap::new();
-    let mut statement = conn.prepare_cached(
-        "SELECT id, merchant_id, name, kind, installment_months, currency, limit_minor, active
-         FROM virtual_terminals",
-    )?;
-    let rows = statement.query_map([], |row| {
-        Ok(TerminalEntry {
-            id: row.get(0)?,
-            merchant_id: row.get(1)?,
-            name: row.get(2)?,
-            kind: row.get(3)?,
-            installment_months: row.get(4)?,
-            currency: row.get(5)?,
-            // The schema keeps limits positive.
-            limit_minor: row
-                .get::<_, Option<i64>>(6)?
-                .and_then(|v| u64::try_from(v).ok()),
-            active: row.get(7)?,
-        })
-    })?;
-    for terminal in rows {
-        let terminal = terminal?;
-        terminals.insert(terminal.id.clone(), terminal);
-    }
     Ok(Snapshot {
-        version,
-        devices,
-        terminals,
+        version: read_version(conn)?,
+        devices: devices::list(conn, None)?
+            .into_iter()
+            .map(|d| (d.serial.clone(), d))
+            .collect(),
+        terminals: terminals::list(conn, None)?
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect(),
     })
 }

@@ -15,7 +15,7 @@ pub mod ops;
 mod readers;
 mod writer;
 
-pub use directory::{DeviceEntry, Directory, Snapshot, TerminalEntry};
+pub use directory::{Directory, Snapshot};
 pub use error::StoreError;
 pub use migrations::SCHEMA_VERSION;
 pub use rusqlite;

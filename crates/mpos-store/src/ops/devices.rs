@@ -16,6 +16,9 @@ pub struct DeviceRow {
     pub blocked: bool,
     /// PBKDF2 hash of the app password.
     pub app_password_hash: String,
+    /// Bumped by every app password change; sign-ons made under an older
+    /// version are revoked.
+    pub credentials_version: i64,
     /// Last successful sign-on, Unix milliseconds.
     pub last_sign_on_at: Option<i64>,
 }
@@ -96,8 +99,8 @@ pub fn record_sign_on(conn: &Connection, serial: &str, at: i64) -> Result<(), St
 /// Devices of one merchant, or all, by serial.
 pub fn list(conn: &Connection, merchant_id: Option<&str>) -> Result<Vec<DeviceRow>, StoreError> {
     let mut statement = conn.prepare_cached(
-        "SELECT serial, merchant_id, state, app_password_hash, last_sign_on_at FROM devices
-         WHERE ?1 IS NULL OR merchant_id = ?1 ORDER BY serial",
+        "SELECT serial, merchant_id, state, app_password_hash, credentials_version, last_sign_on_at
+         FROM devices WHERE ?1 IS NULL OR merchant_id = ?1 ORDER BY serial",
     )?;
     let rows = statement.query_map([merchant_id], |row| {
         Ok(DeviceRow {
@@ -105,7 +108,8 @@ pub fn list(conn: &Connection, merchant_id: Option<&str>) -> Result<Vec<DeviceRo
             merchant_id: row.get(1)?,
             blocked: row.get::<_, String>(2)? == "blocked",
             app_password_hash: row.get(3)?,
-            last_sign_on_at: row.get(4)?,
+            credentials_version: row.get(4)?,
+            last_sign_on_at: row.get(5)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
