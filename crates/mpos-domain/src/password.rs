@@ -43,8 +43,18 @@ impl PasswordHash {
     fn with_salt(password: &str, salt: &[u8], iterations: u32) -> PasswordHash {
         let rounds = NonZeroU32::new(iterations).unwrap_or(NonZeroU32::MIN);
         let mut hash = [0u8; HASH_LEN];
-        pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA256, rounds, salt, password.as_bytes(), &mut hash);
-        PasswordHash(format!("{SCHEME}${iterations}${}${}", hex(salt), hex(&hash)))
+        pbkdf2::derive(
+            pbkdf2::PBKDF2_HMAC_SHA256,
+            rounds,
+            salt,
+            password.as_bytes(),
+            &mut hash,
+        );
+        PasswordHash(format!(
+            "{SCHEME}${iterations}${}${}",
+            hex(salt),
+            hex(&hash)
+        ))
     }
 
     /// A stored hash, checked for shape.
@@ -58,7 +68,14 @@ impl PasswordHash {
         let Ok((rounds, salt, hash)) = parts(&self.0) else {
             return false;
         };
-        pbkdf2::verify(pbkdf2::PBKDF2_HMAC_SHA256, rounds, &salt, password.as_bytes(), &hash).is_ok()
+        pbkdf2::verify(
+            pbkdf2::PBKDF2_HMAC_SHA256,
+            rounds,
+            &salt,
+            password.as_bytes(),
+            &hash,
+        )
+        .is_ok()
     }
 
     /// The stored text form.
@@ -76,9 +93,13 @@ impl fmt::Debug for PasswordHash {
 
 fn parts(stored: &str) -> Result<(NonZeroU32, Vec<u8>, Vec<u8>), PasswordError> {
     let mut pieces = stored.split('$');
-    let (Some(SCHEME), Some(iterations), Some(salt), Some(hash), None) =
-        (pieces.next(), pieces.next(), pieces.next(), pieces.next(), pieces.next())
-    else {
+    let (Some(SCHEME), Some(iterations), Some(salt), Some(hash), None) = (
+        pieces.next(),
+        pieces.next(),
+        pieces.next(),
+        pieces.next(),
+        pieces.next(),
+    ) else {
         return Err(PasswordError::Malformed);
     };
     let rounds = iterations
@@ -86,8 +107,12 @@ fn parts(stored: &str) -> Result<(NonZeroU32, Vec<u8>, Vec<u8>), PasswordError> 
         .ok()
         .and_then(NonZeroU32::new)
         .ok_or(PasswordError::Malformed)?;
-    let salt = unhex(salt).filter(|s| !s.is_empty()).ok_or(PasswordError::Malformed)?;
-    let hash = unhex(hash).filter(|h| h.len() == HASH_LEN).ok_or(PasswordError::Malformed)?;
+    let salt = unhex(salt)
+        .filter(|s| !s.is_empty())
+        .ok_or(PasswordError::Malformed)?;
+    let hash = unhex(hash)
+        .filter(|h| h.len() == HASH_LEN)
+        .ok_or(PasswordError::Malformed)?;
     Ok((rounds, salt, hash))
 }
 
@@ -120,7 +145,10 @@ mod tests {
 
     #[test]
     fn salts_differ_so_equal_passwords_hash_differently() {
-        assert_ne!(PasswordHash::new("same").unwrap(), PasswordHash::new("same").unwrap());
+        assert_ne!(
+            PasswordHash::new("same").unwrap(),
+            PasswordHash::new("same").unwrap()
+        );
     }
 
     #[test]
@@ -128,8 +156,18 @@ mod tests {
         let hash = PasswordHash::with_salt("pw", b"0123456789abcdef", 1000);
         let parsed = PasswordHash::parse(hash.as_str()).unwrap();
         assert!(parsed.verify("pw"));
-        for bad in ["", "pbkdf2-sha256$0$00$00", "md5$1$00$00", "pbkdf2-sha256$10$zz$00", "pbkdf2-sha256$10$00$0011"] {
-            assert_eq!(PasswordHash::parse(bad), Err(PasswordError::Malformed), "{bad}");
+        for bad in [
+            "",
+            "pbkdf2-sha256$0$00$00",
+            "md5$1$00$00",
+            "pbkdf2-sha256$10$zz$00",
+            "pbkdf2-sha256$10$00$0011",
+        ] {
+            assert_eq!(
+                PasswordHash::parse(bad),
+                Err(PasswordError::Malformed),
+                "{bad}"
+            );
             assert!(!PasswordHash(bad.to_owned()).verify("pw"));
         }
     }
