@@ -1,4 +1,17 @@
 //! The pure rules of the mPOS host: no I/O, no async, so the network and web
 //! layers stay thin and every rule is testable in isolation.
+//!
+//! - [`money`]: amounts in minor units, currencies, display in major units;
+//! - [`card`]: PAN (Luhn, masking, keyed hash), expiry, track 2;
+//! - [`ids`]: the identifiers of the ISO 8583 fields, checked once;
+//! - [`response`]: response codes and their meanings;
+//! - [`business_day`]: which business day an instant belongs to;
+//! - [`rules`]: the decisions of the host interface, step by step;
+//! - [`password`]: salted PBKDF2 hashes of cabinet and app passwords.
 
+pub mod business_day;
+pub mod card;
+pub mod ids;
+pub mod money;
 pub mod password;
+pub mod response;

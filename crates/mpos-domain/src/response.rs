@@ -1,0 +1,190 @@
+//! Response codes of the host interface (spec section 5), with their
+//! meaning in Russian and English for the cabinet's history.
+
+use std::fmt;
+
+/// A language the cabinet speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Russian, the default.
+    Ru,
+    /// English, by `?lang=en`.
+    En,
+}
+
+/// DE 39 as the host answers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResponseCode {
+    /// 00 approved.
+    Approved,
+    /// 03 invalid merchant or virtual terminal.
+    InvalidMerchant,
+    /// 05 do not honour (issuer).
+    DoNotHonour,
+    /// 12 invalid transaction.
+    InvalidTransaction,
+    /// 13 invalid amount or currency, or refund over the refundable amount.
+    InvalidAmount,
+    /// 14 invalid card number.
+    InvalidCardNumber,
+    /// 25 original transaction not found.
+    OriginalNotFound,
+    /// 30 format error.
+    FormatError,
+    /// 51 insufficient funds (issuer).
+    InsufficientFunds,
+    /// 54 expired card.
+    ExpiredCard,
+    /// 58 transaction not permitted to terminal (device blocked).
+    NotPermitted,
+    /// 63 security violation (not signed on, bad credentials).
+    SecurityViolation,
+    /// 94 duplicate transmission with different content.
+    Duplicate,
+    /// 96 system malfunction.
+    SystemMalfunction,
+}
+
+const ALL: [(ResponseCode, &str, &str, &str); 14] = [
+    (ResponseCode::Approved, "00", "Одобрено", "Approved"),
+    (
+        ResponseCode::InvalidMerchant,
+        "03",
+        "Неверный торговец или виртуальный терминал",
+        "Invalid merchant or virtual terminal",
+    ),
+    (
+        ResponseCode::DoNotHonour,
+        "05",
+        "Отказ эмитента",
+        "Do not honour",
+    ),
+    (
+        ResponseCode::InvalidTransaction,
+        "12",
+        "Недопустимая операция",
+        "Invalid transaction",
+    ),
+    (
+        ResponseCode::InvalidAmount,
+        "13",
+        "Неверная сумма или валюта",
+        "Invalid amount or currency",
+    ),
+    (
+        ResponseCode::InvalidCardNumber,
+        "14",
+        "Неверный номер карты",
+        "Invalid card number",
+    ),
+    (
+        ResponseCode::OriginalNotFound,
+        "25",
+        "Исходная операция не найдена",
+        "Original transaction not found",
+    ),
+    (
+        ResponseCode::FormatError,
+        "30",
+        "Ошибка формата",
+        "Format error",
+    ),
+    (
+        ResponseCode::InsufficientFunds,
+        "51",
+        "Недостаточно средств",
+        "Insufficient funds",
+    ),
+    (
+        ResponseCode::ExpiredCard,
+        "54",
+        "Срок действия карты истёк",
+        "Expired card",
+    ),
+    (
+        ResponseCode::NotPermitted,
+        "58",
+        "Терминал заблокирован",
+        "Transaction not permitted to terminal",
+    ),
+    (
+        ResponseCode::SecurityViolation,
+        "63",
+        "Нарушение безопасности",
+        "Security violation",
+    ),
+    (
+        ResponseCode::Duplicate,
+        "94",
+        "Повторная передача с другим содержимым",
+        "Duplicate transmission",
+    ),
+    (
+        ResponseCode::SystemMalfunction,
+        "96",
+        "Системная ошибка",
+        "System malfunction",
+    ),
+];
+
+impl ResponseCode {
+    /// Every code of the spec.
+    pub fn all() -> impl Iterator<Item = ResponseCode> {
+        ALL.iter().map(|(code, ..)| *code)
+    }
+
+    /// The two characters of DE 39.
+    pub fn as_str(self) -> &'static str {
+        ALL.iter()
+            .find(|(c, ..)| *c == self)
+            .map_or("96", |(_, s, ..)| s)
+    }
+
+    /// The code of two DE 39 characters, if the spec has it.
+    pub fn parse(text: &str) -> Option<ResponseCode> {
+        ALL.iter().find(|(_, s, ..)| *s == text).map(|(c, ..)| *c)
+    }
+
+    /// Whether it approves.
+    pub fn is_approved(self) -> bool {
+        self == ResponseCode::Approved
+    }
+
+    /// What it means, for people.
+    pub fn meaning(self, lang: Lang) -> &'static str {
+        ALL.iter()
+            .find(|(c, ..)| *c == self)
+            .map_or("", |(_, _, ru, en)| match lang {
+                Lang::Ru => ru,
+                Lang::En => en,
+            })
+    }
+}
+
+impl fmt::Display for ResponseCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_of_the_spec_round_trips_and_has_a_meaning() {
+        let codes: Vec<&str> = ResponseCode::all().map(ResponseCode::as_str).collect();
+        assert_eq!(
+            codes,
+            [
+                "00", "03", "05", "12", "13", "14", "25", "30", "51", "54", "58", "63", "94", "96"
+            ]
+        );
+        for code in ResponseCode::all() {
+            assert_eq!(ResponseCode::parse(code.as_str()), Some(code));
+            assert!(!code.meaning(Lang::Ru).is_empty() && !code.meaning(Lang::En).is_empty());
+        }
+        assert!(ResponseCode::Approved.is_approved() && !ResponseCode::Duplicate.is_approved());
+        assert_eq!(ResponseCode::parse("99"), None);
+    }
+}
