@@ -186,7 +186,7 @@ mod tests {
             "\u{2212}5\u{a0}000,00\u{a0}BYN"
         );
         assert_eq!(
-            format_major(100_000_000_00, Currency::BYN),
+            format_major(10_000_000_000, Currency::BYN),
             "100\u{a0}000\u{a0}000,00\u{a0}BYN"
         );
         assert_eq!(
