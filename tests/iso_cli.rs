@@ -12,12 +12,15 @@ fn mpos(args: &[&str], stdin: &[u8]) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("the mpos binary starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(stdin)
-        .expect("stdin takes the input");
+    let written = child.stdin.take().expect("stdin is piped").write_all(stdin);
+    // A command that fails before reading (a bad --layout) closes its stdin.
+    if let Err(e) = written {
+        assert_eq!(
+            e.kind(),
+            std::io::ErrorKind::BrokenPipe,
+            "stdin takes the input: {e}"
+        );
+    }
     child.wait_with_output().expect("mpos finishes")
 }
 

@@ -142,6 +142,11 @@ impl PanKey {
     pub fn new(secret: &[u8]) -> PanKey {
         PanKey(hmac::Key::new(hmac::HMAC_SHA256, secret))
     }
+
+    /// The HMAC key, for other keyed hashes of request content.
+    pub(crate) fn hmac_key(&self) -> &hmac::Key {
+        &self.0
+    }
 }
 
 impl fmt::Debug for PanKey {

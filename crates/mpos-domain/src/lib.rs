@@ -15,3 +15,4 @@ pub mod ids;
 pub mod money;
 pub mod password;
 pub mod response;
+pub mod rules;

@@ -1,0 +1,164 @@
+//! 0200: purchase and refund, steps 2 to 10 of the spec.
+
+use super::{CardFacts, CardInput, Fingerprint, Issuer, Ledger, Session};
+use crate::card::{Pan, PanKey};
+use crate::ids::{MerchantId, Rrn, Stan, TerminalId, TransactionKind, TransmissionTime};
+use crate::money::{Amount, Currency};
+use crate::response::ResponseCode;
+use jiff::civil::Date;
+
+/// A 0200 that passed step 1.
+#[derive(Debug)]
+pub struct FinancialRequest {
+    /// Purchase or refund (DE 3).
+    pub kind: TransactionKind,
+    /// DE 4.
+    pub amount: Amount,
+    /// DE 49.
+    pub currency: Currency,
+    /// DE 11.
+    pub stan: Stan,
+    /// DE 7.
+    pub transmission_time: TransmissionTime,
+    /// DE 41.
+    pub terminal_id: TerminalId,
+    /// DE 42.
+    pub merchant_id: MerchantId,
+    /// DE 2 + DE 14, or DE 35.
+    pub card: CardInput,
+    /// A refund's DE 37: the purchase it refunds.
+    pub original_rrn: Option<Rrn>,
+    /// The request's content, for duplicate detection.
+    pub fingerprint: Fingerprint,
+}
+
+/// What to do with a 0200.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinancialDecision {
+    /// Approve: store it with a new RRN and authorization code, and answer
+    /// 00 only once the store acknowledged the commit.
+    Approve {
+        /// A refund's purchase.
+        original_id: Option<i64>,
+        /// What to keep of the card.
+        card: CardFacts,
+    },
+    /// Decline with `code`.
+    Decline {
+        /// DE 39.
+        code: ResponseCode,
+        /// Whether to store it (every decline past step 2, but 94).
+        store: bool,
+        /// A refund's purchase, when it was found.
+        original_id: Option<i64>,
+        /// What to keep of the card, when it passed the Luhn check.
+        card: Option<CardFacts>,
+    },
+    /// An identical retransmission: answer exactly as before, store nothing.
+    Replay,
+}
+
+/// Decides a 0200. `today` is the local date for the expiry check.
+pub fn decide_financial<L: Ledger>(
+    request: &FinancialRequest,
+    session: Option<&Session>,
+    ledger: &L,
+    issuer: &dyn Issuer,
+    key: &PanKey,
+    today: Date,
+) -> Result<FinancialDecision, L::Error> {
+    let card = Pan::parse(&request.card.pan_digits)
+        .ok()
+        .map(|pan| CardFacts {
+            masked: pan.masked(),
+            hash: pan.hash(key),
+        });
+    let decline = |code, store: bool, original_id| FinancialDecision::Decline {
+        code,
+        store,
+        original_id,
+        card: card.clone(),
+    };
+
+    // 2. Signed on, and not revoked since.
+    let Some(session) = session else {
+        return Ok(decline(ResponseCode::SecurityViolation, false, None));
+    };
+    let Some(device) = ledger.device(&session.device) else {
+        return Ok(decline(ResponseCode::SecurityViolation, false, None));
+    };
+    if device.credentials_version != session.credentials_version {
+        return Ok(decline(ResponseCode::SecurityViolation, false, None));
+    }
+    // 3. Blocked.
+    if device.blocked {
+        return Ok(decline(ResponseCode::NotPermitted, true, None));
+    }
+    // 4. The device's merchant and one of its active terminals.
+    let terminal = ledger
+        .terminal(&request.terminal_id)
+        .filter(|t| t.active && t.merchant_id == device.merchant_id);
+    let Some(terminal) = terminal.filter(|_| request.merchant_id == device.merchant_id) else {
+        return Ok(decline(ResponseCode::InvalidMerchant, true, None));
+    };
+    // 5. Duplicate key: replay an identical retransmission, 94 otherwise.
+    if let Some(prior) = ledger.prior(
+        &session.device,
+        "0200",
+        &request.stan,
+        &request.transmission_time,
+    )? {
+        return Ok(if prior == request.fingerprint {
+            FinancialDecision::Replay
+        } else {
+            decline(ResponseCode::Duplicate, false, None)
+        });
+    }
+    // 6. The card.
+    let Some(card_facts) = card.clone() else {
+        return Ok(decline(ResponseCode::InvalidCardNumber, true, None));
+    };
+    if request.card.expiry.is_expired(today) {
+        return Ok(decline(ResponseCode::ExpiredCard, true, None));
+    }
+    // 7. Amount and currency.
+    let over_limit = terminal.limit.is_some_and(|limit| request.amount > limit);
+    if request.amount.is_zero() || over_limit || request.currency != terminal.currency {
+        return Ok(decline(ResponseCode::InvalidAmount, true, None));
+    }
+    match request.kind {
+        // 8. A refund needs its approved, unreversed purchase, same merchant
+        // and card, with enough left.
+        TransactionKind::Refund => {
+            let target = match &request.original_rrn {
+                Some(rrn) => ledger.refund_target(rrn)?,
+                None => None,
+            };
+            let target = target.filter(|t| {
+                t.approved
+                    && !t.reversed
+                    && t.merchant_id == device.merchant_id
+                    && t.pan_hash == Some(card_facts.hash)
+            });
+            let Some(target) = target else {
+                return Ok(decline(ResponseCode::OriginalNotFound, true, None));
+            };
+            if request.amount > target.amount.saturating_sub(target.refunded) {
+                return Ok(decline(ResponseCode::InvalidAmount, true, Some(target.id)));
+            }
+            // Refunds are approved by the acquirer itself.
+            Ok(FinancialDecision::Approve {
+                original_id: Some(target.id),
+                card: card_facts,
+            })
+        }
+        // 9. A purchase goes to the issuer.
+        TransactionKind::Purchase => match issuer.decide(request.amount) {
+            ResponseCode::Approved => Ok(FinancialDecision::Approve {
+                original_id: None,
+                card: card_facts,
+            }),
+            code => Ok(decline(code, true, None)),
+        },
+    }
+}

@@ -1,0 +1,219 @@
+//! The decisions of the host interface (spec section 4) as pure functions:
+//! a typed request, the connection's session and a read-only [`Ledger`] view
+//! of the current state in, a decision out. The caller stores what the
+//! decision says and answers; the rules never write.
+//!
+//! Step 1 (format) belongs to the caller, which builds the typed request
+//! from the message: a missing or malformed field is 30, a processing code
+//! that is neither purchase nor refund is 12, DE 2 and DE 35 naming
+//! different PANs is 30. Everything after is here, in the spec's order:
+//! the first rule that applies decides.
+//!
+//! Run the financial and reversal rules inside the store's write
+//! transaction: then "how much is left to refund" and the insert it decides
+//! are one atomic step, and two racing refunds cannot both spend it.
+
+mod financial;
+mod network;
+mod reversal;
+
+pub use financial::{FinancialDecision, FinancialRequest, decide_financial};
+pub use network::{SignOnDecision, decide_sign_on};
+pub use reversal::{ReversalDecision, ReversalRequest, decide_reversal};
+
+use crate::card::{Expiry, MaskedPan, PanHash, PanKey};
+use crate::ids::{DeviceSerial, MerchantId, OriginalData, Rrn, Stan, TerminalId, TransmissionTime};
+use crate::money::{Amount, Currency};
+use crate::response::ResponseCode;
+use ring::hmac;
+use std::fmt;
+use zeroize::Zeroize;
+
+/// A connection's sign-on: which device, under which credentials version.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The device signed on.
+    pub device: DeviceSerial,
+    /// Its credentials version at sign-on; a later app password change
+    /// revokes the session.
+    pub credentials_version: i64,
+}
+
+/// A device as the rules see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceView {
+    /// Its merchant.
+    pub merchant_id: MerchantId,
+    /// Blocked devices get 58.
+    pub blocked: bool,
+    /// Current credentials version.
+    pub credentials_version: i64,
+}
+
+/// A virtual terminal as the rules see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TerminalView {
+    /// Its merchant.
+    pub merchant_id: MerchantId,
+    /// Inactive terminals get 03.
+    pub active: bool,
+    /// Its currency; DE 49 must equal it.
+    pub currency: Currency,
+    /// Per-transaction limit, if any.
+    pub limit: Option<Amount>,
+}
+
+/// The purchase a refund names by DE 37.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefundTarget {
+    /// Its row.
+    pub id: i64,
+    /// Its merchant.
+    pub merchant_id: MerchantId,
+    /// Its card.
+    pub pan_hash: Option<PanHash>,
+    /// Its amount.
+    pub amount: Amount,
+    /// Approved (00)?
+    pub approved: bool,
+    /// Reversed?
+    pub reversed: bool,
+    /// Sum of its approved, unreversed refunds.
+    pub refunded: Amount,
+}
+
+/// What a 0200 was, as a reversal sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReversalTarget {
+    /// Its row.
+    pub id: i64,
+    /// Purchase (true) or refund (false).
+    pub is_purchase: bool,
+    /// Its amount.
+    pub amount: Amount,
+    /// Reversed already?
+    pub reversed: bool,
+    /// A purchase with approved, unreversed refunds?
+    pub has_refunds: bool,
+}
+
+/// Read-only view of the state the rules consult. Lookups that reach the
+/// database may fail; the caller answers 96 then.
+pub trait Ledger {
+    /// A failed lookup.
+    type Error;
+    /// The device with this serial.
+    fn device(&self, serial: &DeviceSerial) -> Option<DeviceView>;
+    /// The virtual terminal with this ID.
+    fn terminal(&self, id: &TerminalId) -> Option<TerminalView>;
+    /// The fingerprint of the request already answered under this key.
+    fn prior(
+        &self,
+        device: &DeviceSerial,
+        mti: &str,
+        stan: &Stan,
+        transmission_time: &TransmissionTime,
+    ) -> Result<Option<Fingerprint>, Self::Error>;
+    /// The purchase with this RRN.
+    fn refund_target(&self, rrn: &Rrn) -> Result<Option<RefundTarget>, Self::Error>;
+    /// The 0200 of this device that DE 90 names.
+    fn reversal_target(
+        &self,
+        device: &DeviceSerial,
+        original: &OriginalData,
+    ) -> Result<Option<ReversalTarget>, Self::Error>;
+}
+
+/// The issuer's decision on a purchase (step 9).
+pub trait Issuer {
+    /// 00, or the issuer's decline.
+    fn decide(&self, amount: Amount) -> ResponseCode;
+}
+
+/// The built-in issuer simulator: amounts ending in 51 are declined with 51
+/// (insufficient funds), ending in 05 with 05 (do not honour), the rest
+/// approved.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SimulatorIssuer;
+
+impl Issuer for SimulatorIssuer {
+    fn decide(&self, amount: Amount) -> ResponseCode {
+        match amount.last_two_digits() {
+            51 => ResponseCode::InsufficientFunds,
+            5 => ResponseCode::DoNotHonour,
+            _ => ResponseCode::Approved,
+        }
+    }
+}
+
+/// The card as the request carries it, before step 6 checks it. The
+/// digits are wiped on drop.
+pub struct CardInput {
+    /// The PAN's digits (from DE 2 or track 2).
+    pub pan_digits: String,
+    /// From DE 14 or track 2.
+    pub expiry: Expiry,
+}
+
+impl Drop for CardInput {
+    fn drop(&mut self) {
+        self.pan_digits.zeroize();
+    }
+}
+
+impl fmt::Debug for CardInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "CardInput(<{} digits>, {:?})",
+            self.pan_digits.len(),
+            self.expiry
+        )
+    }
+}
+
+/// What storage keeps of a card that passed the Luhn check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardFacts {
+    /// First 6, last 4.
+    pub masked: MaskedPan,
+    /// Keyed hash, to match refunds.
+    pub hash: PanHash,
+}
+
+/// A keyed hash of a request's content: the same request retransmitted has
+/// the same fingerprint, any change gives another (94). Keyed with the PAN
+/// key, so it reveals nothing about the card.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Fingerprint(pub [u8; 32]);
+
+impl Fingerprint {
+    /// The fingerprint of an MTI and its fields' (number, text) pairs, in
+    /// ascending field order.
+    pub fn of<'f>(
+        key: &PanKey,
+        mti: &str,
+        fields: impl IntoIterator<Item = (u8, &'f [u8])>,
+    ) -> Fingerprint {
+        let mut context = hmac::Context::with_key(key.hmac_key());
+        context.update(mti.as_bytes());
+        for (number, text) in fields {
+            context.update(&[number]);
+            // Length first, so field boundaries cannot shift.
+            context.update(&(text.len() as u32).to_be_bytes());
+            context.update(text);
+        }
+        let mut out = [0u8; 32];
+        out.copy_from_slice(context.sign().as_ref());
+        Fingerprint(out)
+    }
+}
+
+impl fmt::Debug for Fingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Fingerprint({:02x}{:02x}..)", self.0[0], self.0[1])
+    }
+}
+
+#[cfg(test)]
+mod tests;

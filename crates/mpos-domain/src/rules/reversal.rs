@@ -1,0 +1,127 @@
+//! 0400: reversal of an earlier 0200 named by DE 90.
+
+use super::{Fingerprint, Ledger, Session};
+use crate::ids::{MerchantId, OriginalData, Stan, TerminalId, TransmissionTime};
+use crate::money::{Amount, Currency};
+use crate::response::ResponseCode;
+
+/// A 0400 that passed step 1.
+#[derive(Debug, Clone)]
+pub struct ReversalRequest {
+    /// DE 4: must equal the original's.
+    pub amount: Amount,
+    /// DE 49.
+    pub currency: Currency,
+    /// DE 11.
+    pub stan: Stan,
+    /// DE 7.
+    pub transmission_time: TransmissionTime,
+    /// DE 41.
+    pub terminal_id: TerminalId,
+    /// DE 42.
+    pub merchant_id: MerchantId,
+    /// DE 90.
+    pub original: OriginalData,
+    /// The request's content, for retransmissions.
+    pub fingerprint: Fingerprint,
+}
+
+/// What to do with a 0400.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReversalDecision {
+    /// Answer 00, mark the original reversed and store the reversal.
+    Reverse {
+        /// The original's row.
+        original_id: i64,
+    },
+    /// The original is unknown: answer 00 and store the reversal anyway.
+    RecordUnknown,
+    /// The original is reversed already: answer 00, change nothing.
+    AlreadyReversed,
+    /// An identical retransmission: answer as before, change nothing.
+    Replay,
+    /// Decline with `code`.
+    Decline {
+        /// DE 39.
+        code: ResponseCode,
+        /// Whether to store it (past step 2, but 94).
+        store: bool,
+        /// The original, when found.
+        original_id: Option<i64>,
+    },
+}
+
+/// Decides a 0400.
+pub fn decide_reversal<L: Ledger>(
+    request: &ReversalRequest,
+    session: Option<&Session>,
+    ledger: &L,
+) -> Result<ReversalDecision, L::Error> {
+    let decline = |code, store, original_id| ReversalDecision::Decline {
+        code,
+        store,
+        original_id,
+    };
+    // Steps 2 to 4 as for a 0200.
+    let Some(session) = session else {
+        return Ok(decline(ResponseCode::SecurityViolation, false, None));
+    };
+    let Some(device) = ledger
+        .device(&session.device)
+        .filter(|d| d.credentials_version == session.credentials_version)
+    else {
+        return Ok(decline(ResponseCode::SecurityViolation, false, None));
+    };
+    if device.blocked {
+        return Ok(decline(ResponseCode::NotPermitted, true, None));
+    }
+    let terminal_ok = ledger
+        .terminal(&request.terminal_id)
+        .is_some_and(|t| t.active && t.merchant_id == device.merchant_id);
+    if !terminal_ok || request.merchant_id != device.merchant_id {
+        return Ok(decline(ResponseCode::InvalidMerchant, true, None));
+    }
+    // The same 0400 again: answer as before. The spec names no code for a
+    // different 0400 under the same key; it is answered like a 0200's (94),
+    // since it can be neither stored nor honestly replayed.
+    if let Some(prior) = ledger.prior(
+        &session.device,
+        "0400",
+        &request.stan,
+        &request.transmission_time,
+    )? {
+        return Ok(if prior == request.fingerprint {
+            ReversalDecision::Replay
+        } else {
+            decline(ResponseCode::Duplicate, false, None)
+        });
+    }
+    let original = if request.original.mti == "0200" {
+        ledger.reversal_target(&session.device, &request.original)?
+    } else {
+        None
+    };
+    let Some(original) = original else {
+        return Ok(ReversalDecision::RecordUnknown);
+    };
+    if original.reversed {
+        return Ok(ReversalDecision::AlreadyReversed);
+    }
+    if request.amount != original.amount {
+        return Ok(decline(
+            ResponseCode::InvalidAmount,
+            true,
+            Some(original.id),
+        ));
+    }
+    if original.is_purchase && original.has_refunds {
+        return Ok(decline(
+            ResponseCode::InvalidTransaction,
+            true,
+            Some(original.id),
+        ));
+    }
+    Ok(ReversalDecision::Reverse {
+        original_id: original.id,
+    })
+}
