@@ -18,5 +18,5 @@ echo "==> ISO 8583 test vectors still agree with pyiso8583"
 "$MPOS_PYTHON" scripts/iso8583_vectors.py --check
 
 echo "==> cargo test"
-cargo test --workspace --all-targets --locked
+cargo test --workspace --all-targets --locked --no-fail-fast
 cargo test --workspace --doc --locked

@@ -123,6 +123,14 @@ impl Config {
                 problem: format!("{} must be from 1 to 64", self.store.readers),
             });
         }
+        mpos_domain::business_day::BusinessDayClock::new(
+            &self.business_day.time_zone,
+            &self.business_day.cutoff,
+        )
+        .map_err(|e| ConfigError::Value {
+            key: "business_day",
+            problem: e.to_string(),
+        })?;
         if self.data_dir.as_os_str().is_empty() {
             return Err(ConfigError::Value {
                 key: "data_dir",
@@ -216,6 +224,23 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("store.readers"), "{err}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("MPOS_BUSINESS_DAY__CUTOFF", "25:00");
+            let err = Config::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("business_day: cutoff \"25:00\" must be HH:MM"),
+                "{err}"
+            );
+            jail.set_env("MPOS_BUSINESS_DAY__CUTOFF", "00:00");
+            jail.set_env("MPOS_BUSINESS_DAY__TIME_ZONE", "Mars/Olympus");
+            let err = Config::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("Mars/Olympus"), "{err}");
             Ok(())
         });
         Jail::expect_with(|_| {

@@ -1,7 +1,8 @@
 //! Checks of what operators type and fixture files hold, before anything is
-//! hashed or written: the same rules the host applies on the wire (DE 41,
-//! 42, 62 lengths and classes) and the cabinet's password rule.
+//! hashed or written: the field rules of the domain (DE 41, 42, 62), plus
+//! names, e-mails and the cabinet's password rule.
 
+use mpos_domain::ids::{DeviceSerial, MerchantId, TerminalId};
 use mpos_store::ops::terminals::TerminalRow;
 use std::fmt;
 
@@ -24,38 +25,21 @@ fn printable(text: &str) -> bool {
     text.bytes().all(|b| (0x20..=0x7E).contains(&b))
 }
 
-/// A merchant ID travels as DE 42: exactly 15 printable ASCII characters.
+/// A merchant ID, as DE 42 carries it.
 pub fn merchant_id(id: &str) -> Result<(), IdError> {
-    if id.len() == 15 && printable(id) && id.trim() == id {
-        Ok(())
-    } else {
-        Err(IdError(format!(
-            "merchant ID {id:?} must be 15 printable ASCII characters (DE 42)"
-        )))
-    }
+    MerchantId::new(id).map(drop).map_err(|e| IdError(e.0))
 }
 
-/// A virtual terminal ID travels as DE 41: exactly 8 printable ASCII characters.
+/// A virtual terminal ID, as DE 41 carries it.
 pub fn terminal_id(id: &str) -> Result<(), IdError> {
-    if id.len() == 8 && printable(id) && id.trim() == id {
-        Ok(())
-    } else {
-        Err(IdError(format!(
-            "virtual terminal ID {id:?} must be 8 printable ASCII characters (DE 41)"
-        )))
-    }
+    TerminalId::new(id).map(drop).map_err(|e| IdError(e.0))
 }
 
-/// A device serial travels as DE 62: 1 to 32 printable ASCII characters,
-/// without surrounding spaces.
+/// A device serial, as DE 62 carries it.
 pub fn device_serial(serial: &str) -> Result<(), IdError> {
-    if (1..=32).contains(&serial.len()) && printable(serial) && serial.trim() == serial {
-        Ok(())
-    } else {
-        Err(IdError(format!(
-            "device serial {serial:?} must be 1 to 32 printable ASCII characters without surrounding spaces (DE 62)"
-        )))
-    }
+    DeviceSerial::new(serial)
+        .map(drop)
+        .map_err(|e| IdError(e.0))
 }
 
 /// A display name: 1 to 100 characters, no control characters.
