@@ -278,3 +278,21 @@ fn mistakes_get_one_line_saying_what_to_do() {
             .contains("cannot read /nonexistent.toml")
     );
 }
+
+#[test]
+fn the_first_use_creates_a_private_data_folder_and_pan_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fresh");
+    ok(admin(&data, &["merchant", "list"]));
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&data), 0o700);
+    assert_eq!(mode(&data.join("pan-hash.key")), 0o600);
+    let key = std::fs::read_to_string(data.join("pan-hash.key")).unwrap();
+    ok(admin(&data, &["merchant", "list"]));
+    assert_eq!(
+        std::fs::read_to_string(data.join("pan-hash.key")).unwrap(),
+        key,
+        "kept, not regenerated"
+    );
+}

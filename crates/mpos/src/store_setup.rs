@@ -1,8 +1,9 @@
 //! Opening the store a configuration names: the data folder is created on
-//! first use (private to its owner) and the store's options come from
-//! `[store]`.
+//! first use (private to its owner) together with the host's secrets, and
+//! the store's options come from `[store]`.
 
 use crate::config::{Config, SynchronousSetting};
+use crate::secrets::{self, SecretError};
 use mpos_store::{Store, StoreError, StoreOptions, Synchronous};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -21,6 +22,9 @@ pub enum OpenError {
     /// SQLite refused.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The PAN hash key could not be read or created.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
 }
 
 /// The store options `config` asks for.
@@ -35,7 +39,9 @@ pub fn options(config: &Config) -> StoreOptions {
     }
 }
 
-/// Opens (creating if needed) the database in the configured data folder.
+/// Opens (creating if needed) the database in the configured data folder,
+/// and makes sure the PAN hash key exists beside it: the key and the
+/// database are born together and must be backed up together.
 pub fn open(config: &Config) -> Result<Store, OpenError> {
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -45,5 +51,6 @@ pub fn open(config: &Config) -> Result<Store, OpenError> {
             path: config.data_dir.clone(),
             source,
         })?;
+    secrets::pan_hash_key(&config.data_dir)?;
     Ok(Store::open(&config.database_path(), &options(config))?)
 }
