@@ -10,6 +10,7 @@
 
 mod directory;
 mod error;
+pub mod ledger;
 mod migrations;
 pub mod ops;
 mod readers;

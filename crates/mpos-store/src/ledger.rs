@@ -1,0 +1,118 @@
+//! The domain's [`Ledger`] over the store: devices and terminals from the
+//! in-memory directory, transaction lookups on a connection. Used on the
+//! writer's connection inside [`crate::Store::write`], a decision and the
+//! insert it leads to are one atomic step.
+
+use crate::directory::Snapshot;
+use crate::error::StoreError;
+use crate::ops::transactions::{self, Kind};
+use mpos_domain::card::PanHash;
+use mpos_domain::ids::{
+    DeviceSerial, MerchantId, OriginalData, Rrn, Stan, TerminalId, TransmissionTime,
+};
+use mpos_domain::money::{Amount, Currency};
+use mpos_domain::rules::{
+    DeviceView, Fingerprint, Ledger, RefundTarget, ReversalTarget, TerminalView,
+};
+use rusqlite::Connection;
+use std::sync::Arc;
+
+/// The state the rules read: a directory snapshot and a connection.
+pub struct SqlLedger<'c> {
+    conn: &'c Connection,
+    directory: Arc<Snapshot>,
+}
+
+impl<'c> SqlLedger<'c> {
+    /// A ledger over `conn` with the devices and terminals of `directory`.
+    pub fn new(conn: &'c Connection, directory: Arc<Snapshot>) -> Self {
+        SqlLedger { conn, directory }
+    }
+}
+
+fn hash(bytes: Option<Vec<u8>>) -> Option<PanHash> {
+    bytes
+        .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
+        .map(PanHash)
+}
+
+impl Ledger for SqlLedger<'_> {
+    type Error = StoreError;
+
+    fn device(&self, serial: &DeviceSerial) -> Option<DeviceView> {
+        let device = self.directory.devices.get(serial.as_str())?;
+        Some(DeviceView {
+            merchant_id: MerchantId::new(&device.merchant_id).ok()?,
+            blocked: device.blocked,
+            credentials_version: device.credentials_version,
+        })
+    }
+
+    fn terminal(&self, id: &TerminalId) -> Option<TerminalView> {
+        let terminal = self.directory.terminals.get(id.as_str())?;
+        Some(TerminalView {
+            merchant_id: MerchantId::new(&terminal.merchant_id).ok()?,
+            active: terminal.active,
+            currency: Currency::new(terminal.currency).ok()?,
+            limit: terminal.limit_minor.map(Amount::from_minor),
+        })
+    }
+
+    fn prior(
+        &self,
+        device: &DeviceSerial,
+        mti: &str,
+        stan: &Stan,
+        transmission_time: &TransmissionTime,
+    ) -> Result<Option<Fingerprint>, StoreError> {
+        let prior = transactions::find_by_key(
+            self.conn,
+            device.as_str(),
+            mti,
+            stan.as_str(),
+            transmission_time.as_str(),
+        )?;
+        // A fingerprint of another length never matches: answered 94.
+        Ok(prior.map(|p| {
+            Fingerprint(<[u8; 32]>::try_from(p.fingerprint.as_slice()).unwrap_or([0; 32]))
+        }))
+    }
+
+    fn refund_target(&self, rrn: &Rrn) -> Result<Option<RefundTarget>, StoreError> {
+        let Some(t) = transactions::find_refund_target(self.conn, rrn.as_str())? else {
+            return Ok(None);
+        };
+        let Ok(merchant_id) = MerchantId::new(&t.merchant_id) else {
+            return Ok(None);
+        };
+        Ok(Some(RefundTarget {
+            id: t.id,
+            merchant_id,
+            pan_hash: hash(t.pan_hash),
+            amount: Amount::from_minor(t.amount_minor),
+            approved: t.approved,
+            reversed: t.reversed,
+            refunded: Amount::from_minor(t.refunded_minor),
+        }))
+    }
+
+    fn reversal_target(
+        &self,
+        device: &DeviceSerial,
+        original: &OriginalData,
+    ) -> Result<Option<ReversalTarget>, StoreError> {
+        let target = transactions::find_reversal_target(
+            self.conn,
+            device.as_str(),
+            original.stan.as_str(),
+            original.transmission_time.as_str(),
+        )?;
+        Ok(target.map(|t| ReversalTarget {
+            id: t.id,
+            is_purchase: t.kind == Kind::Purchase,
+            amount: Amount::from_minor(t.amount_minor),
+            reversed: t.reversed,
+            has_refunds: t.has_refunds,
+        }))
+    }
+}
