@@ -3,6 +3,7 @@
 //!
 //! - [`money`]: amounts in minor units, currencies, display in major units;
 //! - [`card`]: PAN (Luhn, masking, keyed hash), expiry, track 2;
+//! - [`entities`]: device states and virtual terminal kinds;
 //! - [`ids`]: the identifiers of the ISO 8583 fields, checked once;
 //! - [`response`]: response codes and their meanings;
 //! - [`business_day`]: which business day an instant belongs to;
@@ -11,6 +12,7 @@
 
 pub mod business_day;
 pub mod card;
+pub mod entities;
 pub mod ids;
 pub mod money;
 pub mod password;

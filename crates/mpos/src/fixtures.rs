@@ -4,6 +4,7 @@
 //! password change or a block), so it is safe on every start.
 
 use crate::ids;
+use mpos_domain::entities::DeviceState;
 use mpos_domain::password::{PasswordError, PasswordHash};
 use mpos_store::ops::audit::{self, Actor};
 use mpos_store::ops::devices;
@@ -323,16 +324,13 @@ fn check(file: FixtureFile) -> Result<Plan, (String, String)> {
         };
         ids::merchant_id(&d.merchant).map_err(|e| (entry(), e.to_string()))?;
         ids::app_password(&d.app_password).map_err(|e| (entry(), e.to_string()))?;
-        let blocked = match d.state.as_str() {
-            "active" => false,
-            "blocked" => true,
-            other => {
-                return Err((
-                    entry(),
-                    format!("state {other:?} is neither active nor blocked"),
-                ));
-            }
+        let Some(state) = DeviceState::parse(&d.state) else {
+            return Err((
+                entry(),
+                format!("state {:?} is neither active nor blocked", d.state),
+            ));
         };
+        let blocked = state == DeviceState::Blocked;
         for serial in serials {
             ids::device_serial(&serial).map_err(|e| (entry(), e.to_string()))?;
             plan.devices.push(PlannedDevice {

@@ -2,6 +2,7 @@
 //! hashed or written: the field rules of the domain (DE 41, 42, 62), plus
 //! names, e-mails and the cabinet's password rule.
 
+use mpos_domain::entities::VtKind;
 use mpos_domain::ids::{DeviceSerial, MerchantId, TerminalId};
 use mpos_store::ops::terminals::TerminalRow;
 use std::fmt;
@@ -99,20 +100,7 @@ pub fn terminal(t: &TerminalRow) -> Result<(), String> {
     terminal_id(&t.id).map_err(|e| e.to_string())?;
     merchant_id(&t.merchant_id).map_err(|e| e.to_string())?;
     name(&t.name).map_err(|e| e.to_string())?;
-    match (t.kind.as_str(), t.installment_months) {
-        ("installment", Some(1..=60)) | ("standard" | "bonus", None) => {}
-        ("installment", _) => {
-            return Err("an installment terminal needs --months from 1 to 60".into());
-        }
-        ("standard" | "bonus", Some(_)) => {
-            return Err("only installment terminals have months".into());
-        }
-        (other, _) => {
-            return Err(format!(
-                "kind {other:?} is not standard, installment or bonus"
-            ));
-        }
-    }
+    VtKind::new(&t.kind, t.installment_months)?;
     if !(1..=999).contains(&t.currency) {
         return Err(format!(
             "currency {} is not an ISO 4217 numeric code",
