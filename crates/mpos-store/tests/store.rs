@@ -262,3 +262,40 @@ fn an_acknowledged_write_survives_sigkill() {
         assert_eq!(found, 1, "acknowledged write {id} is on disk");
     }
 }
+
+#[tokio::test]
+async fn when_a_batch_cannot_commit_every_write_in_it_is_told_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("mpos.db"));
+    provision(&store);
+    // Hold the writer inside a first batch; what is queued meanwhile forms
+    // the next batch together.
+    let (started, writer_busy) = std::sync::mpsc::channel();
+    let gate = store.write(move |_| {
+        let _ = started.send(());
+        std::thread::sleep(Duration::from_millis(100));
+        Ok(())
+    });
+    writer_busy.recv().unwrap();
+    let before = store.write(|conn| insert_purchase(conn, 1));
+    // A job that rolls the batch's transaction back behind the writer: the
+    // batch can no longer commit, and nothing of it is written.
+    let saboteur = store.write(|conn| Ok(conn.execute_batch("ROLLBACK")?));
+    let after = store.write(|conn| insert_purchase(conn, 2));
+    gate.await.unwrap();
+    for (name, ack) in [("before", before.await), ("after", after.await)] {
+        assert!(
+            matches!(ack, Err(StoreError::CommitFailed(_))),
+            "{name}: {ack:?}"
+        );
+    }
+    assert!(saboteur.await.is_err());
+    assert_eq!(
+        count_transactions(&store),
+        0,
+        "a failed batch leaves nothing behind"
+    );
+    // The writer carries on with the next batch.
+    store.write(|conn| insert_purchase(conn, 3)).await.unwrap();
+    assert_eq!(count_transactions(&store), 1);
+}
