@@ -97,6 +97,38 @@ impl Layout {
     }
 }
 
+impl Layout {
+    /// The MTI at the start of a frame, read alone: the host decides from it
+    /// whether a message it cannot parse gets a format-error answer or ends
+    /// the connection.
+    pub fn peek_mti(&self, frame: &[u8]) -> Result<Mti, DecodeError> {
+        read_mti(frame, &mut 0, self.mti_encoding())
+    }
+
+    /// The text of field `number` from a frame that may be malformed later
+    /// on: fields are read in order up to `number`, and `None` comes back if
+    /// any of them (or the field itself) breaks the layout. Lets a format
+    /// error answer still echo DE 11 "when it could be read".
+    pub fn salvage_field<'a>(&'a self, frame: &'a [u8], number: u8) -> Option<&'a [u8]> {
+        let mut pos = 0;
+        read_mti(frame, &mut pos, self.mti_encoding()).ok()?;
+        let present = bitmap::read(frame, &mut pos, self.bitmap_encoding()).ok()?;
+        if present & bitmap::bit(number) == 0 {
+            return None;
+        }
+        for field in SetFields(present & !bitmap::SECONDARY) {
+            let spec = self.field(field)?;
+            let span = read_field(spec, frame, &mut pos).ok()?;
+            if field == number {
+                let start = usize::from(span.start);
+                return (spec.data == DataEncoding::Ascii)
+                    .then(|| &frame[start..start + span.bytes()]);
+            }
+        }
+        None
+    }
+}
+
 fn read_mti(frame: &[u8], pos: &mut usize, encoding: MtiEncoding) -> Result<Mti, DecodeError> {
     let mti = match encoding {
         MtiEncoding::Ascii => {

@@ -420,3 +420,17 @@ fn debug_output_never_shows_field_content() {
     assert!(!shown.contains("0123456789"), "{shown}");
     assert!(shown.contains("16 units"), "{shown}");
 }
+
+#[test]
+fn the_mti_and_early_fields_of_a_broken_message_can_still_be_read() {
+    let l = Layout::shipped("generic-1987-ascii").unwrap();
+    // DE 11 is fine, DE 41 (after it) is cut short.
+    let broken = b"0200002000000080000000004210000";
+    assert!(l.decode(broken).is_err());
+    assert_eq!(l.peek_mti(broken).unwrap().as_str(), "0200");
+    assert_eq!(l.salvage_field(broken, 11), Some(&b"000042"[..]));
+    assert_eq!(l.salvage_field(broken, 41), None, "the broken field itself");
+    assert_eq!(l.salvage_field(broken, 4), None, "absent");
+    assert_eq!(l.salvage_field(b"02X0", 11), None);
+    assert!(l.peek_mti(b"02").is_err());
+}
