@@ -30,6 +30,16 @@ impl<'c> SqlLedger<'c> {
     }
 }
 
+/// A device of the directory as the rules see it.
+pub fn device_view(directory: &Snapshot, serial: &DeviceSerial) -> Option<DeviceView> {
+    let device = directory.devices.get(serial.as_str())?;
+    Some(DeviceView {
+        merchant_id: MerchantId::new(&device.merchant_id).ok()?,
+        blocked: device.blocked,
+        credentials_version: device.credentials_version,
+    })
+}
+
 fn hash(bytes: Option<Vec<u8>>) -> Option<PanHash> {
     bytes
         .and_then(|b| <[u8; 32]>::try_from(b.as_slice()).ok())
@@ -40,12 +50,7 @@ impl Ledger for SqlLedger<'_> {
     type Error = StoreError;
 
     fn device(&self, serial: &DeviceSerial) -> Option<DeviceView> {
-        let device = self.directory.devices.get(serial.as_str())?;
-        Some(DeviceView {
-            merchant_id: MerchantId::new(&device.merchant_id).ok()?,
-            blocked: device.blocked,
-            credentials_version: device.credentials_version,
-        })
+        device_view(&self.directory, serial)
     }
 
     fn terminal(&self, id: &TerminalId) -> Option<TerminalView> {

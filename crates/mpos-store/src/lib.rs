@@ -217,6 +217,12 @@ impl Store {
     pub fn flush(&self) -> WriteAck<()> {
         self.write(|_| Ok(()))
     }
+
+    /// [`Store::flush`] for code outside an async runtime: returns once
+    /// every write queued before it has committed.
+    pub fn flush_blocking(&self) -> Result<(), StoreError> {
+        self.write_blocking(|_| Ok(()))
+    }
 }
 
 impl Drop for Inner {

@@ -57,6 +57,7 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
         args.config.as_deref(),
         &FlagOverrides {
             data_dir: args.data_dir.clone(),
+            ..FlagOverrides::default()
         },
     )?;
     let store = store_setup::open(&config)?;

@@ -16,11 +16,37 @@ pub struct Cli {
 /// The commands of `mpos`.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Start the ISO 8583 host and the HTTP listener (metrics, health; the cabinet).
+    ///
+    /// On an empty database it first loads the demo data (or --fixtures FILE),
+    /// then prints where it listens and how to sign on. Stops cleanly on
+    /// Ctrl-C or SIGTERM: answers what is in flight, flushes the store.
+    Serve(ServeArgs),
     /// Provision merchants, card readers and virtual terminals (for bank operators).
     Admin(AdminArgs),
     /// Decode and encode ISO 8583 messages, with JSON on the other side.
     #[command(subcommand)]
     Iso(IsoCommand),
+}
+
+/// `mpos serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// A configuration file overriding config/mpos.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The data folder [default: ./data, or data_dir of the configuration].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address of the ISO 8583 listener [default: 127.0.0.1:8583]; port 0 picks a free one.
+    #[arg(long, value_name = "ADDR")]
+    pub iso_listen: Option<String>,
+    /// Address of the HTTP listener [default: 127.0.0.1:8080]; port 0 picks a free one.
+    #[arg(long, value_name = "ADDR")]
+    pub http_listen: Option<String>,
+    /// Fixture file to load into an empty database [default: the built-in demo data].
+    #[arg(long, value_name = "FILE")]
+    pub fixtures: Option<PathBuf>,
 }
 
 /// `mpos admin`: options every admin command takes, then the command.

@@ -12,7 +12,7 @@ pub const DEFAULT_CONFIG: &str = include_str!("../../../config/mpos.toml");
 
 /// Top-level keys; `MPOS_*` variables that name none of them (like
 /// `MPOS_PYTHON` for the tests) are not configuration and are ignored.
-const SECTIONS: &[&str] = &["data_dir", "store", "business_day"];
+const SECTIONS: &[&str] = &["data_dir", "store", "business_day", "host", "http"];
 
 /// Everything `mpos` can be configured with.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -24,6 +24,36 @@ pub struct Config {
     pub store: StoreConfig,
     /// The business day's time zone and cutoff.
     pub business_day: BusinessDayConfig,
+    /// The ISO 8583 host.
+    pub host: HostSection,
+    /// The HTTP listener (cabinet, metrics, health).
+    pub http: HttpSection,
+}
+
+/// `[host]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HostSection {
+    /// Address of the ISO 8583 listener.
+    pub listen: String,
+    /// Wire layout: shipped name or file.
+    pub layout: String,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// Requests in flight per connection.
+    pub max_in_flight: usize,
+    /// Idle timeout, seconds.
+    pub idle_timeout_secs: u64,
+    /// Largest message, bytes.
+    pub max_frame: usize,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpSection {
+    /// Address of the HTTP listener.
+    pub listen: String,
 }
 
 /// `[store]`.
@@ -82,6 +112,28 @@ pub struct FlagOverrides {
     /// `--data-dir`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
+    /// `--iso-listen` and the like, as a partial `[host]` table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostFlags>,
+    /// `--http-listen`, as a partial `[http]` table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub http: Option<HttpFlags>,
+}
+
+/// Flags that override `[host]` keys.
+#[derive(Debug, Default, Serialize)]
+pub struct HostFlags {
+    /// `--iso-listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+}
+
+/// Flags that override `[http]` keys.
+#[derive(Debug, Default, Serialize)]
+pub struct HttpFlags {
+    /// `--http-listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
 }
 
 impl Config {
@@ -131,6 +183,28 @@ impl Config {
             key: "business_day",
             problem: e.to_string(),
         })?;
+        let positive = [
+            ("host.max_connections", self.host.max_connections),
+            ("host.max_in_flight", self.host.max_in_flight),
+            (
+                "host.idle_timeout_secs",
+                usize::try_from(self.host.idle_timeout_secs).unwrap_or(usize::MAX),
+            ),
+        ];
+        for (key, value) in positive {
+            if value == 0 {
+                return Err(ConfigError::Value {
+                    key,
+                    problem: "must be at least 1".into(),
+                });
+            }
+        }
+        if !(64..=65535).contains(&self.host.max_frame) {
+            return Err(ConfigError::Value {
+                key: "host.max_frame",
+                problem: format!("{} must be from 64 to 65535 bytes", self.host.max_frame),
+            });
+        }
         if self.data_dir.as_os_str().is_empty() {
             return Err(ConfigError::Value {
                 key: "data_dir",
@@ -184,6 +258,10 @@ mod tests {
             );
             let flags = FlagOverrides {
                 data_dir: Some(PathBuf::from("/srv/c")),
+                host: Some(HostFlags {
+                    listen: Some("127.0.0.1:0".into()),
+                }),
+                ..FlagOverrides::default()
             };
             let flagged =
                 Config::load(Some(Path::new("site.toml")), &flags).map_err(|e| e.to_string())?;

@@ -148,13 +148,27 @@ struct PlannedDevice {
     app_password: String,
 }
 
+/// The demo data (`fixtures/demo.toml`), compiled in so that `mpos serve`
+/// works from any directory.
+pub const DEMO: &str = include_str!("../../../fixtures/demo.toml");
+
 /// Loads the fixture file at `path` into `store` as `actor`.
 pub fn load(store: &Store, path: &Path, actor: Actor) -> Result<LoadReport, FixtureError> {
     let text = std::fs::read_to_string(path).map_err(|source| FixtureError::Read {
         path: path.to_owned(),
         source,
     })?;
-    let file: FixtureFile = toml::from_str(&text).map_err(|e| FixtureError::Syntax {
+    load_text(store, &text, path, actor)
+}
+
+/// Loads fixture `text` (named `path` in errors) into `store` as `actor`.
+pub fn load_text(
+    store: &Store,
+    text: &str,
+    path: &Path,
+    actor: Actor,
+) -> Result<LoadReport, FixtureError> {
+    let file: FixtureFile = toml::from_str(text).map_err(|e| FixtureError::Syntax {
         path: path.to_owned(),
         message: e.to_string().trim_end().replace('\n', " "),
     })?;

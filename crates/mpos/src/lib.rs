@@ -10,6 +10,7 @@ mod ids;
 mod iso;
 mod output;
 pub mod secrets;
+mod serve;
 mod store_setup;
 
 use clap::Parser;
@@ -22,6 +23,7 @@ pub use cli::{Cli, Command};
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Serve(args) => serve::run(args).map_err(|e| e.to_string()),
         Command::Admin(args) => admin::run(args).map_err(|e| e.to_string()),
         Command::Iso(args) => iso::run(args).map_err(|e| e.to_string()),
     };

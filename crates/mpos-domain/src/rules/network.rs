@@ -1,6 +1,6 @@
 //! 0800 sign-on: which device a connection speaks for.
 
-use super::{Ledger, Session};
+use super::{DeviceView, Session};
 use crate::ids::{DeviceSerial, MerchantId};
 use crate::response::ResponseCode;
 
@@ -20,13 +20,13 @@ pub enum SignOnDecision {
 /// tell which serials exist. The password is checked before the block, so
 /// only someone holding it learns that the device is blocked (58). A DE 42
 /// that is not the device's merchant is a credentials mismatch too: 63.
-pub fn decide_sign_on<L: Ledger>(
+pub fn decide_sign_on(
     serial: &DeviceSerial,
     merchant_id: Option<&MerchantId>,
-    ledger: &L,
+    device: Option<&DeviceView>,
     password_matches: impl FnOnce(&DeviceSerial) -> bool,
 ) -> SignOnDecision {
-    let Some(device) = ledger.device(serial) else {
+    let Some(device) = device else {
         return SignOnDecision::Refused(ResponseCode::SecurityViolation);
     };
     if !password_matches(serial) {

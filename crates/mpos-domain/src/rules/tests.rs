@@ -611,43 +611,83 @@ fn sign_on_rules() {
     let w = world();
     let right = |_: &DeviceSerial| true;
     let wrong = |_: &DeviceSerial| false;
-    let signed = decide_sign_on(&serial("MPOS-0001"), Some(&mid(M1)), &w, right);
+    let signed = decide_sign_on(
+        &serial("MPOS-0001"),
+        Some(&mid(M1)),
+        w.device(&serial("MPOS-0001")).as_ref(),
+        right,
+    );
     assert_eq!(signed, SignOnDecision::SignedOn(session("MPOS-0001", 1)));
     assert_eq!(
-        decide_sign_on(&serial("MPOS-0001"), None, &w, right),
+        decide_sign_on(
+            &serial("MPOS-0001"),
+            None,
+            w.device(&serial("MPOS-0001")).as_ref(),
+            right
+        ),
         SignOnDecision::SignedOn(session("MPOS-0001", 1))
     );
     let refused = |code| SignOnDecision::Refused(code);
     assert_eq!(
-        decide_sign_on(&serial("MPOS-9999"), None, &w, right),
+        decide_sign_on(
+            &serial("MPOS-9999"),
+            None,
+            w.device(&serial("MPOS-9999")).as_ref(),
+            right
+        ),
         refused(ResponseCode::SecurityViolation),
         "unknown device"
     );
     assert_eq!(
-        decide_sign_on(&serial("MPOS-0001"), None, &w, wrong),
+        decide_sign_on(
+            &serial("MPOS-0001"),
+            None,
+            w.device(&serial("MPOS-0001")).as_ref(),
+            wrong
+        ),
         refused(ResponseCode::SecurityViolation),
         "wrong password"
     );
     assert_eq!(
-        decide_sign_on(&serial("MPOS-0002"), None, &w, right),
+        decide_sign_on(
+            &serial("MPOS-0002"),
+            None,
+            w.device(&serial("MPOS-0002")).as_ref(),
+            right
+        ),
         refused(ResponseCode::NotPermitted),
         "blocked"
     );
     assert_eq!(
-        decide_sign_on(&serial("MPOS-0002"), None, &w, wrong),
+        decide_sign_on(
+            &serial("MPOS-0002"),
+            None,
+            w.device(&serial("MPOS-0002")).as_ref(),
+            wrong
+        ),
         refused(ResponseCode::SecurityViolation),
         "blocked, wrong password: no hint"
     );
     assert_eq!(
-        decide_sign_on(&serial("MPOS-0001"), Some(&mid(M2)), &w, right),
+        decide_sign_on(
+            &serial("MPOS-0001"),
+            Some(&mid(M2)),
+            w.device(&serial("MPOS-0001")).as_ref(),
+            right
+        ),
         refused(ResponseCode::SecurityViolation),
         "DE 42 of another merchant"
     );
     let mut checked = false;
-    decide_sign_on(&serial("MPOS-9999"), None, &w, |_| {
-        checked = true;
-        true
-    });
+    decide_sign_on(
+        &serial("MPOS-9999"),
+        None,
+        w.device(&serial("MPOS-9999")).as_ref(),
+        |_| {
+            checked = true;
+            true
+        },
+    );
     assert!(!checked, "no slow hash for an unknown device");
 }
 

@@ -274,6 +274,23 @@ pub fn find_reversal_target(
         .optional()?)
 }
 
+/// Completes an approval: the RRN and authorization code it was given and
+/// the response that carries them (RRNs derive from the row id, so they are
+/// known only after the insert).
+pub fn set_approval(
+    conn: &Connection,
+    id: i64,
+    rrn: &str,
+    auth_code: &str,
+    response: &[u8],
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE transactions SET rrn = ?2, auth_code = ?3, response = ?4 WHERE id = ?1",
+    )?
+    .execute(params![id, rrn, auth_code, response])?;
+    Ok(())
+}
+
 /// Marks a transaction reversed; `Ok(false)` if it already was.
 pub fn mark_reversed(conn: &Connection, id: i64) -> Result<bool, StoreError> {
     Ok(conn

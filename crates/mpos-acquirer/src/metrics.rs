@@ -1,0 +1,202 @@
+//! Counters and latency histograms per request MTI and response code,
+//! rendered as Prometheus text for `/metrics`. Plain atomics: recording is
+//! a couple of relaxed increments on the hot path.
+
+use mpos_domain::response::ResponseCode;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Request MTIs counted apart.
+const MTIS: [&str; 3] = ["0200", "0400", "0800"];
+/// Histogram bucket bounds, seconds.
+const BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+const CODES: usize = 14;
+
+/// The host's counters.
+pub struct Metrics {
+    /// [mti][code]
+    responses: [[AtomicU64; CODES]; 3],
+    /// [mti][bucket], cumulative at render time.
+    latency: [[AtomicU64; BUCKETS.len() + 1]; 3],
+    latency_sum_micros: [AtomicU64; 3],
+    connections_open: AtomicU64,
+    connections_total: AtomicU64,
+    closed_bad_frame: AtomicU64,
+    closed_bad_mti: AtomicU64,
+    closed_idle: AtomicU64,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            responses: Default::default(),
+            latency: Default::default(),
+            latency_sum_micros: Default::default(),
+            connections_open: AtomicU64::new(0),
+            connections_total: AtomicU64::new(0),
+            closed_bad_frame: AtomicU64::new(0),
+            closed_bad_mti: AtomicU64::new(0),
+            closed_idle: AtomicU64::new(0),
+        }
+    }
+}
+
+/// Why a connection was closed by the host.
+#[derive(Debug, Clone, Copy)]
+pub enum CloseReason {
+    /// A length header of 0 or over the maximum.
+    BadFrame,
+    /// An unreadable or unsupported MTI.
+    BadMti,
+    /// Silent past the idle timeout.
+    Idle,
+}
+
+impl Metrics {
+    /// Counts one answer and its latency.
+    pub fn record(&self, mti: &str, code: ResponseCode, elapsed: Duration) {
+        let Some(m) = MTIS.iter().position(|x| *x == mti) else {
+            return;
+        };
+        if let Some(c) = ResponseCode::all().position(|x| x == code) {
+            self.responses[m][c].fetch_add(1, Ordering::Relaxed);
+        }
+        let seconds = elapsed.as_secs_f64();
+        let bucket = BUCKETS
+            .iter()
+            .position(|b| seconds <= *b)
+            .unwrap_or(BUCKETS.len());
+        self.latency[m][bucket].fetch_add(1, Ordering::Relaxed);
+        let micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
+        self.latency_sum_micros[m].fetch_add(micros, Ordering::Relaxed);
+    }
+
+    /// A connection opened.
+    pub fn connection_opened(&self) {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+        self.connections_total.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A connection ended.
+    pub fn connection_closed(&self) {
+        self.connections_open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    /// The host closed a connection for `reason`.
+    pub fn closed_by_host(&self, reason: CloseReason) {
+        match reason {
+            CloseReason::BadFrame => &self.closed_bad_frame,
+            CloseReason::BadMti => &self.closed_bad_mti,
+            CloseReason::Idle => &self.closed_idle,
+        }
+        .fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Answers counted so far for `mti` with `code`.
+    pub fn responses(&self, mti: &str, code: ResponseCode) -> u64 {
+        let m = MTIS.iter().position(|x| *x == mti);
+        let c = ResponseCode::all().position(|x| x == code);
+        match (m, c) {
+            (Some(m), Some(c)) => self.responses[m][c].load(Ordering::Relaxed),
+            _ => 0,
+        }
+    }
+
+    /// Everything as Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        let load = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        out.push_str(
+            "# HELP mpos_host_responses_total Answers sent, by request MTI and response code.\n",
+        );
+        out.push_str("# TYPE mpos_host_responses_total counter\n");
+        for (m, mti) in MTIS.iter().enumerate() {
+            for (c, code) in ResponseCode::all().enumerate() {
+                let n = load(&self.responses[m][c]);
+                if n > 0 {
+                    let _ = writeln!(
+                        out,
+                        "mpos_host_responses_total{{mti=\"{mti}\",code=\"{code}\"}} {n}"
+                    );
+                }
+            }
+        }
+        out.push_str("# HELP mpos_host_latency_seconds Time from a request's arrival to its answer being queued.\n");
+        out.push_str("# TYPE mpos_host_latency_seconds histogram\n");
+        for (m, mti) in MTIS.iter().enumerate() {
+            let mut cumulative = 0;
+            for (b, bound) in BUCKETS.iter().enumerate() {
+                cumulative += load(&self.latency[m][b]);
+                let _ = writeln!(
+                    out,
+                    "mpos_host_latency_seconds_bucket{{mti=\"{mti}\",le=\"{bound}\"}} {cumulative}"
+                );
+            }
+            cumulative += load(&self.latency[m][BUCKETS.len()]);
+            let _ = writeln!(
+                out,
+                "mpos_host_latency_seconds_bucket{{mti=\"{mti}\",le=\"+Inf\"}} {cumulative}"
+            );
+            let sum = load(&self.latency_sum_micros[m]) as f64 / 1e6;
+            let _ = writeln!(out, "mpos_host_latency_seconds_sum{{mti=\"{mti}\"}} {sum}");
+            let _ = writeln!(
+                out,
+                "mpos_host_latency_seconds_count{{mti=\"{mti}\"}} {cumulative}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP mpos_host_connections Connections open now.\n# TYPE mpos_host_connections gauge\nmpos_host_connections {}",
+            load(&self.connections_open)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP mpos_host_connections_total Connections accepted.\n# TYPE mpos_host_connections_total counter\nmpos_host_connections_total {}",
+            load(&self.connections_total)
+        );
+        out.push_str("# HELP mpos_host_closed_total Connections the host closed, by reason.\n# TYPE mpos_host_closed_total counter\n");
+        for (reason, n) in [
+            ("bad_frame", &self.closed_bad_frame),
+            ("bad_mti", &self.closed_bad_mti),
+            ("idle", &self.closed_idle),
+        ] {
+            let _ = writeln!(
+                out,
+                "mpos_host_closed_total{{reason=\"{reason}\"}} {}",
+                load(n)
+            );
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn answers_are_counted_and_rendered() {
+        let m = Metrics::default();
+        m.record("0200", ResponseCode::Approved, Duration::from_micros(700));
+        m.record("0200", ResponseCode::Approved, Duration::from_millis(30));
+        m.record(
+            "0800",
+            ResponseCode::SecurityViolation,
+            Duration::from_micros(10),
+        );
+        m.record("0999", ResponseCode::Approved, Duration::from_micros(10));
+        assert_eq!(m.responses("0200", ResponseCode::Approved), 2);
+        let text = m.render();
+        assert!(
+            text.contains("mpos_host_responses_total{mti=\"0200\",code=\"00\"} 2"),
+            "{text}"
+        );
+        assert!(text.contains("mpos_host_responses_total{mti=\"0800\",code=\"63\"} 1"));
+        assert!(text.contains("mpos_host_latency_seconds_bucket{mti=\"0200\",le=\"0.001\"} 1"));
+        assert!(text.contains("mpos_host_latency_seconds_bucket{mti=\"0200\",le=\"+Inf\"} 2"));
+        assert!(text.contains("mpos_host_latency_seconds_count{mti=\"0200\"} 2"));
+    }
+}

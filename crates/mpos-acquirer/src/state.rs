@@ -1,0 +1,78 @@
+//! What every connection shares: the store, the layout, the keys, the
+//! clock, the issuer, the limits and the metrics.
+
+use crate::metrics::Metrics;
+use crate::passwords::PasswordCache;
+use mpos_domain::business_day::BusinessDayClock;
+use mpos_domain::card::PanKey;
+use mpos_domain::rules::Issuer;
+use mpos_iso8583::Layout;
+use mpos_store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The host's limits, from the configuration.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// Connections served at once; more wait in the listen backlog.
+    pub max_connections: usize,
+    /// Requests of one connection being processed at once (pipelining).
+    pub max_in_flight: usize,
+    /// A connection silent this long is closed.
+    pub idle_timeout: Duration,
+    /// The largest message accepted.
+    pub max_frame: usize,
+}
+
+impl Default for HostConfig {
+    fn default() -> Self {
+        HostConfig {
+            max_connections: 1024,
+            max_in_flight: 32,
+            idle_timeout: Duration::from_secs(300),
+            max_frame: mpos_iso8583::DEFAULT_MAX_FRAME,
+        }
+    }
+}
+
+/// Shared state of the host.
+pub struct HostState {
+    /// Durable storage and the directory.
+    pub store: Store,
+    /// The wire layout (the spec's: generic-1987-ascii).
+    pub layout: Layout,
+    /// Key of PAN hashes and request fingerprints.
+    pub pan_key: Arc<PanKey>,
+    /// Business day of each transaction.
+    pub clock: BusinessDayClock,
+    /// Step 9.
+    pub issuer: Arc<dyn Issuer + Send + Sync>,
+    /// Limits.
+    pub config: HostConfig,
+    /// Counters and latencies.
+    pub metrics: Arc<Metrics>,
+    pub(crate) passwords: Arc<PasswordCache>,
+}
+
+impl HostState {
+    /// The state of a host over `store`.
+    pub fn new(
+        store: Store,
+        layout: Layout,
+        pan_key: PanKey,
+        clock: BusinessDayClock,
+        issuer: Arc<dyn Issuer + Send + Sync>,
+        config: HostConfig,
+    ) -> Self {
+        HostState {
+            store,
+            layout,
+            pan_key: Arc::new(pan_key),
+            clock,
+            issuer,
+            config,
+            metrics: Arc::new(Metrics::default()),
+            passwords: Arc::new(PasswordCache::default()),
+        }
+    }
+}
