@@ -30,6 +30,11 @@ impl Server {
 
     /// Starts it on an existing data folder with extra arguments.
     pub fn start_in(data: tempfile::TempDir, extra: &[&str]) -> Server {
+        Server::start_with(data, extra, &[])
+    }
+
+    /// Starts it with extra arguments and environment variables.
+    pub fn start_with(data: tempfile::TempDir, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(env!("CARGO_BIN_EXE_mpos"))
             .args([
                 "serve",
@@ -41,7 +46,8 @@ impl Server {
             ])
             .arg(data.path())
             .args(extra)
-            .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "error")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
