@@ -24,6 +24,15 @@ pub enum Command {
     Serve(ServeArgs),
     /// Provision merchants, card readers and virtual terminals (for bank operators).
     Admin(AdminArgs),
+    /// Load the host like N Android apps at once, then print a summary.
+    ///
+    /// Each simulated device (LOAD-0001, LOAD-0002, ... of fixtures/load.toml)
+    /// has its own connection, signs on, and keeps --pipeline requests in
+    /// flight: mostly purchases, some refunds and reversals. Exits 0 even if
+    /// the host goes away; its errors are counted in the summary.
+    ///
+    /// Example: mpos loadgen --iso 127.0.0.1:8583 --devices 64 --pipeline 4 --duration 30
+    Loadgen(LoadgenArgs),
     /// Decode and encode ISO 8583 messages, with JSON on the other side.
     #[command(subcommand)]
     Iso(IsoCommand),
@@ -47,6 +56,38 @@ pub struct ServeArgs {
     /// Fixture file to load into an empty database [default: the built-in demo data].
     #[arg(long, value_name = "FILE")]
     pub fixtures: Option<PathBuf>,
+}
+
+/// `mpos loadgen`.
+#[derive(Debug, Args)]
+pub struct LoadgenArgs {
+    /// The host's ISO 8583 address.
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8583")]
+    pub iso: String,
+    /// Simulated devices, each on its own connection (LOAD-0001 upwards; at most 256 in load.toml).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=9999))]
+    pub devices: u16,
+    /// How long to send, seconds.
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub duration: u64,
+    /// Requests each device keeps in flight.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub pipeline: u16,
+    /// Print the summary as one JSON line (and no progress bar).
+    #[arg(long)]
+    pub json: bool,
+    /// Append "SERIAL STAN RRN" for every approval to this file as it arrives.
+    #[arg(long, value_name = "FILE")]
+    pub log_approved: Option<PathBuf>,
+    /// The devices' app password.
+    #[arg(long, default_value = "load-pass")]
+    pub password: String,
+    /// The merchant ID (DE 42) of the load devices.
+    #[arg(long, default_value = "MTBLOAD00000001")]
+    pub merchant: String,
+    /// The virtual terminal (DE 41) to pay on.
+    #[arg(long, default_value = "90000001")]
+    pub terminal: String,
 }
 
 /// `mpos admin`: options every admin command takes, then the command.

@@ -8,6 +8,7 @@ pub mod config;
 mod fixtures;
 mod ids;
 mod iso;
+mod loadgen;
 mod output;
 pub mod secrets;
 mod serve;
@@ -24,6 +25,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).map_err(|e| e.to_string()),
+        Command::Loadgen(args) => loadgen::run(args).map_err(|e| e.to_string()),
         Command::Admin(args) => admin::run(args).map_err(|e| e.to_string()),
         Command::Iso(args) => iso::run(args).map_err(|e| e.to_string()),
     };

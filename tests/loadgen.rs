@@ -1,0 +1,136 @@
+//! `mpos loadgen` against the real `mpos serve` with the load fixture: the
+//! JSON summary, the approvals log, and — killing the host with SIGKILL in
+//! the middle of the load — that every approval the client received is in
+//! the database after a restart.
+
+#[path = "support/host.rs"]
+mod host;
+
+use host::Server;
+use mpos_store::{Store, StoreOptions};
+use std::process::Command;
+use std::time::Duration;
+
+fn load_server(data: tempfile::TempDir) -> Server {
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/load.toml");
+    Server::start_in(data, &["--fixtures", fixture])
+}
+
+fn loadgen(iso: &str, seconds: &str, log: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_mpos"));
+    command
+        .args([
+            "loadgen",
+            "--iso",
+            iso,
+            "--devices",
+            "4",
+            "--pipeline",
+            "4",
+            "--duration",
+            seconds,
+            "--json",
+            "--log-approved",
+        ])
+        .arg(log);
+    command
+}
+
+fn json_number(json: &str, key: &str) -> f64 {
+    let at = json
+        .find(&format!("\"{key}\":"))
+        .unwrap_or_else(|| panic!("{key} in {json}"));
+    json[at + key.len() + 3..]
+        .split([',', '}'])
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("{key} is a number in {json}"))
+}
+
+/// Every "SERIAL STAN RRN" line of the log is an approved transaction in the database.
+fn assert_all_logged_approvals_stored(data: &std::path::Path, log: &std::path::Path) -> usize {
+    let store = Store::open(&data.join("mpos.db"), &StoreOptions::default()).unwrap();
+    let text = std::fs::read_to_string(log).unwrap();
+    let mut checked = 0;
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split(' ').collect();
+        assert_eq!(fields.len(), 3, "SERIAL STAN RRN: {line:?}");
+        let (serial, stan, rrn) = (fields[0], fields[1], fields[2]);
+        assert!(
+            serial.starts_with("LOAD-") && stan.len() == 6 && rrn.len() == 12,
+            "{line:?}"
+        );
+        let stored: Option<(String, String, String)> = store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT device_serial, stan, response_code FROM transactions WHERE rrn = ?1",
+                    [rrn],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .ok())
+            })
+            .unwrap();
+        assert_eq!(
+            stored,
+            Some((serial.to_owned(), stan.to_owned(), "00".to_owned())),
+            "approval {line:?} is stored"
+        );
+        checked += 1;
+    }
+    checked
+}
+
+#[test]
+fn a_short_run_prints_a_json_summary_and_logs_every_approval() {
+    let server = load_server(tempfile::tempdir().unwrap());
+    let log = server.data_dir().join("approved.log");
+    let out = loadgen(&server.iso, "2", &log).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(json.lines().count(), 1, "one JSON line: {json}");
+    for key in [
+        "sent", "approved", "declined", "errors", "tps", "p50_ms", "p99_ms", "p999_ms",
+    ] {
+        json_number(&json, key);
+    }
+    assert!(json_number(&json, "approved") > 100.0, "{json}");
+    assert_eq!(json_number(&json, "errors"), 0.0, "{json}");
+    let logged = assert_all_logged_approvals_stored(server.data_dir(), &log);
+    assert!(logged > 100);
+}
+
+#[test]
+fn every_approval_received_survives_a_sigkill_of_the_host() {
+    let data = tempfile::tempdir().unwrap();
+    let mut server = load_server(data);
+    let log = server.data_dir().join("approved.log");
+    let client = loadgen(&server.iso, "6", &log)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    server.child.kill().unwrap(); // SIGKILL, mid-load
+    server.child.wait().unwrap();
+    let out = client.wait_with_output().unwrap();
+    assert!(out.status.success(), "loadgen exits 0 when the host dies");
+    let json = String::from_utf8(out.stdout).unwrap();
+    assert!(json_number(&json, "approved") > 0.0, "{json}");
+    assert!(
+        json_number(&json, "errors") > 0.0,
+        "the host's death is counted: {json}"
+    );
+
+    // Restart on the same data folder: nothing approved is lost.
+    let data = std::mem::replace(&mut server.data, tempfile::tempdir().unwrap());
+    drop(server);
+    let restarted = load_server(data);
+    let logged = assert_all_logged_approvals_stored(
+        restarted.data_dir(),
+        &restarted.data_dir().join("approved.log"),
+    );
+    assert!(logged > 0);
+}
