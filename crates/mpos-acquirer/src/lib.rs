@@ -26,7 +26,27 @@ mod server;
 mod shutdown;
 mod state;
 
+use bytes::Bytes;
+use mpos_domain::rules::Session;
+use std::sync::Arc;
+
 pub use metrics::Metrics;
 pub use server::{HostError, serve};
 pub use shutdown::Shutdown;
 pub use state::{HostConfig, HostState};
+
+/// One request through the whole in-process path — decode, step 1, the
+/// rules, the durable write, the encoded answer — without a socket, exactly
+/// as a connection runs it; for benchmarks and tests. `session` is the
+/// connection's sign-on, which an 0800 may change. `None` means the
+/// connection would be closed (an unreadable or unsupported MTI).
+pub async fn process(
+    state: &Arc<HostState>,
+    session: &mut Option<Session>,
+    frame: Bytes,
+) -> Option<Bytes> {
+    match handle::dispatch(state, session, frame).await {
+        handle::Dispatch::Answer(answer) => Some(answer.await.bytes),
+        handle::Dispatch::Close(_) => None,
+    }
+}
