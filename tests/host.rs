@@ -235,7 +235,12 @@ fn blocked_devices_cannot_sign_on_and_strangers_learn_nothing() {
     let out = server.admin(&["device", "block", "MPOS-0002"]);
     assert!(out.status.success());
     let mut client = server.connect();
-    assert_eq!(client.sign_on("MPOS-0002", "app-pass-2").code(), "58");
+    // The block reaches the host within a second.
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while client.sign_on("MPOS-0002", "app-pass-2").code() != "58" {
+        assert!(Instant::now() < deadline, "58 within a second of the block");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     assert_eq!(client.sign_on("MPOS-0002", "wrong-pass").code(), "63");
     assert_eq!(client.sign_on("NO-SUCH", "app-pass-2").code(), "63");
 }
@@ -302,4 +307,200 @@ fn metrics_and_health_are_served() {
         metrics.contains("mpos_host_latency_seconds_count{mti=\"0200\"} 1"),
         "{metrics}"
     );
+}
+
+#[test]
+fn every_response_code_of_the_spec_through_the_wire() {
+    let server = Server::start();
+    let mut c = signed_on(&server);
+    let mut stan = 1000u32;
+    let mut next = || {
+        stan += 1;
+        format!("{stan:06}")
+    };
+    let with = |changes: &[(u8, &str)], stan: String| {
+        let mut fields = purchase(&stan, "000000010000");
+        for (n, v) in changes {
+            fields.retain(|(f, _)| f != n);
+            fields.push((*n, (*v).to_owned()));
+        }
+        fields.sort_by_key(|(n, _)| *n);
+        fields
+    };
+    let check = |c: &mut Client,
+                 label: &str,
+                 mti: &str,
+                 fields: Vec<(u8, String)>,
+                 code: &str|
+     -> host::Answer {
+        send(c, mti, &fields);
+        let answer = c.receive().expect("an answer");
+        assert_eq!(answer.code(), code, "{label}");
+        answer
+    };
+    let approved = check(&mut c, "00 approved", "0200", with(&[], next()), "00");
+    let rrn = approved.get(37).expect("RRN").to_owned();
+    check(
+        &mut c,
+        "03 foreign terminal",
+        "0200",
+        with(&[(41, "20000001")], next()),
+        "03",
+    );
+    check(
+        &mut c,
+        "05 do not honour",
+        "0200",
+        with(&[(4, "000000010005")], next()),
+        "05",
+    );
+    check(
+        &mut c,
+        "12 invalid transaction",
+        "0200",
+        with(&[(3, "310000")], next()),
+        "12",
+    );
+    check(
+        &mut c,
+        "13 over the terminal's limit",
+        "0200",
+        with(&[(41, "10000002"), (4, "000000500001")], next()),
+        "13",
+    );
+    check(
+        &mut c,
+        "13 wrong currency",
+        "0200",
+        with(&[(49, "643")], next()),
+        "13",
+    );
+    check(
+        &mut c,
+        "14 invalid card number",
+        "0200",
+        with(&[(2, "4276550012341234")], next()),
+        "14",
+    );
+    check(
+        &mut c,
+        "25 original not found",
+        "0200",
+        with(&[(3, "200000"), (37, "999999999999")], next()),
+        "25",
+    );
+    check(
+        &mut c,
+        "13 refund over the purchase",
+        "0200",
+        with(&[(3, "200000"), (37, &rrn), (4, "000000010001")], next()),
+        "13",
+    );
+    check(
+        &mut c,
+        "00 refund within it",
+        "0200",
+        with(&[(3, "200000"), (37, &rrn), (4, "000000002500")], next()),
+        "00",
+    );
+    check(
+        &mut c,
+        "30 format error",
+        "0200",
+        with(&[(7, "1399999999")], next()),
+        "30",
+    );
+    check(
+        &mut c,
+        "51 insufficient funds",
+        "0200",
+        with(&[(4, "000000010051")], next()),
+        "51",
+    );
+    check(
+        &mut c,
+        "54 expired card",
+        "0200",
+        with(&[(14, "2001")], next()),
+        "54",
+    );
+    let twice = next();
+    let single = twice.clone();
+    check(
+        &mut c,
+        "00 first of a pair",
+        "0200",
+        with(&[], twice.clone()),
+        "00",
+    );
+    check(
+        &mut c,
+        "94 same key, other content",
+        "0200",
+        with(&[(4, "000000020000")], twice),
+        "94",
+    );
+    let reversal = |amount: &str, original: &str, stan: String| -> Vec<(u8, String)> {
+        [
+            (3, "000000"),
+            (4, amount),
+            (7, "1125093000"),
+            (11, &stan),
+            (41, "10000001"),
+            (42, "MTB000000000001"),
+            (49, "933"),
+        ]
+        .into_iter()
+        .map(|(n, v)| (n, v.to_owned()))
+        .chain([(90, format!("0200{original}1125093000{}", "0".repeat(22)))])
+        .collect()
+    };
+    let first = approved.get(11).expect("DE 11 echoed").to_owned();
+    check(
+        &mut c,
+        "12 reversing a purchase with refunds",
+        "0400",
+        reversal("000000010000", &first, next()),
+        "12",
+    );
+    check(
+        &mut c,
+        "13 reversal amount differs",
+        "0400",
+        reversal("000000000001", &single, next()),
+        "13",
+    );
+
+    let out = server.admin(&["device", "block", "MPOS-0002"]);
+    assert!(out.status.success());
+    // The block reaches the host within a second (spec step 3).
+    let mut blocked = server.connect();
+    let deadline = Instant::now() + Duration::from_secs(1);
+    while blocked.sign_on("MPOS-0002", "app-pass-2").code() != "58" {
+        assert!(Instant::now() < deadline, "58 blocked, within a second");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut stranger = server.connect();
+    check(
+        &mut stranger,
+        "63 not signed on",
+        "0200",
+        with(&[], next()),
+        "63",
+    );
+}
+
+#[test]
+fn when_storing_fails_the_answer_is_96_and_nothing_is_approved() {
+    let server = Server::start();
+    let mut client = signed_on(&server);
+    assert_eq!(pay(&mut client, 1).code(), "00");
+    // Break the store under the running host.
+    let conn = mpos_store::rusqlite::Connection::open(server.data_dir().join("mpos.db")).unwrap();
+    conn.busy_timeout(Duration::from_secs(5)).unwrap();
+    conn.execute_batch("DROP TABLE transactions").unwrap();
+    let answer = pay(&mut client, 2);
+    assert_eq!(answer.code(), "96");
+    assert_eq!(answer.get(37), None, "no RRN: nothing approved");
+    assert_eq!(answer.get(11), Some("000002"), "still echoes the request");
 }

@@ -44,7 +44,12 @@ pub(crate) async fn run(
             biased;
             Some(answer) = pending.next(), if !pending.is_empty() => {
                 state.metrics.record(answer.mti, answer.code, answer.received.elapsed());
-                tracing::debug!(%peer, mti = answer.mti, code = %answer.code, "answered");
+                if tracing::enabled!(tracing::Level::DEBUG) {
+                    // Device, STAN, MTI and code: never card data.
+                    let stan = state.layout.decode(&answer.bytes).ok().and_then(|m| m.str(11).map(str::to_owned));
+                    let device = session.as_ref().map(|s| s.device.to_string());
+                    tracing::debug!(%peer, ?device, ?stan, mti = answer.mti, code = %answer.code, "answered");
+                }
                 if framed.feed(answer.bytes).await.is_err() {
                     break;
                 }
