@@ -412,6 +412,13 @@ fn every_response_code_of_the_spec_through_the_wire() {
     );
     check(
         &mut c,
+        "30 comes before 12 in step 1",
+        "0200",
+        with(&[(7, "1399999999"), (3, "310000")], next()),
+        "30",
+    );
+    check(
+        &mut c,
         "51 insufficient funds",
         "0200",
         with(&[(4, "000000010051")], next()),

@@ -68,27 +68,55 @@ fn card(message: &Message<'_>) -> Result<CardInput, ResponseCode> {
     }
 }
 
-/// A 0200 as a typed request.
-pub(crate) fn financial(
-    message: &Message<'_>,
-    key: &PanKey,
-) -> Result<FinancialRequest, ResponseCode> {
-    all_present(message, &[3, 4, 7, 11, 22, 41, 42, 49])?;
-    let card = card(message)?;
-    let kind = TransactionKind::from_processing_code(need(message, 3)?)
-        .ok_or(ResponseCode::InvalidTransaction)?;
-    let original_rrn = match kind {
-        TransactionKind::Refund => Some(Rrn::new(need(message, 37)?).map_err(|_| FORMAT)?),
-        TransactionKind::Purchase => None,
-    };
-    Ok(FinancialRequest {
-        kind,
+/// The fields a 0200 and a 0400 share.
+struct Common {
+    amount: Amount,
+    currency: Currency,
+    stan: Stan,
+    transmission_time: TransmissionTime,
+    terminal_id: TerminalId,
+    merchant_id: MerchantId,
+}
+
+fn common(message: &Message<'_>) -> Result<Common, ResponseCode> {
+    Ok(Common {
         amount: Amount::from_de4(need(message, 4)?).map_err(|_| FORMAT)?,
         currency: Currency::from_de49(need(message, 49)?).map_err(|_| FORMAT)?,
         stan: Stan::new(need(message, 11)?).map_err(|_| FORMAT)?,
         transmission_time: TransmissionTime::new(need(message, 7)?).map_err(|_| FORMAT)?,
         terminal_id: TerminalId::new(need(message, 41)?).map_err(|_| FORMAT)?,
         merchant_id: MerchantId::new(need(message, 42)?).map_err(|_| FORMAT)?,
+    })
+}
+
+/// A 0200 as a typed request.
+pub(crate) fn financial(
+    message: &Message<'_>,
+    key: &PanKey,
+) -> Result<FinancialRequest, ResponseCode> {
+    all_present(message, &[3, 4, 7, 11, 22, 41, 42, 49])?;
+    // Format (30) before the processing code (12), as step 1 orders them.
+    let c = common(message)?;
+    let card = card(message)?;
+    let original_rrn = message
+        .str(37)
+        .map(Rrn::new)
+        .transpose()
+        .map_err(|_| FORMAT)?;
+    let kind = TransactionKind::from_processing_code(need(message, 3)?)
+        .ok_or(ResponseCode::InvalidTransaction)?;
+    let original_rrn = match kind {
+        TransactionKind::Refund => Some(original_rrn.ok_or(FORMAT)?),
+        TransactionKind::Purchase => None,
+    };
+    Ok(FinancialRequest {
+        kind,
+        amount: c.amount,
+        currency: c.currency,
+        stan: c.stan,
+        transmission_time: c.transmission_time,
+        terminal_id: c.terminal_id,
+        merchant_id: c.merchant_id,
         card,
         original_rrn,
         fingerprint: fingerprint(message, key),
@@ -101,16 +129,18 @@ pub(crate) fn reversal(
     key: &PanKey,
 ) -> Result<ReversalRequest, ResponseCode> {
     all_present(message, &[3, 4, 7, 11, 41, 42, 49, 90])?;
+    let c = common(message)?;
+    let original = OriginalData::parse(need(message, 90)?).map_err(|_| FORMAT)?;
     TransactionKind::from_processing_code(need(message, 3)?)
         .ok_or(ResponseCode::InvalidTransaction)?;
     Ok(ReversalRequest {
-        amount: Amount::from_de4(need(message, 4)?).map_err(|_| FORMAT)?,
-        currency: Currency::from_de49(need(message, 49)?).map_err(|_| FORMAT)?,
-        stan: Stan::new(need(message, 11)?).map_err(|_| FORMAT)?,
-        transmission_time: TransmissionTime::new(need(message, 7)?).map_err(|_| FORMAT)?,
-        terminal_id: TerminalId::new(need(message, 41)?).map_err(|_| FORMAT)?,
-        merchant_id: MerchantId::new(need(message, 42)?).map_err(|_| FORMAT)?,
-        original: OriginalData::parse(need(message, 90)?).map_err(|_| FORMAT)?,
+        amount: c.amount,
+        currency: c.currency,
+        stan: c.stan,
+        transmission_time: c.transmission_time,
+        terminal_id: c.terminal_id,
+        merchant_id: c.merchant_id,
+        original,
         fingerprint: fingerprint(message, key),
     })
 }

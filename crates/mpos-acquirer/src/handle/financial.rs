@@ -2,7 +2,7 @@
 //! writer; the answer leaves only after that job's commit.
 
 use super::{
-    Answer, Dispatch, RowContext, auth_code, device_merchant, malfunction, ready, stored_code,
+    Answer, Dispatch, RowContext, auth_code, device_merchant, malfunction, rejected, stored_code,
 };
 use crate::request;
 use crate::response;
@@ -27,14 +27,7 @@ pub(super) fn handle(
 ) -> Dispatch {
     let request = match request::financial(message, &state.pan_key) {
         Ok(request) => request,
-        Err(code) => {
-            return ready(Answer {
-                bytes: response::answer(&state.layout, message, code, None),
-                mti: "0200",
-                code,
-                received,
-            });
-        }
+        Err(code) => return rejected(state, message, code, "0200", received),
     };
     let job_state = Arc::clone(state);
     let session = session.cloned();

@@ -42,6 +42,22 @@ fn ready(answer: Answer) -> Dispatch {
     Dispatch::Answer(Box::pin(std::future::ready(answer)))
 }
 
+/// The answer to a request refused at step 1 (30 or 12): nothing is stored.
+fn rejected(
+    state: &HostState,
+    message: &mpos_iso8583::Message<'_>,
+    code: ResponseCode,
+    mti: &'static str,
+    received: Instant,
+) -> Dispatch {
+    ready(Answer {
+        bytes: response::answer(&state.layout, message, code, None),
+        mti,
+        code,
+        received,
+    })
+}
+
 /// Handles one frame. 0800 is answered here (it may change the session);
 /// 0200 and 0400 are queued to the store's writer and answered when their
 /// commit is acknowledged.

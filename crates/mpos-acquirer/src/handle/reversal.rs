@@ -1,7 +1,7 @@
 //! 0400: reversal by DE 90, decided and stored in one job of the store's
 //! writer.
 
-use super::{Answer, Dispatch, RowContext, device_merchant, malfunction, ready, stored_code};
+use super::{Answer, Dispatch, RowContext, device_merchant, malfunction, rejected, stored_code};
 use crate::request;
 use crate::response;
 use crate::state::HostState;
@@ -24,14 +24,7 @@ pub(super) fn handle(
 ) -> Dispatch {
     let request = match request::reversal(message, &state.pan_key) {
         Ok(request) => request,
-        Err(code) => {
-            return ready(Answer {
-                bytes: response::answer(&state.layout, message, code, None),
-                mti: "0400",
-                code,
-                received,
-            });
-        }
+        Err(code) => return rejected(state, message, code, "0400", received),
     };
     let job_state = Arc::clone(state);
     let session = session.cloned();
