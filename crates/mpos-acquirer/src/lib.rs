@@ -16,6 +16,8 @@
 //! state and the insert follows in the same transaction), and the
 //! connection sends the answer when the write's acknowledgement resolves.
 
+#![warn(missing_docs)]
+
 mod connection;
 mod handle;
 mod metrics;

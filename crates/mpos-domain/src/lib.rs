@@ -10,6 +10,8 @@
 //! - [`rules`]: the decisions of the host interface, step by step;
 //! - [`password`]: salted PBKDF2 hashes of cabinet and app passwords.
 
+#![warn(missing_docs)]
+
 pub mod business_day;
 pub mod card;
 pub mod entities;

@@ -26,6 +26,8 @@
 //! hands it out borrowed from the frame where the layout is ASCII, and
 //! encoding takes it, whatever the wire encoding of the field.
 
+#![warn(missing_docs)]
+
 mod bitmap;
 mod class;
 mod decode;

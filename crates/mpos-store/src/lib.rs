@@ -8,6 +8,8 @@
 //! "durable" (with the default `synchronous=FULL`). The host sends an
 //! approval only after that acknowledgement.
 
+#![warn(missing_docs)]
+
 mod directory;
 mod error;
 pub mod ledger;

@@ -2,6 +2,8 @@
 //! to its module. Every command returns a typed error; [`main`] prints it as
 //! one line on stderr and turns it into a non-zero exit code.
 
+#![warn(missing_docs)]
+
 mod admin;
 mod cli;
 pub mod config;

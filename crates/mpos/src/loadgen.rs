@@ -62,6 +62,16 @@ struct Settings {
     deadline: Instant,
     layout: Layout,
     log: Option<Mutex<BufWriter<File>>>,
+    /// An empty latency histogram each device clones.
+    histogram: Histogram<u64>,
+    /// The MTIs sent.
+    mtis: Mtis,
+}
+
+struct Mtis {
+    network: Mti,
+    financial: Mti,
+    reversal: Mti,
 }
 
 /// Runs the load and prints the summary; the process exits 0 whatever the host did.
@@ -81,6 +91,15 @@ pub fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
     };
     let layout =
         Layout::shipped("generic-1987-ascii").map_err(|e| LoadgenError::Runtime(e.to_string()))?;
+    let mti = |text| Mti::new(text).map_err(|e| LoadgenError::Runtime(e.to_string()));
+    let mtis = Mtis {
+        network: mti("0800")?,
+        financial: mti("0200")?,
+        reversal: mti("0400")?,
+    };
+    // Microseconds from 1 us to 60 s, 3 significant digits.
+    let histogram = Histogram::new_with_bounds(1, 60_000_000, 3)
+        .map_err(|e| LoadgenError::Runtime(e.to_string()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -95,6 +114,8 @@ pub fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
         deadline: started + Duration::from_secs(args.duration),
         layout,
         log,
+        histogram,
+        mtis,
     });
     let totals = Arc::new(Totals::default());
     let progress = (!args.json).then(|| progress_bar(args.duration));
@@ -119,7 +140,7 @@ pub fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
                 }
             })
         });
-        let mut all = new_histogram();
+        let mut all = settings.histogram.clone();
         for device in devices {
             if let Ok(histogram) = device.await {
                 let _ = all.add(histogram);
@@ -142,12 +163,6 @@ pub fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
     let summary = summarize(&args, &totals, &histogram, elapsed);
     crate::output::write_stdout(&summary);
     Ok(())
-}
-
-fn new_histogram() -> Histogram<u64> {
-    // Microseconds from 1 us to 60 s, 3 significant digits: constant bounds
-    // that hdrhistogram accepts.
-    Histogram::new_with_bounds(1, 60_000_000, 3).expect("valid constant histogram bounds")
 }
 
 fn progress_bar(duration: u64) -> ProgressBar {
@@ -250,7 +265,7 @@ struct Approved {
 /// One simulated app: connect, sign on, keep `pipeline` requests in flight
 /// until the deadline, then collect the answers still due.
 async fn device(serial: String, settings: Arc<Settings>, totals: Arc<Totals>) -> Histogram<u64> {
-    let mut latencies = new_histogram();
+    let mut latencies = settings.histogram.clone();
     let Ok(Ok(socket)) = tokio::time::timeout(
         Duration::from_secs(5),
         TcpStream::connect(&settings.address),
@@ -267,7 +282,7 @@ async fn device(serial: String, settings: Arc<Settings>, totals: Arc<Totals>) ->
 
     let sign_on = encode(
         &settings.layout,
-        "0800",
+        settings.mtis.network,
         &[
             (7, &de7()),
             (11, &stan(&mut next_stan)),
@@ -396,7 +411,7 @@ fn next_request(
                 (4, format!("{:012}", 100)),
                 (37, original.rrn.clone()),
             ]);
-            ("0200", Sent::Refund { stan: stan.clone() })
+            (settings.mtis.financial, Sent::Refund { stan: stan.clone() })
         }
         (5..=7, Some(_)) => {
             let original = recent
@@ -411,7 +426,10 @@ fn next_request(
                     format!("0200{}{}{}", original.0, original.1, "0".repeat(22)),
                 ),
             ]);
-            ("0400", Sent::Reversal { stan: stan.clone() })
+            (
+                settings.mtis.reversal,
+                Sent::Reversal { stan: stan.clone() },
+            )
         }
         _ => {
             // Whole rubles: never the simulator's 51 or 05 endings.
@@ -419,7 +437,7 @@ fn next_request(
             fields.extend(card);
             fields.extend([(3, "000000".to_owned()), (4, format!("{amount:012}"))]);
             (
-                "0200",
+                settings.mtis.financial,
                 Sent::Purchase {
                     stan: stan.clone(),
                     de7: de7.to_owned(),
@@ -434,9 +452,8 @@ fn next_request(
     (encode(&settings.layout, mti, &borrowed), sent)
 }
 
-fn encode(layout: &Layout, mti: &str, fields: &[(u8, &str)]) -> Bytes {
-    // Only called with the constant MTIs of this module.
-    let mut builder = MessageBuilder::new(Mti::new(mti).expect("a constant MTI"));
+fn encode(layout: &Layout, mti: Mti, fields: &[(u8, &str)]) -> Bytes {
+    let mut builder = MessageBuilder::new(mti);
     for (n, v) in fields {
         builder.set(*n, v);
     }
