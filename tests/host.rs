@@ -511,3 +511,30 @@ fn when_storing_fails_the_answer_is_96_and_nothing_is_approved() {
     assert_eq!(answer.get(37), None, "no RRN: nothing approved");
     assert_eq!(answer.get(11), Some("000002"), "still echoes the request");
 }
+
+#[test]
+fn connections_over_the_limit_wait_until_one_ends() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start_with(data, &[], &[("MPOS_HOST__MAX_CONNECTIONS", "1")]);
+    let mut first = signed_on(&server);
+    let mut second = server.connect();
+    second
+        .stream
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    second.send("0800", &[(7, "1125093000"), (11, "000009"), (70, "301")]);
+    assert!(
+        second.receive().is_none(),
+        "the second connection is not served yet"
+    );
+    assert_eq!(pay(&mut first, 1).code(), "00");
+    drop(first);
+    second
+        .stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    assert_eq!(
+        second.receive().expect("served once the first left").code(),
+        "00"
+    );
+}

@@ -15,6 +15,10 @@ use std::sync::{Arc, Mutex};
 pub(crate) struct PasswordCache {
     key: hmac::Key,
     verified: Mutex<HashSet<(String, Vec<u8>)>>,
+    /// A hash of no one's password, checked for unknown devices so that
+    /// they cost as much as a wrong password: the answer (63) and its
+    /// timing say nothing about which serials exist.
+    decoy: Arc<std::sync::OnceLock<Option<PasswordHash>>>,
 }
 
 /// Entries kept before the cache starts afresh.
@@ -28,11 +32,26 @@ impl Default for PasswordCache {
         PasswordCache {
             key: hmac::Key::new(hmac::HMAC_SHA256, &secret),
             verified: Mutex::new(HashSet::new()),
+            decoy: Arc::new(std::sync::OnceLock::new()),
         }
     }
 }
 
 impl PasswordCache {
+    /// Spends what checking a password costs, for a device that does not
+    /// exist; always false.
+    pub(crate) async fn verify_unknown(self: &Arc<Self>, password: String) -> bool {
+        let decoy = Arc::clone(&self.decoy);
+        let _ = tokio::task::spawn_blocking(move || {
+            decoy
+                .get_or_init(|| PasswordHash::new("decoy: no device has this password").ok())
+                .as_ref()
+                .is_some_and(|hash| hash.verify(&password))
+        })
+        .await;
+        false
+    }
+
     /// Whether `password` matches `stored_hash`.
     pub(crate) async fn verify(self: &Arc<Self>, stored_hash: String, password: String) -> bool {
         let tag = hmac::sign(&self.key, password.as_bytes()).as_ref().to_vec();

@@ -29,8 +29,8 @@ pub(super) async fn handle(
             password,
             merchant_id,
         }) => {
-            // The slow password check runs first, off the async threads, and
-            // only for a device that exists.
+            // The slow password check runs first, off the async threads; an
+            // unknown device costs the same, so timing does not reveal it.
             let stored = state
                 .store
                 .directory()
@@ -38,7 +38,7 @@ pub(super) async fn handle(
                 .map(|d| d.app_password_hash);
             let matches = match stored {
                 Some(hash) => state.passwords.verify(hash, password).await,
-                None => false,
+                None => state.passwords.verify_unknown(password).await,
             };
             let device = device_view(&state.store.directory().snapshot(), &serial);
             match decide_sign_on(&serial, merchant_id.as_ref(), device.as_ref(), |_| matches) {
