@@ -64,7 +64,9 @@ pub struct StoreOptions {
     pub readers: usize,
     /// Most writes committed together.
     pub max_batch: usize,
-    /// Writes that may wait before submitters block.
+    /// Writes that may wait before submitters block (backpressure). Size it
+    /// above what async callers can have in flight: a full queue blocks the
+    /// submitting thread.
     pub queue: usize,
     /// How often the directory looks for changes made by other processes.
     pub directory_poll: Duration,

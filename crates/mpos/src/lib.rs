@@ -17,6 +17,7 @@ mod serve;
 mod store_setup;
 
 use clap::Parser;
+use std::io::Write as _;
 use std::process::ExitCode;
 
 pub use cli::{Cli, Command};
@@ -34,7 +35,8 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {error}");
+            // Like stdout, a closed stderr must not turn an error into a panic.
+            let _ = writeln!(std::io::stderr(), "error: {error}");
             ExitCode::FAILURE
         }
     }

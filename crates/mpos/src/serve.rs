@@ -88,13 +88,19 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
                 Actor::System,
             )?,
         };
-        println!(
-            "Empty database: loaded {}: {report}",
+        crate::output::write_stdout(&format!(
+            "Empty database: loaded {}: {report}\n",
             args.fixtures
                 .as_deref()
                 .unwrap_or(Path::new("the demo data"))
                 .display()
-        );
+        ));
+    } else if let Some(path) = &args.fixtures {
+        crate::output::write_stdout(&format!(
+            "The database is not empty, so {} was not loaded; add it with `mpos admin load {}`.\n",
+            path.display(),
+            path.display()
+        ));
     }
     let layout = Layout::load(&config.host.layout)?;
     let key = PanKey::new(&secrets::pan_hash_key(&config.data_dir)?);
@@ -122,7 +128,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
     // Everything answered; make sure every queued write is on disk.
     drop(runtime);
     store.flush_blocking()?;
-    println!("mpos stopped.");
+    crate::output::write_stdout("mpos stopped.\n");
     Ok(())
 }
 

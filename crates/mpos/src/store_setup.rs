@@ -35,6 +35,15 @@ pub fn options(config: &Config) -> StoreOptions {
             SynchronousSetting::Normal => Synchronous::Normal,
         },
         readers: config.store.readers,
+        // Room for every request the host may have in flight, so that
+        // submitting a write never blocks an async worker thread.
+        queue: StoreOptions::default().queue.max(
+            config
+                .host
+                .max_connections
+                .saturating_mul(config.host.max_in_flight)
+                + 1024,
+        ),
         ..StoreOptions::default()
     }
 }
