@@ -217,7 +217,8 @@ fn print_banner(config: &Config, iso: std::net::SocketAddr, http: std::net::Sock
   Data folder    {data}
 With the demo data, an app signs on with device MPOS-0001 and app password app-pass-1,
 and pays on merchant MTB000000000001, virtual terminal 10000001 (BYN).
-Cabinet logins: demo@merchant.test / demo-password-1, second@merchant.test / second-password-2.
+The merchant cabinet is not served yet; its demo logins will be
+demo@merchant.test / demo-password-1 and second@merchant.test / second-password-2.
 Press Ctrl-C to stop.
 ",
         data = config.data_dir.display(),
