@@ -12,7 +12,14 @@ pub const DEFAULT_CONFIG: &str = include_str!("../../../config/mpos.toml");
 
 /// Top-level keys; `MPOS_*` variables that name none of them (like
 /// `MPOS_PYTHON` for the tests) are not configuration and are ignored.
-const SECTIONS: &[&str] = &["data_dir", "store", "business_day", "host", "http"];
+const SECTIONS: &[&str] = &[
+    "data_dir",
+    "store",
+    "business_day",
+    "host",
+    "http",
+    "cabinet",
+];
 
 /// Everything `mpos` can be configured with.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -28,6 +35,18 @@ pub struct Config {
     pub host: HostSection,
     /// The HTTP listener (cabinet, metrics, health).
     pub http: HttpSection,
+    /// The merchant cabinet.
+    pub cabinet: CabinetSection,
+}
+
+/// `[cabinet]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CabinetSection {
+    /// The address merchants use.
+    pub public_url: String,
+    /// The app: a file path or an http(s) address.
+    pub app_download: String,
 }
 
 /// `[host]`.
@@ -203,6 +222,17 @@ impl Config {
             return Err(ConfigError::Value {
                 key: "host.max_frame",
                 problem: format!("{} must be from 64 to 65535 bytes", self.host.max_frame),
+            });
+        }
+        if !(self.cabinet.public_url.starts_with("http://")
+            || self.cabinet.public_url.starts_with("https://"))
+        {
+            return Err(ConfigError::Value {
+                key: "cabinet.public_url",
+                problem: format!(
+                    "{:?} must start with http:// or https://",
+                    self.cabinet.public_url
+                ),
             });
         }
         if self.data_dir.as_os_str().is_empty() {

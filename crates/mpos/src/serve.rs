@@ -152,7 +152,21 @@ async fn serve(config: &Config, state: Arc<HostState>) -> Result<(), ServeError>
         signals();
     });
     let mut http_shutdown = shutdown.clone();
-    let router = http_router(Arc::clone(&state.metrics));
+    let app_download = &config.cabinet.app_download;
+    let cabinet = mpos_cabinet::Cabinet::new(
+        state.store.clone(),
+        mpos_cabinet::CabinetConfig {
+            public_url: config.cabinet.public_url.clone(),
+            app_download: if app_download.starts_with("http://")
+                || app_download.starts_with("https://")
+            {
+                mpos_cabinet::AppDownload::Url(app_download.clone())
+            } else {
+                mpos_cabinet::AppDownload::File(app_download.into())
+            },
+        },
+    );
+    let router = http_router(Arc::clone(&state.metrics)).merge(mpos_cabinet::router(cabinet));
     let http_task = tokio::spawn(async move {
         axum::serve(http, router)
             .with_graceful_shutdown(async move { http_shutdown.started().await })
@@ -213,12 +227,12 @@ fn print_banner(config: &Config, iso: std::net::SocketAddr, http: std::net::Sock
     let text = format!(
         "mpos is running.
   ISO 8583 host  {iso}
-  HTTP           http://{http}  (/metrics, /healthz)
+  HTTP           http://{http}  (the cabinet; /metrics, /healthz)
   Data folder    {data}
 With the demo data, an app signs on with device MPOS-0001 and app password app-pass-1,
 and pays on merchant MTB000000000001, virtual terminal 10000001 (BYN).
-The merchant cabinet is not served yet; its demo logins will be
-demo@merchant.test / demo-password-1 and second@merchant.test / second-password-2.
+Log in to the cabinet at http://{http}/login as demo@merchant.test / demo-password-1
+(or second@merchant.test / second-password-2).
 Press Ctrl-C to stop.
 ",
         data = config.data_dir.display(),

@@ -6,7 +6,9 @@
 
 pub mod audit;
 pub mod devices;
+pub mod login_attempts;
 pub mod merchants;
+pub mod sessions;
 pub mod terminals;
 pub mod transactions;
 

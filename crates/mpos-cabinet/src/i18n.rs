@@ -1,0 +1,121 @@
+//! The cabinet speaks Russian first and English on `?lang=en` (remembered
+//! in a cookie). Every text a page shows comes from one of two tables.
+
+/// A language of the cabinet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Russian, the default.
+    Ru,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// The `lang` attribute / cookie value.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ru => "ru",
+            Lang::En => "en",
+        }
+    }
+
+    /// The language a `?lang=` value or cookie names.
+    pub fn parse(text: &str) -> Option<Lang> {
+        match text {
+            "ru" => Some(Lang::Ru),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The texts of this language.
+    pub fn texts(self) -> &'static Texts {
+        match self {
+            Lang::Ru => &RU,
+            Lang::En => &EN,
+        }
+    }
+}
+
+/// Every text of the pages built so far.
+#[derive(Debug)]
+pub struct Texts {
+    /// The product's name.
+    pub product: &'static str,
+    /// Login page title.
+    pub login_title: &'static str,
+    /// Login field.
+    pub email: &'static str,
+    /// Login field.
+    pub password: &'static str,
+    /// Login button.
+    pub sign_in: &'static str,
+    /// Link to password recovery.
+    pub forgot: &'static str,
+    /// One message for any login failure.
+    pub login_failed: &'static str,
+    /// Lockout message.
+    pub locked: &'static str,
+    /// Navigation.
+    pub nav_home: &'static str,
+    /// Navigation.
+    pub nav_devices: &'static str,
+    /// Navigation.
+    pub nav_history: &'static str,
+    /// Navigation.
+    pub nav_password: &'static str,
+    /// Logout button.
+    pub sign_out: &'static str,
+    /// Home page: download block title.
+    pub app_title: &'static str,
+    /// Home page: download explanation.
+    pub app_text: &'static str,
+    /// Home page: download button.
+    pub app_download: &'static str,
+    /// The other language's switch label.
+    pub other_language: &'static str,
+    /// The other language's code.
+    pub other_lang_code: &'static str,
+}
+
+const RU: Texts = Texts {
+    product: "МТБанк mPOS",
+    login_title: "Вход в личный кабинет",
+    email: "E-mail",
+    password: "Пароль",
+    sign_in: "Войти",
+    forgot: "Забыли пароль?",
+    login_failed: "Неверный e-mail или пароль.",
+    locked: "Слишком много неудачных попыток входа. Вход для этого e-mail заблокирован на 15 минут.",
+    nav_home: "Главная",
+    nav_devices: "Устройства",
+    nav_history: "История платежей",
+    nav_password: "Сменить пароль",
+    sign_out: "Выйти",
+    app_title: "Мобильное приложение",
+    app_text: "Приложение для мобильного устройства под управлением Android 4.1 и выше.",
+    app_download: "Скачать приложение",
+    other_language: "English",
+    other_lang_code: "en",
+};
+
+const EN: Texts = Texts {
+    product: "MTBank mPOS",
+    login_title: "Merchant cabinet sign-in",
+    email: "E-mail",
+    password: "Password",
+    sign_in: "Sign in",
+    forgot: "Forgot your password?",
+    login_failed: "Wrong e-mail or password.",
+    locked: "Too many failed sign-in attempts. Sign-in for this e-mail is locked for 15 minutes.",
+    nav_home: "Home",
+    nav_devices: "Devices",
+    nav_history: "Payment history",
+    nav_password: "Change password",
+    sign_out: "Sign out",
+    app_title: "Mobile app",
+    app_text: "The app for mobile devices running Android 4.1 or later.",
+    app_download: "Download the app",
+    other_language: "Русский",
+    other_lang_code: "ru",
+};

@@ -1,0 +1,96 @@
+//! The merchant cabinet: what `shared/spec/cabinet.md` and the bank's manual
+//! describe, as an axum router over the host's store.
+//!
+//! ```text
+//! session.rs    tokens (stored hashed), cookies, CSRF, expiry
+//! security.rs   CSP, no framing, no sniffing, on every answer
+//! i18n.rs       Russian first, English by ?lang=en
+//! pages/        one module per page: login (and logout), home
+//! templates/    askama templates; static/ the stylesheet
+//! ```
+//!
+//! Built so far: login with lockout, logout, the home page with the app
+//! download. Devices, history, password change and recovery come next.
+
+#![warn(missing_docs)]
+
+mod i18n;
+mod pages;
+mod security;
+mod session;
+
+pub use i18n::Lang;
+
+use axum::Router;
+use axum::routing::{get, post};
+use mpos_domain::password::PasswordHash;
+use mpos_store::rusqlite::Connection;
+use mpos_store::{Store, StoreError};
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+/// Where the Android app is downloaded from.
+#[derive(Debug, Clone)]
+pub enum AppDownload {
+    /// A file the cabinet serves itself.
+    File(PathBuf),
+    /// An address the cabinet redirects to.
+    Url(String),
+}
+
+/// The cabinet's settings.
+#[derive(Debug, Clone)]
+pub struct CabinetConfig {
+    /// The address merchants use, e.g. `https://mpos.mtbank.by`; https makes
+    /// the cookies Secure, and e-mailed links start with it.
+    pub public_url: String,
+    /// The Android app.
+    pub app_download: AppDownload,
+}
+
+/// The cabinet's shared state.
+pub struct Cabinet {
+    store: Store,
+    config: CabinetConfig,
+    /// A hash of no one's password: unknown e-mails cost a check too.
+    decoy: OnceLock<Option<PasswordHash>>,
+}
+
+impl Cabinet {
+    /// The cabinet over `store`.
+    pub fn new(store: Store, config: CabinetConfig) -> Arc<Cabinet> {
+        Arc::new(Cabinet {
+            store,
+            config,
+            decoy: OnceLock::new(),
+        })
+    }
+
+    fn secure_cookies(&self) -> bool {
+        self.config.public_url.starts_with("https://")
+    }
+
+    /// A read on the blocking pool: SQLite must not hold an async thread.
+    async fn read<T, F>(&self, read: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || store.read(read))
+            .await
+            .map_err(|e| StoreError::Invalid(format!("a read task failed: {e}")))?
+    }
+}
+
+/// The cabinet's routes, with security headers on every answer.
+pub fn router(cabinet: Arc<Cabinet>) -> Router {
+    Router::new()
+        .route("/login", get(pages::login::form).post(pages::login::submit))
+        .route("/logout", post(pages::login::logout))
+        .route("/", get(pages::home::page))
+        .route("/app/download", get(pages::home::download))
+        .route("/static/cabinet.css", get(pages::stylesheet))
+        .layer(axum::middleware::from_fn(security::headers))
+        .with_state(cabinet)
+}

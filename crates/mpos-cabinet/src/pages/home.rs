@@ -1,0 +1,80 @@
+//! `/`: the merchant's name and the Android app; `/app/download` serves it.
+
+use super::{current, language, render, to_login};
+use crate::i18n::Texts;
+use crate::{AppDownload, Cabinet};
+use askama::Template;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use std::sync::Arc;
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    t: &'a Texts,
+    lang: &'a str,
+    csrf: &'a str,
+    merchant_name: &'a str,
+}
+
+/// GET /.
+pub async fn page(
+    State(cabinet): State<Arc<Cabinet>>,
+    headers: HeaderMap,
+    Query(query): Query<super::login::LangQuery>,
+) -> Response {
+    let Some(me) = current(&cabinet, &headers).await else {
+        return to_login();
+    };
+    let (lang, remember) = language(&headers, query_lang(&query));
+    let page = HomePage {
+        t: lang.texts(),
+        lang: lang.code(),
+        csrf: &me.csrf,
+        merchant_name: &me.merchant.name,
+    };
+    render(
+        &page,
+        StatusCode::OK,
+        &remember.into_iter().collect::<Vec<_>>(),
+    )
+}
+
+fn query_lang(query: &super::login::LangQuery) -> Option<&str> {
+    query.lang()
+}
+
+/// GET /app/download: the configured file, or a redirect to the configured address.
+pub async fn download(State(cabinet): State<Arc<Cabinet>>, headers: HeaderMap) -> Response {
+    if current(&cabinet, &headers).await.is_none() {
+        return to_login();
+    }
+    match &cabinet.config.app_download {
+        AppDownload::Url(url) => Redirect::to(url).into_response(),
+        AppDownload::File(path) => match tokio::fs::read(path).await {
+            Ok(bytes) => (
+                [
+                    (
+                        header::CONTENT_TYPE,
+                        "application/vnd.android.package-archive",
+                    ),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        "attachment; filename=\"mpos.apk\"",
+                    ),
+                ],
+                bytes,
+            )
+                .into_response(),
+            Err(error) => {
+                tracing::error!(path = %path.display(), %error, "the app file is missing");
+                (
+                    StatusCode::NOT_FOUND,
+                    "The app is not available right now.\n",
+                )
+                    .into_response()
+            }
+        },
+    }
+}

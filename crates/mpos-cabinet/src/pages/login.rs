@@ -1,0 +1,231 @@
+//! `/login` and `/logout`. One message for any login failure (no hint
+//! whether the e-mail exists, and an unknown e-mail costs a password check
+//! too); five failures for an e-mail within 15 minutes lock its logins for
+//! 15 minutes.
+
+use super::{Current, current, failure, forbidden, language, now_millis, render, to_login};
+use crate::Cabinet;
+use crate::i18n::Texts;
+use crate::session::{self, CSRF_COOKIE, SESSION_COOKIE};
+use askama::Template;
+use axum::Form;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use mpos_domain::password::PasswordHash;
+use mpos_store::ops::{login_attempts, merchants, sessions};
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Failures that lock an e-mail.
+const MAX_FAILURES: u32 = 5;
+/// The window of counted failures, and the length of the lock.
+const LOCK_MS: i64 = 15 * 60 * 1000;
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage<'a> {
+    t: &'a Texts,
+    lang: &'a str,
+    csrf: &'a str,
+    email: &'a str,
+    error: Option<&'a str>,
+}
+
+/// `?lang=`.
+#[derive(Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+impl LangQuery {
+    /// The language asked for, if any.
+    pub fn lang(&self) -> Option<&str> {
+        self.lang.as_deref()
+    }
+}
+
+/// GET /login.
+pub async fn form(
+    State(cabinet): State<Arc<Cabinet>>,
+    headers: HeaderMap,
+    Query(query): Query<LangQuery>,
+) -> Response {
+    if current(&cabinet, &headers).await.is_some() {
+        return Redirect::to("/").into_response();
+    }
+    let (lang, remember) = language(&headers, query.lang.as_deref());
+    let (csrf, csrf_cookie) = anonymous_csrf(&cabinet, &headers);
+    let page = LoginPage {
+        t: lang.texts(),
+        lang: lang.code(),
+        csrf: &csrf,
+        email: "",
+        error: None,
+    };
+    let cookies: Vec<String> = remember.into_iter().chain(csrf_cookie).collect();
+    render(&page, StatusCode::OK, &cookies)
+}
+
+/// The login form's fields; all optional so that a missing CSRF token is a
+/// 403, not a parse error.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// POST /login.
+pub async fn submit(
+    State(cabinet): State<Arc<Cabinet>>,
+    headers: HeaderMap,
+    Form(form): Form<LoginForm>,
+) -> Response {
+    let expected = session::cookie(&headers, CSRF_COOKIE).unwrap_or_default();
+    if expected.is_empty() || !session::same_secret(expected, &form.csrf_token) {
+        return forbidden();
+    }
+    let (lang, _) = language(&headers, None);
+    let again = |error: &str, status| {
+        let page = LoginPage {
+            t: lang.texts(),
+            lang: lang.code(),
+            csrf: expected,
+            email: form.email.trim(),
+            error: Some(error),
+        };
+        render(&page, status, &[])
+    };
+    let email = form.email.trim().to_owned();
+    let now = now_millis();
+    let counted = email.clone();
+    let failures = match cabinet
+        .read(move |c| login_attempts::failures_since(c, &counted, now - LOCK_MS))
+        .await
+    {
+        Ok((failures, _)) => failures,
+        Err(error) => return failure(error),
+    };
+    if failures >= MAX_FAILURES {
+        return again(lang.texts().locked, StatusCode::TOO_MANY_REQUESTS);
+    }
+    let lookup = email.clone();
+    let merchant = match cabinet.read(move |c| merchants::by_email(c, &lookup)).await {
+        Ok(merchant) => merchant,
+        Err(error) => return failure(error),
+    };
+    let stored = merchant.as_ref().map(|m| m.password_hash.clone());
+    let password = form.password.clone();
+    let cabinet_for_check = Arc::clone(&cabinet);
+    let matches = tokio::task::spawn_blocking(move || match stored {
+        Some(hash) => PasswordHash::parse(&hash).is_ok_and(|h| h.verify(&password)),
+        None => {
+            // Same cost for an unknown e-mail: the timing tells nothing.
+            let decoy = cabinet_for_check
+                .decoy
+                .get_or_init(|| PasswordHash::new("decoy: no merchant has this password").ok());
+            let _ = decoy.as_ref().map(|h| h.verify(&password));
+            false
+        }
+    })
+    .await
+    .unwrap_or(false);
+    let Some(merchant) = merchant.filter(|_| matches) else {
+        let recorded = email.clone();
+        if let Err(error) = cabinet
+            .store
+            .write(move |c| login_attempts::record(c, &recorded, now, false))
+            .await
+        {
+            return failure(error);
+        }
+        return again(lang.texts().login_failed, StatusCode::UNAUTHORIZED);
+    };
+    let (Some(token), Some(csrf)) = (session::new_token(), session::new_token()) else {
+        return failure("no randomness for a session token");
+    };
+    let hash = session::token_hash(&token);
+    let merchant_id = merchant.id.clone();
+    let created = cabinet
+        .store
+        .write(move |c| {
+            login_attempts::record(c, &email, now, true)?;
+            sessions::create(c, &hash, &merchant_id, &csrf, now)
+        })
+        .await;
+    if let Err(error) = created {
+        return failure(error);
+    }
+    let mut response = Redirect::to("/").into_response();
+    let cookie = session::set_cookie(
+        SESSION_COOKIE,
+        &token,
+        cabinet.secure_cookies(),
+        "Lax",
+        None,
+    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The logout form's field.
+#[derive(Deserialize)]
+pub struct LogoutForm {
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// POST /logout: ends the session.
+pub async fn logout(
+    State(cabinet): State<Arc<Cabinet>>,
+    headers: HeaderMap,
+    Form(form): Form<LogoutForm>,
+) -> Response {
+    let Some(Current {
+        csrf, token_hash, ..
+    }) = current(&cabinet, &headers).await
+    else {
+        return to_login();
+    };
+    if !session::same_secret(&csrf, &form.csrf_token) {
+        return forbidden();
+    }
+    if let Err(error) = cabinet
+        .store
+        .write(move |c| sessions::delete(c, &token_hash))
+        .await
+    {
+        return failure(error);
+    }
+    let mut response = to_login();
+    let gone = session::set_cookie(SESSION_COOKIE, "", cabinet.secure_cookies(), "Lax", Some(0));
+    if let Ok(value) = HeaderValue::from_str(&gone) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// The double-submit CSRF token of a form shown before login: the
+/// request's cookie, or a new one to set.
+fn anonymous_csrf(cabinet: &Cabinet, headers: &HeaderMap) -> (String, Option<String>) {
+    match session::cookie(headers, CSRF_COOKIE).filter(|t| t.len() == 64) {
+        Some(token) => (token.to_owned(), None),
+        None => {
+            let token = session::new_token().unwrap_or_default();
+            let cookie = session::set_cookie(
+                CSRF_COOKIE,
+                &token,
+                cabinet.secure_cookies(),
+                "Strict",
+                None,
+            );
+            (token, Some(cookie))
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! The cabinet's routes through the axum router, as a browser uses them:
+//! login (cookies and their flags, CSRF, one message for every failure,
+//! lockout), the home page, logout, language, security headers, expiry.
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use mpos_cabinet::{AppDownload, Cabinet, CabinetConfig, router};
+use mpos_domain::password::PasswordHash;
+use mpos_store::ops::merchants::{self, MerchantRow};
+use mpos_store::{Store, StoreOptions};
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct App {
+    _dir: tempfile::TempDir,
+    store: Store,
+    cabinet: Arc<Cabinet>,
+}
+
+fn app(public_url: &str) -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+    let apk = dir.path().join("mpos.apk");
+    std::fs::write(&apk, b"PK demo app").unwrap();
+    let hash = PasswordHash::new("demo-password-1")
+        .unwrap()
+        .as_str()
+        .to_owned();
+    store
+        .write_blocking(move |c| {
+            merchants::insert(
+                c,
+                &MerchantRow {
+                    id: "MTB000000000001".into(),
+                    name: "ООО «Ромашка»".into(),
+                    email: "demo@merchant.test".into(),
+                    password_hash: hash,
+                },
+            )?;
+            Ok(())
+        })
+        .unwrap();
+    let cabinet = Cabinet::new(
+        store.clone(),
+        CabinetConfig {
+            public_url: public_url.into(),
+            app_download: AppDownload::File(apk),
+        },
+    );
+    App {
+        _dir: dir,
+        store,
+        cabinet,
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&format!("{name}=")))
+            .map(str::to_owned)
+    }
+
+    fn cookie_value(&self, name: &str) -> Option<String> {
+        self.cookie(name).and_then(|c| {
+            c.split(';')
+                .next()
+                .map(|kv| kv[name.len() + 1..].to_owned())
+        })
+    }
+}
+
+async fn call(app: &App, method: &str, uri: &str, cookies: &str, form: Option<&str>) -> Answer {
+    let mut request = Request::builder().method(method).uri(uri);
+    if !cookies.is_empty() {
+        request = request.header(header::COOKIE, cookies);
+    }
+    let body = match form {
+        Some(form) => {
+            request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+            Body::from(form.to_owned())
+        }
+        None => Body::empty(),
+    };
+    let response = router(Arc::clone(&app.cabinet))
+        .oneshot(request.body(body).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+/// The login form's CSRF cookie and token.
+async fn login_csrf(app: &App) -> String {
+    let page = call(app, "GET", "/login", "", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let token = page.cookie_value("mpos_csrf").expect("a CSRF cookie");
+    assert!(
+        page.body
+            .contains(&format!("name=\"csrf_token\" value=\"{token}\""))
+    );
+    token
+}
+
+/// Logs in and returns the session cookie's value.
+async fn logged_in(app: &App) -> String {
+    let csrf = login_csrf(app).await;
+    let answer = call(
+        app,
+        "POST",
+        "/login",
+        &format!("mpos_csrf={csrf}"),
+        Some(&format!(
+            "email=demo%40merchant.test&password=demo-password-1&csrf_token={csrf}"
+        )),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    answer
+        .cookie_value("mpos_session")
+        .expect("a session cookie")
+}
+
+fn attempts(app: &App) -> i64 {
+    app.store
+        .read(|c| Ok(c.query_row("SELECT count(*) FROM login_attempts", [], |r| r.get(0))?))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn logging_in_sets_a_safe_session_cookie_and_opens_the_home_page() {
+    let app = app("http://127.0.0.1:8080");
+    let csrf = login_csrf(&app).await;
+    let answer = call(
+        &app,
+        "POST",
+        "/login",
+        &format!("mpos_csrf={csrf}"),
+        Some(&format!(
+            "email=Demo%40Merchant.test&password=demo-password-1&csrf_token={csrf}"
+        )),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers.get(header::LOCATION).unwrap(), "/");
+    let cookie = answer.cookie("mpos_session").unwrap();
+    assert!(
+        cookie.contains("HttpOnly")
+            && cookie.contains("SameSite=Lax")
+            && !cookie.contains("Secure"),
+        "{cookie}"
+    );
+    let token = answer.cookie_value("mpos_session").unwrap();
+    let stored: i64 = app
+        .store
+        .read(move |c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM cabinet_sessions WHERE token_hash = ?1",
+                [token.as_bytes()],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap();
+    assert_eq!(stored, 0, "the token itself is not stored, only its hash");
+
+    let session = answer.cookie_value("mpos_session").unwrap();
+    let home = call(&app, "GET", "/", &format!("mpos_session={session}"), None).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("ООО «Ромашка»"), "{}", home.body);
+    assert!(home.body.contains("Скачать приложение"));
+    assert!(home.body.contains("<html lang=\"ru\">"));
+}
+
+#[tokio::test]
+async fn behind_https_the_cookies_are_secure() {
+    let app = app("https://mpos.mtbank.by");
+    let page = call(&app, "GET", "/login", "", None).await;
+    assert!(page.cookie("mpos_csrf").unwrap().contains("Secure"));
+    let session = logged_in(&app).await;
+    assert!(!session.is_empty());
+}
+
+#[tokio::test]
+async fn every_login_failure_gets_the_same_message_and_is_counted() {
+    let app = app("http://localhost");
+    let csrf = login_csrf(&app).await;
+    let cookie = format!("mpos_csrf={csrf}");
+    for form in [
+        format!("email=demo%40merchant.test&password=wrong-password&csrf_token={csrf}"),
+        format!("email=nobody%40merchant.test&password=demo-password-1&csrf_token={csrf}"),
+    ] {
+        let answer = call(&app, "POST", "/login", &cookie, Some(&form)).await;
+        assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
+        assert!(
+            answer.body.contains("Неверный e-mail или пароль."),
+            "{}",
+            answer.body
+        );
+        assert!(answer.cookie("mpos_session").is_none());
+    }
+    assert_eq!(attempts(&app), 2);
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_e_mail_for_fifteen_minutes() {
+    let app = app("http://localhost");
+    let csrf = login_csrf(&app).await;
+    let cookie = format!("mpos_csrf={csrf}");
+    for _ in 0..5 {
+        let wrong = format!("email=demo%40merchant.test&password=nope-nope-nope&csrf_token={csrf}");
+        assert_eq!(
+            call(&app, "POST", "/login", &cookie, Some(&wrong))
+                .await
+                .status,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let right = format!("email=demo%40merchant.test&password=demo-password-1&csrf_token={csrf}");
+    let locked = call(&app, "POST", "/login", &cookie, Some(&right)).await;
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        locked.body.contains("заблокирован на 15 минут"),
+        "{}",
+        locked.body
+    );
+    assert!(
+        locked.cookie("mpos_session").is_none(),
+        "even the right password is refused"
+    );
+}
+
+#[tokio::test]
+async fn a_post_without_the_right_csrf_token_is_403_and_changes_nothing() {
+    let app = app("http://localhost");
+    let csrf = login_csrf(&app).await;
+    let form = "email=demo%40merchant.test&password=demo-password-1";
+    for (cookie, body) in [
+        (format!("mpos_csrf={csrf}"), form.to_owned()),
+        (String::new(), format!("{form}&csrf_token={csrf}")),
+        (
+            format!("mpos_csrf={csrf}"),
+            format!("{form}&csrf_token=forged"),
+        ),
+    ] {
+        let answer = call(&app, "POST", "/login", &cookie, Some(&body)).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN);
+        assert!(answer.cookie("mpos_session").is_none());
+    }
+    assert_eq!(attempts(&app), 0, "nothing recorded");
+
+    let session = logged_in(&app).await;
+    let cookie = format!("mpos_session={session}");
+    let refused = call(&app, "POST", "/logout", &cookie, Some("csrf_token=forged")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        call(&app, "GET", "/", &cookie, None).await.status,
+        StatusCode::OK,
+        "still signed in"
+    );
+}
+
+#[tokio::test]
+async fn logging_out_ends_the_session() {
+    let app = app("http://localhost");
+    let session = logged_in(&app).await;
+    let cookie = format!("mpos_session={session}");
+    let home = call(&app, "GET", "/", &cookie, None).await;
+    let csrf = home
+        .body
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    let out = call(
+        &app,
+        "POST",
+        "/logout",
+        &cookie,
+        Some(&format!("csrf_token={csrf}")),
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.headers.get(header::LOCATION).unwrap(), "/login");
+    assert!(out.cookie("mpos_session").unwrap().contains("Max-Age=0"));
+    let after = call(&app, "GET", "/", &cookie, None).await;
+    assert_eq!(
+        after.status,
+        StatusCode::SEE_OTHER,
+        "the old cookie no longer works"
+    );
+}
+
+#[tokio::test]
+async fn pages_need_a_live_session() {
+    let app = app("http://localhost");
+    for path in ["/", "/app/download"] {
+        let answer = call(&app, "GET", path, "", None).await;
+        assert_eq!(answer.status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(answer.headers.get(header::LOCATION).unwrap(), "/login");
+    }
+    assert_eq!(
+        call(&app, "GET", "/", "mpos_session=made-up", None)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let session = logged_in(&app).await;
+    // 31 minutes idle.
+    app.store
+        .write_blocking(|c| {
+            Ok(c.execute(
+                "UPDATE cabinet_sessions SET last_seen_at = last_seen_at - 31 * 60 * 1000",
+                [],
+            )?)
+        })
+        .unwrap();
+    assert_eq!(
+        call(&app, "GET", "/", &format!("mpos_session={session}"), None)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+    let session = logged_in(&app).await;
+    // Busy, but 12 hours old.
+    app.store
+        .write_blocking(|c| {
+            Ok(c.execute(
+                "UPDATE cabinet_sessions SET created_at = created_at - 12 * 3600 * 1000",
+                [],
+            )?)
+        })
+        .unwrap();
+    assert_eq!(
+        call(&app, "GET", "/", &format!("mpos_session={session}"), None)
+            .await
+            .status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn english_on_request_remembered_in_a_cookie() {
+    let app = app("http://localhost");
+    let page = call(&app, "GET", "/login?lang=en", "", None).await;
+    assert!(
+        page.body.contains("Merchant cabinet sign-in") && page.body.contains("<html lang=\"en\">")
+    );
+    let lang = page.cookie("mpos_lang").unwrap();
+    assert!(lang.starts_with("mpos_lang=en"));
+    let again = call(&app, "GET", "/login", "mpos_lang=en", None).await;
+    assert!(again.body.contains("Sign in"));
+    assert!(
+        call(&app, "GET", "/login", "", None)
+            .await
+            .body
+            .contains("Войти")
+    );
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_the_app_downloads() {
+    let app = app("http://localhost");
+    let page = call(&app, "GET", "/login", "", None).await;
+    let csp = page
+        .headers
+        .get("content-security-policy")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert!(
+        csp.contains("script-src 'none'") && csp.contains("frame-ancestors 'none'"),
+        "{csp}"
+    );
+    assert_eq!(page.headers.get("x-frame-options").unwrap(), "DENY");
+    assert_eq!(
+        page.headers.get("x-content-type-options").unwrap(),
+        "nosniff"
+    );
+    assert!(!page.body.contains("<script"), "no scripts at all");
+    let css = call(&app, "GET", "/static/cabinet.css", "", None).await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(
+        css.headers
+            .get(header::CONTENT_TYPE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+
+    let session = logged_in(&app).await;
+    let apk = call(
+        &app,
+        "GET",
+        "/app/download",
+        &format!("mpos_session={session}"),
+        None,
+    )
+    .await;
+    assert_eq!(apk.status, StatusCode::OK);
+    assert_eq!(apk.body, "PK demo app");
+    assert!(
+        apk.headers
+            .get(header::CONTENT_DISPOSITION)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .contains("attachment")
+    );
+}
