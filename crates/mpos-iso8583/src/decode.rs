@@ -110,6 +110,12 @@ impl Layout {
     /// any of them (or the field itself) breaks the layout. Lets a format
     /// error answer still echo DE 11 "when it could be read".
     pub fn salvage_field<'a>(&'a self, frame: &'a [u8], number: u8) -> Option<&'a [u8]> {
+        // Only 2-128 are data fields, and `bitmap::bit` is only defined for
+        // 1-128: any other number overflows its shift (a panic wherever
+        // overflow checks are on, as in debug builds and fuzzing).
+        if !(2..=128).contains(&number) {
+            return None;
+        }
         let mut pos = 0;
         read_mti(frame, &mut pos, self.mti_encoding()).ok()?;
         let present = bitmap::read(frame, &mut pos, self.bitmap_encoding()).ok()?;
@@ -400,5 +406,20 @@ impl std::fmt::Debug for Field<'_> {
     /// Shows the field number and length, never the content (card data).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Field({}, {} units)", self.spec.number, self.units)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn salvaging_a_field_number_outside_2_to_128_is_none_not_a_panic() {
+        let layout = Layout::shipped("generic-1987-ascii").expect("shipped");
+        let frame = b"0800822000000000000004000000000000001125093000000001301";
+        for number in [0, 1, 129, 200, 255] {
+            assert_eq!(layout.salvage_field(frame, number), None, "field {number}");
+        }
+        assert_eq!(layout.salvage_field(frame, 11), Some(&b"000001"[..]));
     }
 }
