@@ -22,9 +22,10 @@
 //! ```
 //!
 //! Every field value has one *text form*, the way it travels in the all-ASCII
-//! layout: digits for numeric fields, upper-case hex for binary data. Decoding
-//! hands it out borrowed from the frame where the layout is ASCII, and
-//! encoding takes it, whatever the wire encoding of the field.
+//! layout: digits for numeric fields, hex for binary data (upper case when
+//! the wire carries raw bytes or BCD; as it arrived when the wire already
+//! carries hex). Decoding hands it out borrowed from the frame where the
+//! layout is ASCII, and encoding takes it, whatever the wire encoding.
 
 #![warn(missing_docs)]
 
