@@ -1,9 +1,7 @@
 //! 0200: purchase and refund, decided and stored in one job of the store's
 //! writer; the answer leaves only after that job's commit.
 
-use super::{
-    Answer, Dispatch, RowContext, auth_code, device_merchant, malfunction, rejected, stored_code,
-};
+use super::{Dispatch, RowContext, auth_code, device_merchant, rejected, replay, when_stored};
 use crate::request;
 use crate::response;
 use crate::state::HostState;
@@ -79,18 +77,14 @@ pub(super) fn handle(
             row
         };
         match decision {
-            FinancialDecision::Replay => {
-                let prior = transactions::find_by_key(
-                    conn,
-                    &device,
-                    "0200",
-                    request.stan.as_str(),
-                    request.transmission_time.as_str(),
-                )?
-                .ok_or_else(|| StoreError::Invalid("the replayed answer vanished".into()))?;
-                let code = stored_code(st, &prior.response);
-                Ok((Bytes::from(prior.response), code))
-            }
+            FinancialDecision::Replay => replay(
+                st,
+                conn,
+                &device,
+                "0200",
+                request.stan.as_str(),
+                request.transmission_time.as_str(),
+            ),
             FinancialDecision::Decline {
                 code, store: false, ..
             } => Ok((response::answer(&st.layout, &message, code, None), code)),
@@ -123,19 +117,5 @@ pub(super) fn handle(
             }
         }
     });
-    let state = Arc::clone(state);
-    Dispatch::Answer(Box::pin(async move {
-        match ack.await {
-            Ok((bytes, code)) => Answer {
-                bytes,
-                mti: "0200",
-                code,
-                received,
-            },
-            Err(error) => {
-                tracing::error!(%error, "0200 not stored: answering 96");
-                malfunction(&state, &frame, "0200", received)
-            }
-        }
-    }))
+    when_stored(state, ack, frame, "0200", received)
 }

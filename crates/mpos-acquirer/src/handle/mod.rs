@@ -118,6 +118,50 @@ fn now_millis() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
+/// The answer stored for a retransmitted request, to send again as it was.
+fn replay(
+    state: &HostState,
+    conn: &mpos_store::rusqlite::Connection,
+    device: &str,
+    mti: &str,
+    stan: &str,
+    transmission_time: &str,
+) -> Result<(Bytes, ResponseCode), mpos_store::StoreError> {
+    let prior =
+        mpos_store::ops::transactions::find_by_key(conn, device, mti, stan, transmission_time)?
+            .ok_or_else(|| {
+                mpos_store::StoreError::Invalid("the replayed answer vanished".into())
+            })?;
+    let code = stored_code(state, &prior.response);
+    Ok((Bytes::from(prior.response), code))
+}
+
+/// The answer to a request whose decision and write were queued: it is
+/// sent when the write's commit is acknowledged, or 96 if storing failed.
+fn when_stored(
+    state: &Arc<HostState>,
+    ack: mpos_store::WriteAck<(Bytes, ResponseCode)>,
+    frame: Bytes,
+    mti: &'static str,
+    received: Instant,
+) -> Dispatch {
+    let state = Arc::clone(state);
+    Dispatch::Answer(Box::pin(async move {
+        match ack.await {
+            Ok((bytes, code)) => Answer {
+                bytes,
+                mti,
+                code,
+                received,
+            },
+            Err(error) => {
+                tracing::error!(%error, mti, "not stored: answering 96");
+                malfunction(&state, &frame, mti, received)
+            }
+        }
+    }))
+}
+
 /// The DE 39 of a stored answer (replays), or 96 if it cannot be read.
 fn stored_code(state: &HostState, bytes: &[u8]) -> ResponseCode {
     state

@@ -1,7 +1,7 @@
 //! 0400: reversal by DE 90, decided and stored in one job of the store's
 //! writer.
 
-use super::{Answer, Dispatch, RowContext, device_merchant, malfunction, rejected, stored_code};
+use super::{Dispatch, RowContext, device_merchant, rejected, replay, when_stored};
 use crate::request;
 use crate::response;
 use crate::state::HostState;
@@ -77,18 +77,14 @@ pub(super) fn handle(
                 let code = ResponseCode::Approved;
                 Ok((response::answer(&st.layout, &message, code, None), code))
             }
-            ReversalDecision::Replay => {
-                let prior = transactions::find_by_key(
-                    conn,
-                    &device,
-                    "0400",
-                    request.stan.as_str(),
-                    request.transmission_time.as_str(),
-                )?
-                .ok_or_else(|| StoreError::Invalid("the replayed answer vanished".into()))?;
-                let code = stored_code(st, &prior.response);
-                Ok((Bytes::from(prior.response), code))
-            }
+            ReversalDecision::Replay => replay(
+                st,
+                conn,
+                &device,
+                "0400",
+                request.stan.as_str(),
+                request.transmission_time.as_str(),
+            ),
             ReversalDecision::Decline {
                 code, store: false, ..
             } => Ok((response::answer(&st.layout, &message, code, None), code)),
@@ -97,19 +93,5 @@ pub(super) fn handle(
             } => record(code, original_id),
         }
     });
-    let state = Arc::clone(state);
-    Dispatch::Answer(Box::pin(async move {
-        match ack.await {
-            Ok((bytes, code)) => Answer {
-                bytes,
-                mti: "0400",
-                code,
-                received,
-            },
-            Err(error) => {
-                tracing::error!(%error, "0400 not stored: answering 96");
-                malfunction(&state, &frame, "0400", received)
-            }
-        }
-    }))
+    when_stored(state, ack, frame, "0400", received)
 }

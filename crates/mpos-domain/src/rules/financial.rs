@@ -1,6 +1,8 @@
 //! 0200: purchase and refund, steps 2 to 10 of the spec.
 
-use super::{CardFacts, CardInput, Fingerprint, Issuer, Ledger, Session};
+use super::{
+    CardFacts, CardInput, Fingerprint, Issuer, Ledger, Refused, Session, admit, retransmission,
+};
 use crate::card::{Pan, PanKey};
 use crate::ids::{MerchantId, Rrn, Stan, TerminalId, TransactionKind, TransmissionTime};
 use crate::money::{Amount, Currency};
@@ -80,39 +82,24 @@ pub fn decide_financial<L: Ledger>(
         card: card.clone(),
     };
 
-    // 2. Signed on, and not revoked since.
-    let Some(session) = session else {
-        return Ok(decline(ResponseCode::SecurityViolation, false, None));
-    };
-    let Some(device) = ledger.device(&session.device) else {
-        return Ok(decline(ResponseCode::SecurityViolation, false, None));
-    };
-    if device.credentials_version != session.credentials_version {
-        return Ok(decline(ResponseCode::SecurityViolation, false, None));
-    }
-    // 3. Blocked.
-    if device.blocked {
-        return Ok(decline(ResponseCode::NotPermitted, true, None));
-    }
-    // 4. The device's merchant and one of its active terminals.
-    let terminal = ledger
-        .terminal(&request.terminal_id)
-        .filter(|t| t.active && t.merchant_id == device.merchant_id);
-    let Some(terminal) = terminal.filter(|_| request.merchant_id == device.merchant_id) else {
-        return Ok(decline(ResponseCode::InvalidMerchant, true, None));
-    };
+    // 2 to 4: signed on, not blocked, the device's merchant and terminal.
+    let (session, device, terminal) =
+        match admit(session, &request.merchant_id, &request.terminal_id, ledger) {
+            Ok(admitted) => admitted,
+            Err(Refused(code, store)) => return Ok(decline(code, store, None)),
+        };
     // 5. Duplicate key: replay an identical retransmission, 94 otherwise.
-    if let Some(prior) = ledger.prior(
-        &session.device,
+    match retransmission(
+        ledger,
+        session,
         "0200",
         &request.stan,
         &request.transmission_time,
+        request.fingerprint,
     )? {
-        return Ok(if prior == request.fingerprint {
-            FinancialDecision::Replay
-        } else {
-            decline(ResponseCode::Duplicate, false, None)
-        });
+        Some(true) => return Ok(FinancialDecision::Replay),
+        Some(false) => return Ok(decline(ResponseCode::Duplicate, false, None)),
+        None => {}
     }
     // 6. The card.
     let Some(card_facts) = card.clone() else {

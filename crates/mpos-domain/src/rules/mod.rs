@@ -124,6 +124,53 @@ pub trait Ledger {
     ) -> Result<Option<ReversalTarget>, Self::Error>;
 }
 
+/// Why steps 2 to 4 refused a request: the code, and whether the decline
+/// is stored (58 and 03 are; 63, before the device is known, is not).
+pub(crate) struct Refused(pub ResponseCode, pub bool);
+
+/// Steps 2 to 4, the same for 0200 and 0400: signed on and not revoked (63),
+/// not blocked (58), DE 42 the device's merchant and DE 41 one of its active
+/// terminals (03). Gives the session, the device and the terminal.
+pub(crate) fn admit<'s, L: Ledger>(
+    session: Option<&'s Session>,
+    merchant_id: &MerchantId,
+    terminal_id: &TerminalId,
+    ledger: &L,
+) -> Result<(&'s Session, DeviceView, TerminalView), Refused> {
+    let not_signed_on = || Refused(ResponseCode::SecurityViolation, false);
+    let session = session.ok_or_else(not_signed_on)?;
+    let device = ledger
+        .device(&session.device)
+        .filter(|d| d.credentials_version == session.credentials_version)
+        .ok_or_else(not_signed_on)?;
+    if device.blocked {
+        return Err(Refused(ResponseCode::NotPermitted, true));
+    }
+    let terminal = ledger
+        .terminal(terminal_id)
+        .filter(|t| {
+            t.active && t.merchant_id == device.merchant_id && *merchant_id == device.merchant_id
+        })
+        .ok_or(Refused(ResponseCode::InvalidMerchant, true))?;
+    Ok((session, device, terminal))
+}
+
+/// Step 5 for a request of `mti` under the session's key: `Some(true)` for
+/// an identical retransmission (replay), `Some(false)` for different content
+/// (94), `None` the first time.
+pub(crate) fn retransmission<L: Ledger>(
+    ledger: &L,
+    session: &Session,
+    mti: &str,
+    stan: &Stan,
+    transmission_time: &TransmissionTime,
+    fingerprint: Fingerprint,
+) -> Result<Option<bool>, L::Error> {
+    Ok(ledger
+        .prior(&session.device, mti, stan, transmission_time)?
+        .map(|prior| prior == fingerprint))
+}
+
 /// The issuer's decision on a purchase (step 9).
 pub trait Issuer {
     /// 00, or the issuer's decline.

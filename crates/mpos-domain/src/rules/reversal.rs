@@ -1,6 +1,6 @@
 //! 0400: reversal of an earlier 0200 named by DE 90.
 
-use super::{Fingerprint, Ledger, Session};
+use super::{Fingerprint, Ledger, Refused, Session, admit, retransmission};
 use crate::ids::{MerchantId, OriginalData, Stan, TerminalId, TransmissionTime};
 use crate::money::{Amount, Currency};
 use crate::response::ResponseCode;
@@ -63,38 +63,24 @@ pub fn decide_reversal<L: Ledger>(
         original_id,
     };
     // Steps 2 to 4 as for a 0200.
-    let Some(session) = session else {
-        return Ok(decline(ResponseCode::SecurityViolation, false, None));
+    let (session, _, _) = match admit(session, &request.merchant_id, &request.terminal_id, ledger) {
+        Ok(admitted) => admitted,
+        Err(Refused(code, store)) => return Ok(decline(code, store, None)),
     };
-    let Some(device) = ledger
-        .device(&session.device)
-        .filter(|d| d.credentials_version == session.credentials_version)
-    else {
-        return Ok(decline(ResponseCode::SecurityViolation, false, None));
-    };
-    if device.blocked {
-        return Ok(decline(ResponseCode::NotPermitted, true, None));
-    }
-    let terminal_ok = ledger
-        .terminal(&request.terminal_id)
-        .is_some_and(|t| t.active && t.merchant_id == device.merchant_id);
-    if !terminal_ok || request.merchant_id != device.merchant_id {
-        return Ok(decline(ResponseCode::InvalidMerchant, true, None));
-    }
     // The same 0400 again: answer as before. The spec names no code for a
     // different 0400 under the same key; it is answered like a 0200's (94),
     // since it can be neither stored nor honestly replayed.
-    if let Some(prior) = ledger.prior(
-        &session.device,
+    match retransmission(
+        ledger,
+        session,
         "0400",
         &request.stan,
         &request.transmission_time,
+        request.fingerprint,
     )? {
-        return Ok(if prior == request.fingerprint {
-            ReversalDecision::Replay
-        } else {
-            decline(ResponseCode::Duplicate, false, None)
-        });
+        Some(true) => return Ok(ReversalDecision::Replay),
+        Some(false) => return Ok(decline(ResponseCode::Duplicate, false, None)),
+        None => {}
     }
     let original = if request.original.mti == "0200" {
         ledger.reversal_target(&session.device, &request.original)?
