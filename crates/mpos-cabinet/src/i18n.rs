@@ -76,6 +76,48 @@ pub struct Texts {
     pub other_language: &'static str,
     /// The other language's code.
     pub other_lang_code: &'static str,
+    /// Devices page title.
+    pub devices_title: &'static str,
+    /// Column.
+    pub serial: &'static str,
+    /// Column.
+    pub state: &'static str,
+    /// Column.
+    pub last_sign_on: &'static str,
+    /// Column of actions.
+    pub actions: &'static str,
+    /// Device state (and the toggle's label).
+    pub active: &'static str,
+    /// Device state (and the toggle's label).
+    pub blocked: &'static str,
+    /// No sign-on yet.
+    pub never: &'static str,
+    /// Accessible label of the toggle: what it does.
+    pub block_it: &'static str,
+    /// Accessible label of the toggle: what it does.
+    pub unblock_it: &'static str,
+    /// Link to the app password form.
+    pub change_password: &'static str,
+    /// No devices.
+    pub no_devices: &'static str,
+    /// App password page title.
+    pub device_password_title: &'static str,
+    /// Field.
+    pub new_password: &'static str,
+    /// Field.
+    pub new_password_repeat: &'static str,
+    /// Button.
+    pub save: &'static str,
+    /// Link back.
+    pub cancel: &'static str,
+    /// Field error.
+    pub password_too_short: &'static str,
+    /// Field error.
+    pub passwords_differ: &'static str,
+    /// Field error.
+    pub password_not_ascii: &'static str,
+    /// Hint under the new password field.
+    pub password_hint: &'static str,
 }
 
 const RU: Texts = Texts {
@@ -97,6 +139,27 @@ const RU: Texts = Texts {
     app_download: "Скачать приложение",
     other_language: "English",
     other_lang_code: "en",
+    devices_title: "Устройства",
+    serial: "Номер терминала",
+    state: "Состояние",
+    last_sign_on: "Последний вход",
+    actions: "Действия",
+    active: "Активен",
+    blocked: "Заблокирован",
+    never: "не было",
+    block_it: "Заблокировать терминал",
+    unblock_it: "Разблокировать терминал",
+    change_password: "Сменить пароль",
+    no_devices: "У вас пока нет терминалов.",
+    device_password_title: "Пароль мобильного приложения",
+    new_password: "Новый пароль",
+    new_password_repeat: "Повторите новый пароль",
+    save: "Сохранить",
+    cancel: "Отмена",
+    password_too_short: "Пароль должен содержать не менее 10 символов.",
+    passwords_differ: "Пароли не совпадают.",
+    password_not_ascii: "Используйте латинские буквы, цифры и знаки без пробелов по краям.",
+    password_hint: "Не менее 10 символов. Вход в приложение с этого терминала потребуется заново.",
 };
 
 const EN: Texts = Texts {
@@ -118,4 +181,25 @@ const EN: Texts = Texts {
     app_download: "Download the app",
     other_language: "Русский",
     other_lang_code: "ru",
+    devices_title: "Devices",
+    serial: "Card reader number",
+    state: "State",
+    last_sign_on: "Last sign-on",
+    actions: "Actions",
+    active: "Active",
+    blocked: "Blocked",
+    never: "never",
+    block_it: "Block this card reader",
+    unblock_it: "Unblock this card reader",
+    change_password: "Change password",
+    no_devices: "You have no card readers yet.",
+    device_password_title: "Mobile app password",
+    new_password: "New password",
+    new_password_repeat: "Repeat the new password",
+    save: "Save",
+    cancel: "Cancel",
+    password_too_short: "The password needs at least 10 characters.",
+    passwords_differ: "The passwords do not match.",
+    password_not_ascii: "Use Latin letters, digits and signs, without spaces at the ends.",
+    password_hint: "At least 10 characters. The app on this card reader will have to sign in again.",
 };

@@ -5,12 +5,13 @@
 //! session.rs    tokens (stored hashed), cookies, CSRF, expiry
 //! security.rs   CSP, no framing, no sniffing, on every answer
 //! i18n.rs       Russian first, English by ?lang=en
-//! pages/        one module per page: login (and logout), home
+//! pages/        one module per page: login (and logout), home, devices
 //! templates/    askama templates; static/ the stylesheet
 //! ```
 //!
 //! Built so far: login with lockout, logout, the home page with the app
-//! download. Devices, history, password change and recovery come next.
+//! download, the devices (block, unblock, app password). History, the
+//! cabinet password's change and recovery come next.
 
 #![warn(missing_docs)]
 
@@ -46,6 +47,8 @@ pub struct CabinetConfig {
     pub public_url: String,
     /// The Android app.
     pub app_download: AppDownload,
+    /// The business day's time zone, in which times are shown.
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 /// The cabinet's shared state.
@@ -90,6 +93,12 @@ pub fn router(cabinet: Arc<Cabinet>) -> Router {
         .route("/logout", post(pages::login::logout))
         .route("/", get(pages::home::page))
         .route("/app/download", get(pages::home::download))
+        .route("/devices", get(pages::devices::list))
+        .route("/devices/{serial}/state", post(pages::devices::set_state))
+        .route(
+            "/devices/{serial}/password",
+            get(pages::devices::password_form).post(pages::devices::set_password),
+        )
         .route("/static/cabinet.css", get(pages::stylesheet))
         .layer(axum::middleware::from_fn(security::headers))
         .with_state(cabinet)

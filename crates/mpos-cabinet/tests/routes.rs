@@ -7,6 +7,7 @@ use axum::http::{Request, StatusCode, header};
 use mpos_cabinet::{AppDownload, Cabinet, CabinetConfig, router};
 use mpos_domain::password::PasswordHash;
 use mpos_store::ops::merchants::{self, MerchantRow};
+use mpos_store::ops::{audit, devices};
 use mpos_store::{Store, StoreOptions};
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -28,15 +29,23 @@ fn app(public_url: &str) -> App {
         .to_owned();
     store
         .write_blocking(move |c| {
-            merchants::insert(
-                c,
-                &MerchantRow {
-                    id: "MTB000000000001".into(),
-                    name: "ООО «Ромашка»".into(),
-                    email: "demo@merchant.test".into(),
-                    password_hash: hash,
-                },
-            )?;
+            for (id, name, email) in [
+                ("MTB000000000001", "ООО «Ромашка»", "demo@merchant.test"),
+                ("MTB000000000002", "ИП Второй", "second@merchant.test"),
+            ] {
+                merchants::insert(
+                    c,
+                    &MerchantRow {
+                        id: id.into(),
+                        name: name.into(),
+                        email: email.into(),
+                        password_hash: hash.clone(),
+                    },
+                )?;
+            }
+            devices::insert(c, "MPOS-0001", "MTB000000000001", false, "old-hash")?;
+            devices::insert(c, "MPOS-0002", "MTB000000000001", true, "old-hash")?;
+            devices::insert(c, "MPOS-0101", "MTB000000000002", false, "old-hash")?;
             Ok(())
         })
         .unwrap();
@@ -45,6 +54,7 @@ fn app(public_url: &str) -> App {
         CabinetConfig {
             public_url: public_url.into(),
             app_download: AppDownload::File(apk),
+            time_zone: jiff::tz::TimeZone::get("Europe/Minsk").unwrap(),
         },
     );
     App {
@@ -427,4 +437,276 @@ async fn every_answer_carries_the_security_headers_and_the_app_downloads() {
             .unwrap()
             .contains("attachment")
     );
+}
+
+/// The session cookie header and the CSRF token of its pages.
+async fn session_and_csrf(app: &App) -> (String, String) {
+    let cookie = format!("mpos_session={}", logged_in(app).await);
+    let page = call(app, "GET", "/devices", &cookie, None).await;
+    let csrf = page
+        .body
+        .split("name=\"csrf_token\" value=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap()
+        .to_owned();
+    (cookie, csrf)
+}
+
+fn device(app: &App, serial: &str) -> devices::DeviceRow {
+    let serial = serial.to_owned();
+    app.store
+        .read(move |c| {
+            Ok(devices::list(c, None)?
+                .into_iter()
+                .find(|d| d.serial == serial))
+        })
+        .unwrap()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_devices_page_lists_only_the_merchants_own_readers() {
+    let app = app("http://localhost");
+    let (cookie, _) = session_and_csrf(&app).await;
+    let page = call(&app, "GET", "/devices", &cookie, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("MPOS-0001") && page.body.contains("MPOS-0002"));
+    assert!(
+        !page.body.contains("MPOS-0101"),
+        "another merchant's reader"
+    );
+    assert!(page.body.contains("Активен") && page.body.contains("Заблокирован"));
+    assert!(page.body.contains("Сменить пароль"));
+    assert!(page.body.contains("не было"), "no sign-on yet");
+}
+
+#[tokio::test]
+async fn blocking_and_unblocking_take_effect_in_the_directory_and_are_audited() {
+    let app = app("http://localhost");
+    let (cookie, csrf) = session_and_csrf(&app).await;
+    let block = call(
+        &app,
+        "POST",
+        "/devices/MPOS-0001/state",
+        &cookie,
+        Some(&format!("state=blocked&csrf_token={csrf}")),
+    )
+    .await;
+    assert_eq!(block.status, StatusCode::SEE_OTHER);
+    assert_eq!(block.headers.get(header::LOCATION).unwrap(), "/devices");
+    assert!(device(&app, "MPOS-0001").blocked);
+    assert!(
+        app.store.directory().device("MPOS-0001").unwrap().blocked,
+        "the host sees it at once"
+    );
+    let unblock = call(
+        &app,
+        "POST",
+        "/devices/MPOS-0002/state",
+        &cookie,
+        Some(&format!("state=active&csrf_token={csrf}")),
+    )
+    .await;
+    assert_eq!(unblock.status, StatusCode::SEE_OTHER);
+    assert!(!device(&app, "MPOS-0002").blocked);
+    let log = app
+        .store
+        .read(|c| audit::recent(c, Some("MTB000000000001"), 10))
+        .unwrap();
+    let actions: Vec<(String, String, Option<String>)> = log
+        .into_iter()
+        .map(|e| (e.actor, e.action, e.subject))
+        .collect();
+    assert!(
+        actions.contains(&(
+            "merchant:MTB000000000001".into(),
+            "device.blocked".into(),
+            Some("MPOS-0001".into())
+        )),
+        "{actions:?}"
+    );
+    assert!(
+        actions.contains(&(
+            "merchant:MTB000000000001".into(),
+            "device.unblocked".into(),
+            Some("MPOS-0002".into())
+        )),
+        "{actions:?}"
+    );
+    let bad = call(
+        &app,
+        "POST",
+        "/devices/MPOS-0001/state",
+        &cookie,
+        Some(&format!("state=frozen&csrf_token={csrf}")),
+    )
+    .await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn another_merchants_device_answers_404_like_one_that_does_not_exist() {
+    let app = app("http://localhost");
+    let (cookie, csrf) = session_and_csrf(&app).await;
+    for serial in ["MPOS-0101", "NO-SUCH"] {
+        let state = call(
+            &app,
+            "POST",
+            &format!("/devices/{serial}/state"),
+            &cookie,
+            Some(&format!("state=blocked&csrf_token={csrf}")),
+        )
+        .await;
+        assert_eq!(state.status, StatusCode::NOT_FOUND, "{serial}");
+        let form = call(
+            &app,
+            "GET",
+            &format!("/devices/{serial}/password"),
+            &cookie,
+            None,
+        )
+        .await;
+        assert_eq!(form.status, StatusCode::NOT_FOUND, "{serial}");
+        let change = call(
+            &app,
+            "POST",
+            &format!("/devices/{serial}/password"),
+            &cookie,
+            Some(&format!(
+                "new_password=new-app-pass-1&new_password_repeat=new-app-pass-1&csrf_token={csrf}"
+            )),
+        )
+        .await;
+        assert_eq!(change.status, StatusCode::NOT_FOUND, "{serial}");
+    }
+    let theirs = device(&app, "MPOS-0101");
+    assert!(
+        !theirs.blocked && theirs.app_password_hash == "old-hash",
+        "untouched"
+    );
+}
+
+#[tokio::test]
+async fn device_changes_without_the_csrf_token_are_403_and_change_nothing() {
+    let app = app("http://localhost");
+    let (cookie, _) = session_and_csrf(&app).await;
+    let state = call(
+        &app,
+        "POST",
+        "/devices/MPOS-0001/state",
+        &cookie,
+        Some("state=blocked"),
+    )
+    .await;
+    assert_eq!(state.status, StatusCode::FORBIDDEN);
+    let change = call(
+        &app,
+        "POST",
+        "/devices/MPOS-0001/password",
+        &cookie,
+        Some("new_password=new-app-pass-1&new_password_repeat=new-app-pass-1&csrf_token=forged"),
+    )
+    .await;
+    assert_eq!(change.status, StatusCode::FORBIDDEN);
+    let d = device(&app, "MPOS-0001");
+    assert!(!d.blocked && d.app_password_hash == "old-hash");
+    let no_session = call(
+        &app,
+        "POST",
+        "/devices/MPOS-0001/state",
+        "",
+        Some("state=blocked"),
+    )
+    .await;
+    assert_eq!(
+        no_session.status,
+        StatusCode::SEE_OTHER,
+        "to the login page"
+    );
+}
+
+#[tokio::test]
+async fn a_new_app_password_is_checked_next_to_its_field_then_revokes_sign_ons() {
+    let app = app("http://localhost");
+    let (cookie, csrf) = session_and_csrf(&app).await;
+    let form = call(&app, "GET", "/devices/MPOS-0001/password", &cookie, None).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.body.contains("name=\"new_password\"")
+            && form.body.contains("name=\"new_password_repeat\"")
+    );
+    for (new, repeat, message) in [
+        ("short", "short", "не менее 10 символов"),
+        ("new-app-pass-1", "new-app-pass-2", "Пароли не совпадают"),
+        ("пароль-пароль-1", "пароль-пароль-1", "латинские буквы"),
+    ] {
+        let body = format!(
+            "new_password={}&new_password_repeat={}&csrf_token={csrf}",
+            encode(new),
+            encode(repeat)
+        );
+        let answer = call(
+            &app,
+            "POST",
+            "/devices/MPOS-0001/password",
+            &cookie,
+            Some(&body),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{new}");
+        assert!(
+            answer.body.contains(message),
+            "{message} in {}",
+            answer.body
+        );
+        assert!(answer.body.contains("aria-invalid=\"true\""));
+    }
+    assert_eq!(
+        device(&app, "MPOS-0001").app_password_hash,
+        "old-hash",
+        "nothing changed"
+    );
+    let before = device(&app, "MPOS-0001").credentials_version;
+    let ok = call(
+        &app,
+        "POST",
+        "/devices/MPOS-0001/password",
+        &cookie,
+        Some(&format!(
+            "new_password=new-app-pass-1&new_password_repeat=new-app-pass-1&csrf_token={csrf}"
+        )),
+    )
+    .await;
+    assert_eq!(ok.status, StatusCode::SEE_OTHER);
+    let after = device(&app, "MPOS-0001");
+    assert!(
+        PasswordHash::parse(&after.app_password_hash)
+            .unwrap()
+            .verify("new-app-pass-1")
+    );
+    assert_eq!(after.credentials_version, before + 1, "sign-ons revoked");
+    assert_eq!(
+        app.store
+            .directory()
+            .device("MPOS-0001")
+            .unwrap()
+            .credentials_version,
+        before + 1
+    );
+}
+
+/// Percent-encodes a form value.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
 }

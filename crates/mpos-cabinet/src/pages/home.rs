@@ -15,6 +15,7 @@ struct HomePage<'a> {
     t: &'a Texts,
     lang: &'a str,
     csrf: &'a str,
+    active: &'a str,
     merchant_name: &'a str,
 }
 
@@ -32,6 +33,7 @@ pub async fn page(
         t: lang.texts(),
         lang: lang.code(),
         csrf: &me.csrf,
+        active: "home",
         merchant_name: &me.merchant.name,
     };
     render(

@@ -1,6 +1,7 @@
 //! One module per page, and what they share: the language of a request,
 //! the signed-in merchant, rendering, and the error answers.
 
+pub mod devices;
 pub mod home;
 pub mod login;
 
@@ -116,6 +117,11 @@ pub(crate) fn forbidden() -> Response {
         "403: the form is out of date or not ours; reload the page and try again.\n",
     )
         .into_response()
+}
+
+/// 404: not this merchant's (or no such) thing; the same answer for both.
+pub(crate) fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "404: not found.\n").into_response()
 }
 
 /// 500 after a store failure, logged.

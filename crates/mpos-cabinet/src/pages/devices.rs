@@ -1,0 +1,303 @@
+//! `/devices`: the merchant's card readers, their state toggle and their
+//! app password. Another merchant's serial answers 404 exactly like one
+//! that does not exist. Every change is audited, and the host sees it for
+//! the device's next message (the directory is refreshed after the commit).
+
+use super::{Current, current, failure, forbidden, language, not_found, render, to_login};
+use crate::Cabinet;
+use crate::i18n::Texts;
+use crate::session;
+use askama::Template;
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use mpos_domain::password::PasswordHash;
+use mpos_store::ops::audit::{self, Actor};
+use mpos_store::ops::devices;
+use serde::Deserialize;
+use std::sync::Arc;
+
+/// Shortest new password the cabinet accepts.
+const MIN_PASSWORD: usize = 10;
+
+/// One row of the devices table.
+struct DeviceLine {
+    serial: String,
+    blocked: bool,
+    last_sign_on: String,
+}
+
+#[derive(Template)]
+#[template(path = "devices.html")]
+struct DevicesPage<'a> {
+    t: &'a Texts,
+    lang: &'a str,
+    csrf: &'a str,
+    active: &'a str,
+    devices: Vec<DeviceLine>,
+}
+
+#[derive(Template)]
+#[template(path = "device_password.html")]
+struct PasswordPage<'a> {
+    t: &'a Texts,
+    lang: &'a str,
+    csrf: &'a str,
+    active: &'a str,
+    serial: &'a str,
+    new_password_error: Option<&'a str>,
+    repeat_error: Option<&'a str>,
+}
+
+/// GET /devices.
+pub async fn list(
+    State(cabinet): State<Arc<Cabinet>>,
+    headers: HeaderMap,
+    Query(query): Query<super::login::LangQuery>,
+) -> Response {
+    let Some(me) = current(&cabinet, &headers).await else {
+        return to_login();
+    };
+    let (lang, remember) = language(&headers, query.lang());
+    let merchant = me.merchant.id.clone();
+    let rows = match cabinet
+        .read(move |c| devices::list(c, Some(&merchant)))
+        .await
+    {
+        Ok(rows) => rows,
+        Err(error) => return failure(error),
+    };
+    let t = lang.texts();
+    let devices = rows
+        .into_iter()
+        .map(|d| DeviceLine {
+            last_sign_on: d
+                .last_sign_on_at
+                .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
+                .map(|at| {
+                    cabinet
+                        .config
+                        .time_zone
+                        .to_datetime(at)
+                        .strftime("%d.%m.%Y %H:%M")
+                        .to_string()
+                })
+                .unwrap_or_else(|| t.never.to_owned()),
+            serial: d.serial,
+            blocked: d.blocked,
+        })
+        .collect();
+    let page = DevicesPage {
+        t,
+        lang: lang.code(),
+        csrf: &me.csrf,
+        active: "devices",
+        devices,
+    };
+    render(
+        &page,
+        StatusCode::OK,
+        &remember.into_iter().collect::<Vec<_>>(),
+    )
+}
+
+/// The state toggle's fields.
+#[derive(Deserialize)]
+pub struct StateForm {
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// POST /devices/{serial}/state: block or unblock.
+pub async fn set_state(
+    State(cabinet): State<Arc<Cabinet>>,
+    Path(serial): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<StateForm>,
+) -> Response {
+    let Some(Current { merchant, csrf, .. }) = current(&cabinet, &headers).await else {
+        return to_login();
+    };
+    if !session::same_secret(&csrf, &form.csrf_token) {
+        return forbidden();
+    }
+    let blocked = match form.state.as_str() {
+        "active" => false,
+        "blocked" => true,
+        _ => {
+            return (
+                StatusCode::BAD_REQUEST,
+                "400: state must be active or blocked.\n",
+            )
+                .into_response();
+        }
+    };
+    let changed = cabinet
+        .store
+        .write(move |c| {
+            let changed = devices::set_blocked(c, &serial, Some(&merchant.id), blocked)?;
+            if changed == Some(true) {
+                let action = if blocked {
+                    "device.blocked"
+                } else {
+                    "device.unblocked"
+                };
+                audit::record(
+                    c,
+                    &Actor::Merchant(merchant.id.clone()),
+                    Some(&merchant.id),
+                    action,
+                    Some(&serial),
+                    None,
+                )?;
+            }
+            Ok(changed)
+        })
+        .await;
+    match changed {
+        Ok(None) => not_found(),
+        Ok(Some(_)) => after_change(&cabinet).await,
+        Err(error) => failure(error),
+    }
+}
+
+/// GET /devices/{serial}/password.
+pub async fn password_form(
+    State(cabinet): State<Arc<Cabinet>>,
+    Path(serial): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<super::login::LangQuery>,
+) -> Response {
+    let Some(me) = current(&cabinet, &headers).await else {
+        return to_login();
+    };
+    match owns(&cabinet, &me, &serial).await {
+        Ok(true) => {}
+        Ok(false) => return not_found(),
+        Err(response) => return response,
+    }
+    let (lang, remember) = language(&headers, query.lang());
+    let page = PasswordPage {
+        t: lang.texts(),
+        lang: lang.code(),
+        csrf: &me.csrf,
+        active: "devices",
+        serial: &serial,
+        new_password_error: None,
+        repeat_error: None,
+    };
+    render(
+        &page,
+        StatusCode::OK,
+        &remember.into_iter().collect::<Vec<_>>(),
+    )
+}
+
+/// The app password form's fields.
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    new_password_repeat: String,
+    #[serde(default)]
+    csrf_token: String,
+}
+
+/// POST /devices/{serial}/password: a new app password; the device's
+/// current sign-ons are revoked (its credentials version moves on).
+pub async fn set_password(
+    State(cabinet): State<Arc<Cabinet>>,
+    Path(serial): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<PasswordForm>,
+) -> Response {
+    let Some(me) = current(&cabinet, &headers).await else {
+        return to_login();
+    };
+    if !session::same_secret(&me.csrf, &form.csrf_token) {
+        return forbidden();
+    }
+    match owns(&cabinet, &me, &serial).await {
+        Ok(true) => {}
+        Ok(false) => return not_found(),
+        Err(response) => return response,
+    }
+    let (lang, _) = language(&headers, None);
+    let t = lang.texts();
+    let password = form.new_password;
+    let new_password_error = if password.chars().count() < MIN_PASSWORD {
+        Some(t.password_too_short)
+    } else if !password.bytes().all(|b| (0x20..=0x7E).contains(&b)) || password.trim() != password {
+        // The app sends it in DE 48: printable ASCII.
+        Some(t.password_not_ascii)
+    } else {
+        None
+    };
+    let repeat_error = (new_password_error.is_none() && password != form.new_password_repeat)
+        .then_some(t.passwords_differ);
+    if new_password_error.is_some() || repeat_error.is_some() {
+        let page = PasswordPage {
+            t,
+            lang: lang.code(),
+            csrf: &me.csrf,
+            active: "devices",
+            serial: &serial,
+            new_password_error,
+            repeat_error,
+        };
+        return render(&page, StatusCode::BAD_REQUEST, &[]);
+    }
+    let hash = match tokio::task::spawn_blocking(move || PasswordHash::new(&password)).await {
+        Ok(Ok(hash)) => hash.as_str().to_owned(),
+        Ok(Err(error)) => return failure(error),
+        Err(error) => return failure(error),
+    };
+    let merchant = me.merchant.id.clone();
+    let changed = cabinet
+        .store
+        .write(move |c| {
+            let changed = devices::set_app_password(c, &serial, Some(&merchant), &hash)?;
+            if changed {
+                audit::record(
+                    c,
+                    &Actor::Merchant(merchant.clone()),
+                    Some(&merchant),
+                    "device.app_password_changed",
+                    Some(&serial),
+                    None,
+                )?;
+            }
+            Ok(changed)
+        })
+        .await;
+    match changed {
+        Ok(false) => not_found(),
+        Ok(true) => after_change(&cabinet).await,
+        Err(error) => failure(error),
+    }
+}
+
+/// Whether the signed-in merchant owns the device; 500 if the store fails.
+async fn owns(cabinet: &Cabinet, me: &Current, serial: &str) -> Result<bool, Response> {
+    let (merchant, serial) = (me.merchant.id.clone(), serial.to_owned());
+    cabinet
+        .read(move |c| {
+            Ok(devices::list(c, Some(&merchant))?
+                .iter()
+                .any(|d| d.serial == serial))
+        })
+        .await
+        .map_err(failure)
+}
+
+/// After a committed change: the host's directory now, then back to the list.
+async fn after_change(cabinet: &Arc<Cabinet>) -> Response {
+    let store = cabinet.store.clone();
+    // The poller would see it within 250 ms; refreshing now makes it at once.
+    let _ = tokio::task::spawn_blocking(move || store.refresh_directory()).await;
+    Redirect::to("/devices").into_response()
+}
