@@ -118,6 +118,16 @@ pub struct Texts {
     pub password_not_ascii: &'static str,
     /// Hint under the new password field.
     pub password_hint: &'static str,
+    /// Cabinet password page title.
+    pub password_title: &'static str,
+    /// Field.
+    pub current_password: &'static str,
+    /// Field error.
+    pub wrong_current: &'static str,
+    /// Notice after a change.
+    pub password_changed: &'static str,
+    /// Hint under the cabinet's new password field.
+    pub cabinet_password_hint: &'static str,
 }
 
 const RU: Texts = Texts {
@@ -160,6 +170,11 @@ const RU: Texts = Texts {
     passwords_differ: "Пароли не совпадают.",
     password_not_ascii: "Используйте латинские буквы, цифры и знаки без пробелов по краям.",
     password_hint: "Не менее 10 символов. Вход в приложение с этого терминала потребуется заново.",
+    password_title: "Смена пароля к кабинету",
+    current_password: "Текущий пароль",
+    wrong_current: "Текущий пароль указан неверно.",
+    password_changed: "Пароль изменён. Остальные сеансы входа в кабинет завершены.",
+    cabinet_password_hint: "Не менее 10 символов.",
 };
 
 const EN: Texts = Texts {
@@ -202,4 +217,9 @@ const EN: Texts = Texts {
     passwords_differ: "The passwords do not match.",
     password_not_ascii: "Use Latin letters, digits and signs, without spaces at the ends.",
     password_hint: "At least 10 characters. The app on this card reader will have to sign in again.",
+    password_title: "Change the cabinet password",
+    current_password: "Current password",
+    wrong_current: "The current password is wrong.",
+    password_changed: "The password is changed. Your other cabinet sessions have ended.",
+    cabinet_password_hint: "At least 10 characters.",
 };

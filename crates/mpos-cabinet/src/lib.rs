@@ -10,8 +10,8 @@
 //! ```
 //!
 //! Built so far: login with lockout, logout, the home page with the app
-//! download, the devices (block, unblock, app password). History, the
-//! cabinet password's change and recovery come next.
+//! download, the devices (block, unblock, app password), the cabinet
+//! password's change. History and password recovery come next.
 
 #![warn(missing_docs)]
 
@@ -93,6 +93,10 @@ pub fn router(cabinet: Arc<Cabinet>) -> Router {
         .route("/logout", post(pages::login::logout))
         .route("/", get(pages::home::page))
         .route("/app/download", get(pages::home::download))
+        .route(
+            "/password",
+            get(pages::password::form).post(pages::password::submit),
+        )
         .route("/devices", get(pages::devices::list))
         .route("/devices/{serial}/state", post(pages::devices::set_state))
         .route(

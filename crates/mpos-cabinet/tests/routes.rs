@@ -710,3 +710,107 @@ fn encode(text: &str) -> String {
         })
         .collect()
 }
+
+#[tokio::test]
+async fn changing_the_cabinet_password_checks_each_field_and_ends_other_sessions() {
+    let app = app("http://localhost");
+    let (cookie, csrf) = session_and_csrf(&app).await;
+    let other = format!("mpos_session={}", logged_in(&app).await);
+    let form = call(&app, "GET", "/password", &cookie, None).await;
+    assert_eq!(form.status, StatusCode::OK);
+    for field in ["current_password", "new_password", "new_password_repeat"] {
+        assert!(form.body.contains(&format!("name=\"{field}\"")), "{field}");
+    }
+    for (current, new, repeat, message) in [
+        (
+            "wrong-password",
+            "brand-new-pass-1",
+            "brand-new-pass-1",
+            "Текущий пароль указан неверно",
+        ),
+        ("demo-password-1", "short", "short", "не менее 10 символов"),
+        (
+            "demo-password-1",
+            "brand-new-pass-1",
+            "brand-new-pass-2",
+            "Пароли не совпадают",
+        ),
+    ] {
+        let body = format!(
+            "current_password={current}&new_password={new}&new_password_repeat={repeat}&csrf_token={csrf}"
+        );
+        let answer = call(&app, "POST", "/password", &cookie, Some(&body)).await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{message}");
+        assert!(answer.body.contains(message), "{message}");
+    }
+    let forged = "current_password=demo-password-1&new_password=brand-new-pass-1&new_password_repeat=brand-new-pass-1&csrf_token=forged";
+    assert_eq!(
+        call(&app, "POST", "/password", &cookie, Some(forged))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let unchanged = app
+        .store
+        .read(|c| merchants::by_id(c, "MTB000000000001"))
+        .unwrap()
+        .unwrap();
+    assert!(
+        PasswordHash::parse(&unchanged.password_hash)
+            .unwrap()
+            .verify("demo-password-1"),
+        "nothing changed yet"
+    );
+
+    let body = format!(
+        "current_password=demo-password-1&new_password=brand-new-pass-1&new_password_repeat=brand-new-pass-1&csrf_token={csrf}"
+    );
+    let done = call(&app, "POST", "/password", &cookie, Some(&body)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        done.headers.get(header::LOCATION).unwrap(),
+        "/password?done=1"
+    );
+    let notice = call(&app, "GET", "/password?done=1", &cookie, None).await;
+    assert!(
+        notice.body.contains("Пароль изменён"),
+        "this session goes on"
+    );
+    assert_eq!(
+        call(&app, "GET", "/", &other, None).await.status,
+        StatusCode::SEE_OTHER,
+        "the other session ended"
+    );
+    let merchant = app
+        .store
+        .read(|c| merchants::by_id(c, "MTB000000000001"))
+        .unwrap()
+        .unwrap();
+    assert!(
+        PasswordHash::parse(&merchant.password_hash)
+            .unwrap()
+            .verify("brand-new-pass-1")
+    );
+    let log = app
+        .store
+        .read(|c| audit::recent(c, Some("MTB000000000001"), 5))
+        .unwrap();
+    assert!(
+        log.iter()
+            .any(|e| e.action == "merchant.password_changed"
+                && e.actor == "merchant:MTB000000000001")
+    );
+    // The old password no longer logs in; the new one does.
+    let login_csrf_token = login_csrf(&app).await;
+    let old = call(
+        &app,
+        "POST",
+        "/login",
+        &format!("mpos_csrf={login_csrf_token}"),
+        Some(&format!(
+            "email=demo%40merchant.test&password=demo-password-1&csrf_token={login_csrf_token}"
+        )),
+    )
+    .await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED);
+}

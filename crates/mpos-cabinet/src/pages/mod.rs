@@ -4,6 +4,7 @@
 pub mod devices;
 pub mod home;
 pub mod login;
+pub mod password;
 
 use crate::Cabinet;
 use crate::i18n::Lang;
