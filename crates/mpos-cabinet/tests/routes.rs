@@ -2,157 +2,12 @@
 //! login (cookies and their flags, CSRF, one message for every failure,
 //! lockout), the home page, logout, language, security headers, expiry.
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
-use mpos_cabinet::{AppDownload, Cabinet, CabinetConfig, router};
+mod support;
+
+use axum::http::{StatusCode, header};
 use mpos_domain::password::PasswordHash;
-use mpos_store::ops::merchants::{self, MerchantRow};
-use mpos_store::ops::{audit, devices};
-use mpos_store::{Store, StoreOptions};
-use std::sync::Arc;
-use tower::ServiceExt;
-
-struct App {
-    _dir: tempfile::TempDir,
-    store: Store,
-    cabinet: Arc<Cabinet>,
-}
-
-fn app(public_url: &str) -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
-    let apk = dir.path().join("mpos.apk");
-    std::fs::write(&apk, b"PK demo app").unwrap();
-    let hash = PasswordHash::new("demo-password-1")
-        .unwrap()
-        .as_str()
-        .to_owned();
-    store
-        .write_blocking(move |c| {
-            for (id, name, email) in [
-                ("MTB000000000001", "ООО «Ромашка»", "demo@merchant.test"),
-                ("MTB000000000002", "ИП Второй", "second@merchant.test"),
-            ] {
-                merchants::insert(
-                    c,
-                    &MerchantRow {
-                        id: id.into(),
-                        name: name.into(),
-                        email: email.into(),
-                        password_hash: hash.clone(),
-                    },
-                )?;
-            }
-            devices::insert(c, "MPOS-0001", "MTB000000000001", false, "old-hash")?;
-            devices::insert(c, "MPOS-0002", "MTB000000000001", true, "old-hash")?;
-            devices::insert(c, "MPOS-0101", "MTB000000000002", false, "old-hash")?;
-            Ok(())
-        })
-        .unwrap();
-    let cabinet = Cabinet::new(
-        store.clone(),
-        CabinetConfig {
-            public_url: public_url.into(),
-            app_download: AppDownload::File(apk),
-            time_zone: jiff::tz::TimeZone::get("Europe/Minsk").unwrap(),
-        },
-    );
-    App {
-        _dir: dir,
-        store,
-        cabinet,
-    }
-}
-
-struct Answer {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    body: String,
-}
-
-impl Answer {
-    fn cookie(&self, name: &str) -> Option<String> {
-        self.headers
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with(&format!("{name}=")))
-            .map(str::to_owned)
-    }
-
-    fn cookie_value(&self, name: &str) -> Option<String> {
-        self.cookie(name).and_then(|c| {
-            c.split(';')
-                .next()
-                .map(|kv| kv[name.len() + 1..].to_owned())
-        })
-    }
-}
-
-async fn call(app: &App, method: &str, uri: &str, cookies: &str, form: Option<&str>) -> Answer {
-    let mut request = Request::builder().method(method).uri(uri);
-    if !cookies.is_empty() {
-        request = request.header(header::COOKIE, cookies);
-    }
-    let body = match form {
-        Some(form) => {
-            request = request.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
-            Body::from(form.to_owned())
-        }
-        None => Body::empty(),
-    };
-    let response = router(Arc::clone(&app.cabinet))
-        .oneshot(request.body(body).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let headers = response.headers().clone();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .unwrap();
-    Answer {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-    }
-}
-
-/// The login form's CSRF cookie and token.
-async fn login_csrf(app: &App) -> String {
-    let page = call(app, "GET", "/login", "", None).await;
-    assert_eq!(page.status, StatusCode::OK);
-    let token = page.cookie_value("mpos_csrf").expect("a CSRF cookie");
-    assert!(
-        page.body
-            .contains(&format!("name=\"csrf_token\" value=\"{token}\""))
-    );
-    token
-}
-
-/// Logs in and returns the session cookie's value.
-async fn logged_in(app: &App) -> String {
-    let csrf = login_csrf(app).await;
-    let answer = call(
-        app,
-        "POST",
-        "/login",
-        &format!("mpos_csrf={csrf}"),
-        Some(&format!(
-            "email=demo%40merchant.test&password=demo-password-1&csrf_token={csrf}"
-        )),
-    )
-    .await;
-    assert_eq!(answer.status, StatusCode::SEE_OTHER);
-    answer
-        .cookie_value("mpos_session")
-        .expect("a session cookie")
-}
-
-fn attempts(app: &App) -> i64 {
-    app.store
-        .read(|c| Ok(c.query_row("SELECT count(*) FROM login_attempts", [], |r| r.get(0))?))
-        .unwrap()
-}
+use mpos_store::ops::{audit, merchants};
+use support::*;
 
 #[tokio::test]
 async fn logging_in_sets_a_safe_session_cookie_and_opens_the_home_page() {
@@ -439,34 +294,6 @@ async fn every_answer_carries_the_security_headers_and_the_app_downloads() {
     );
 }
 
-/// The session cookie header and the CSRF token of its pages.
-async fn session_and_csrf(app: &App) -> (String, String) {
-    let cookie = format!("mpos_session={}", logged_in(app).await);
-    let page = call(app, "GET", "/devices", &cookie, None).await;
-    let csrf = page
-        .body
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
-    (cookie, csrf)
-}
-
-fn device(app: &App, serial: &str) -> devices::DeviceRow {
-    let serial = serial.to_owned();
-    app.store
-        .read(move |c| {
-            Ok(devices::list(c, None)?
-                .into_iter()
-                .find(|d| d.serial == serial))
-        })
-        .unwrap()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn the_devices_page_lists_only_the_merchants_own_readers() {
     let app = app("http://localhost");
@@ -696,19 +523,6 @@ async fn a_new_app_password_is_checked_next_to_its_field_then_revokes_sign_ons()
             .credentials_version,
         before + 1
     );
-}
-
-/// Percent-encodes a form value.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b == b'-' {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
 
 #[tokio::test]
