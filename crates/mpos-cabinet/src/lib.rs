@@ -5,13 +5,14 @@
 //! session.rs    tokens (stored hashed), cookies, CSRF, expiry
 //! security.rs   CSP, no framing, no sniffing, on every answer
 //! i18n.rs       Russian first, English by ?lang=en
-//! pages/        one module per page: login (and logout), home, devices
+//! pages/        one module per page: login (and logout), home, devices,
+//!               password, history (with its chart and CSV export)
 //! templates/    askama templates; static/ the stylesheet
 //! ```
 //!
 //! Built so far: login with lockout, logout, the home page with the app
 //! download, the devices (block, unblock, app password), the cabinet
-//! password's change. History and password recovery come next.
+//! password's change, the payment history and its CSV.
 
 #![warn(missing_docs)]
 
@@ -49,6 +50,9 @@ pub struct CabinetConfig {
     pub app_download: AppDownload,
     /// The business day's time zone, in which times are shown.
     pub time_zone: jiff::tz::TimeZone,
+    /// The business day (zone and cutoff): the history's periods end on
+    /// today's business day.
+    pub business_day: mpos_domain::business_day::BusinessDayClock,
 }
 
 /// The cabinet's shared state.
@@ -71,6 +75,13 @@ impl Cabinet {
 
     fn secure_cookies(&self) -> bool {
         self.config.public_url.starts_with("https://")
+    }
+
+    /// Today's business day.
+    fn today(&self) -> jiff::civil::Date {
+        self.config
+            .business_day
+            .business_day(jiff::Timestamp::now())
     }
 
     /// A read on the blocking pool: SQLite must not hold an async thread.
@@ -103,6 +114,8 @@ pub fn router(cabinet: Arc<Cabinet>) -> Router {
             "/devices/{serial}/password",
             get(pages::devices::password_form).post(pages::devices::set_password),
         )
+        .route("/history", get(pages::history::page))
+        .route("/history.csv", get(pages::history::download))
         .route("/static/cabinet.css", get(pages::stylesheet))
         .layer(axum::middleware::from_fn(security::headers))
         .with_state(cabinet)

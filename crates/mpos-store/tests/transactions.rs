@@ -251,3 +251,205 @@ fn a_reversal_finds_its_original_and_reverses_it_once() {
     assert!(!second.unwrap(), "a repeated reversal changes nothing");
     assert_eq!(store.read(transactions::max_id).unwrap(), 2);
 }
+
+mod history {
+    //! The history's reads: the daily totals the triggers keep, and pages
+    //! and chunks of transactions, newest first, bound to one merchant.
+
+    use super::*;
+    use mpos_store::ops::history::{self, Cursor, HistoryFilter};
+
+    fn filter() -> HistoryFilter {
+        HistoryFilter {
+            merchant_id: "MTB000000000001".into(),
+            from_day: "2026-11-01".into(),
+            to_day: "2026-11-30".into(),
+            device_serial: None,
+            vt_ids: None,
+        }
+    }
+
+    fn on_day(mut t: NewTransaction, day: &str) -> NewTransaction {
+        t.business_day = day.into();
+        t
+    }
+
+    #[test]
+    fn totals_count_approved_unreversed_rows_and_follow_reversals() {
+        let (_dir, store) = store();
+        let purchase = store
+            .write_blocking(|c| {
+                let id = transactions::insert(
+                    c,
+                    &tx(
+                        Kind::Purchase,
+                        "000001",
+                        10_000,
+                        "00",
+                        Some("000000000001"),
+                        None,
+                    ),
+                )?;
+                transactions::insert(c, &tx(Kind::Purchase, "000002", 2_000, "51", None, None))?;
+                transactions::insert(
+                    c,
+                    &tx(
+                        Kind::Refund,
+                        "000003",
+                        1_500,
+                        "00",
+                        Some("000000000003"),
+                        Some(id),
+                    ),
+                )?;
+                transactions::insert(
+                    c,
+                    &on_day(
+                        tx(
+                            Kind::Purchase,
+                            "000004",
+                            700,
+                            "00",
+                            Some("000000000004"),
+                            None,
+                        ),
+                        "2026-11-24",
+                    ),
+                )?;
+                Ok(id)
+            })
+            .unwrap();
+        let totals = store.read(|c| history::day_totals(c, &filter())).unwrap();
+        assert_eq!(totals.len(), 2);
+        let today = &totals[0];
+        assert_eq!(today.business_day, "2026-11-25", "newest day first");
+        assert_eq!(
+            (
+                today.payments_count,
+                today.payments_minor,
+                today.refunds_count,
+                today.refunds_minor
+            ),
+            (1, 10_000, 1, 1_500)
+        );
+        assert_eq!(today.rows, 3, "the decline is a row but not a payment");
+        assert_eq!(today.net_minor(), 8_500);
+
+        store
+            .write_blocking(move |c| {
+                transactions::insert(
+                    c,
+                    &tx(Kind::Reversal, "000005", 10_000, "00", None, Some(purchase)),
+                )?;
+                transactions::mark_reversed(c, purchase)
+            })
+            .unwrap();
+        let totals = store.read(|c| history::day_totals(c, &filter())).unwrap();
+        assert_eq!(
+            (
+                totals[0].payments_count,
+                totals[0].payments_minor,
+                totals[0].rows
+            ),
+            (0, 0, 3),
+            "a reversed purchase no longer counts; the 0400 is not a row"
+        );
+        assert_eq!(totals[1].payments_minor, 700);
+    }
+
+    #[test]
+    fn filters_narrow_and_another_merchant_sees_nothing() {
+        let (_dir, store) = store();
+        store
+            .write_blocking(|c| {
+                for i in 0..5 {
+                    let mut t = tx(Kind::Purchase, &format!("{i:06}"), 100, "00", None, None);
+                    t.rrn = Some(format!("{i:012}"));
+                    transactions::insert(c, &t)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let count = |f: HistoryFilter| {
+            let totals = store.read(move |c| history::day_totals(c, &f)).unwrap();
+            history::count_rows(&totals)
+        };
+        assert_eq!(count(filter()), 5);
+        let device = |serial: &str| HistoryFilter {
+            device_serial: Some(serial.into()),
+            ..filter()
+        };
+        assert_eq!(count(device("MPOS-0001")), 5);
+        assert_eq!(count(device("MPOS-0002")), 0);
+        let vts = |ids: Vec<String>| HistoryFilter {
+            vt_ids: Some(ids),
+            ..filter()
+        };
+        assert_eq!(count(vts(vec!["10000001".into()])), 5);
+        assert_eq!(count(vts(vec![])), 0);
+        let other = HistoryFilter {
+            merchant_id: "MTB000000000002".into(),
+            ..filter()
+        };
+        assert_eq!(count(other.clone()), 0);
+        assert!(
+            store
+                .read(move |c| history::transactions_after(c, &other, None, 100))
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn pages_and_chunks_list_every_row_once_newest_first() {
+        let (_dir, store) = store();
+        store
+            .write_blocking(|c| {
+                for i in 0..23 {
+                    // Three days, the newest rows on the newest day.
+                    let day = ["2026-11-20", "2026-11-22", "2026-11-25"][i / 8];
+                    let code = if i % 5 == 0 { "51" } else { "00" };
+                    let t = on_day(
+                        tx(Kind::Purchase, &format!("{i:06}"), 100, code, None, None),
+                        day,
+                    );
+                    transactions::insert(c, &t)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let f = filter();
+        let totals = store.read(|c| history::day_totals(c, &f)).unwrap();
+        assert_eq!(history::count_rows(&totals), 23);
+        let mut paged = Vec::new();
+        for page in 0..5 {
+            let rows = store
+                .read(|c| history::transactions_page(c, &f, &totals, page * 5, 5))
+                .unwrap();
+            assert_eq!(rows.len(), if page < 4 { 5 } else { 3 }, "page {page}");
+            paged.extend(rows.into_iter().map(|r| r.id));
+        }
+        let expected: Vec<i64> = (1..=23).rev().collect();
+        assert_eq!(paged, expected);
+
+        let mut chunked = Vec::new();
+        let mut cursor: Option<Cursor> = None;
+        loop {
+            let after = cursor.clone();
+            let rows = store
+                .read(|c| history::transactions_after(c, &f, after.as_ref(), 7))
+                .unwrap();
+            chunked.extend(rows.iter().map(|r| r.id));
+            match rows.last() {
+                Some(last) if rows.len() == 7 => {
+                    cursor = Some(Cursor {
+                        business_day: last.business_day.clone(),
+                        id: last.id,
+                    })
+                }
+                _ => break,
+            }
+        }
+        assert_eq!(chunked, expected);
+    }
+}

@@ -160,6 +160,7 @@ async fn serve(config: &Config, state: Arc<HostState>) -> Result<(), ServeError>
         mpos_cabinet::CabinetConfig {
             public_url: config.cabinet.public_url.clone(),
             time_zone,
+            business_day: state.clock.clone(),
             app_download: if app_download.starts_with("http://")
                 || app_download.starts_with("https://")
             {

@@ -2,6 +2,7 @@
 //! the signed-in merchant, rendering, and the error answers.
 
 pub mod devices;
+pub mod history;
 pub mod home;
 pub mod login;
 pub mod password;

@@ -57,6 +57,7 @@ pub fn app(public_url: &str) -> App {
             public_url: public_url.into(),
             app_download: AppDownload::File(apk),
             time_zone: jiff::tz::TimeZone::get("Europe/Minsk").unwrap(),
+            business_day: mpos_domain::business_day::BusinessDayClock::minsk().unwrap(),
         },
     );
     App {

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod devices;
+pub mod history;
 pub mod login_attempts;
 pub mod merchants;
 pub mod sessions;

@@ -1,0 +1,375 @@
+//! The cabinet's payment history: the business-day totals (read from
+//! `daily_totals`, which triggers keep in step with `transactions`) and the
+//! transactions themselves, newest first, a page at a time or in chunks for
+//! a streamed export.
+//!
+//! Every query is bound to one merchant: isolation is a `WHERE` clause here,
+//! not a check the caller may forget. A page of transactions first reads the
+//! per-day row counts from the totals, then scans only the business days that
+//! hold the page, so a deep page or a selective filter over a million rows
+//! stays a short index range.
+
+use crate::error::StoreError;
+use rusqlite::{Connection, Row, params_from_iter};
+
+/// What the history shows: one merchant's rows over a range of business
+/// days, optionally narrowed to one device and to some virtual terminals.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryFilter {
+    /// The merchant whose rows these are; never empty.
+    pub merchant_id: String,
+    /// First business day, `YYYY-MM-DD`, inclusive.
+    pub from_day: String,
+    /// Last business day, `YYYY-MM-DD`, inclusive.
+    pub to_day: String,
+    /// Only this device's rows.
+    pub device_serial: Option<String>,
+    /// Only these virtual terminals' rows; `Some(empty)` matches nothing
+    /// (a name filter that named no terminal).
+    pub vt_ids: Option<Vec<String>>,
+}
+
+impl HistoryFilter {
+    /// The `WHERE` clause over `merchant_id`, `business_day`, `device_serial`
+    /// and `vt_id` columns, and its parameters (all text). `None` when the
+    /// filter cannot match anything.
+    fn clause(&self) -> Option<(String, Vec<&str>)> {
+        let mut sql = String::from("merchant_id = ? AND business_day BETWEEN ? AND ?");
+        let mut values = vec![
+            self.merchant_id.as_str(),
+            self.from_day.as_str(),
+            self.to_day.as_str(),
+        ];
+        if let Some(device) = &self.device_serial {
+            sql.push_str(" AND device_serial = ?");
+            values.push(device);
+        }
+        if let Some(vt_ids) = &self.vt_ids {
+            if vt_ids.is_empty() {
+                return None;
+            }
+            sql.push_str(" AND vt_id IN (");
+            for (i, vt_id) in vt_ids.iter().enumerate() {
+                sql.push_str(if i == 0 { "?" } else { ", ?" });
+                values.push(vt_id);
+            }
+            sql.push(')');
+        }
+        Some((sql, values))
+    }
+
+    /// The same filter over a narrower range of days.
+    fn between(&self, from_day: &str, to_day: &str) -> HistoryFilter {
+        HistoryFilter {
+            from_day: from_day.to_owned(),
+            to_day: to_day.to_owned(),
+            ..self.clone()
+        }
+    }
+}
+
+/// One business day of one virtual terminal: what counts is approved and
+/// unreversed; `rows` counts every stored 0200, declines included.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayTotal {
+    /// `YYYY-MM-DD`.
+    pub business_day: String,
+    /// DE 41.
+    pub vt_id: String,
+    /// ISO 4217 numeric.
+    pub currency: u16,
+    /// Purchases.
+    pub payments_count: u64,
+    /// Their sum, minor units.
+    pub payments_minor: i64,
+    /// Refunds.
+    pub refunds_count: u64,
+    /// Their sum, minor units.
+    pub refunds_minor: i64,
+    /// Every 0200 row, for the transactions view's page count.
+    pub rows: u64,
+}
+
+impl DayTotal {
+    /// Payments less refunds, minor units.
+    pub fn net_minor(&self) -> i64 {
+        self.payments_minor - self.refunds_minor
+    }
+}
+
+/// The totals per business day and virtual terminal, newest day first.
+pub fn day_totals(conn: &Connection, filter: &HistoryFilter) -> Result<Vec<DayTotal>, StoreError> {
+    let Some((clause, values)) = filter.clause() else {
+        return Ok(Vec::new());
+    };
+    let sql = format!(
+        "SELECT business_day, vt_id, currency, sum(payments_count), sum(payments_minor),
+                sum(refunds_count), sum(refunds_minor), sum(rows_count)
+         FROM daily_totals WHERE {clause}
+         GROUP BY business_day, vt_id, currency
+         ORDER BY business_day DESC, vt_id, currency"
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map(params_from_iter(values), |row| {
+        Ok(DayTotal {
+            business_day: row.get(0)?,
+            vt_id: row.get(1)?,
+            currency: row.get(2)?,
+            payments_count: count(row.get(3)?),
+            payments_minor: row.get(4)?,
+            refunds_count: count(row.get(5)?),
+            refunds_minor: row.get(6)?,
+            rows: count(row.get(7)?),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A stored 0200 as the history lists it: card data only masked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRow {
+    /// Row id; newer rows have larger ids.
+    pub id: i64,
+    /// Unix milliseconds, UTC.
+    pub received_at: i64,
+    /// `YYYY-MM-DD`.
+    pub business_day: String,
+    /// DE 62 of the signed-on device.
+    pub device_serial: String,
+    /// DE 41.
+    pub vt_id: String,
+    /// `true` for a refund, `false` for a purchase.
+    pub refund: bool,
+    /// First 6 and last 4 digits.
+    pub masked_pan: Option<String>,
+    /// Minor units.
+    pub amount_minor: i64,
+    /// ISO 4217 numeric.
+    pub currency: u16,
+    /// DE 39 sent.
+    pub response_code: String,
+    /// Reversed by a 0400.
+    pub reversed: bool,
+    /// DE 37, on approvals.
+    pub rrn: Option<String>,
+    /// DE 38, on approvals.
+    pub auth_code: Option<String>,
+}
+
+const ROW_COLUMNS: &str = "id, received_at, business_day, device_serial, vt_id, kind, masked_pan,
+     amount_minor, currency, response_code, reversed, rrn, auth_code";
+
+fn history_row(row: &Row<'_>) -> rusqlite::Result<HistoryRow> {
+    Ok(HistoryRow {
+        id: row.get(0)?,
+        received_at: row.get(1)?,
+        business_day: row.get(2)?,
+        device_serial: row.get(3)?,
+        vt_id: row.get(4)?,
+        refund: row.get_ref(5)?.as_str()? == "refund",
+        masked_pan: row.get(6)?,
+        amount_minor: row.get(7)?,
+        currency: row.get(8)?,
+        response_code: row.get(9)?,
+        reversed: row.get(10)?,
+        rrn: row.get(11)?,
+        auth_code: row.get(12)?,
+    })
+}
+
+/// How many transactions the filter matches, from the totals.
+pub fn count_rows(totals: &[DayTotal]) -> u64 {
+    totals.iter().map(|t| t.rows).sum()
+}
+
+/// Rows `offset .. offset + limit` of the filter's transactions, newest
+/// first. `totals` are [`day_totals`] of the same filter (the caller has
+/// them already for the page count); they say which business days hold the
+/// page, and only those days are scanned.
+pub fn transactions_page(
+    conn: &Connection,
+    filter: &HistoryFilter,
+    totals: &[DayTotal],
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<HistoryRow>, StoreError> {
+    let Some(window) = DayWindow::find(totals, offset, limit) else {
+        return Ok(Vec::new());
+    };
+    let narrowed = filter.between(&window.oldest_day, &window.newest_day);
+    let Some((clause, values)) = narrowed.clause() else {
+        return Ok(Vec::new());
+    };
+    let sql = format!(
+        "SELECT {ROW_COLUMNS} FROM transactions WHERE {clause} AND mti = '0200'
+         ORDER BY business_day DESC, id DESC LIMIT {limit} OFFSET {}",
+        window.skip
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map(params_from_iter(values), history_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Where a streamed export has got to: the last row it wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    /// That row's business day.
+    pub business_day: String,
+    /// That row's id.
+    pub id: i64,
+}
+
+/// The next `limit` transactions after `after` (from the newest when
+/// `None`), newest first: an export reads the whole period in such chunks,
+/// each on a connection it gives back before writing, so memory stays flat
+/// and a slow download holds no reader.
+pub fn transactions_after(
+    conn: &Connection,
+    filter: &HistoryFilter,
+    after: Option<&Cursor>,
+    limit: u64,
+) -> Result<Vec<HistoryRow>, StoreError> {
+    let Some((clause, mut values)) = filter.clause() else {
+        return Ok(Vec::new());
+    };
+    let id_text;
+    let resume = match after {
+        Some(cursor) => {
+            id_text = cursor.id.to_string();
+            values.extend([cursor.business_day.as_str(), cursor.business_day.as_str()]);
+            values.push(&id_text);
+            " AND (business_day < ? OR (business_day = ? AND id < CAST(? AS INTEGER)))"
+        }
+        None => "",
+    };
+    let sql = format!(
+        "SELECT {ROW_COLUMNS} FROM transactions WHERE {clause} AND mti = '0200'{resume}
+         ORDER BY business_day DESC, id DESC LIMIT {limit}"
+    );
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map(params_from_iter(values), history_row)?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The business days that hold rows `offset .. offset + limit`, and how
+/// many rows of the newest of them come before the page.
+#[derive(Debug, PartialEq, Eq)]
+struct DayWindow {
+    newest_day: String,
+    oldest_day: String,
+    skip: u64,
+}
+
+impl DayWindow {
+    /// `totals` newest day first, as [`day_totals`] returns them.
+    fn find(totals: &[DayTotal], offset: u64, limit: u64) -> Option<DayWindow> {
+        let end = offset.checked_add(limit)?;
+        let mut before = 0u64; // rows on days newer than the current one
+        let mut window: Option<DayWindow> = None;
+        for day in totals.chunk_by(|a, b| a.business_day == b.business_day) {
+            let rows: u64 = day.iter().map(|t| t.rows).sum();
+            let (first, last) = (before, before + rows);
+            let name = &day[0].business_day;
+            if rows > 0 && last > offset && first < end {
+                match &mut window {
+                    None => {
+                        window = Some(DayWindow {
+                            newest_day: name.clone(),
+                            oldest_day: name.clone(),
+                            skip: offset - first,
+                        })
+                    }
+                    Some(w) => w.oldest_day = name.clone(),
+                }
+            }
+            before = last;
+            if before >= end {
+                break;
+            }
+        }
+        window
+    }
+}
+
+fn count(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn total(day: &str, vt: &str, rows: u64) -> DayTotal {
+        DayTotal {
+            business_day: day.into(),
+            vt_id: vt.into(),
+            currency: 933,
+            payments_count: 0,
+            payments_minor: 0,
+            refunds_count: 0,
+            refunds_minor: 0,
+            rows,
+        }
+    }
+
+    #[test]
+    fn the_window_covers_exactly_the_days_of_the_page() {
+        let totals = [
+            total("2026-11-25", "10000001", 3),
+            total("2026-11-25", "10000002", 2),
+            total("2026-11-24", "10000001", 0),
+            total("2026-11-23", "10000001", 10),
+            total("2026-11-20", "10000001", 4),
+        ];
+        let window = |offset, limit| DayWindow::find(&totals, offset, limit);
+        assert_eq!(
+            window(0, 5).unwrap(),
+            DayWindow {
+                newest_day: "2026-11-25".into(),
+                oldest_day: "2026-11-25".into(),
+                skip: 0
+            }
+        );
+        assert_eq!(
+            window(3, 5).unwrap(),
+            DayWindow {
+                newest_day: "2026-11-25".into(),
+                oldest_day: "2026-11-23".into(),
+                skip: 3
+            }
+        );
+        assert_eq!(
+            window(12, 50).unwrap(),
+            DayWindow {
+                newest_day: "2026-11-23".into(),
+                oldest_day: "2026-11-20".into(),
+                skip: 7
+            }
+        );
+        assert_eq!(window(19, 5), None, "past the last row");
+        assert_eq!(window(0, 0), None);
+        assert_eq!(DayWindow::find(&[], 0, 50), None);
+    }
+
+    #[test]
+    fn an_empty_terminal_list_matches_nothing() {
+        let filter = HistoryFilter {
+            merchant_id: "MTB000000000001".into(),
+            from_day: "2026-11-01".into(),
+            to_day: "2026-11-30".into(),
+            device_serial: Some("MPOS-0001".into()),
+            vt_ids: Some(vec![]),
+        };
+        assert!(filter.clause().is_none());
+        let two = HistoryFilter {
+            vt_ids: Some(vec!["10000001".into(), "20000003".into()]),
+            ..filter
+        };
+        let (sql, values) = two.clause().unwrap();
+        assert!(
+            sql.ends_with("AND device_serial = ? AND vt_id IN (?, ?)"),
+            "{sql}"
+        );
+        assert_eq!(values.len(), 6);
+    }
+}
