@@ -24,7 +24,7 @@ const WIDTH: f64 = 960.0;
 const HEIGHT: f64 = 260.0;
 const LEFT: f64 = 8.0;
 const RIGHT: f64 = 8.0;
-const TOP: f64 = 16.0;
+const TOP: f64 = 30.0;
 const BOTTOM: f64 = 34.0;
 
 /// The SVG of `days` (oldest first), titled `title` and described by
@@ -72,6 +72,24 @@ pub fn net_per_day(days: &[ChartDay], title: &str, description: &str, id: &str) 
                 day.day.strftime("%d.%m")
             );
         }
+    }
+    // The scale: the best day's net over the plot, the worst's under it.
+    let extreme = |pick: fn(&&ChartDay, &&ChartDay) -> std::cmp::Ordering| days.iter().max_by(pick);
+    if let Some(best) = extreme(|a, b| a.net_minor.cmp(&b.net_minor)).filter(|d| d.net_minor > 0) {
+        let _ = write!(
+            svg,
+            r#"<text class="axis scale" x="{LEFT}" y="{:.1}">{}</text>"#,
+            TOP - 10.0,
+            escape(&best.label)
+        );
+    }
+    if let Some(worst) = extreme(|a, b| b.net_minor.cmp(&a.net_minor)).filter(|d| d.net_minor < 0) {
+        let _ = write!(
+            svg,
+            r#"<text class="axis scale" x="{LEFT}" y="{:.1}">{}</text>"#,
+            HEIGHT - BOTTOM + 16.0,
+            escape(&worst.label)
+        );
     }
     let _ = write!(
         svg,

@@ -146,6 +146,13 @@ pub async fn page(
             return render(&page, StatusCode::BAD_REQUEST, &cookies);
         }
     };
+    // The date fields show the period shown, ready to be edited.
+    if page.echo.from.is_empty() {
+        page.echo.from = report.from.to_string();
+    }
+    if page.echo.to.is_empty() {
+        page.echo.to = report.to.to_string();
+    }
     let names = view::terminal_names(&loaded.terminals);
     let zone = &cabinet.config.time_zone;
     page.period = view::period_words(report.from, report.to);
