@@ -13,3 +13,88 @@ fn the_login_page_is_served_in_russian_with_its_stylesheet() {
     assert!(server.http_get("/static/cabinet.css").contains("--brand"));
     assert_eq!(server.http_get("/healthz"), "ok\n");
 }
+
+const CARD: &str = "4276550012341239";
+
+/// A purchase of `amount` minor units on the demo terminal.
+fn purchase(stan: u32, amount: u64) -> Vec<(u8, String)> {
+    [
+        (2, CARD.to_owned()),
+        (3, "000000".to_owned()),
+        (4, format!("{amount:012}")),
+        (7, "1125093000".to_owned()),
+        (11, format!("{stan:06}")),
+        (14, "2812".to_owned()),
+        (22, "071".to_owned()),
+        (41, "10000001".to_owned()),
+        (42, "MTB000000000001".to_owned()),
+        (49, "933".to_owned()),
+    ]
+    .into()
+}
+
+fn pay(client: &mut host::Client, stan: u32, amount: u64) -> String {
+    let fields = purchase(stan, amount);
+    let borrowed: Vec<(u8, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    client.exchange("0200", &borrowed).code().to_owned()
+}
+
+#[test]
+fn what_the_host_approves_the_cabinet_shows_and_a_block_there_reaches_the_host_within_a_second() {
+    let server = host::Server::start();
+    let mut client = server.connect();
+    assert_eq!(client.sign_on("MPOS-0001", "app-pass-1").code(), "00");
+    assert_eq!(pay(&mut client, 1, 123_450), "00");
+    let cookie = server.cabinet_login("demo@merchant.test", "demo-password-1");
+
+    let history = server.http("GET", "/history?view=transactions", &cookie, None);
+    assert_eq!(history.status, 200);
+    assert!(
+        history.body.contains("1\u{a0}234,50\u{a0}BYN"),
+        "{}",
+        history.body
+    );
+    assert!(history.body.contains("427655******1239"));
+    assert!(!history.body.contains(CARD), "never the full card number");
+    let csv = server.http("GET", "/history.csv?view=transactions", &cookie, None);
+    assert_eq!(csv.status, 200);
+    assert!(csv.body.starts_with('\u{feff}') && csv.body.contains(";1234,50;BYN;00;"));
+
+    // Block the connected device in the cabinet: its very next payments are
+    // refused, without reconnecting, within a second.
+    let devices = server.http("GET", "/devices", &cookie, None);
+    let csrf = devices.csrf_token();
+    let blocked = server.http(
+        "POST",
+        "/devices/MPOS-0001/state",
+        &cookie,
+        Some(&format!("state=blocked&csrf_token={csrf}")),
+    );
+    assert_eq!(blocked.status, 303, "{}", blocked.body);
+    let start = std::time::Instant::now();
+    let mut stan = 2;
+    while pay(&mut client, stan, 100) != "58" {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(1),
+            "not refused after 1 s"
+        );
+        stan += 1;
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let unblocked = server.http(
+        "POST",
+        "/devices/MPOS-0001/state",
+        &cookie,
+        Some(&format!("state=active&csrf_token={csrf}")),
+    );
+    assert_eq!(unblocked.status, 303);
+    let start = std::time::Instant::now();
+    while pay(&mut client, stan, 100) != "00" {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(1),
+            "still refused after 1 s"
+        );
+        stan += 1;
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

@@ -104,6 +104,73 @@ impl Server {
     }
 
     /// GET an HTTP path, returning the body.
+    /// One HTTP/1.1 request with optional cookies and form body.
+    pub fn http(&self, method: &str, path: &str, cookie: &str, form: Option<&str>) -> HttpAnswer {
+        let address = self.http.trim_start_matches("http://");
+        let mut stream = TcpStream::connect(address).expect("HTTP connects");
+        let mut request =
+            format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+        if !cookie.is_empty() {
+            request.push_str(&format!("Cookie: {cookie}\r\n"));
+        }
+        let body = form.unwrap_or("");
+        if form.is_some() {
+            request.push_str("Content-Type: application/x-www-form-urlencoded\r\n");
+        }
+        request.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        stream.write_all(request.as_bytes()).expect("request");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).expect("response");
+        let split = response
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("an HTTP head");
+        let head = String::from_utf8_lossy(&response[..split]).into_owned();
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|code| code.parse().ok())
+            .expect("a status line");
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|line| line.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        let raw = &response[split + 4..];
+        let chunked = headers
+            .iter()
+            .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+        let body = if chunked { dechunk(raw) } else { raw.to_vec() };
+        let body = String::from_utf8(body).expect("a UTF-8 body");
+        HttpAnswer {
+            status,
+            headers,
+            body: body.to_owned(),
+        }
+    }
+
+    /// Logs in to the cabinet; returns the session cookie (`mpos_session=…`).
+    pub fn cabinet_login(&self, email: &str, password: &str) -> String {
+        let form = self.http("GET", "/login", "", None);
+        let csrf = form
+            .cookie("mpos_csrf")
+            .expect("the login form's CSRF cookie");
+        let answer = self.http(
+            "POST",
+            "/login",
+            &format!("mpos_csrf={csrf}"),
+            Some(&format!(
+                "email={}&password={password}&csrf_token={csrf}",
+                email.replace('@', "%40")
+            )),
+        );
+        assert_eq!(answer.status, 303, "login: {}", answer.body);
+        format!(
+            "mpos_session={}",
+            answer.cookie("mpos_session").expect("a session cookie")
+        )
+    }
+
     pub fn http_get(&self, path: &str) -> String {
         let address = self.http.trim_start_matches("http://");
         let mut stream = TcpStream::connect(address).expect("HTTP connects");
@@ -125,6 +192,56 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The body of a chunked transfer: sizes in hex, each chunk followed by CRLF.
+fn dechunk(mut raw: &[u8]) -> Vec<u8> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a chunk size");
+        let size_text = String::from_utf8_lossy(&raw[..line_end]).into_owned();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
+            .expect("a hex chunk size");
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return body;
+        }
+        body.extend_from_slice(&raw[..size]);
+        raw = &raw[size + 2..];
+    }
+}
+
+/// An HTTP answer: status, headers (names in lower case), body.
+pub struct HttpAnswer {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpAnswer {
+    /// The value a `Set-Cookie` header gives cookie `name`.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k == "set-cookie")
+            .filter_map(|(_, v)| v.split(';').next())
+            .filter_map(|pair| pair.split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+    }
+
+    /// The first hidden `csrf_token` of the page.
+    pub fn csrf_token(&self) -> String {
+        self.body
+            .split("name=\"csrf_token\" value=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("a form with a CSRF token")
+            .to_owned()
     }
 }
 
