@@ -452,3 +452,21 @@ async fn the_history_needs_a_session_and_shows_only_the_merchants_own() {
         "nor is it offered as a filter"
     );
 }
+
+#[tokio::test]
+async fn the_language_switch_keeps_the_report() {
+    let (app, _) = seeded();
+    let cookie = session_cookie(&logged_in(&app).await);
+    let page = get(&app, &cookie, "/history?view=transactions&device=MPOS-0001").await;
+    let switch =
+        "href=\"?period=week&#38;device=MPOS-0001&#38;view=transactions&#38;page=1&#38;lang=en\"";
+    assert!(page.body.contains(switch), "{}", page.body);
+    let english = get(
+        &app,
+        &cookie,
+        "/history?period=week&device=MPOS-0001&view=transactions&page=1&lang=en",
+    )
+    .await;
+    assert!(english.body.contains("Payment history") && english.body.contains("Declined"));
+    assert!(english.body.contains("lang=ru\""));
+}

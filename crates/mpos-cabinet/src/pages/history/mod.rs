@@ -60,6 +60,8 @@ struct HistoryPage<'a> {
     /// The period in words, e.g. «19.11.2026 — 25.11.2026».
     period: String,
     view: &'a str,
+    /// The same report in the other language.
+    lang_href: String,
     days_href: String,
     transactions_href: String,
     csv_href: String,
@@ -128,6 +130,7 @@ pub async fn page(
         terminals: Vec::new(),
         period: String::new(),
         view: "days",
+        lang_href: format!("?lang={}", lang.texts().other_lang_code),
         days_href: String::new(),
         transactions_href: String::new(),
         csv_href: String::new(),
@@ -157,6 +160,11 @@ pub async fn page(
     let zone = &cabinet.config.time_zone;
     page.period = view::period_words(report.from, report.to);
     page.view = report.view.code();
+    page.lang_href = format!(
+        "{}&lang={}",
+        report.query(report.view, Some(report.page)),
+        lang.texts().other_lang_code
+    );
     page.days_href = format!("/history{}", report.query(View::Days, None));
     page.transactions_href = format!("/history{}", report.query(View::Transactions, None));
     page.csv_href = format!("/history.csv{}", report.query(report.view, None));
