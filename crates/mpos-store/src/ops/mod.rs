@@ -8,6 +8,7 @@ pub mod audit;
 pub mod devices;
 pub mod login_attempts;
 pub mod merchants;
+pub mod reset_tokens;
 pub mod sessions;
 pub mod terminals;
 pub mod transactions;
