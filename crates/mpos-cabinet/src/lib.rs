@@ -5,6 +5,7 @@
 //! session.rs    tokens (stored hashed), cookies, CSRF, expiry
 //! security.rs   CSP, no framing, no sniffing, on every answer
 //! i18n.rs       Russian first, English by ?lang=en
+//! mail.rs       sending e-mail: an outbox folder of .eml files, or SMTP
 //! pages/        one module per page: login (and logout), home, devices
 //! templates/    askama templates; static/ the stylesheet
 //! ```
@@ -16,6 +17,7 @@
 #![warn(missing_docs)]
 
 mod i18n;
+pub mod mail;
 mod pages;
 mod security;
 mod session;
@@ -49,6 +51,8 @@ pub struct CabinetConfig {
     pub app_download: AppDownload,
     /// The business day's time zone, in which times are shown.
     pub time_zone: jiff::tz::TimeZone,
+    /// Sends the password recovery e-mails.
+    pub mail: mail::Mailer,
 }
 
 /// The cabinet's shared state.

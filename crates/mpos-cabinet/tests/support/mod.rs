@@ -57,6 +57,7 @@ pub fn app(public_url: &str) -> App {
             public_url: public_url.into(),
             app_download: AppDownload::File(apk),
             time_zone: jiff::tz::TimeZone::get("Europe/Minsk").unwrap(),
+            mail: outbox_mailer(dir.path()),
         },
     );
     App {
@@ -196,3 +197,13 @@ pub fn encode(text: &str) -> String {
         })
         .collect()
 }
+
+/// A mailer writing into `<dir>/outbox`, as `mpos serve` does by default.
+pub fn outbox_mailer(dir: &std::path::Path) -> mpos_cabinet::mail::Mailer {
+    mpos_cabinet::mail::Mailer::new(mpos_cabinet::mail::MailSettings {
+        from: "МТБанк mPOS <no-reply@mpos.test>".into(),
+        transport: mpos_cabinet::mail::MailTransport::Outbox(dir.join("outbox")),
+    })
+    .unwrap()
+}
+
