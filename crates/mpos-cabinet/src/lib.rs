@@ -6,13 +6,14 @@
 //! security.rs   CSP, no framing, no sniffing, on every answer
 //! i18n.rs       Russian first, English by ?lang=en
 //! mail.rs       sending e-mail: an outbox folder of .eml files, or SMTP
-//! pages/        one module per page: login (and logout), home, devices
+//! pages/        one module per page: login (and logout), home, devices,
+//!               password, recovery (forgot / reset by the e-mailed link)
 //! templates/    askama templates; static/ the stylesheet
 //! ```
 //!
 //! Built so far: login with lockout, logout, the home page with the app
 //! download, the devices (block, unblock, app password), the cabinet
-//! password's change. History and password recovery come next.
+//! password's change and its recovery by e-mail. History comes next.
 
 #![warn(missing_docs)]
 
@@ -100,6 +101,14 @@ pub fn router(cabinet: Arc<Cabinet>) -> Router {
         .route(
             "/password",
             get(pages::password::form).post(pages::password::submit),
+        )
+        .route(
+            "/password/forgot",
+            get(pages::recovery::forgot_form).post(pages::recovery::forgot_submit),
+        )
+        .route(
+            "/password/reset",
+            get(pages::recovery::reset_form).post(pages::recovery::reset_submit),
         )
         .route("/devices", get(pages::devices::list))
         .route("/devices/{serial}/state", post(pages::devices::set_state))

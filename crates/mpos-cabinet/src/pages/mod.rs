@@ -5,6 +5,7 @@ pub mod devices;
 pub mod home;
 pub mod login;
 pub mod password;
+pub mod recovery;
 
 use crate::Cabinet;
 use crate::i18n::Lang;
