@@ -2,7 +2,8 @@
 # Installs what the tests need beyond the Rust toolchain, idempotently, so that
 # a fresh machine (CI runs on a clean checkout) can run scripts/test-all.sh:
 #   - .venv/: a Python virtual environment with scripts/requirements-test.txt
-#     (pyiso8583, the independent ISO 8583 implementation).
+#     (pyiso8583, the independent ISO 8583 implementation; aiosmtpd, the SMTP
+#     server the password recovery e-mail is sent to in tests/mail_smtp.rs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

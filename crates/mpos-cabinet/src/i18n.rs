@@ -128,6 +128,37 @@ pub struct Texts {
     pub password_changed: &'static str,
     /// Hint under the cabinet's new password field.
     pub cabinet_password_hint: &'static str,
+    // Password recovery
+    /// Forgot page title.
+    pub forgot_title: &'static str,
+    /// Forgot page: what to enter and what follows.
+    pub forgot_intro: &'static str,
+    /// Forgot page button.
+    pub send: &'static str,
+    /// Forgot page: the one answer, whether or not the e-mail is registered.
+    pub forgot_sent: &'static str,
+    /// Field error: no e-mail given.
+    pub email_required: &'static str,
+    /// Field error: not an e-mail address.
+    pub email_invalid: &'static str,
+    /// Link back to the login page.
+    pub back_to_login: &'static str,
+    /// Reset page title.
+    pub reset_title: &'static str,
+    /// Reset page: what to do.
+    pub reset_intro: &'static str,
+    /// Title of the page for a link that does not work.
+    pub reset_invalid_title: &'static str,
+    /// Why a link may not work.
+    pub reset_invalid: &'static str,
+    /// Link to ask for a new one.
+    pub ask_again: &'static str,
+    /// Login page notice after a reset.
+    pub password_reset_done: &'static str,
+    /// The e-mail's subject.
+    pub reset_mail_subject: &'static str,
+    /// The e-mail's text; `{link}` stands for the link.
+    pub reset_mail_text: &'static str,
 }
 
 const RU: Texts = Texts {
@@ -175,6 +206,22 @@ const RU: Texts = Texts {
     wrong_current: "Текущий пароль указан неверно.",
     password_changed: "Пароль изменён. Остальные сеансы входа в кабинет завершены.",
     cabinet_password_hint: "Не менее 10 символов.",
+    // Password recovery
+    forgot_title: "Восстановление пароля",
+    forgot_intro: "Введите e-mail, указанный при заключении договора. Мы отправим на него ссылку для восстановления доступа к кабинету.",
+    send: "Отправить",
+    forgot_sent: "Если этот e-mail зарегистрирован в кабинете, на него отправлена ссылка для восстановления пароля. Ссылка действует 1 час. Если письма нет, проверьте папку «Спам».",
+    email_required: "Введите e-mail.",
+    email_invalid: "Введите e-mail в виде name@example.by.",
+    back_to_login: "Вернуться ко входу",
+    reset_title: "Новый пароль к кабинету",
+    reset_intro: "Введите новый пароль и повторите его.",
+    reset_invalid_title: "Ссылка недействительна",
+    reset_invalid: "Эта ссылка для восстановления пароля не работает: она устарела (ссылка действует 1 час), уже была использована или заменена более новой.",
+    ask_again: "Запросить новую ссылку",
+    password_reset_done: "Пароль изменён. Войдите с новым паролем.",
+    reset_mail_subject: "МТБанк mPOS: восстановление пароля",
+    reset_mail_text: "Здравствуйте!\n\nДля этого адреса запрошено восстановление пароля к личному кабинету торговца «МТБанк mPOS».\nЧтобы задать новый пароль, откройте ссылку (она действует 1 час и только один раз):\n\n{link}\n\nЕсли вы не запрашивали восстановление, просто удалите это письмо: ваш пароль останется прежним.\n",
 };
 
 const EN: Texts = Texts {
@@ -222,4 +269,20 @@ const EN: Texts = Texts {
     wrong_current: "The current password is wrong.",
     password_changed: "The password is changed. Your other cabinet sessions have ended.",
     cabinet_password_hint: "At least 10 characters.",
+    // Password recovery
+    forgot_title: "Password recovery",
+    forgot_intro: "Enter the e-mail given in your contract with the bank. We will send it a link to regain access to the cabinet.",
+    send: "Send",
+    forgot_sent: "If this e-mail is registered with the cabinet, a password recovery link has been sent to it. The link is valid for 1 hour. If no message arrives, look in the spam folder.",
+    email_required: "Enter your e-mail.",
+    email_invalid: "Enter an e-mail such as name@example.by.",
+    back_to_login: "Back to sign-in",
+    reset_title: "New cabinet password",
+    reset_intro: "Enter a new password and repeat it.",
+    reset_invalid_title: "This link does not work",
+    reset_invalid: "This password recovery link does not work: it has expired (links are valid for 1 hour), has been used already, or a newer one replaced it.",
+    ask_again: "Ask for a new link",
+    password_reset_done: "Your password is changed. Sign in with the new one.",
+    reset_mail_subject: "MTBank mPOS: password recovery",
+    reset_mail_text: "Hello,\n\nSomeone asked to recover the password of the MTBank mPOS merchant cabinet for this address.\nTo set a new password, open the link (valid for 1 hour, once):\n\n{link}\n\nIf it was not you, delete this message: your password stays as it is.\n",
 };

@@ -5,18 +5,22 @@
 //! session.rs    tokens (stored hashed), cookies, CSRF, expiry
 //! security.rs   CSP, no framing, no sniffing, on every answer
 //! i18n.rs       Russian first, English by ?lang=en
+//! mail.rs       sending e-mail: an outbox folder of .eml files, or SMTP
 //! pages/        one module per page: login (and logout), home, devices,
-//!               password, history (with its chart and CSV export)
+//!               password, recovery (forgot / reset by the e-mailed link),
+//!               history (with its chart and CSV export)
 //! templates/    askama templates; static/ the stylesheet
 //! ```
 //!
 //! Built so far: login with lockout, logout, the home page with the app
 //! download, the devices (block, unblock, app password), the cabinet
-//! password's change, the payment history and its CSV.
+//! password's change and its recovery by e-mail, the payment history and
+//! its CSV.
 
 #![warn(missing_docs)]
 
 mod i18n;
+pub mod mail;
 mod pages;
 mod security;
 mod session;
@@ -53,6 +57,8 @@ pub struct CabinetConfig {
     /// The business day (zone and cutoff): the history's periods end on
     /// today's business day.
     pub business_day: mpos_domain::business_day::BusinessDayClock,
+    /// Sends the password recovery e-mails.
+    pub mail: mail::Mailer,
 }
 
 /// The cabinet's shared state.
@@ -107,6 +113,14 @@ pub fn router(cabinet: Arc<Cabinet>) -> Router {
         .route(
             "/password",
             get(pages::password::form).post(pages::password::submit),
+        )
+        .route(
+            "/password/forgot",
+            get(pages::recovery::forgot_form).post(pages::recovery::forgot_submit),
+        )
+        .route(
+            "/password/reset",
+            get(pages::recovery::reset_form).post(pages::recovery::reset_submit),
         )
         .route("/devices", get(pages::devices::list))
         .route("/devices/{serial}/state", post(pages::devices::set_state))

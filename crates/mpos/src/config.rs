@@ -4,6 +4,7 @@
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use mpos_cabinet::mail::{MailSettings, MailTransport, Secret, SmtpSettings, TlsMode};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,7 @@ const SECTIONS: &[&str] = &[
     "host",
     "http",
     "cabinet",
+    "mail",
 ];
 
 /// Everything `mpos` can be configured with.
@@ -37,6 +39,47 @@ pub struct Config {
     pub http: HttpSection,
     /// The merchant cabinet.
     pub cabinet: CabinetSection,
+    /// The cabinet's e-mail (password recovery links).
+    pub mail: MailSection,
+}
+
+/// `[mail]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSection {
+    /// Where e-mail goes.
+    pub transport: MailTransportSetting,
+    /// The sender: an address or `Name <address>`.
+    pub from: String,
+    /// The SMTP server, used with `transport = "smtp"`.
+    pub smtp: SmtpSection,
+}
+
+/// `mail.transport`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransportSetting {
+    /// One `.eml` file per message in `<data_dir>/outbox`.
+    Outbox,
+    /// The server of `[mail.smtp]`.
+    Smtp,
+}
+
+/// `[mail.smtp]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmtpSection {
+    /// Host name or address.
+    pub host: String,
+    /// Port.
+    pub port: u16,
+    /// Login; empty for none.
+    pub username: String,
+    /// Password of the login: never printed, never serialised.
+    #[serde(skip_serializing)]
+    pub password: Secret,
+    /// `none`, `starttls` or `tls`.
+    pub tls: TlsMode,
 }
 
 /// `[cabinet]`.
@@ -241,7 +284,76 @@ impl Config {
                 problem: "must not be empty".into(),
             });
         }
+        self.check_mail()
+    }
+
+    /// `[mail]`'s rules: the SMTP server is named when it is used, and a
+    /// password crosses the network only under TLS.
+    fn check_mail(&self) -> Result<(), ConfigError> {
+        let mail = &self.mail;
+        if mail.from.trim().is_empty() {
+            return Err(ConfigError::Value {
+                key: "mail.from",
+                problem: "must be the sender's address".into(),
+            });
+        }
+        if mail.transport != MailTransportSetting::Smtp {
+            return Ok(());
+        }
+        let smtp = &mail.smtp;
+        if smtp.host.trim().is_empty() {
+            return Err(ConfigError::Value {
+                key: "mail.smtp.host",
+                problem: "must name the SMTP server when mail.transport = \"smtp\"".into(),
+            });
+        }
+        if smtp.port == 0 {
+            return Err(ConfigError::Value {
+                key: "mail.smtp.port",
+                problem: "must be from 1 to 65535".into(),
+            });
+        }
+        if smtp.username.is_empty() && !smtp.password.is_empty() {
+            return Err(ConfigError::Value {
+                key: "mail.smtp.username",
+                problem: "is empty but mail.smtp.password is set: give both or neither".into(),
+            });
+        }
+        let loopback = smtp.host == "localhost"
+            || smtp
+                .host
+                .trim_matches(['[', ']'])
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback());
+        if smtp.tls == TlsMode::None && !smtp.username.is_empty() && !loopback {
+            return Err(ConfigError::Value {
+                key: "mail.smtp.tls",
+                problem: format!(
+                    "\"none\" would send the password to {} in clear text; use \"starttls\" or \"tls\"",
+                    smtp.host
+                ),
+            });
+        }
         Ok(())
+    }
+
+    /// What the cabinet's mailer is built from: the outbox is
+    /// `<data_dir>/outbox`.
+    pub fn mail_settings(&self) -> MailSettings {
+        let transport = match self.mail.transport {
+            MailTransportSetting::Outbox => MailTransport::Outbox(self.data_dir.join("outbox")),
+            MailTransportSetting::Smtp => MailTransport::Smtp(SmtpSettings {
+                host: self.mail.smtp.host.clone(),
+                port: self.mail.smtp.port,
+                username: self.mail.smtp.username.clone(),
+                password: self.mail.smtp.password.clone(),
+                tls: self.mail.smtp.tls,
+            }),
+        };
+        MailSettings {
+            from: self.mail.from.clone(),
+            transport,
+        }
     }
 
     /// The database file inside the data folder.
@@ -300,6 +412,107 @@ mod tests {
                 PathBuf::from("/srv/c"),
                 "flags beat everything"
             );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn mail_goes_to_the_outbox_by_default_and_to_smtp_from_the_environment() {
+        Jail::expect_with(|jail| {
+            let config =
+                Config::load(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            match config.mail_settings().transport {
+                MailTransport::Outbox(path) => assert_eq!(path, PathBuf::from("./data/outbox")),
+                other => panic!("{other:?}"),
+            }
+            jail.set_env("MPOS_MAIL__TRANSPORT", "smtp");
+            jail.set_env("MPOS_MAIL__SMTP__HOST", "smtp.bank.test");
+            jail.set_env("MPOS_MAIL__SMTP__PORT", "465");
+            jail.set_env("MPOS_MAIL__SMTP__USERNAME", "mpos");
+            jail.set_env("MPOS_MAIL__SMTP__PASSWORD", "s3cret-pass");
+            jail.set_env("MPOS_MAIL__SMTP__TLS", "tls");
+            let config =
+                Config::load(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            let shown = format!("{config:?}");
+            assert!(
+                !shown.contains("s3cret"),
+                "Debug hides the password: {shown}"
+            );
+            match config.mail_settings().transport {
+                MailTransport::Smtp(smtp) => {
+                    assert_eq!((smtp.host.as_str(), smtp.port), ("smtp.bank.test", 465));
+                    assert_eq!(smtp.password.expose(), "s3cret-pass");
+                    assert_eq!(smtp.tls, TlsMode::Tls);
+                }
+                other => panic!("{other:?}"),
+            }
+            // A password the environment reads as a number is refused, not
+            // repeated, and the message says how to quote it.
+            jail.set_env("MPOS_MAIL__SMTP__PASSWORD", "0071234");
+            let err = Config::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.to_lowercase().contains("mail.smtp.password") && err.contains("quote"),
+                "{err}"
+            );
+            assert!(!err.contains("71234"), "{err}");
+            jail.set_env("MPOS_MAIL__SMTP__PASSWORD", "\"0071234\"");
+            let config =
+                Config::load(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            match config.mail_settings().transport {
+                MailTransport::Smtp(smtp) => assert_eq!(smtp.password.expose(), "0071234"),
+                other => panic!("{other:?}"),
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn wrong_mail_settings_are_refused_with_the_key() {
+        for (env, key) in [
+            (vec![("MPOS_MAIL__TRANSPORT", "smtp")], "mail.smtp.host"),
+            (vec![("MPOS_MAIL__TRANSPORT", "pigeon")], "mail.transport"),
+            (vec![("MPOS_MAIL__SMTP__TLS", "ssl")], "mail.smtp.tls"),
+            (vec![("MPOS_MAIL__SMTP__HOSTNAME", "x")], "hostname"),
+            (
+                vec![
+                    ("MPOS_MAIL__TRANSPORT", "smtp"),
+                    ("MPOS_MAIL__SMTP__HOST", "smtp.bank.test"),
+                    ("MPOS_MAIL__SMTP__USERNAME", "mpos"),
+                    ("MPOS_MAIL__SMTP__PASSWORD", "pw"),
+                    ("MPOS_MAIL__SMTP__TLS", "none"),
+                ],
+                "mail.smtp.tls",
+            ),
+            (
+                vec![
+                    ("MPOS_MAIL__TRANSPORT", "smtp"),
+                    ("MPOS_MAIL__SMTP__HOST", "smtp.bank.test"),
+                    ("MPOS_MAIL__SMTP__PASSWORD", "pw"),
+                ],
+                "mail.smtp.username",
+            ),
+        ] {
+            Jail::expect_with(|jail| {
+                for (name, value) in &env {
+                    jail.set_env(name, value);
+                }
+                let err = Config::load(None, &FlagOverrides::default())
+                    .unwrap_err()
+                    .to_string();
+                assert!(err.to_lowercase().contains(key), "{env:?}: {err}");
+                assert!(!err.contains("pw\""), "{err}");
+                Ok(())
+            });
+        }
+        Jail::expect_with(|jail| {
+            jail.set_env("MPOS_MAIL__TRANSPORT", "smtp");
+            jail.set_env("MPOS_MAIL__SMTP__HOST", "127.0.0.1");
+            jail.set_env("MPOS_MAIL__SMTP__USERNAME", "mpos");
+            jail.set_env("MPOS_MAIL__SMTP__PASSWORD", "pw");
+            jail.set_env("MPOS_MAIL__SMTP__TLS", "none");
+            Config::load(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
             Ok(())
         });
     }

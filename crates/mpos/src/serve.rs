@@ -10,6 +10,7 @@ use crate::store_setup::{self, OpenError};
 use axum::Router;
 use axum::routing::get;
 use mpos_acquirer::{HostConfig, HostState, Metrics, Shutdown};
+use mpos_cabinet::mail::{MailError, Mailer};
 use mpos_domain::business_day::BusinessDayClock;
 use mpos_domain::card::PanKey;
 use mpos_domain::rules::SimulatorIssuer;
@@ -43,6 +44,9 @@ pub enum ServeError {
     /// The fixtures could not be loaded.
     #[error(transparent)]
     Fixture(#[from] FixtureError),
+    /// The mailer could not be set up (outbox folder, sender, TLS).
+    #[error(transparent)]
+    Mail(#[from] MailError),
     /// A listener could not be opened.
     #[error(
         "cannot listen on {address} ({what}): {source}; is another mpos running? choose another address with {flag}"
@@ -102,6 +106,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
             path.display()
         ));
     }
+    let mailer = Mailer::new(config.mail_settings())?;
     let layout = Layout::load(&config.host.layout)?;
     let key = PanKey::new(&secrets::pan_hash_key(&config.data_dir)?);
     let clock = BusinessDayClock::new(&config.business_day.time_zone, &config.business_day.cutoff)
@@ -124,7 +129,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
         .enable_all()
         .build()
         .map_err(|e| ServeError::Runtime(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(&config, state))?;
+    runtime.block_on(serve(&config, state, mailer))?;
     // Everything answered; make sure every queued write is on disk.
     drop(runtime);
     store.flush_blocking()?;
@@ -132,7 +137,7 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
     Ok(())
 }
 
-async fn serve(config: &Config, state: Arc<HostState>) -> Result<(), ServeError> {
+async fn serve(config: &Config, state: Arc<HostState>, mailer: Mailer) -> Result<(), ServeError> {
     let iso = bind(&config.host.listen, "ISO 8583 host", "--iso-listen").await?;
     let http = bind(&config.http.listen, "HTTP", "--http-listen").await?;
     let iso_address = iso
@@ -141,7 +146,7 @@ async fn serve(config: &Config, state: Arc<HostState>) -> Result<(), ServeError>
     let http_address = http
         .local_addr()
         .map_err(|e| ServeError::Runtime(e.to_string()))?;
-    print_banner(config, iso_address, http_address);
+    print_banner(config, iso_address, http_address, &mailer);
 
     let (shutdown, start_shutdown) = Shutdown::new();
     let start_shutdown = Arc::new(start_shutdown);
@@ -161,6 +166,7 @@ async fn serve(config: &Config, state: Arc<HostState>) -> Result<(), ServeError>
             public_url: config.cabinet.public_url.clone(),
             time_zone,
             business_day: state.clock.clone(),
+            mail: mailer,
             app_download: if app_download.starts_with("http://")
                 || app_download.starts_with("https://")
             {
@@ -227,12 +233,18 @@ async fn bind(
         })
 }
 
-fn print_banner(config: &Config, iso: std::net::SocketAddr, http: std::net::SocketAddr) {
+fn print_banner(
+    config: &Config,
+    iso: std::net::SocketAddr,
+    http: std::net::SocketAddr,
+    mailer: &Mailer,
+) {
     let text = format!(
         "mpos is running.
   ISO 8583 host  {iso}
   HTTP           http://{http}  (the cabinet; /metrics, /healthz)
   Data folder    {data}
+  Mail           {mail}
 With the demo data, an app signs on with device MPOS-0001 and app password app-pass-1,
 and pays on merchant MTB000000000001, virtual terminal 10000001 (BYN).
 Log in to the cabinet at http://{http}/login as demo@merchant.test / demo-password-1
@@ -240,6 +252,7 @@ Log in to the cabinet at http://{http}/login as demo@merchant.test / demo-passwo
 Press Ctrl-C to stop.
 ",
         data = config.data_dir.display(),
+        mail = mailer.describe(),
     );
     crate::output::write_stdout(&text);
 }

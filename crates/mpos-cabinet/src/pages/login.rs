@@ -30,6 +30,7 @@ struct LoginPage<'a> {
     csrf: &'a str,
     email: &'a str,
     error: Option<&'a str>,
+    notice: Option<&'a str>,
 }
 
 /// `?lang=`.
@@ -45,11 +46,18 @@ impl LangQuery {
     }
 }
 
+/// `?lang=`, and `?reset=done` after a password recovery.
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    lang: Option<String>,
+    reset: Option<String>,
+}
+
 /// GET /login.
 pub async fn form(
     State(cabinet): State<Arc<Cabinet>>,
     headers: HeaderMap,
-    Query(query): Query<LangQuery>,
+    Query(query): Query<LoginQuery>,
 ) -> Response {
     if current(&cabinet, &headers).await.is_some() {
         return Redirect::to("/").into_response();
@@ -62,6 +70,8 @@ pub async fn form(
         csrf: &csrf,
         email: "",
         error: None,
+        notice: (query.reset.as_deref() == Some("done"))
+            .then_some(lang.texts().password_reset_done),
     };
     let cookies: Vec<String> = remember.into_iter().chain(csrf_cookie).collect();
     render(&page, StatusCode::OK, &cookies)
@@ -97,6 +107,7 @@ pub async fn submit(
             csrf: expected,
             email: form.email.trim(),
             error: Some(error),
+            notice: None,
         };
         render(&page, status, &[])
     };
@@ -213,7 +224,7 @@ pub async fn logout(
 
 /// The double-submit CSRF token of a form shown before login: the
 /// request's cookie, or a new one to set.
-fn anonymous_csrf(cabinet: &Cabinet, headers: &HeaderMap) -> (String, Option<String>) {
+pub(super) fn anonymous_csrf(cabinet: &Cabinet, headers: &HeaderMap) -> (String, Option<String>) {
     match session::cookie(headers, CSRF_COOKIE).filter(|t| t.len() == 64) {
         Some(token) => (token.to_owned(), None),
         None => {

@@ -6,6 +6,7 @@ pub mod history;
 pub mod home;
 pub mod login;
 pub mod password;
+pub mod recovery;
 
 use crate::Cabinet;
 use crate::i18n::Lang;

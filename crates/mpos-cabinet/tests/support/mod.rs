@@ -58,6 +58,7 @@ pub fn app(public_url: &str) -> App {
             app_download: AppDownload::File(apk),
             time_zone: jiff::tz::TimeZone::get("Europe/Minsk").unwrap(),
             business_day: mpos_domain::business_day::BusinessDayClock::minsk().unwrap(),
+            mail: outbox_mailer(dir.path()),
         },
     );
     App {
@@ -196,4 +197,69 @@ pub fn encode(text: &str) -> String {
             }
         })
         .collect()
+}
+
+/// A mailer writing into `<dir>/outbox`, as `mpos serve` does by default.
+pub fn outbox_mailer(dir: &std::path::Path) -> mpos_cabinet::mail::Mailer {
+    mpos_cabinet::mail::Mailer::new(mpos_cabinet::mail::MailSettings {
+        from: "МТБанк mPOS <no-reply@mpos.test>".into(),
+        transport: mpos_cabinet::mail::MailTransport::Outbox(dir.join("outbox")),
+    })
+    .unwrap()
+}
+
+/// The app's mail outbox folder.
+pub fn outbox(app: &App) -> std::path::PathBuf {
+    app._dir.path().join("outbox")
+}
+
+/// The `.eml` files of the outbox, oldest first.
+pub fn mails(app: &App) -> Vec<String> {
+    let mut files: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(outbox(app))
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+                .map(|e| {
+                    let modified = e.metadata().and_then(|m| m.modified()).unwrap();
+                    (modified, std::fs::read_to_string(e.path()).unwrap())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    files.sort();
+    files.into_iter().map(|(_, text)| text).collect()
+}
+
+/// Waits (up to 10 s, polling every 10 ms) until the outbox holds `count`
+/// messages, and returns them, oldest first. Mail is sent in a task after
+/// the page has answered.
+pub async fn wait_for_mails(app: &App, count: usize) -> Vec<String> {
+    for _ in 0..1000 {
+        let found = mails(app);
+        if found.len() >= count {
+            assert_eq!(found.len(), count, "more mail than expected");
+            return found;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!(
+        "{count} message(s) expected in the outbox, found {}",
+        mails(app).len()
+    );
+}
+
+/// The same app (store, data folder) with another mailer.
+pub fn with_mailer(app: App, mail: mpos_cabinet::mail::Mailer) -> App {
+    let cabinet = Cabinet::new(
+        app.store.clone(),
+        CabinetConfig {
+            public_url: "http://localhost".into(),
+            app_download: AppDownload::File(app._dir.path().join("mpos.apk")),
+            time_zone: jiff::tz::TimeZone::get("Europe/Minsk").unwrap(),
+            business_day: mpos_domain::business_day::BusinessDayClock::minsk().unwrap(),
+            mail,
+        },
+    );
+    App { cabinet, ..app }
 }

@@ -22,3 +22,37 @@ pub fn failures_since(
         .prepare_cached("SELECT count(*), max(at) FROM login_attempts WHERE email = ?1 AND at >= ?2 AND succeeded = 0")?
         .query_row(params![email, since], |row| Ok((row.get(0)?, row.get(1)?)))?)
 }
+
+/// Forgets the failed attempts of this e-mail (any case), lifting its lock:
+/// after a password reset through the e-mailed link, whose holder has
+/// shown they own the mailbox.
+pub fn forget_failures(conn: &Connection, email: &str) -> Result<usize, StoreError> {
+    Ok(conn
+        .prepare_cached("DELETE FROM login_attempts WHERE email = ?1 AND succeeded = 0")?
+        .execute([email])?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forgetting_failures_lifts_the_count_of_that_e_mail_only() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::migrations::migrate(&mut conn).unwrap();
+        for email in ["a@merchant.test", "A@Merchant.test", "b@merchant.test"] {
+            record(&conn, email, 10, false).unwrap();
+        }
+        record(&conn, "a@merchant.test", 11, true).unwrap();
+        assert_eq!(
+            failures_since(&conn, "a@merchant.test", 0).unwrap(),
+            (2, Some(10))
+        );
+        assert_eq!(forget_failures(&conn, "a@MERCHANT.test").unwrap(), 2);
+        assert_eq!(
+            failures_since(&conn, "a@merchant.test", 0).unwrap(),
+            (0, None)
+        );
+        assert_eq!(failures_since(&conn, "b@merchant.test", 0).unwrap().0, 1);
+    }
+}

@@ -9,6 +9,7 @@ pub mod devices;
 pub mod history;
 pub mod login_attempts;
 pub mod merchants;
+pub mod reset_tokens;
 pub mod sessions;
 pub mod terminals;
 pub mod transactions;
