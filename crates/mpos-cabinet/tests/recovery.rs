@@ -543,3 +543,35 @@ async fn the_pages_speak_english_and_keep_the_link_when_switching() {
         english.body
     );
 }
+
+#[tokio::test]
+async fn changing_the_password_voids_a_link_asked_for_before() {
+    let app = app("http://localhost");
+    let link = new_link(&app, 0).await;
+    assert_eq!(open_link(&app, &link).await.0.status, StatusCode::OK);
+    let (cookie, csrf) = session_and_csrf(&app).await;
+    let changed = call(
+        &app,
+        "POST",
+        "/password",
+        &cookie,
+        Some(&format!(
+            "current_password=demo-password-1&new_password={0}&new_password_repeat={0}&csrf_token={csrf}",
+            encode(NEW_PASSWORD)
+        )),
+    )
+    .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        open_link(&app, &link).await.0.status,
+        StatusCode::BAD_REQUEST,
+        "the link no longer works"
+    );
+    assert_eq!(
+        reset(&app, &link, "another-password-9", "another-password-9")
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(login_with(&app, NEW_PASSWORD).await, StatusCode::SEE_OTHER);
+}

@@ -1,7 +1,7 @@
 //! `/password`: the merchant changes the cabinet password. The current one
 //! must be right; the new one has at least 10 characters and both copies
-//! agree; on success the merchant's other sessions end and the change is
-//! audited.
+//! agree; on success the merchant's other sessions end, any password reset
+//! link e-mailed before stops working, and the change is audited.
 
 use super::{current, failure, forbidden, language, render, to_login};
 use crate::Cabinet;
@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use mpos_domain::password::PasswordHash;
 use mpos_store::ops::audit::{self, Actor};
-use mpos_store::ops::{merchants, sessions};
+use mpos_store::ops::{merchants, reset_tokens, sessions};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -133,7 +133,8 @@ pub async fn submit(
         .write(move |c| {
             merchants::set_password_hash(c, &merchant, &hash)?;
             let ended = sessions::delete_for_merchant(c, &merchant, Some(&keep))?;
-            let detail = format!("{ended} other session(s) ended");
+            let voided = reset_tokens::void_for_merchant(c, &merchant)?;
+            let detail = format!("{ended} other session(s) ended, {voided} reset link(s) voided");
             audit::record(
                 c,
                 &Actor::Merchant(merchant.clone()),

@@ -73,6 +73,16 @@ pub fn take(
         .optional()?)
 }
 
+/// Voids every unused token of `merchant_id`; returns how many. A password
+/// changed by its owner must not stay open to a link asked for before.
+pub fn void_for_merchant(conn: &Connection, merchant_id: &str) -> Result<usize, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "DELETE FROM password_reset_tokens WHERE merchant_id = ?1 AND used_at IS NULL",
+        )?
+        .execute([merchant_id])?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
