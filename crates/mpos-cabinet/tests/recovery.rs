@@ -575,3 +575,39 @@ async fn changing_the_password_voids_a_link_asked_for_before() {
     );
     assert_eq!(login_with(&app, NEW_PASSWORD).await, StatusCode::SEE_OTHER);
 }
+
+#[tokio::test]
+async fn at_most_five_links_an_hour_are_e_mailed_and_the_answer_stays_the_same() {
+    let app = app("http://localhost");
+    let csrf = forgot_csrf(&app).await;
+    let first = forgot_with(&app, &csrf, "demo@merchant.test").await;
+    wait_for_mails(&app, 1).await;
+    for sent in 2..=5 {
+        forgot_with(&app, &csrf, "demo@merchant.test").await;
+        wait_for_mails(&app, sent).await;
+    }
+    let sixth = forgot_with(&app, &csrf, "demo@merchant.test").await;
+    assert_eq!((sixth.status, &sixth.body), (first.status, &first.body));
+    // The refusal is audited; once it is there, nothing more was sent.
+    let throttled = || {
+        app.store
+            .read(|c| {
+                mpos_store::ops::audit::count_since(
+                    c,
+                    "MTB000000000001",
+                    "merchant.password_reset_throttled",
+                    0,
+                )
+            })
+            .unwrap()
+    };
+    let start = std::time::Instant::now();
+    while throttled() == 0 {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(5),
+            "no refusal audited"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(mails(&app).len(), 5);
+}

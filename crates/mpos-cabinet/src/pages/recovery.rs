@@ -7,7 +7,9 @@
 //!   task after the answer, so neither the text nor the time tells.
 //! - The token is 256 random bits, e-mailed as a link on the public URL and
 //!   stored only as its SHA-256; it is valid for an hour, usable once, and a
-//!   newer one voids the older ones. It never reaches the logs.
+//!   newer one voids the older ones. It never reaches the logs. At most five
+//!   links per merchant per hour are e-mailed, so the page cannot flood a
+//!   mailbox; the visitor's answer is the same either way.
 //! - A reset stores the new PBKDF2 hash, uses the token, ends every session
 //!   of the merchant, lifts a login lockout and writes the audit log, all in
 //!   one writer job; then the merchant is sent to `/login` with a notice.
@@ -313,6 +315,16 @@ fn invalid_link(lang: Lang, cookies: &[String]) -> Response {
     render(&page, StatusCode::BAD_REQUEST, cookies)
 }
 
+/// The audit action of an e-mailed recovery link; rate limits count them.
+const REQUESTED: &str = "merchant.password_reset_requested";
+/// The audit action of a request refused by the rate limit.
+const THROTTLED: &str = "merchant.password_reset_throttled";
+/// At most this many recovery e-mails per merchant per window, so that the
+/// forgot page cannot be used to flood a merchant's mailbox.
+const MAX_LINKS_PER_WINDOW: u64 = 5;
+/// The rate limit's window: an hour, the life of a link.
+const LINKS_WINDOW_MS: i64 = TOKEN_TTL_MS;
+
 /// After the forgot page has answered: if `email` is a merchant's, make a
 /// token, keep its hash, and e-mail the link. Failures are logged without
 /// the token or the address and change nothing the visitor sees.
@@ -334,20 +346,40 @@ async fn send_link(cabinet: Arc<Cabinet>, email: String) {
     let stored = cabinet
         .store
         .write(move |c| {
+            let recent = audit::count_since(c, &merchant_id, REQUESTED, now - LINKS_WINDOW_MS)?;
+            if recent >= MAX_LINKS_PER_WINDOW {
+                audit::record(
+                    c,
+                    &Actor::System,
+                    Some(&merchant_id),
+                    THROTTLED,
+                    Some(&merchant_id),
+                    Some("too many recovery links this hour: none e-mailed"),
+                )?;
+                return Ok(false);
+            }
             reset_tokens::create(c, &hash, &merchant_id, now, now + TOKEN_TTL_MS)?;
             audit::record(
                 c,
                 &Actor::System,
                 Some(&merchant_id),
-                "merchant.password_reset_requested",
+                REQUESTED,
                 Some(&merchant_id),
                 Some("a recovery link was e-mailed"),
-            )
+            )?;
+            Ok(true)
         })
         .await;
-    if let Err(error) = stored {
-        tracing::error!(merchant = %merchant.id, %error, "password recovery: the token could not be stored");
-        return;
+    match stored {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::warn!(merchant = %merchant.id, "password recovery: too many links this hour, none sent");
+            return;
+        }
+        Err(error) => {
+            tracing::error!(merchant = %merchant.id, %error, "password recovery: the token could not be stored");
+            return;
+        }
     }
     let link = format!(
         "{}/password/reset?token={token}",

@@ -66,6 +66,22 @@ pub fn record(
     Ok(())
 }
 
+/// How many `action` entries about `merchant_id` were written at or after
+/// `since` (Unix milliseconds): what rate limits count.
+pub fn count_since(
+    conn: &Connection,
+    merchant_id: &str,
+    action: &str,
+    since: i64,
+) -> Result<u64, StoreError> {
+    let count: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM audit_log WHERE merchant_id = ?1 AND at >= ?2 AND action = ?3",
+        )?
+        .query_row(params![merchant_id, since, action], |row| row.get(0))?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
 /// The newest entries about one merchant (or all, with `None`), newest first.
 pub fn recent(
     conn: &Connection,
