@@ -4,20 +4,61 @@
 #   - .venv/: a Python virtual environment with scripts/requirements-test.txt
 #     (pyiso8583, the independent ISO 8583 implementation; aiosmtpd, the SMTP
 #     server the password recovery e-mail is sent to in tests/mail_smtp.rs).
+#   - Debian's chromium and chromium-driver (/usr/bin/chromium and
+#     /usr/bin/chromedriver): tests/browser.rs drives the cabinet in a real
+#     headless browser. Only the distribution's packages: a test tool's own
+#     browser download cannot work on a machine without internet.
+# Each step does nothing when what it installs is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-python=${PYTHON:-python3}
-if ! command -v "$python" >/dev/null; then
-    echo "error: $python not found; install Python 3.11 or later (apt-get install python3 python3-venv)" >&2
-    exit 1
-fi
+# Runs a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null; then
+        sudo "$@"
+    else
+        echo "error: installing $* needs root: run this script as root, or install sudo" >&2
+        exit 1
+    fi
+}
 
-stamp=.venv/.requirements-installed
-if [ -x .venv/bin/python ] && [ -f "$stamp" ] && cmp -s scripts/requirements-test.txt "$stamp"; then
-    exit 0
-fi
-echo "==> installing test dependencies into .venv"
-"$python" -m venv .venv
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
-cp scripts/requirements-test.txt "$stamp"
+install_python_deps() {
+    local python=${PYTHON:-python3}
+    if ! command -v "$python" >/dev/null; then
+        echo "error: $python not found; install Python 3.11 or later (apt-get install python3 python3-venv)" >&2
+        exit 1
+    fi
+    local stamp=.venv/.requirements-installed
+    if [ -x .venv/bin/python ] && [ -f "$stamp" ] && cmp -s scripts/requirements-test.txt "$stamp"; then
+        return 0
+    fi
+    echo "==> installing test dependencies into .venv"
+    "$python" -m venv .venv
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -r scripts/requirements-test.txt
+    cp scripts/requirements-test.txt "$stamp"
+}
+
+install_chromium() {
+    if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null; then
+        echo "error: /usr/bin/chromium or /usr/bin/chromedriver is missing and there is no apt-get;" \
+            "install Chromium and a ChromeDriver of the same version there" >&2
+        exit 1
+    fi
+    echo "==> installing chromium and chromium-driver (Debian packages) for tests/browser.rs"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends chromium chromium-driver
+    if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+        echo "error: apt-get installed chromium and chromium-driver, but /usr/bin/chromium" \
+            "or /usr/bin/chromedriver is still missing" >&2
+        exit 1
+    fi
+}
+
+install_python_deps
+install_chromium
