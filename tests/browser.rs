@@ -134,6 +134,55 @@ impl WebDriverCompatibleCommand for Cdp {
     }
 }
 
+/// chromedriver's console log of the page (`POST /session/{id}/se/log`):
+/// what the browser complained about, CSP refusals and failed loads among
+/// them. Reading it empties it.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base: &url::Url,
+        session: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base.join(&format!(
+            "session/{}/se/log",
+            session.expect("a WebDriver session")
+        ))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (
+            http::Method::POST,
+            Some(json!({ "type": "browser" }).to_string()),
+        )
+    }
+}
+
+/// Fails if the browser logged an error since the last look: a style or
+/// form the CSP refused, a resource that did not load. Tolerated: the
+/// page's own 4xx status (a refused login answers 401, a form with errors
+/// 400, on purpose) and the favicon, which the cabinet does not have.
+async fn assert_no_console_errors(browser: &Client, page: &str) {
+    let document = browser.current_url().await.expect("current URL");
+    let own_status =
+        format!("{document} - Failed to load resource: the server responded with a status of 4");
+    let log = browser
+        .issue_cmd(BrowserLog)
+        .await
+        .expect("the browser's console log");
+    let errors: Vec<&str> = log
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|entry| entry["level"] == "SEVERE")
+        .filter_map(|entry| entry["message"].as_str())
+        .filter(|message| !message.starts_with(&own_status) && !message.contains("/favicon.ico"))
+        .collect();
+    assert!(errors.is_empty(), "{page}: the browser logged {errors:#?}");
+}
+
 /// Runs one DevTools command and returns its result.
 async fn cdp(browser: &Client, cmd: &'static str, params: Value) -> Value {
     browser
@@ -172,6 +221,7 @@ async fn open_browser(driver: &ChromeDriver, profile: &Path, downloads: &Path) -
                 "safebrowsing.enabled": false,
             },
         },
+        "goog:loggingPrefs": { "browser": "ALL" },
         "timeouts": { "pageLoad": STEP.as_millis() as u64, "script": STEP.as_millis() as u64 },
     });
     let Value::Object(capabilities) = capabilities else {
@@ -195,8 +245,10 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-/// Saves the whole page, not just the viewport, as `target/screenshots/NAME`.
+/// Saves the whole page, not just the viewport, as `target/screenshots/NAME`,
+/// after checking that the browser had nothing to complain about on it.
 async fn screenshot(browser: &Client, name: &str) {
+    assert_no_console_errors(browser, name).await;
     let metrics = cdp(browser, "Page.getLayoutMetrics", json!({})).await;
     let size = &metrics["cssContentSize"];
     let (width, height) = (size["width"].as_f64(), size["height"].as_f64());
@@ -229,6 +281,15 @@ async fn phone_screenshot(browser: &Client, name: &str) {
         json!({ "width": PHONE.0, "height": PHONE.1, "deviceScaleFactor": 2, "mobile": true }),
     )
     .await;
+    let metrics = cdp(browser, "Page.getLayoutMetrics", json!({})).await;
+    let content = metrics["cssContentSize"]["width"].as_f64().unwrap_or(0.0);
+    let viewport = metrics["cssLayoutViewport"]["clientWidth"]
+        .as_f64()
+        .unwrap_or(0.0);
+    assert!(
+        content <= viewport + 0.5,
+        "{name}: the page is {content} px wide on a {viewport} px phone (it scrolls sideways)"
+    );
     screenshot(browser, name).await;
     cdp(browser, "Emulation.clearDeviceMetricsOverride", json!({})).await;
 }
@@ -340,6 +401,13 @@ async fn a_merchant_clicks_through_the_cabinet_in_chromium() {
         "/login",
         "anonymous / leads to login"
     );
+    // The stylesheet got through the CSP: the ground is its colour, not white.
+    let ground = wait_for(&browser, "body")
+        .await
+        .css_value("background-color")
+        .await
+        .expect("computed style");
+    assert_eq!(ground, "rgba(243, 245, 248, 1)", "cabinet.css is applied");
     screenshot(&browser, "01-login.png").await;
     phone_screenshot(&browser, "01-login-phone.png").await;
     fill_and_submit(
