@@ -30,9 +30,32 @@ const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 /// machine; a healthy run needs a small fraction of it.
 const STEP: Duration = Duration::from_secs(15);
 
-/// The desktop window, and the phone (an iPhone 12-15's CSS viewport).
-const DESKTOP: (u32, u32) = (1280, 900);
-const PHONE: (u32, u32) = (390, 844);
+/// A screen to lay pages out on: CSS pixels, device pixels per CSS pixel,
+/// and whether it is a phone (touch, the viewport meta obeyed).
+#[derive(Debug, Clone, Copy)]
+struct Screen {
+    width: u32,
+    height: u32,
+    scale: u32,
+    mobile: bool,
+}
+
+/// A laptop's window.
+const DESKTOP: Screen = Screen {
+    width: 1280,
+    height: 800,
+    scale: 1,
+    mobile: false,
+};
+
+/// A phone: an iPhone 12 to 15's CSS viewport, at its pixel ratio of 2
+/// (rounded down from 3, to keep the files small).
+const PHONE: Screen = Screen {
+    width: 390,
+    height: 844,
+    scale: 2,
+    mobile: true,
+};
 
 /// The demo data of the host spec, section 7.
 const EMAIL: &str = "demo@merchant.test";
@@ -209,9 +232,8 @@ async fn open_browser(driver: &ChromeDriver, profile: &Path, downloads: &Path) -
                 "--disable-component-update",
                 "--disable-sync",
                 "--disable-extensions",
-                "--hide-scrollbars",
                 "--lang=ru-RU",
-                format!("--window-size={},{}", DESKTOP.0, DESKTOP.1),
+                format!("--window-size={},{}", DESKTOP.width, DESKTOP.height),
                 format!("--user-data-dir={}", profile.display()),
             ],
             "prefs": {
@@ -245,42 +267,47 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-/// Saves the whole page, not just the viewport, as `target/screenshots/NAME`,
-/// after checking that the browser had nothing to complain about on it.
+/// Saves the whole page at the desktop's width as `target/screenshots/NAME`.
 async fn screenshot(browser: &Client, name: &str) {
-    assert_no_console_errors(browser, name).await;
-    let metrics = cdp(browser, "Page.getLayoutMetrics", json!({})).await;
-    let size = &metrics["cssContentSize"];
-    let (width, height) = (size["width"].as_f64(), size["height"].as_f64());
-    let (Some(width), Some(height)) = (width, height) else {
-        panic!("Page.getLayoutMetrics without a content size: {metrics}")
-    };
-    let shot = cdp(
-        browser,
-        "Page.captureScreenshot",
-        json!({
-            "format": "png",
-            "captureBeyondViewport": true,
-            "clip": { "x": 0, "y": 0, "width": width, "height": height, "scale": 1 },
-        }),
-    )
-    .await;
-    let png = base64::engine::general_purpose::STANDARD
-        .decode(shot["data"].as_str().expect("PNG data"))
-        .expect("base64 PNG");
-    std::fs::write(screenshot_dir().join(name), png).expect("screenshot written");
+    shoot(browser, name, DESKTOP).await;
 }
 
-/// Lays the page out as a phone would (390 CSS px wide, touch, the
-/// viewport meta obeyed), saves a full-page screenshot, and goes back to
-/// the desktop window.
+/// Saves the whole page as a phone lays it out (390 CSS px wide, touch, the
+/// viewport meta obeyed) as `target/screenshots/NAME`.
 async fn phone_screenshot(browser: &Client, name: &str) {
-    cdp(
-        browser,
-        "Emulation.setDeviceMetricsOverride",
-        json!({ "width": PHONE.0, "height": PHONE.1, "deviceScaleFactor": 2, "mobile": true }),
-    )
-    .await;
+    shoot(browser, name, PHONE).await;
+}
+
+/// Checks that the browser had nothing to complain about on the page and
+/// that the page is no wider than `screen`, then saves all of it, not just
+/// the viewport. The viewport is made as tall as the page first, so there
+/// is no scroll bar to narrow the layout and the picture is the page as a
+/// person scrolling it sees it; the window comes back as it was afterwards.
+async fn shoot(browser: &Client, name: &str, screen: Screen) {
+    assert_no_console_errors(browser, name).await;
+    let emulate = |height: f64| {
+        cdp(
+            browser,
+            "Emulation.setDeviceMetricsOverride",
+            json!({
+                "width": screen.width,
+                "height": height,
+                "deviceScaleFactor": screen.scale,
+                "mobile": screen.mobile,
+            }),
+        )
+    };
+    let content_height = |metrics: &Value| {
+        metrics["cssContentSize"]["height"]
+            .as_f64()
+            .unwrap_or_else(|| panic!("Page.getLayoutMetrics without a content size: {metrics}"))
+    };
+    emulate(f64::from(screen.height)).await;
+    let metrics = cdp(browser, "Page.getLayoutMetrics", json!({})).await;
+    let height = content_height(&metrics)
+        .ceil()
+        .max(f64::from(screen.height));
+    emulate(height).await;
     let metrics = cdp(browser, "Page.getLayoutMetrics", json!({})).await;
     let content = metrics["cssContentSize"]["width"].as_f64().unwrap_or(0.0);
     let viewport = metrics["cssLayoutViewport"]["clientWidth"]
@@ -288,10 +315,19 @@ async fn phone_screenshot(browser: &Client, name: &str) {
         .unwrap_or(0.0);
     assert!(
         content <= viewport + 0.5,
-        "{name}: the page is {content} px wide on a {viewport} px phone (it scrolls sideways)"
+        "{name}: the page is {content} px wide on a {viewport} px screen (it scrolls sideways)"
     );
-    screenshot(browser, name).await;
+    let shot = cdp(
+        browser,
+        "Page.captureScreenshot",
+        json!({ "format": "png", "captureBeyondViewport": true }),
+    )
+    .await;
     cdp(browser, "Emulation.clearDeviceMetricsOverride", json!({})).await;
+    let png = base64::engine::general_purpose::STANDARD
+        .decode(shot["data"].as_str().expect("PNG data"))
+        .expect("base64 PNG");
+    std::fs::write(screenshot_dir().join(name), png).expect("screenshot written");
 }
 
 /// Waits (bounded by [`STEP`]) for an element to appear: how a step knows
@@ -360,6 +396,113 @@ fn purchase(client: &mut host::Client, stan: u32, amount_minor: u64) -> host::An
     )
 }
 
+/// What the test's payments should leave in the history: approved
+/// purchases (count and sum, minor units) and the stored transactions,
+/// declines included (every answer past the sign-on check is stored).
+#[derive(Debug, Default)]
+struct Ledger {
+    approved: u64,
+    approved_minor: u64,
+    declined: u64,
+}
+
+impl Ledger {
+    /// Pays `amount_minor` on `client` and books the answer; returns its code.
+    fn pay(&mut self, client: &mut host::Client, stan: u32, amount_minor: u64) -> String {
+        let code = purchase(client, stan, amount_minor).code().to_owned();
+        if code == "00" {
+            self.approved += 1;
+            self.approved_minor += amount_minor;
+        } else {
+            self.declined += 1;
+        }
+        code
+    }
+
+    /// Transactions the transactions view and its CSV should list.
+    fn stored(&self) -> u64 {
+        self.approved + self.declined
+    }
+}
+
+/// `1 284,50 BYN`, as the cabinet writes amounts, with plain spaces.
+fn byn(minor: u64) -> String {
+    let (major, cents) = (minor / 100, minor % 100);
+    let digits = major.to_string();
+    let mut grouped = String::new();
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(' ');
+        }
+        grouped.push(digit);
+    }
+    format!("{grouped},{cents:02} BYN")
+}
+
+/// Text with its no-break and thin spaces made plain, for comparing.
+fn plain(text: &str) -> String {
+    text.replace(['\u{a0}', '\u{202f}', '\u{2009}'], " ")
+}
+
+/// Clicks the page's CSV link and waits (bounded by [`STEP`]) for the
+/// download to land in `downloads`: Chromium writes a `.crdownload` and
+/// renames it to the served file name once complete, so the file's
+/// appearance under its final name is the signal. Returns its bytes.
+async fn download_csv(browser: &Client, downloads: &Path, expected_href: &str) -> Vec<u8> {
+    let link = wait_for(browser, "a.csv[href^='/history.csv']").await;
+    let href = link.attr("href").await.expect("href").unwrap_or_default();
+    assert_eq!(href, expected_href, "the CSV link carries the page's query");
+    let before: Vec<PathBuf> = csv_files(downloads);
+    link.click().await.expect("click Скачать CSV");
+    let deadline = Instant::now() + STEP;
+    loop {
+        let fresh: Vec<PathBuf> = csv_files(downloads)
+            .into_iter()
+            .filter(|path| !before.contains(path))
+            .collect();
+        if let [file] = fresh.as_slice() {
+            return std::fs::read(file).expect("the downloaded CSV");
+        }
+        assert!(fresh.len() < 2, "one click, one file: {fresh:?}");
+        assert!(
+            Instant::now() < deadline,
+            "no CSV in {} within {STEP:?} of the click",
+            downloads.display()
+        );
+        // Poll the folder: a download has no event a WebDriver client can await.
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The finished `.csv` files in `folder`.
+fn csv_files(folder: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(folder)
+        .expect("download folder")
+        .map(|entry| entry.expect("folder entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "csv"))
+        .collect()
+}
+
+/// Checks a downloaded CSV is what Excel with a Russian locale opens as it
+/// is (UTF-8 with a BOM, `;` between fields, CRLF) and returns its records
+/// after the header.
+fn csv_records(bytes: &[u8], name: &str) -> Vec<String> {
+    let text = std::str::from_utf8(bytes).unwrap_or_else(|e| panic!("{name} is not UTF-8: {e}"));
+    let body = text
+        .strip_prefix('\u{feff}')
+        .unwrap_or_else(|| panic!("{name} starts with the UTF-8 BOM"));
+    let mut lines = body.split("\r\n").filter(|line| !line.is_empty());
+    let header = lines
+        .next()
+        .unwrap_or_else(|| panic!("{name} has a header"));
+    let columns = header.split(';').count();
+    assert!(
+        columns >= 5,
+        "{name}: `;` separates the header's columns: {header}"
+    );
+    lines.map(str::to_owned).collect()
+}
+
 /// The demo device `serial` signed on over a new connection.
 fn signed_on(server: &host::Server, serial: &str, password: &str) -> host::Client {
     let mut client = server.connect();
@@ -379,12 +522,13 @@ async fn a_merchant_clicks_through_the_cabinet_in_chromium() {
 
     // Payments first, so the history has rows: approvals on both demo
     // readers and an issuer's decline (amount ending in 51).
+    let mut ledger = Ledger::default();
     let mut first = signed_on(&server, "MPOS-0001", "app-pass-1");
-    assert_eq!(purchase(&mut first, 1, 1_000).code(), "00");
-    assert_eq!(purchase(&mut first, 2, 123_450).code(), "00");
-    assert_eq!(purchase(&mut first, 3, 2_051).code(), "51");
+    assert_eq!(ledger.pay(&mut first, 1, 1_000), "00");
+    assert_eq!(ledger.pay(&mut first, 2, 123_450), "00");
+    assert_eq!(ledger.pay(&mut first, 3, 2_051), "51");
     let mut second = signed_on(&server, "MPOS-0002", "app-pass-2");
-    assert_eq!(purchase(&mut second, 1, 2_500).code(), "00");
+    assert_eq!(ledger.pay(&mut second, 1, 2_500), "00");
 
     let driver = ChromeDriver::start();
     let profile = tempfile::tempdir().expect("profile folder");
@@ -464,7 +608,7 @@ async fn a_merchant_clicks_through_the_cabinet_in_chromium() {
     tokio::task::block_in_place(|| {
         let mut stan = 2;
         loop {
-            let code = purchase(&mut second, stan, 700).code().to_owned();
+            let code = ledger.pay(&mut second, stan, 700);
             if code == "58" {
                 break;
             }
@@ -477,7 +621,7 @@ async fn a_merchant_clicks_through_the_cabinet_in_chromium() {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert_eq!(
-            purchase(&mut first, 4, 1_500).code(),
+            ledger.pay(&mut first, 4, 1_500),
             "00",
             "the other reader still pays"
         );
@@ -493,6 +637,82 @@ async fn a_merchant_clicks_through_the_cabinet_in_chromium() {
         .expect("click Сменить пароль");
     wait_for(&browser, "form[action='/devices/MPOS-0001/password']").await;
     screenshot(&browser, "06-device-password.png").await;
+
+    // History by business day (the default view), through the navigation:
+    // the chart above the table, and the period's total of what was approved.
+    wait_for(&browser, "nav a[href='/history']")
+        .await
+        .click()
+        .await
+        .expect("click История платежей");
+    wait_for(&browser, "table.report.days").await;
+    assert_eq!(location(&browser).await, "/history");
+    wait_for(&browser, "figure.chart-card svg.chart rect.bar").await;
+    let total = plain(&text_of(&browser, "table.report.days tfoot").await);
+    let (count, sum) = (ledger.approved.to_string(), byn(ledger.approved_minor));
+    assert!(
+        total.contains(&count) && total.contains(&sum),
+        "the total shows {count} payments for {sum}: {total}"
+    );
+    screenshot(&browser, "07-history-days.png").await;
+    phone_screenshot(&browser, "07-history-days-phone.png").await;
+    let csv = download_csv(
+        &browser,
+        downloads.path(),
+        "/history.csv?period=week&view=days",
+    )
+    .await;
+    let days = csv_records(&csv, "the business days' CSV");
+    assert!(!days.is_empty(), "a record per business day and terminal");
+
+    // History by transaction, through its tab: every stored one, the
+    // declines (51, 58) marked.
+    wait_for(&browser, "nav.tabs a[href*='view=transactions']")
+        .await
+        .click()
+        .await
+        .expect("click По транзакциям");
+    wait_for(&browser, "table.report.transactions").await;
+    assert_eq!(
+        location(&browser).await,
+        "/history?period=week&view=transactions"
+    );
+    let rows = browser
+        .find_all(Locator::Css("table.report.transactions tbody tr"))
+        .await
+        .expect("rows");
+    let declined = browser
+        .find_all(Locator::Css("table.report.transactions tbody tr.declined"))
+        .await
+        .expect("declined rows");
+    assert_eq!(
+        rows.len() as u64,
+        ledger.stored(),
+        "one row per transaction"
+    );
+    assert_eq!(
+        declined.len() as u64,
+        ledger.declined,
+        "declines are marked"
+    );
+    screenshot(&browser, "08-history-transactions.png").await;
+    phone_screenshot(&browser, "08-history-transactions-phone.png").await;
+    let csv = download_csv(
+        &browser,
+        downloads.path(),
+        "/history.csv?period=week&view=transactions",
+    )
+    .await;
+    let records = csv_records(&csv, "the transactions' CSV");
+    assert_eq!(
+        records.len() as u64,
+        ledger.stored(),
+        "the CSV has them all"
+    );
+    assert!(
+        records.iter().all(|r| r.split(';').count() >= 10),
+        "every record has its fields separated by `;`: {records:#?}"
+    );
 
     // The cabinet password: the page, then the errors a mistyped form shows
     // (a wrong current password and a short new one; nothing changes).
