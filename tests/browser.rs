@@ -3,11 +3,11 @@
 //! chromedriver (WebDriver) the way a merchant clicks through it: login,
 //! home, devices (blocking one, which the host must then refuse), the app
 //! password form, the payment history by business day and by transaction
-//! with both CSV downloads, and the cabinet password page. Every page is
-//! saved as a full-page screenshot under `target/screenshots/` (the main
-//! ones at a phone's width too) for people to look at; unattended, the test
-//! fails on what the browser logs as an error and on pages wider than the
-//! screen.
+//! with both CSV downloads, the cabinet password page, signing out and the
+//! forgotten password's form. Every page is saved as a full-page screenshot
+//! under `target/screenshots/` (the main ones at a phone's width too) for
+//! people to look at; unattended, the test fails on what the browser logs
+//! as an error and on pages wider than the screen.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`; `scripts/install-test-deps.sh`
 //! installs them. Without them the test fails (it never skips silently).
@@ -750,6 +750,37 @@ async fn a_merchant_clicks_through_the_cabinet_in_chromium() {
     wait_for(&browser, ".field-error").await;
     screenshot(&browser, "10-password-errors.png").await;
     phone_screenshot(&browser, "10-password-errors-phone.png").await;
+
+    // Sign out with the header's button: back on the login page, and the
+    // session is gone (home leads to login again).
+    wait_for(&browser, "form.logout button")
+        .await
+        .click()
+        .await
+        .expect("click Выйти");
+    wait_for(&browser, "form[action='/login']").await;
+    browser.goto(&format!("{base}/")).await.expect("open /");
+    wait_for(&browser, "form[action='/login']").await;
+    assert_eq!(location(&browser).await, "/login", "signed out");
+
+    // The forgotten password, from the login page's link: the form, then
+    // the one answer it gives whether or not the e-mail is known.
+    wait_for(&browser, "a[href='/password/forgot']")
+        .await
+        .click()
+        .await
+        .expect("click Забыли пароль?");
+    wait_for(&browser, "form[action='/password/forgot']").await;
+    screenshot(&browser, "11-password-forgot.png").await;
+    phone_screenshot(&browser, "11-password-forgot-phone.png").await;
+    fill_and_submit(
+        &browser,
+        "form[action='/password/forgot']",
+        &[("email", EMAIL)],
+    )
+    .await;
+    wait_for(&browser, ".notice[role='status']").await;
+    screenshot(&browser, "12-password-forgot-sent.png").await;
 
     browser.close().await.expect("the session closes");
     eprintln!(
