@@ -190,7 +190,7 @@ impl WebDriverCompatibleCommand for BrowserLog {
 /// Fails if the browser logged an error since the last look: a style or
 /// form the CSP refused, a resource that did not load. Tolerated: the
 /// page's own 4xx status (a refused login answers 401, a form with errors
-/// 400, on purpose) and the favicon, which the cabinet does not have.
+/// 400, on purpose).
 async fn assert_no_console_errors(browser: &Client, page: &str) {
     let document = browser.current_url().await.expect("current URL");
     let own_status =
@@ -205,7 +205,7 @@ async fn assert_no_console_errors(browser: &Client, page: &str) {
         .flatten()
         .filter(|entry| entry["level"] == "SEVERE")
         .filter_map(|entry| entry["message"].as_str())
-        .filter(|message| !message.starts_with(&own_status) && !message.contains("/favicon.ico"))
+        .filter(|message| !message.starts_with(&own_status))
         .collect();
     assert!(errors.is_empty(), "{page}: the browser logged {errors:#?}");
 }

@@ -131,6 +131,7 @@ pub fn router(cabinet: Arc<Cabinet>) -> Router {
         .route("/history", get(pages::history::page))
         .route("/history.csv", get(pages::history::download))
         .route("/static/cabinet.css", get(pages::stylesheet))
+        .route("/static/favicon.svg", get(pages::favicon))
         .layer(axum::middleware::from_fn(security::headers))
         .with_state(cabinet)
 }

@@ -25,6 +25,14 @@ pub async fn stylesheet() -> impl IntoResponse {
     )
 }
 
+/// The icon browsers show in the tab, compiled in like the stylesheet.
+pub async fn favicon() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "image/svg+xml")],
+        include_str!("../../static/favicon.svg"),
+    )
+}
+
 /// The language of a request: `?lang=` (then remembered), the cookie, or Russian.
 pub(crate) fn language(headers: &HeaderMap, query: Option<&str>) -> (Lang, Option<String>) {
     if let Some(lang) = query.and_then(Lang::parse) {
