@@ -608,7 +608,14 @@ async fn a_merchant_clicks_through_the_cabinet_in_chromium() {
         "Активен",
         "only the clicked reader is blocked"
     );
-    assert_eq!(location(&browser).await, "/devices");
+    assert_eq!(
+        location(&browser).await,
+        "/devices?done=blocked&serial=MPOS-0002"
+    );
+    assert_eq!(
+        text_of(&browser, "p.notice[role='status']").await,
+        "Терминал MPOS-0002 заблокирован: приложение на нём не проведёт новых операций."
+    );
     tokio::task::block_in_place(|| {
         let mut stan = 2;
         loop {

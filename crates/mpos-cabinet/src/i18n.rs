@@ -159,6 +159,15 @@ pub struct Texts {
     pub reset_mail_subject: &'static str,
     /// The e-mail's text; `{link}` stands for the link.
     pub reset_mail_text: &'static str,
+    // Device notices
+    /// A device notice starts with this word and the serial.
+    pub notice_reader: &'static str,
+    /// After the serial: the device is blocked.
+    pub notice_blocked: &'static str,
+    /// After the serial: the device is active again.
+    pub notice_unblocked: &'static str,
+    /// After the serial: its app password changed.
+    pub notice_app_password: &'static str,
 }
 
 const RU: Texts = Texts {
@@ -222,6 +231,11 @@ const RU: Texts = Texts {
     password_reset_done: "Пароль изменён. Войдите с новым паролем.",
     reset_mail_subject: "МТБанк mPOS: восстановление пароля",
     reset_mail_text: "Здравствуйте!\n\nДля этого адреса запрошено восстановление пароля к личному кабинету торговца «МТБанк mPOS».\nЧтобы задать новый пароль, откройте ссылку (она действует 1 час и только один раз):\n\n{link}\n\nЕсли вы не запрашивали восстановление, просто удалите это письмо: ваш пароль останется прежним.\n",
+    // Device notices
+    notice_reader: "Терминал",
+    notice_blocked: " заблокирован: приложение на нём не проведёт новых операций.",
+    notice_unblocked: " снова активен.",
+    notice_app_password: ": пароль приложения изменён, в приложение нужно войти заново.",
 };
 
 const EN: Texts = Texts {
@@ -285,4 +299,9 @@ const EN: Texts = Texts {
     password_reset_done: "Your password is changed. Sign in with the new one.",
     reset_mail_subject: "MTBank mPOS: password recovery",
     reset_mail_text: "Hello,\n\nSomeone asked to recover the password of the MTBank mPOS merchant cabinet for this address.\nTo set a new password, open the link (valid for 1 hour, once):\n\n{link}\n\nIf it was not you, delete this message: your password stays as it is.\n",
+    // Device notices
+    notice_reader: "Card reader",
+    notice_blocked: " is blocked: the app on it cannot make new transactions.",
+    notice_unblocked: " is active again.",
+    notice_app_password: ": the app password is changed; the app has to sign in again.",
 };

@@ -323,7 +323,34 @@ async fn blocking_and_unblocking_take_effect_in_the_directory_and_are_audited() 
     )
     .await;
     assert_eq!(block.status, StatusCode::SEE_OTHER);
-    assert_eq!(block.headers.get(header::LOCATION).unwrap(), "/devices");
+    let location = block
+        .headers
+        .get(header::LOCATION)
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert_eq!(location, "/devices?done=blocked&serial=MPOS-0001");
+    let list = call(&app, "GET", location, &cookie, None).await;
+    assert!(
+        list.body.contains(
+            "<p class=\"notice\" role=\"status\">Терминал MPOS-0001 заблокирован: \
+             приложение на нём не проведёт новых операций.</p>"
+        ),
+        "{}",
+        list.body
+    );
+    let foreign = call(
+        &app,
+        "GET",
+        "/devices?done=blocked&serial=MPOS-0101",
+        &cookie,
+        None,
+    )
+    .await;
+    assert!(
+        !foreign.body.contains("class=\"notice\""),
+        "no notice about another merchant's reader"
+    );
     assert!(device(&app, "MPOS-0001").blocked);
     assert!(
         app.store.directory().device("MPOS-0001").unwrap().blocked,

@@ -36,6 +36,49 @@ struct DevicesPage<'a> {
     csrf: &'a str,
     active: &'a str,
     devices: Vec<DeviceLine>,
+    /// What the last change did, e.g. «Терминал MPOS-0002 заблокирован…».
+    notice: Option<String>,
+}
+
+/// `?lang=`, and after a change `?done=` with the device's `serial`.
+#[derive(Deserialize)]
+pub struct DevicesQuery {
+    lang: Option<String>,
+    done: Option<String>,
+    serial: Option<String>,
+}
+
+/// What a change did, as the redirect after it says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Done {
+    Blocked,
+    Unblocked,
+    AppPassword,
+}
+
+impl Done {
+    fn code(self) -> &'static str {
+        match self {
+            Done::Blocked => "blocked",
+            Done::Unblocked => "unblocked",
+            Done::AppPassword => "app_password",
+        }
+    }
+
+    fn parse(text: &str) -> Option<Done> {
+        [Done::Blocked, Done::Unblocked, Done::AppPassword]
+            .into_iter()
+            .find(|done| done.code() == text)
+    }
+
+    fn notice(self, t: &Texts, serial: &str) -> String {
+        let what = match self {
+            Done::Blocked => t.notice_blocked,
+            Done::Unblocked => t.notice_unblocked,
+            Done::AppPassword => t.notice_app_password,
+        };
+        format!("{} {serial}{what}", t.notice_reader)
+    }
 }
 
 #[derive(Template)]
@@ -54,12 +97,12 @@ struct PasswordPage<'a> {
 pub async fn list(
     State(cabinet): State<Arc<Cabinet>>,
     headers: HeaderMap,
-    Query(query): Query<super::login::LangQuery>,
+    Query(query): Query<DevicesQuery>,
 ) -> Response {
     let Some(me) = current(&cabinet, &headers).await else {
         return to_login();
     };
-    let (lang, remember) = language(&headers, query.lang());
+    let (lang, remember) = language(&headers, query.lang.as_deref());
     let merchant = me.merchant.id.clone();
     let rows = match cabinet
         .read(move |c| devices::list(c, Some(&merchant)))
@@ -69,6 +112,14 @@ pub async fn list(
         Err(error) => return failure(error),
     };
     let t = lang.texts();
+    // Only about one of the merchant's own devices: the query is not trusted.
+    let notice = query
+        .done
+        .as_deref()
+        .and_then(Done::parse)
+        .zip(query.serial.as_deref())
+        .filter(|(_, serial)| rows.iter().any(|d| d.serial == *serial))
+        .map(|(done, serial)| done.notice(t, serial));
     let devices = rows
         .into_iter()
         .map(|d| DeviceLine {
@@ -94,6 +145,7 @@ pub async fn list(
         csrf: &me.csrf,
         active: "devices",
         devices,
+        notice,
     };
     render(
         &page,
@@ -135,6 +187,12 @@ pub async fn set_state(
                 .into_response();
         }
     };
+    let done = if blocked {
+        Done::Blocked
+    } else {
+        Done::Unblocked
+    };
+    let shown = serial.clone();
     let changed = cabinet
         .store
         .write(move |c| {
@@ -159,7 +217,7 @@ pub async fn set_state(
         .await;
     match changed {
         Ok(None) => not_found(),
-        Ok(Some(_)) => after_change(&cabinet).await,
+        Ok(Some(_)) => after_change(&cabinet, done, &shown).await,
         Err(error) => failure(error),
     }
 }
@@ -257,6 +315,7 @@ pub async fn set_password(
         Err(error) => return failure(error),
     };
     let merchant = me.merchant.id.clone();
+    let shown = serial.clone();
     let changed = cabinet
         .store
         .write(move |c| {
@@ -276,7 +335,7 @@ pub async fn set_password(
         .await;
     match changed {
         Ok(false) => not_found(),
-        Ok(true) => after_change(&cabinet).await,
+        Ok(true) => after_change(&cabinet, Done::AppPassword, &shown).await,
         Err(error) => failure(error),
     }
 }
@@ -294,10 +353,13 @@ async fn owns(cabinet: &Cabinet, me: &Current, serial: &str) -> Result<bool, Res
         .map_err(failure)
 }
 
-/// After a committed change: the host's directory now, then back to the list.
-async fn after_change(cabinet: &Arc<Cabinet>) -> Response {
+/// After a committed change: the host's directory now, then back to the
+/// list, which says what was done.
+async fn after_change(cabinet: &Arc<Cabinet>, done: Done, serial: &str) -> Response {
     let store = cabinet.store.clone();
     // The poller would see it within 250 ms; refreshing now makes it at once.
     let _ = tokio::task::spawn_blocking(move || store.refresh_directory()).await;
-    Redirect::to("/devices").into_response()
+    let mut location = format!("/devices?done={}&serial=", done.code());
+    super::percent_encode(serial, &mut location);
+    Redirect::to(&location).into_response()
 }

@@ -145,6 +145,18 @@ pub(crate) fn failure(error: impl std::fmt::Display) -> Response {
         .into_response()
 }
 
+/// Percent-encodes a query value onto `out`: everything but the unreserved
+/// characters, so any serial or filter text makes a safe link.
+pub(crate) fn percent_encode(value: &str, out: &mut String) {
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+}
+
 /// Milliseconds since the Unix epoch.
 pub(crate) fn now_millis() -> i64 {
     mpos_store::ops::now_millis()

@@ -2,6 +2,7 @@
 //! two business days, the filters, the view and the page. Anything wrong is
 //! a [`QueryError`] naming the field, shown next to it, never a 500.
 
+use crate::pages::percent_encode;
 use jiff::civil::Date;
 use serde::Deserialize;
 
@@ -288,17 +289,6 @@ impl Report {
             percent_encode(value, &mut out);
         }
         out
-    }
-}
-
-/// Percent-encodes a query value: everything but unreserved characters.
-fn percent_encode(value: &str, out: &mut String) {
-    for byte in value.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
-            out.push(char::from(byte));
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
     }
 }
 
