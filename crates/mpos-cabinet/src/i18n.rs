@@ -168,6 +168,27 @@ pub struct Texts {
     pub notice_unblocked: &'static str,
     /// After the serial: its app password changed.
     pub notice_app_password: &'static str,
+    // Home summary
+    /// Home: today's block title, before the date.
+    pub home_today: &'static str,
+    /// Home: payments line.
+    pub home_payments: &'static str,
+    /// Home: refunds line.
+    pub home_refunds: &'static str,
+    /// Home: net line.
+    pub home_net: &'static str,
+    /// Home: nothing yet today.
+    pub home_nothing_today: &'static str,
+    /// Home: the readers block title.
+    pub home_readers: &'static str,
+    /// Home: how many readers are active.
+    pub home_active: &'static str,
+    /// Home: how many readers are blocked.
+    pub home_blocked: &'static str,
+    /// Home: link to the history.
+    pub home_to_history: &'static str,
+    /// Home: link to the devices.
+    pub home_to_devices: &'static str,
 }
 
 const RU: Texts = Texts {
@@ -236,6 +257,17 @@ const RU: Texts = Texts {
     notice_blocked: " заблокирован: приложение на нём не проведёт новых операций.",
     notice_unblocked: " снова активен.",
     notice_app_password: ": пароль приложения изменён, в приложение нужно войти заново.",
+    // Home summary
+    home_today: "Сегодня",
+    home_payments: "Оплаты",
+    home_refunds: "Возвраты",
+    home_net: "Итого",
+    home_nothing_today: "Сегодня операций ещё не было.",
+    home_readers: "Терминалы",
+    home_active: "Активны",
+    home_blocked: "Заблокированы",
+    home_to_history: "История платежей →",
+    home_to_devices: "Устройства →",
 };
 
 const EN: Texts = Texts {
@@ -304,4 +336,15 @@ const EN: Texts = Texts {
     notice_blocked: " is blocked: the app on it cannot make new transactions.",
     notice_unblocked: " is active again.",
     notice_app_password: ": the app password is changed; the app has to sign in again.",
+    // Home summary
+    home_today: "Today",
+    home_payments: "Payments",
+    home_refunds: "Refunds",
+    home_net: "Net",
+    home_nothing_today: "No transactions yet today.",
+    home_readers: "Card readers",
+    home_active: "Active",
+    home_blocked: "Blocked",
+    home_to_history: "Payment history →",
+    home_to_devices: "Devices →",
 };

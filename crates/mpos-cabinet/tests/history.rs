@@ -470,3 +470,37 @@ async fn the_language_switch_keeps_the_report() {
     assert!(english.body.contains("Payment history") && english.body.contains("Declined"));
     assert!(english.body.contains("lang=ru\""));
 }
+
+#[tokio::test]
+async fn the_home_page_shows_today_and_the_readers_at_a_glance() {
+    let (app, _) = seeded();
+    let cookie = session_cookie(&logged_in(&app).await);
+    let home = get(&app, &cookie, "/").await;
+    assert_eq!(home.status, StatusCode::OK);
+    // Today only: 125,50 paid, 25,50 refunded (the two-day-old 6 000,00 is
+    // not today's; the other merchant's 7 777,00 is never shown).
+    assert!(
+        home.body
+            .contains("<dd>1 · <span class=\"nowrap\">125,50\u{a0}BYN</span></dd>"),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains("100,00\u{a0}BYN"));
+    assert!(!home.body.contains("6\u{a0}000,00") && !home.body.contains("7\u{a0}777,00"));
+    // MPOS-0001 active, MPOS-0002 blocked (the harness's readers).
+    assert!(
+        home.body.contains("<dt>Активны</dt><dd>1</dd>"),
+        "{}",
+        home.body
+    );
+    assert!(home.body.contains("<dt>Заблокированы</dt><dd>1</dd>"));
+
+    let empty = app_with_nothing_today().await;
+    assert!(empty.contains("Сегодня операций ещё не было."), "{empty}");
+}
+
+async fn app_with_nothing_today() -> String {
+    let app = app("http://127.0.0.1:8080");
+    let cookie = session_cookie(&logged_in(&app).await);
+    get(&app, &cookie, "/").await.body
+}

@@ -1,12 +1,16 @@
-//! `/`: the merchant's name and the Android app; `/app/download` serves it.
+//! `/`: the merchant's name, today's takings and the readers at a glance,
+//! and the Android app; `/app/download` serves it.
 
-use super::{current, language, render, to_login};
+use super::history::{TotalRow, day_words, total_rows};
+use super::{current, failure, language, render, to_login};
 use crate::i18n::Texts;
 use crate::{AppDownload, Cabinet};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use mpos_store::ops::devices;
+use mpos_store::ops::history::{self, HistoryFilter};
 use std::sync::Arc;
 
 #[derive(Template)]
@@ -17,6 +21,12 @@ struct HomePage<'a> {
     csrf: &'a str,
     active: &'a str,
     merchant_name: &'a str,
+    /// Today's business day, `25.11.2026`.
+    today: String,
+    /// Today's totals, one per currency; empty before the first approval.
+    totals: Vec<TotalRow>,
+    active_readers: usize,
+    blocked_readers: usize,
 }
 
 /// GET /.
@@ -29,12 +39,35 @@ pub async fn page(
         return to_login();
     };
     let (lang, remember) = language(&headers, query_lang(&query));
+    let today = cabinet.today();
+    let filter = HistoryFilter {
+        merchant_id: me.merchant.id.clone(),
+        from_day: today.to_string(),
+        to_day: today.to_string(),
+        device_serial: None,
+        vt_ids: None,
+    };
+    let glance = cabinet
+        .read(move |c| {
+            let readers = devices::list(c, Some(&filter.merchant_id))?;
+            Ok((readers, history::day_totals(c, &filter)?))
+        })
+        .await;
+    let (readers, totals) = match glance {
+        Ok(glance) => glance,
+        Err(error) => return failure(error),
+    };
+    let blocked_readers = readers.iter().filter(|d| d.blocked).count();
     let page = HomePage {
         t: lang.texts(),
         lang: lang.code(),
         csrf: &me.csrf,
         active: "home",
         merchant_name: &me.merchant.name,
+        today: day_words(today),
+        totals: total_rows(&totals),
+        active_readers: readers.len() - blocked_readers,
+        blocked_readers,
     };
     render(
         &page,

@@ -24,6 +24,7 @@ mod view;
 
 pub use export::download;
 pub use query::HistoryQuery;
+pub(crate) use view::{TotalRow, day_words, total_rows};
 
 use super::{current, failure, language, render, to_login};
 use crate::Cabinet;
@@ -40,7 +41,7 @@ use mpos_store::rusqlite::Connection;
 use query::{Echo, Field, QueryError, Report, View};
 use std::sync::Arc;
 use texts::HistoryTexts;
-use view::{DayRow, Pager, TotalRow, TxnRow};
+use view::{DayRow, Pager, TxnRow};
 
 /// Rows per page of the transactions view.
 const PAGE_SIZE: u64 = 50;
