@@ -3,7 +3,10 @@
 //! that does not exist. Every change is audited, and the host sees it for
 //! the device's next message (the directory is refreshed after the commit).
 
-use super::{Current, current, failure, forbidden, language, not_found, render, to_login};
+use super::{
+    Current, current, failure, forbidden, language, new_password_errors, not_found, render,
+    to_login,
+};
 use crate::Cabinet;
 use crate::i18n::Texts;
 use crate::session;
@@ -17,9 +20,6 @@ use mpos_store::ops::audit::{self, Actor};
 use mpos_store::ops::devices;
 use serde::Deserialize;
 use std::sync::Arc;
-
-/// Shortest new password the cabinet accepts.
-const MIN_PASSWORD: usize = 10;
 
 /// One row of the devices table.
 struct DeviceLine {
@@ -287,16 +287,12 @@ pub async fn set_password(
     let (lang, _) = language(&headers, None);
     let t = lang.texts();
     let password = form.new_password;
-    let new_password_error = if password.chars().count() < MIN_PASSWORD {
-        Some(t.password_too_short)
-    } else if !password.bytes().all(|b| (0x20..=0x7E).contains(&b)) || password.trim() != password {
-        // The app sends it in DE 48: printable ASCII.
-        Some(t.password_not_ascii)
-    } else {
-        None
-    };
-    let repeat_error = (new_password_error.is_none() && password != form.new_password_repeat)
-        .then_some(t.passwords_differ);
+    let (new_password_error, repeat_error) =
+        new_password_errors(t, &password, &form.new_password_repeat, |p| {
+            // The app sends it in DE 48: printable ASCII.
+            (!p.bytes().all(|b| (0x20..=0x7E).contains(&b)) || p.trim() != p)
+                .then_some(t.password_not_ascii)
+        });
     if new_password_error.is_some() || repeat_error.is_some() {
         let page = PasswordPage {
             t,

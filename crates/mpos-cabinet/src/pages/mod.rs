@@ -9,7 +9,7 @@ pub mod password;
 pub mod recovery;
 
 use crate::Cabinet;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, Texts};
 use crate::session::{self, LANG_COOKIE, SESSION_COOKIE};
 use askama::Template;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -143,6 +143,27 @@ pub(crate) fn failure(error: impl std::fmt::Display) -> Response {
         "500: please try again in a moment.\n",
     )
         .into_response()
+}
+
+/// Shortest new password (cabinet or app) the cabinet accepts.
+pub(crate) const MIN_PASSWORD: usize = 10;
+
+/// What is wrong with a new password and its repeated copy, each message
+/// for its own field; the repeat is judged only once the password is good.
+pub(crate) fn new_password_errors(
+    t: &'static Texts,
+    password: &str,
+    repeat: &str,
+    extra: impl FnOnce(&str) -> Option<&'static str>,
+) -> (Option<&'static str>, Option<&'static str>) {
+    let password_error = if password.chars().count() < MIN_PASSWORD {
+        Some(t.password_too_short)
+    } else {
+        extra(password)
+    };
+    let repeat_error =
+        (password_error.is_none() && password != repeat).then_some(t.passwords_differ);
+    (password_error, repeat_error)
 }
 
 /// Percent-encodes a query value onto `out`: everything but the unreserved

@@ -3,7 +3,7 @@
 //! agree; on success the merchant's other sessions end, any password reset
 //! link e-mailed before stops working, and the change is audited.
 
-use super::{current, failure, forbidden, language, render, to_login};
+use super::{current, failure, forbidden, language, new_password_errors, render, to_login};
 use crate::Cabinet;
 use crate::i18n::Texts;
 use crate::session;
@@ -17,9 +17,6 @@ use mpos_store::ops::audit::{self, Actor};
 use mpos_store::ops::{merchants, reset_tokens, sessions};
 use serde::Deserialize;
 use std::sync::Arc;
-
-/// Shortest new password the cabinet accepts.
-const MIN_PASSWORD: usize = 10;
 
 #[derive(Template)]
 #[template(path = "password.html")]
@@ -103,11 +100,8 @@ pub async fn submit(
     .await
     .unwrap_or(false);
     let current_error = (!current_ok).then_some(t.wrong_current);
-    let new_password_error =
-        (form.new_password.chars().count() < MIN_PASSWORD).then_some(t.password_too_short);
-    let repeat_error = (new_password_error.is_none()
-        && form.new_password != form.new_password_repeat)
-        .then_some(t.passwords_differ);
+    let (new_password_error, repeat_error) =
+        new_password_errors(t, &form.new_password, &form.new_password_repeat, |_| None);
     if current_error.is_some() || new_password_error.is_some() || repeat_error.is_some() {
         let page = PasswordPage {
             t,

@@ -17,7 +17,7 @@
 //!   clear page with a way to ask again, status 400, never a 500.
 
 use super::login::{LangQuery, anonymous_csrf};
-use super::{failure, forbidden, language, now_millis, render};
+use super::{failure, forbidden, language, new_password_errors, now_millis, render};
 use crate::Cabinet;
 use crate::i18n::{Lang, Texts};
 use crate::mail::Email;
@@ -35,8 +35,6 @@ use std::sync::Arc;
 
 /// How long an e-mailed link works.
 pub const TOKEN_TTL_MS: i64 = 60 * 60 * 1000;
-/// Shortest new password the cabinet accepts.
-const MIN_PASSWORD: usize = 10;
 /// Longest e-mail address (RFC 5321's path limit).
 const MAX_EMAIL: usize = 254;
 
@@ -208,11 +206,8 @@ pub async fn reset_submit(
         Ok(None) => return invalid_link(lang, &[]),
         Err(error) => return failure(error),
     }
-    let new_password_error =
-        (form.new_password.chars().count() < MIN_PASSWORD).then_some(t.password_too_short);
-    let repeat_error = (new_password_error.is_none()
-        && form.new_password != form.new_password_repeat)
-        .then_some(t.passwords_differ);
+    let (new_password_error, repeat_error) =
+        new_password_errors(t, &form.new_password, &form.new_password_repeat, |_| None);
     if new_password_error.is_some() || repeat_error.is_some() {
         let page = ResetPage {
             t,
