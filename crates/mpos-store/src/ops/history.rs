@@ -223,12 +223,33 @@ pub struct Cursor {
 /// `None`), newest first: an export reads the whole period in such chunks,
 /// each on a connection it gives back before writing, so memory stays flat
 /// and a slow download holds no reader.
+///
+/// A resumed read starts its index range at the cursor: the period ends on
+/// the cursor's day and the row value `(business_day, id) < (day, id)`
+/// bounds the range, so every chunk costs the same wherever it falls in
+/// the period. (The cursor written as `business_day < ? OR (business_day =
+/// ? AND id < ?)`, the day bound as two parameters, gave SQLite no range
+/// bound: each chunk walked the index down from the period's newest row,
+/// 2.3 ms for an early chunk of a million-row year, 97 ms for one 90 % of
+/// the way in. With one parameter used twice SQLite did derive the bound;
+/// an explicit end of the period does not depend on that.)
 pub fn transactions_after(
     conn: &Connection,
     filter: &HistoryFilter,
     after: Option<&Cursor>,
     limit: u64,
 ) -> Result<Vec<HistoryRow>, StoreError> {
+    let narrowed;
+    let filter = match after {
+        // The cursor's day is in the period (its row was); clamp it anyway so
+        // a cursor from elsewhere cannot widen the range.
+        Some(cursor) => {
+            let to_day = cursor.business_day.as_str().min(filter.to_day.as_str());
+            narrowed = filter.between(&filter.from_day, to_day);
+            &narrowed
+        }
+        None => filter,
+    };
     let Some((clause, mut values)) = filter.clause() else {
         return Ok(Vec::new());
     };
@@ -236,9 +257,9 @@ pub fn transactions_after(
     let resume = match after {
         Some(cursor) => {
             id_text = cursor.id.to_string();
-            values.extend([cursor.business_day.as_str(), cursor.business_day.as_str()]);
+            values.push(cursor.business_day.as_str());
             values.push(&id_text);
-            " AND (business_day < ? OR (business_day = ? AND id < CAST(? AS INTEGER)))"
+            " AND (business_day, id) < (?, CAST(? AS INTEGER))"
         }
         None => "",
     };
