@@ -476,7 +476,7 @@ mod history {
     }
 
     #[test]
-    fn chunks_resume_right_after_the_cursor_whatever_order_the_ids_are_in() {
+    fn chunks_and_pages_resume_right_after_their_place_whatever_order_the_ids_are_in() {
         // Row ids do not follow the business days here (a second seeding
         // run, a changed cutoff): the export's order is (day, id) all the
         // same, and a chunk resumes exactly after its cursor's row, also in
@@ -543,6 +543,27 @@ mod history {
         assert!(want.len() > 3);
         for size in [1, 2, 5] {
             assert_eq!(chunked(&store, &device, size), want, "chunks of {size}");
+        }
+        // Pages read only the days that hold the filter's rows: the same rows.
+        let totals = store.read(|c| history::day_totals(c, &device)).unwrap();
+        assert_eq!(history::count_rows(&totals), want.len() as u64);
+        for size in [1, 2, 3] {
+            let mut paged = Vec::new();
+            for page in 0..want.len().div_ceil(size) as u64 {
+                let rows = store
+                    .read(|c| {
+                        history::transactions_page(
+                            c,
+                            &device,
+                            &totals,
+                            page * size as u64,
+                            size as u64,
+                        )
+                    })
+                    .unwrap();
+                paged.extend(rows.into_iter().map(|r| r.id));
+            }
+            assert_eq!(paged, want, "pages of {size}");
         }
         // A cursor past the period's end starts at the period's end.
         let late = Cursor {
