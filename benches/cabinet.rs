@@ -77,7 +77,8 @@ fn today() -> jiff::civil::Date {
 }
 
 /// The folder of the cached store for `rows` built today; older ones of
-/// the same size are removed when a new one is built.
+/// the same size (other days, other fixture versions) are removed when a
+/// new one is built.
 fn fixture_dir(rows: u64) -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
@@ -97,12 +98,14 @@ fn fixture(rows: u64) -> PathBuf {
     }
     let parent = dir.parent().expect("a parent folder").to_owned();
     std::fs::create_dir_all(&parent).expect("fixture folder");
-    let prefix = format!("cabinet-v{FIXTURE_VERSION}-{rows}-");
+    // Older days and older versions of this size: half a gigabyte each.
+    let size = format!("-{rows}-");
     for old in std::fs::read_dir(&parent)
         .expect("fixture folder")
         .flatten()
     {
-        if old.file_name().to_string_lossy().starts_with(&prefix) {
+        let name = old.file_name().to_string_lossy().into_owned();
+        if name.starts_with("cabinet-v") && name.contains(&size) {
             let _ = std::fs::remove_dir_all(old.path());
         }
     }
