@@ -296,3 +296,241 @@ fn the_first_use_creates_a_private_data_folder_and_pan_key() {
         "kept, not regenerated"
     );
 }
+
+/// `(day, vt, device, currency, rows, payments, sum, refunds, sum)`.
+type TotalsRow = (String, String, String, i64, i64, i64, i64, i64, i64);
+
+/// Every `daily_totals` row, or the same aggregate computed from `transactions`.
+fn totals(store: &Store, direct: bool) -> Vec<TotalsRow> {
+    let sql = if direct {
+        "SELECT business_day, vt_id, device_serial, currency, count(*),
+                sum(kind = 'purchase' AND response_code = '00' AND reversed = 0),
+                sum(iif(kind = 'purchase' AND response_code = '00' AND reversed = 0, amount_minor, 0)),
+                sum(kind = 'refund' AND response_code = '00' AND reversed = 0),
+                sum(iif(kind = 'refund' AND response_code = '00' AND reversed = 0, amount_minor, 0))
+         FROM transactions WHERE mti = '0200'
+         GROUP BY merchant_id, business_day, vt_id, device_serial, currency ORDER BY 1, 2, 3, 4"
+    } else {
+        "SELECT business_day, vt_id, device_serial, currency, rows_count, payments_count,
+                payments_minor, refunds_count, refunds_minor
+         FROM daily_totals ORDER BY 1, 2, 3, 4"
+    };
+    store
+        .read(|c| {
+            let mut statement = c.prepare(sql)?;
+            let rows = statement.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                    r.get(6)?,
+                    r.get(7)?,
+                    r.get(8)?,
+                ))
+            })?;
+            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+        })
+        .unwrap()
+}
+
+fn count(store: &Store, sql: &str) -> i64 {
+    let sql = sql.to_owned();
+    store
+        .read(move |c| Ok(c.query_row(&sql, [], |r| r.get(0))?))
+        .unwrap()
+}
+
+const SEED: [&str; 8] = [
+    "seed-history",
+    "--merchant",
+    "MTB000000000001",
+    "--transactions",
+    "3000",
+    "--days",
+    "30",
+    "--seed",
+];
+
+#[test]
+fn seed_history_writes_what_the_host_would_and_the_totals_follow() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(admin(dir.path(), &["load", &fixture("demo.toml")]));
+    let mut args = SEED.to_vec();
+    args.push("7");
+    let said = ok(admin(dir.path(), &args));
+    assert!(
+        said.starts_with(
+            "Seeded 3000 transactions for merchant MTB000000000001 over 30 business day(s) ("
+        ),
+        "{said}"
+    );
+    assert_eq!(said.lines().count(), 1, "one summary line: {said}");
+
+    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+    let check = |store: &Store, rows: i64| {
+        assert_eq!(
+            count(
+                store,
+                "SELECT count(*) FROM transactions WHERE mti = '0200' AND merchant_id = 'MTB000000000001'"
+            ),
+            rows
+        );
+        assert_eq!(
+            totals(store, false),
+            totals(store, true),
+            "the triggers kept the totals"
+        );
+        assert_eq!(
+            count(store, "SELECT count(*) FROM transactions WHERE masked_pan IS NOT NULL
+                          AND masked_pan NOT GLOB '[0-9][0-9][0-9][0-9][0-9][0-9]******[0-9][0-9][0-9][0-9]'"),
+            0,
+            "only masked card numbers"
+        );
+        assert_eq!(
+            count(
+                store,
+                "SELECT count(*) FROM transactions WHERE response_code = '00' AND mti = '0200'
+                          AND (rrn IS NOT printf('%012d', id) OR length(auth_code) != 6)"
+            ),
+            0,
+            "approvals carry the RRN the host makes of the row id"
+        );
+        assert_eq!(
+            count(store, "SELECT count(*) FROM transactions o WHERE o.reversed = 1 AND NOT EXISTS
+                          (SELECT 1 FROM transactions r WHERE r.mti = '0400' AND r.original_id = o.id)"),
+            0,
+            "every reversed row has its 0400"
+        );
+        assert_eq!(
+            count(store, "SELECT count(*) FROM transactions r JOIN transactions p ON p.id = r.original_id
+                          WHERE r.kind = 'refund' AND (p.kind != 'purchase' OR p.response_code != '00'
+                          OR p.reversed = 1 OR p.pan_hash IS NOT r.pan_hash OR r.original_rrn IS NOT p.rrn)"),
+            0,
+            "refunds name a live purchase of the same card by its RRN"
+        );
+        assert_eq!(
+            count(
+                store,
+                "SELECT count(*) FROM transactions p WHERE p.kind = 'purchase' AND p.amount_minor <
+                          (SELECT coalesce(sum(amount_minor), 0) FROM transactions r
+                           WHERE r.original_id = p.id AND r.kind = 'refund')"
+            ),
+            0,
+            "never refunded beyond the purchase"
+        );
+        assert!(
+            count(
+                store,
+                "SELECT count(*) FROM transactions WHERE mti = '0400'"
+            ) > 0
+        );
+        assert!(
+            count(
+                store,
+                "SELECT count(DISTINCT response_code) FROM transactions"
+            ) >= 4
+        );
+    };
+    check(&store, 3000);
+    let entries = store
+        .read(|c| audit::recent(c, Some("MTB000000000001"), 10))
+        .unwrap();
+    assert!(
+        entries.iter().any(|e| e.actor == "operator"
+            && e.action == "history.seeded"
+            && e.detail.as_deref() == Some("3000 transaction(s) over 30 business day(s), seed 7")),
+        "{entries:?}"
+    );
+    drop(store);
+
+    // The same seed again: its STANs clash with the stored rows' and move on.
+    ok(admin(dir.path(), &args));
+    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+    check(&store, 6000);
+}
+
+#[test]
+fn seed_history_is_deterministic_for_a_seed() {
+    let rows = |seed: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        ok(admin(dir.path(), &["load", &fixture("demo.toml")]));
+        let mut args = SEED.to_vec();
+        args[4] = "500";
+        args.push(seed);
+        ok(admin(dir.path(), &args));
+        let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+        store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT group_concat(concat_ws(',', id, business_day, device_serial, vt_id, kind,
+                         amount_minor, response_code, masked_pan, reversed, stan), ';')
+                     FROM (SELECT * FROM transactions ORDER BY id)",
+                    [],
+                    |r| r.get::<_, String>(0),
+                )?)
+            })
+            .unwrap()
+    };
+    // Today's rows fall between the day's start and now, so their times
+    // are left out; everything else is the same for the same seed.
+    assert_eq!(rows("11"), rows("11"));
+    assert_ne!(rows("11"), rows("12"));
+}
+
+#[test]
+fn seed_history_refuses_a_merchant_it_cannot_pay_for() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(admin(dir.path(), &["load", &fixture("demo.toml")]));
+    ok(admin(
+        dir.path(),
+        &[
+            "merchant",
+            "add",
+            "--id",
+            "MTB000000000003",
+            "--name",
+            "Третий",
+            "--email",
+            "third@merchant.test",
+            "--password",
+            "third-password-3",
+        ],
+    ));
+    let seed = |merchant: &str| {
+        admin(
+            dir.path(),
+            &[
+                "seed-history",
+                "--merchant",
+                merchant,
+                "--transactions",
+                "10",
+            ],
+        )
+    };
+    let no_devices = failed(seed("MTB000000000003"));
+    assert!(
+        no_devices.contains(
+            "merchant MTB000000000003 has no card readers: add one with `mpos admin device add --merchant MTB000000000003` first"
+        ),
+        "{no_devices}"
+    );
+    assert!(failed(seed("MTB000000000009")).contains("no merchant MTB000000000009"));
+    let help = ok(Command::new(env!("CARGO_BIN_EXE_mpos"))
+        .args(["admin", "seed-history", "--help"])
+        .output()
+        .unwrap());
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    for words in [
+        "--transactions <N>",
+        "--days <D>",
+        "[default: 365]",
+        "--seed <S>",
+        "no full card number",
+    ] {
+        assert!(help.contains(words), "{words} in {help}");
+    }
+}

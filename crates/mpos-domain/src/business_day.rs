@@ -65,6 +65,25 @@ impl BusinessDayClock {
     pub fn local_date(&self, at: Timestamp) -> Date {
         self.zone.to_datetime(at).date()
     }
+
+    /// The instants of a business day: its first one and the first of the
+    /// next day, so that `business_day(t) == day` exactly for `start <= t <
+    /// end`. `None` at the ends of the calendar.
+    pub fn span(&self, day: Date) -> Option<(Timestamp, Timestamp)> {
+        Some((self.start_of(day)?, self.start_of(day.tomorrow().ok()?)?))
+    }
+
+    /// The first instant of `day`: local midnight, or the previous date's
+    /// cutoff. A local time that a DST jump skips starts the day when the
+    /// clock lands after the gap.
+    fn start_of(&self, day: Date) -> Option<Timestamp> {
+        let local = if self.cutoff == Time::midnight() {
+            day.to_datetime(Time::midnight())
+        } else {
+            day.yesterday().ok()?.to_datetime(self.cutoff)
+        };
+        self.zone.to_timestamp(local).ok()
+    }
 }
 
 #[cfg(test)]
@@ -125,6 +144,26 @@ mod tests {
             clock.business_day(at("2026-12-31T20:00:00Z")),
             date(2027, 1, 1),
             "across the year"
+        );
+    }
+
+    #[test]
+    fn a_span_holds_exactly_the_instants_of_its_business_day() {
+        for cutoff in ["00:00", "23:00", "04:30"] {
+            let clock = BusinessDayClock::new("Europe/Minsk", cutoff).unwrap();
+            let day = date(2026, 11, 25);
+            let (start, end) = clock.span(day).unwrap();
+            let second = jiff::SignedDuration::from_secs(1);
+            assert_eq!(clock.business_day(start), day, "{cutoff}");
+            assert_eq!(clock.business_day(end - second), day, "{cutoff}");
+            assert_eq!(clock.business_day(start - second), date(2026, 11, 24));
+            assert_eq!(clock.business_day(end), date(2026, 11, 26));
+            assert_eq!(end.duration_since(start).as_hours(), 24, "{cutoff}");
+        }
+        let midnight = BusinessDayClock::minsk().unwrap();
+        assert_eq!(
+            midnight.span(date(2026, 11, 25)).unwrap().0,
+            at("2026-11-24T21:00:00Z")
         );
     }
 

@@ -452,4 +452,127 @@ mod history {
         }
         assert_eq!(chunked, expected);
     }
+
+    /// Reads `f` in chunks of `size` from the newest row, as an export does.
+    fn chunked(store: &Store, f: &HistoryFilter, size: u64) -> Vec<i64> {
+        let mut ids = Vec::new();
+        let mut cursor: Option<Cursor> = None;
+        loop {
+            let after = cursor.clone();
+            let rows = store
+                .read(|c| history::transactions_after(c, f, after.as_ref(), size))
+                .unwrap();
+            ids.extend(rows.iter().map(|r| r.id));
+            match rows.last() {
+                Some(last) if rows.len() as u64 == size => {
+                    cursor = Some(Cursor {
+                        business_day: last.business_day.clone(),
+                        id: last.id,
+                    })
+                }
+                _ => return ids,
+            }
+        }
+    }
+
+    #[test]
+    fn chunks_and_pages_resume_right_after_their_place_whatever_order_the_ids_are_in() {
+        // Row ids do not follow the business days here (a second seeding
+        // run, a changed cutoff): the export's order is (day, id) all the
+        // same, and a chunk resumes exactly after its cursor's row, also in
+        // the middle of a day and with a filter.
+        let (_dir, store) = store();
+        let days = [
+            "2026-11-25",
+            "2026-11-20",
+            "2026-11-22",
+            "2026-10-31",
+            "2026-11-01",
+        ];
+        let mut expected: Vec<(String, i64, String)> = store
+            .write_blocking(move |c| {
+                transactions::insert(c, &tx(Kind::Purchase, "999999", 1, "00", None, None))?;
+                devices::insert(c, "MPOS-0002", "MTB000000000001", false, "h")?;
+                let mut rows = Vec::new();
+                for i in 0..40 {
+                    let day = days[(i * 7) % days.len()];
+                    let mut t = on_day(
+                        tx(Kind::Purchase, &format!("{i:06}"), 100, "00", None, None),
+                        day,
+                    );
+                    if i % 3 == 0 {
+                        t.device_serial = "MPOS-0002".into();
+                    }
+                    let device = t.device_serial.clone();
+                    rows.push((day.to_owned(), transactions::insert(c, &t)?, device));
+                }
+                Ok(rows)
+            })
+            .unwrap();
+        expected.retain(|(day, ..)| day.as_str() >= "2026-11-01");
+        expected.sort_by(|a, b| (&b.0, b.1).cmp(&(&a.0, a.1)));
+        let all: Vec<i64> = expected.iter().map(|e| e.1).collect();
+        let mut in_range = all.clone();
+        in_range.push(1); // the first row, on the test's default day
+        let f = filter();
+        let whole = store
+            .read(|c| history::transactions_after(c, &f, None, 1_000))
+            .unwrap();
+        assert_eq!(whole.len(), in_range.len());
+        for size in [1, 3, 7, 64] {
+            let ids = chunked(&store, &f, size);
+            let mut sorted_whole: Vec<i64> = whole.iter().map(|r| r.id).collect();
+            assert_eq!(ids, sorted_whole, "chunks of {size}");
+            sorted_whole.sort_unstable();
+            sorted_whole.dedup();
+            assert_eq!(sorted_whole.len(), ids.len(), "each row once");
+        }
+        let device = HistoryFilter {
+            device_serial: Some("MPOS-0002".into()),
+            from_day: "2026-11-02".into(),
+            to_day: "2026-11-24".into(),
+            ..filter()
+        };
+        let want: Vec<i64> = expected
+            .iter()
+            .filter(|(day, _, serial)| {
+                serial == "MPOS-0002" && ("2026-11-02".."2026-11-25").contains(&day.as_str())
+            })
+            .map(|e| e.1)
+            .collect();
+        assert!(want.len() > 3);
+        for size in [1, 2, 5] {
+            assert_eq!(chunked(&store, &device, size), want, "chunks of {size}");
+        }
+        // Pages read only the days that hold the filter's rows: the same rows.
+        let totals = store.read(|c| history::day_totals(c, &device)).unwrap();
+        assert_eq!(history::count_rows(&totals), want.len() as u64);
+        for size in [1, 2, 3] {
+            let mut paged = Vec::new();
+            for page in 0..want.len().div_ceil(size) as u64 {
+                let rows = store
+                    .read(|c| {
+                        history::transactions_page(
+                            c,
+                            &device,
+                            &totals,
+                            page * size as u64,
+                            size as u64,
+                        )
+                    })
+                    .unwrap();
+                paged.extend(rows.into_iter().map(|r| r.id));
+            }
+            assert_eq!(paged, want, "pages of {size}");
+        }
+        // A cursor past the period's end starts at the period's end.
+        let late = Cursor {
+            business_day: "2026-12-31".into(),
+            id: i64::MAX,
+        };
+        let rows = store
+            .read(|c| history::transactions_after(c, &device, Some(&late), 100))
+            .unwrap();
+        assert_eq!(rows.iter().map(|r| r.id).collect::<Vec<_>>(), want);
+    }
 }

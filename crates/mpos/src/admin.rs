@@ -4,12 +4,16 @@
 //! A running host sees device changes within a second (its directory polls).
 
 use crate::cli::{
-    AdminArgs, AdminCommand, DeviceCommand, MerchantCommand, PasswordInput, TerminalCommand,
+    AdminArgs, AdminCommand, DeviceCommand, MerchantCommand, PasswordInput, SeedHistoryArgs,
+    TerminalCommand,
 };
 use crate::config::{Config, ConfigError, FlagOverrides};
 use crate::fixtures::{self, FixtureError};
 use crate::ids;
+use crate::secrets::{self, SecretError};
+use crate::seed::{self, Generator, SeedError};
 use crate::store_setup::{self, OpenError};
+use indicatif::{ProgressBar, ProgressStyle};
 use mpos_domain::password::{PasswordError, PasswordHash};
 use mpos_store::ops::audit::{self, Actor};
 use mpos_store::ops::devices;
@@ -49,6 +53,12 @@ pub enum AdminError {
     /// The thing to change does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// Seeding a history stopped.
+    #[error(transparent)]
+    Seed(#[from] SeedError),
+    /// The PAN hash key could not be read.
+    #[error(transparent)]
+    Secret(#[from] SecretError),
 }
 
 /// Runs one admin command, printing its outcome on stdout.
@@ -62,6 +72,7 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
     )?;
     let store = store_setup::open(&config)?;
     match args.command {
+        AdminCommand::SeedHistory(seed_args) => seed_history(&store, &config, seed_args),
         AdminCommand::Merchant(command) => merchant(&store, command),
         AdminCommand::Device(command) => device(&store, command),
         AdminCommand::Terminal(command) => terminal(&store, command),
@@ -71,6 +82,66 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
             Ok(())
         }
     }
+}
+
+/// `mpos admin seed-history`: generates and stores, with a progress bar on
+/// a terminal, then one summary line.
+fn seed_history(store: &Store, config: &Config, args: SeedHistoryArgs) -> Result<(), AdminError> {
+    let shape = seed::shape_of(
+        store,
+        &args.merchant,
+        args.transactions,
+        args.days,
+        args.seed,
+    )?;
+    let clock = mpos_domain::business_day::BusinessDayClock::new(
+        &config.business_day.time_zone,
+        &config.business_day.cutoff,
+    )
+    .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let zone = jiff::tz::TimeZone::get(&config.business_day.time_zone)
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let layout = mpos_iso8583::Layout::load(&config.host.layout)
+        .map_err(|e| AdminError::Invalid(format!("host layout {}: {e}", config.host.layout)))?;
+    let key = mpos_domain::card::PanKey::new(&secrets::pan_hash_key(&config.data_dir)?);
+    let generator = Generator::new(shape, &clock, &zone, jiff::Timestamp::now(), &key)
+        .map_err(SeedError::from)?;
+    let total = generator.len();
+    let bar = ProgressBar::new(total);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:30}] {human_pos}/{human_len} transactions, {per_sec}, {eta} left",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
+    );
+    let summary = seed::seed(
+        store,
+        generator,
+        std::sync::Arc::new(layout),
+        Actor::Operator,
+        |stored| bar.set_position(stored),
+    );
+    bar.finish_and_clear();
+    let summary = summary?;
+    let seconds = summary.elapsed.as_secs_f64();
+    let period = summary
+        .period
+        .map_or_else(String::new, |(from, to)| format!(" ({from} to {to})"));
+    say!(
+        "Seeded {} transactions for merchant {} over {} business day(s){period}: {} approved purchases ({} reversed), {} refunds, {} declined; seed {}, {:.1} s ({:.0}/s).",
+        summary.transactions,
+        args.merchant,
+        args.days,
+        summary.purchases,
+        summary.reversed,
+        summary.refunds,
+        summary.declined,
+        args.seed,
+        seconds,
+        summary.transactions as f64 / seconds.max(1e-9),
+    );
+    Ok(())
 }
 
 fn merchant(store: &Store, command: MerchantCommand) -> Result<(), AdminError> {

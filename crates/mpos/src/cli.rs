@@ -123,6 +123,38 @@ pub enum AdminCommand {
         /// The fixture file, e.g. fixtures/demo.toml or fixtures/load.toml.
         file: PathBuf,
     },
+    /// Fill a merchant's payment history with synthetic transactions (for tests and demos).
+    ///
+    /// Writes N 0200s on the merchant's existing card readers and active virtual
+    /// terminals, spread over the last D business days (today's included, up to now):
+    /// about 90% approved purchases, 4% refunds of recent purchases, 5% declines with
+    /// the codes the host stores (51, 05, 54, 14, 13), and 1.5% of the purchases
+    /// reversed by a 0400. Cards are masked and hashed with this data folder's key; no
+    /// full card number is stored. The same --seed gives the same rows on the same database
+    /// and business day (only the times of today's rows, which fall before now, follow the
+    /// clock). Rows go through the host's own insert path in batches of 10,000, so the
+    /// cabinet's daily totals stay exact, and the run is recorded in the audit log.
+    /// Meant for test and demo databases: the rows look real to the cabinet and reports.
+    ///
+    /// Example: mpos admin seed-history --merchant MTB000000000001 --transactions 1000000 --days 365
+    SeedHistory(SeedHistoryArgs),
+}
+
+/// `mpos admin seed-history`.
+#[derive(Debug, Args)]
+pub struct SeedHistoryArgs {
+    /// The merchant ID (DE 42) whose history to fill; it needs a card reader and a virtual terminal.
+    #[arg(long, value_name = "ID")]
+    pub merchant: String,
+    /// How many 0200 transactions to write (reversals' 0400s come on top).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000_000))]
+    pub transactions: u64,
+    /// Business days to spread them over, ending today.
+    #[arg(long, value_name = "D", default_value_t = 365, value_parser = clap::value_parser!(u32).range(1..=3660))]
+    pub days: u32,
+    /// Seed of the generator: the same seed gives the same transactions.
+    #[arg(long, value_name = "S", default_value_t = 1)]
+    pub seed: u64,
 }
 
 /// Where a password comes from: a flag, or the first line of stdin (keeps it

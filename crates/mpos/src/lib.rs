@@ -13,6 +13,7 @@ mod iso;
 mod loadgen;
 mod output;
 pub mod secrets;
+pub mod seed;
 mod serve;
 mod store_setup;
 
