@@ -104,4 +104,53 @@ mod tests {
             "\"ООО «Ромашка»; филиал\";\"say \"\"hi\"\"\";\"'=cmd()\";3;1234,50;-0,05\r\n"
         );
     }
+
+    /// Splits one record the way a spreadsheet reads it: `;` between fields,
+    /// `"` quoting with `""` for a quote.
+    fn read_back(line: &str) -> Vec<String> {
+        let mut fields = vec![String::new()];
+        let (mut quoted, mut chars) = (false, line.chars().peekable());
+        while let Some(c) = chars.next() {
+            match (c, quoted) {
+                ('"', true) if chars.peek() == Some(&'"') => {
+                    chars.next();
+                    fields.last_mut().unwrap().push('"');
+                }
+                ('"', _) => quoted = !quoted,
+                (';', false) => fields.push(String::new()),
+                (c, _) => fields.last_mut().unwrap().push(c),
+            }
+        }
+        fields
+    }
+
+    proptest::proptest! {
+        /// Any text survives the trip through a record: the same fields come
+        /// back (a would-be formula with a leading apostrophe), and amounts
+        /// read back as the number of minor units they were.
+        #[test]
+        fn any_text_reads_back_as_written(
+            texts in proptest::collection::vec("[^\r\n]{0,16}", 1..6),
+            minor in proptest::num::i64::ANY,
+        ) {
+            let byn = Currency::new(933).unwrap();
+            let mut out = String::new();
+            let mut record = Record::new(&mut out);
+            for text in &texts {
+                record.text(text);
+            }
+            record.amount(minor, byn).end();
+            let line = out.strip_suffix("\r\n").unwrap();
+            let fields = read_back(line);
+            proptest::prop_assert_eq!(fields.len(), texts.len() + 1);
+            for (field, text) in fields.iter().zip(&texts) {
+                let formula = text.starts_with(['=', '+', '-', '@', '\t']);
+                let expected = if formula { format!("'{text}") } else { text.clone() };
+                proptest::prop_assert_eq!(field, &expected);
+            }
+            let amount = fields.last().unwrap();
+            let digits: String = amount.chars().filter(|c| *c != ',').collect();
+            proptest::prop_assert_eq!(digits.parse::<i128>().unwrap(), i128::from(minor));
+        }
+    }
 }

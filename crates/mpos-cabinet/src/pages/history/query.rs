@@ -407,4 +407,33 @@ mod tests {
              &view=transactions&page=2"
         );
     }
+
+    proptest::proptest! {
+        /// Whatever the query string holds, parsing answers (never panics),
+        /// and what it accepts is a period of at most MAX_DAYS days ending
+        /// no later than it began plus MAX_DAYS, with a page from 1.
+        #[test]
+        fn any_query_is_parsed_or_refused_never_a_panic(
+            period in proptest::option::of("(week|month|custom|[a-z]{0,8})"),
+            from in proptest::option::of("([0-9]{4}-[0-9]{2}-[0-9]{2}|\\PC{0,12})"),
+            to in proptest::option::of("([0-9]{4}-[0-9]{2}-[0-9]{2}|\\PC{0,12})"),
+            view in proptest::option::of("(days|transactions|\\PC{0,6})"),
+            page in proptest::option::of("([0-9]{0,25}|\\PC{0,6})"),
+            text in proptest::option::of("\\PC{0,20}"),
+        ) {
+            let q = HistoryQuery {
+                period, from, to, view, page,
+                device: text.clone(), vt_id: text.clone(), vt_name: text, lang: None,
+            };
+            if let Ok(report) = q.parse(TODAY) {
+                proptest::prop_assert!(report.from <= report.to);
+                let days = report.from.until(report.to).unwrap().get_days();
+                proptest::prop_assert!(days < MAX_DAYS);
+                proptest::prop_assert!(report.page >= 1);
+                let link = report.query(report.view, Some(report.page));
+                proptest::prop_assert!(link.bytes().all(|b| b.is_ascii_graphic()), "{}", link);
+            }
+            let _ = q.echo();
+        }
+    }
 }
