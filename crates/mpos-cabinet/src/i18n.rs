@@ -189,6 +189,8 @@ pub struct Texts {
     pub home_to_history: &'static str,
     /// Home: link to the devices.
     pub home_to_devices: &'static str,
+    /// After a link was asked for: ask for another.
+    pub forgot_again: &'static str,
 }
 
 const RU: Texts = Texts {
@@ -268,6 +270,7 @@ const RU: Texts = Texts {
     home_blocked: "Заблокированы",
     home_to_history: "История платежей →",
     home_to_devices: "Устройства →",
+    forgot_again: "Письмо не пришло? Запросить ссылку ещё раз",
 };
 
 const EN: Texts = Texts {
@@ -347,4 +350,5 @@ const EN: Texts = Texts {
     home_blocked: "Blocked",
     home_to_history: "Payment history →",
     home_to_devices: "Devices →",
+    forgot_again: "No message? Ask for the link again",
 };

@@ -173,6 +173,11 @@ async fn known_and_unknown_e_mails_get_the_same_answer_and_only_the_known_one_ma
         known.body
     );
     assert!(known.body.contains("role=\"status\""));
+    assert!(
+        !known.body.contains("action=\"/password/forgot\""),
+        "once sent, the page offers a new request by link, not an empty form"
+    );
+    assert!(known.body.contains("Запросить ссылку ещё раз"));
     let sent = wait_for_mails(&app, 1).await;
     assert!(sent[0].contains("To: demo@merchant.test"), "{}", sent[0]);
     assert_eq!(stored_tokens(&app), 1);
