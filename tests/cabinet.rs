@@ -71,16 +71,7 @@ fn what_the_host_approves_the_cabinet_shows_and_a_block_there_reaches_the_host_w
         Some(&format!("state=blocked&csrf_token={csrf}")),
     );
     assert_eq!(blocked.status, 303, "{}", blocked.body);
-    let start = std::time::Instant::now();
-    let mut stan = 2;
-    while pay(&mut client, stan, 100) != "58" {
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(1),
-            "not refused after 1 s"
-        );
-        stan += 1;
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let stan = until_code(&mut client, "58", 2);
     let unblocked = server.http(
         "POST",
         "/devices/MPOS-0001/state",
@@ -88,13 +79,47 @@ fn what_the_host_approves_the_cabinet_shows_and_a_block_there_reaches_the_host_w
         Some(&format!("state=active&csrf_token={csrf}")),
     );
     assert_eq!(unblocked.status, 303);
+    until_code(&mut client, "00", stan);
+}
+
+/// Pays until the answer is `code`, for at most a second; the next STAN.
+fn until_code(client: &mut host::Client, code: &str, mut stan: u32) -> u32 {
     let start = std::time::Instant::now();
-    while pay(&mut client, stan, 100) != "00" {
+    loop {
+        let answer = pay(client, stan, 100);
+        stan += 1;
+        if answer == code {
+            return stan;
+        }
         assert!(
             start.elapsed() < std::time::Duration::from_secs(1),
-            "still refused after 1 s"
+            "still {answer}, not {code}, after 1 s"
         );
-        stan += 1;
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+}
+
+#[test]
+fn a_new_app_password_set_in_the_cabinet_revokes_the_connected_sign_on_within_a_second() {
+    let server = host::Server::start();
+    let mut client = server.connect();
+    assert_eq!(client.sign_on("MPOS-0001", "app-pass-1").code(), "00");
+    assert_eq!(pay(&mut client, 1, 100), "00");
+    let cookie = server.cabinet_login("demo@merchant.test", "demo-password-1");
+    let form = server.http("GET", "/devices/MPOS-0001/password", &cookie, None);
+    assert_eq!(form.status, 200);
+    let changed = server.http(
+        "POST",
+        "/devices/MPOS-0001/password",
+        &cookie,
+        Some(&format!(
+            "new_password=new-app-pass-2&new_password_repeat=new-app-pass-2&csrf_token={}",
+            form.csrf_token()
+        )),
+    );
+    assert_eq!(changed.status, 303, "{}", changed.body);
+    let stan = until_code(&mut client, "63", 2);
+    assert_eq!(client.sign_on("MPOS-0001", "app-pass-1").code(), "63");
+    assert_eq!(client.sign_on("MPOS-0001", "new-app-pass-2").code(), "00");
+    assert_eq!(pay(&mut client, stan, 100), "00");
 }
