@@ -100,13 +100,22 @@ impl fmt::Debug for Pan {
 
 /// Whether the digits' Luhn check digit is right.
 fn luhn_valid(digits: &[u8]) -> bool {
-    let sum: u32 = digits
+    match digits.split_last() {
+        Some((&last, payload)) => luhn_check_digit(payload) == last.wrapping_sub(b'0'),
+        None => false,
+    }
+}
+
+/// The Luhn check digit (0-9) that completes `payload`, ASCII digits: what
+/// makes a card number valid, for generators of test cards.
+pub fn luhn_check_digit(payload: &[u8]) -> u8 {
+    let sum: u32 = payload
         .iter()
         .rev()
         .enumerate()
         .map(|(i, &c)| {
-            let d = u32::from(c - b'0');
-            if i % 2 == 1 {
+            let d = u32::from(c.wrapping_sub(b'0'));
+            if i % 2 == 0 {
                 let doubled = d * 2;
                 if doubled > 9 { doubled - 9 } else { doubled }
             } else {
@@ -114,7 +123,7 @@ fn luhn_valid(digits: &[u8]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    ((10 - sum % 10) % 10) as u8
 }
 
 /// A masked card number, e.g. `427655******1234`.

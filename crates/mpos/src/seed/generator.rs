@@ -21,7 +21,7 @@ use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use mpos_domain::business_day::BusinessDayClock;
-use mpos_domain::card::{Pan, PanKey};
+use mpos_domain::card::{Pan, PanKey, luhn_check_digit};
 use mpos_domain::response::ResponseCode;
 use mpos_store::ops::transactions::{Kind, NewTransaction};
 use std::collections::VecDeque;
@@ -198,25 +198,6 @@ fn zero(digits: &mut String) {
     let len = digits.len();
     digits.clear();
     digits.extend(std::iter::repeat_n('0', len));
-}
-
-/// The Luhn check digit to append to `digits`.
-fn luhn_check_digit(digits: &[u8]) -> u8 {
-    let sum: u32 = digits
-        .iter()
-        .rev()
-        .enumerate()
-        .map(|(i, &c)| {
-            let d = u32::from(c - b'0');
-            if i % 2 == 0 {
-                let doubled = d * 2;
-                if doubled > 9 { doubled - 9 } else { doubled }
-            } else {
-                d
-            }
-        })
-        .sum();
-    ((10 - sum % 10) % 10) as u8
 }
 
 /// How busy each local hour is, relative to the busiest.
