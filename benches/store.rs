@@ -62,23 +62,7 @@ fn writers(c: &mut Criterion) {
             BenchmarkId::new("group commit", in_flight),
             &in_flight,
             |b, &n| {
-                b.iter_custom(|iterations| {
-                    let start = Instant::now();
-                    for _ in 0..iterations {
-                        let acks: Vec<_> = (0..n)
-                            .map(|_| {
-                                let id = next.fetch_add(1, Ordering::Relaxed);
-                                store.write(move |conn| insert_purchase(conn, id))
-                            })
-                            .collect();
-                        runtime.block_on(async {
-                            for ack in acks {
-                                ack.await.expect("durable insert");
-                            }
-                        });
-                    }
-                    start.elapsed()
-                })
+                b.iter_custom(|iterations| durable_batches(&store, &runtime, &next, iterations, n))
             },
         );
     }
@@ -153,26 +137,36 @@ fn history_index(c: &mut Criterion) {
             })
             .expect("provision");
         group.bench_function(name, |b| {
-            b.iter_custom(|iterations| {
-                let start = Instant::now();
-                for _ in 0..iterations {
-                    let acks: Vec<_> = (0..4096)
-                        .map(|_| {
-                            let id = next.fetch_add(1, Ordering::Relaxed);
-                            store.write(move |conn| insert_purchase(conn, id))
-                        })
-                        .collect();
-                    runtime.block_on(async {
-                        for ack in acks {
-                            ack.await.expect("durable insert");
-                        }
-                    });
-                }
-                start.elapsed()
-            })
+            b.iter_custom(|iterations| durable_batches(&store, &runtime, &next, iterations, 4096))
         });
     }
     group.finish();
+}
+
+/// Time for `iterations` batches of `in_flight` inserts handed to the
+/// group-commit writer at once, each batch waited for until durable.
+fn durable_batches(
+    store: &Store,
+    runtime: &tokio::runtime::Runtime,
+    next: &AtomicU64,
+    iterations: u64,
+    in_flight: u64,
+) -> Duration {
+    let start = Instant::now();
+    for _ in 0..iterations {
+        let acks: Vec<_> = (0..in_flight)
+            .map(|_| {
+                let id = next.fetch_add(1, Ordering::Relaxed);
+                store.write(move |conn| insert_purchase(conn, id))
+            })
+            .collect();
+        runtime.block_on(async {
+            for ack in acks {
+                ack.await.expect("durable insert");
+            }
+        });
+    }
+    start.elapsed()
 }
 
 criterion_group!(benches, writers, history_index);
