@@ -44,12 +44,15 @@ pub(crate) async fn run(
             biased;
             Some(answer) = pending.next(), if !pending.is_empty() => {
                 state.metrics.record(answer.mti, answer.code, answer.received.elapsed());
-                if tracing::enabled!(tracing::Level::DEBUG) {
-                    // Device, STAN, MTI and code: never card data.
-                    let stan = state.layout.decode(&answer.bytes).ok().and_then(|m| m.str(11).map(str::to_owned));
-                    let device = session.as_ref().map(|s| s.device.to_string());
-                    tracing::debug!(%peer, ?device, ?stan, mti = answer.mti, code = %answer.code, "answered");
-                }
+                // Device, STAN, MTI and code: never card data.
+                tracing::debug!(
+                    %peer,
+                    device = ?session.as_ref().map(|s| s.device.as_str()),
+                    stan = ?answer.stan.as_ref().map(|s| s.as_str()),
+                    mti = %answer.mti,
+                    code = %answer.code,
+                    "answered"
+                );
                 if framed.feed(answer.bytes).await.is_err() {
                     break;
                 }

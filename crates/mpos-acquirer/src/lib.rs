@@ -5,7 +5,8 @@
 //! server.rs      accept loop, connection limit, shutdown
 //! connection.rs  one task per connection: frames in, answers out in arrival order
 //! request.rs     step 1: a decoded message into a typed request (30, 12)
-//! handle/        one module per MTI: 0800 in the connection, 0200/0400 in the store's writer
+//! handle/        frame → decoded once → 0800 answered here, 0200/0400 queued to the writer
+//! record.rs      decide and store a typed 0200/0400 in one writer job (also seed-history's)
 //! response.rs    the answer: echoes, RRN, authorization code, DE 39
 //! passwords.rs   app password checks off the async threads, with a cache
 //! metrics.rs     counters and latency histograms as Prometheus text
@@ -22,8 +23,9 @@ mod connection;
 mod handle;
 mod metrics;
 mod passwords;
-mod request;
-mod response;
+pub mod record;
+pub mod request;
+pub mod response;
 mod server;
 mod shutdown;
 mod state;

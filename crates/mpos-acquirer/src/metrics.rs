@@ -2,13 +2,12 @@
 //! rendered as Prometheus text for `/metrics`. Plain atomics: recording is
 //! a couple of relaxed increments on the hot path.
 
+use mpos_domain::mti::Mti;
 use mpos_domain::response::ResponseCode;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// Request MTIs counted apart.
-const MTIS: [&str; 3] = ["0200", "0400", "0800"];
 /// Histogram bucket bounds, seconds.
 const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -18,10 +17,10 @@ const CODES: usize = 14;
 /// The host's counters.
 pub struct Metrics {
     /// [mti][code]
-    responses: [[AtomicU64; CODES]; 3],
+    responses: [[AtomicU64; CODES]; Mti::ALL.len()],
     /// [mti][bucket], cumulative at render time.
-    latency: [[AtomicU64; BUCKETS.len() + 1]; 3],
-    latency_sum_micros: [AtomicU64; 3],
+    latency: [[AtomicU64; BUCKETS.len() + 1]; Mti::ALL.len()],
+    latency_sum_micros: [AtomicU64; Mti::ALL.len()],
     connections_open: AtomicU64,
     connections_total: AtomicU64,
     closed_bad_frame: AtomicU64,
@@ -57,10 +56,8 @@ pub enum CloseReason {
 
 impl Metrics {
     /// Counts one answer and its latency.
-    pub fn record(&self, mti: &str, code: ResponseCode, elapsed: Duration) {
-        let Some(m) = MTIS.iter().position(|x| *x == mti) else {
-            return;
-        };
+    pub fn record(&self, mti: Mti, code: ResponseCode, elapsed: Duration) {
+        let m = mti.index();
         if let Some(c) = ResponseCode::all().position(|x| x == code) {
             self.responses[m][c].fetch_add(1, Ordering::Relaxed);
         }
@@ -96,13 +93,10 @@ impl Metrics {
     }
 
     /// Answers counted so far for `mti` with `code`.
-    pub fn responses(&self, mti: &str, code: ResponseCode) -> u64 {
-        let m = MTIS.iter().position(|x| *x == mti);
-        let c = ResponseCode::all().position(|x| x == code);
-        match (m, c) {
-            (Some(m), Some(c)) => self.responses[m][c].load(Ordering::Relaxed),
-            _ => 0,
-        }
+    pub fn responses(&self, mti: Mti, code: ResponseCode) -> u64 {
+        ResponseCode::all().position(|x| x == code).map_or(0, |c| {
+            self.responses[mti.index()][c].load(Ordering::Relaxed)
+        })
     }
 
     /// Everything as Prometheus text exposition.
@@ -113,7 +107,7 @@ impl Metrics {
             "# HELP mpos_host_responses_total Answers sent, by request MTI and response code.\n",
         );
         out.push_str("# TYPE mpos_host_responses_total counter\n");
-        for (m, mti) in MTIS.iter().enumerate() {
+        for (m, mti) in Mti::ALL.iter().enumerate() {
             for (c, code) in ResponseCode::all().enumerate() {
                 let n = load(&self.responses[m][c]);
                 if n > 0 {
@@ -126,7 +120,7 @@ impl Metrics {
         }
         out.push_str("# HELP mpos_host_latency_seconds Time from a request's arrival to its answer being queued.\n");
         out.push_str("# TYPE mpos_host_latency_seconds histogram\n");
-        for (m, mti) in MTIS.iter().enumerate() {
+        for (m, mti) in Mti::ALL.iter().enumerate() {
             let mut cumulative = 0;
             for (b, bound) in BUCKETS.iter().enumerate() {
                 cumulative += load(&self.latency[m][b]);
@@ -180,15 +174,22 @@ mod tests {
     #[test]
     fn answers_are_counted_and_rendered() {
         let m = Metrics::default();
-        m.record("0200", ResponseCode::Approved, Duration::from_micros(700));
-        m.record("0200", ResponseCode::Approved, Duration::from_millis(30));
         m.record(
-            "0800",
+            Mti::Financial,
+            ResponseCode::Approved,
+            Duration::from_micros(700),
+        );
+        m.record(
+            Mti::Financial,
+            ResponseCode::Approved,
+            Duration::from_millis(30),
+        );
+        m.record(
+            Mti::Network,
             ResponseCode::SecurityViolation,
             Duration::from_micros(10),
         );
-        m.record("0999", ResponseCode::Approved, Duration::from_micros(10));
-        assert_eq!(m.responses("0200", ResponseCode::Approved), 2);
+        assert_eq!(m.responses(Mti::Financial, ResponseCode::Approved), 2);
         let text = m.render();
         assert!(
             text.contains("mpos_host_responses_total{mti=\"0200\",code=\"00\"} 2"),

@@ -11,7 +11,7 @@ use mpos_domain::ids::{
 };
 use mpos_domain::money::{Amount, Currency};
 use mpos_domain::response::ResponseCode;
-use mpos_domain::rules::{CardInput, FinancialRequest, Fingerprint, ReversalRequest};
+use mpos_domain::rules::{AsReceived, CardInput, FinancialRequest, Fingerprint, ReversalRequest};
 use mpos_iso8583::Message;
 
 const FORMAT: ResponseCode = ResponseCode::FormatError;
@@ -89,11 +89,21 @@ fn common(message: &Message<'_>) -> Result<Common, ResponseCode> {
     })
 }
 
-/// A 0200 as a typed request.
-pub(crate) fn financial(
-    message: &Message<'_>,
-    key: &PanKey,
-) -> Result<FinancialRequest, ResponseCode> {
+/// What a row keeps as received: DE 3, 12, 13, 22 and 90 as they came.
+fn as_received(message: &Message<'_>) -> AsReceived {
+    let text = |n| message.str(n).map(str::to_owned);
+    AsReceived {
+        processing_code: text(3).unwrap_or_default(),
+        local_time: text(12),
+        local_date: text(13),
+        pos_entry_mode: text(22),
+        original_data: text(90),
+    }
+}
+
+/// A 0200 as a typed request: what the rules, the stored row and the answer
+/// need, read from the message once.
+pub fn financial(message: &Message<'_>, key: &PanKey) -> Result<FinancialRequest, ResponseCode> {
     all_present(message, &[3, 4, 7, 11, 22, 41, 42, 49])?;
     // Format (30) before the processing code (12), as step 1 orders them.
     let c = common(message)?;
@@ -120,14 +130,12 @@ pub(crate) fn financial(
         card,
         original_rrn,
         fingerprint: fingerprint(message, key),
+        received: as_received(message),
     })
 }
 
-/// A 0400 as a typed request.
-pub(crate) fn reversal(
-    message: &Message<'_>,
-    key: &PanKey,
-) -> Result<ReversalRequest, ResponseCode> {
+/// A 0400 as a typed request, read from the message once.
+pub fn reversal(message: &Message<'_>, key: &PanKey) -> Result<ReversalRequest, ResponseCode> {
     all_present(message, &[3, 4, 7, 11, 41, 42, 49, 90])?;
     let c = common(message)?;
     let original = OriginalData::parse(need(message, 90)?).map_err(|_| FORMAT)?;
@@ -142,6 +150,7 @@ pub(crate) fn reversal(
         merchant_id: c.merchant_id,
         original,
         fingerprint: fingerprint(message, key),
+        received: as_received(message),
     })
 }
 

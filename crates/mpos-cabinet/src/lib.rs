@@ -99,7 +99,7 @@ impl Cabinet {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || store.read(read))
             .await
-            .map_err(|e| StoreError::Invalid(format!("a read task failed: {e}")))?
+            .map_err(|e| StoreError::TaskDied(e.to_string()))?
     }
 }
 

@@ -53,7 +53,6 @@ fn store_all(app: &App, txs: Vec<Tx>) -> Vec<i64> {
                 let id = transactions::insert(
                     c,
                     &NewTransaction {
-                        mti: "0200".into(),
                         kind: t.kind,
                         device_serial: t.device.into(),
                         merchant_id: t.merchant.into(),

@@ -5,6 +5,7 @@
 //! - [`card`]: PAN (Luhn, masking, keyed hash), expiry, track 2;
 //! - [`entities`]: device states and virtual terminal kinds;
 //! - [`ids`]: the identifiers of the ISO 8583 fields, checked once;
+//! - [`mti`]: the request message types the host serves;
 //! - [`response`]: response codes and their meanings;
 //! - [`business_day`]: which business day an instant belongs to;
 //! - [`rules`]: the decisions of the host interface, step by step;
@@ -17,6 +18,7 @@ pub mod card;
 pub mod entities;
 pub mod ids;
 pub mod money;
+pub mod mti;
 pub mod password;
 pub mod response;
 pub mod rules;

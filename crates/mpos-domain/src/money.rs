@@ -35,6 +35,11 @@ impl Amount {
         text.parse().map(Amount).map_err(|_| MoneyError::Amount)
     }
 
+    /// DE 4's text form: 12 digits, the inverse of [`Amount::from_de4`].
+    pub fn to_de4(self) -> String {
+        format!("{:012}", self.0)
+    }
+
     /// The amount in minor units.
     pub const fn minor(self) -> u64 {
         self.0
@@ -154,6 +159,10 @@ mod tests {
     #[test]
     fn de4_is_twelve_digits_of_minor_units() {
         assert_eq!(Amount::from_de4("000000012550").unwrap().minor(), 12_550);
+        assert_eq!(
+            Amount::from_de4("000000012550").unwrap().to_de4(),
+            "000000012550"
+        );
         assert!(Amount::from_de4("000000000000").unwrap().is_zero());
         for bad in ["12550", "0000000125500", "00000001255x", "-00000012550"] {
             assert!(Amount::from_de4(bad).is_err(), "{bad}");

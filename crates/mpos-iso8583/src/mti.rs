@@ -17,6 +17,18 @@ impl Mti {
         Mti::from_digits(text.as_bytes()).ok_or_else(|| MtiError(text.to_owned()))
     }
 
+    /// The MTI of four digits known when the code is written, checked at
+    /// compile time when used in a `const` (it panics on anything but
+    /// four ASCII digits).
+    pub const fn from_static(digits: [u8; 4]) -> Mti {
+        let mut i = 0;
+        while i < 4 {
+            assert!(digits[i].is_ascii_digit(), "an MTI is four ASCII digits");
+            i += 1;
+        }
+        Mti(digits)
+    }
+
     /// The MTI of four ASCII digits, or `None` when they are not.
     pub fn from_digits(digits: &[u8]) -> Option<Mti> {
         match digits {

@@ -40,9 +40,47 @@ pub enum StoreError {
     /// The writer has stopped (the store is shutting down).
     #[error("the store is closed")]
     Closed,
-    /// A value to store breaks a rule of the store.
+    /// A number cannot be stored as it is: past SQLite's signed 64-bit range.
+    #[error("{what} {value} is too large to store")]
+    TooLarge {
+        /// What the number is (`amount`, `limit of terminal 10000001`).
+        what: String,
+        /// The number.
+        value: u64,
+    },
+    /// A reset token would be born expired.
+    #[error("a reset token must expire after it is made ({expires_at} <= {created_at})")]
+    ExpiresBeforeCreated {
+        /// When it is made, Unix milliseconds.
+        created_at: i64,
+        /// When it would expire, Unix milliseconds.
+        expires_at: i64,
+    },
+    /// The merchant an operation names is not in the database.
+    #[error("no merchant {0}")]
+    NoMerchant(String),
+    /// A row the operation relies on is not in the database (any more).
+    #[error("{0} is not in the database")]
+    Missing(String),
+    /// The e-mail is another merchant's already (e-mails are unique).
+    #[error("the e-mail {0} already belongs to another merchant")]
+    EmailTaken(String),
+    /// One of the store's threads could not be started.
+    #[error("cannot start the {thread} thread: {source}")]
+    Thread {
+        /// Which thread (`writer`, `directory poller`).
+        thread: &'static str,
+        /// The operating system's reason.
+        source: std::io::Error,
+    },
+    /// The blocking task that ran a store operation died (it panicked or
+    /// was cancelled) before it answered.
+    #[error("a store task died before it answered: {0}")]
+    TaskDied(String),
+    /// A write job gave up on purpose, for its caller's reason: its changes
+    /// are rolled back, the batch's other jobs are not affected.
     #[error("{0}")]
-    Invalid(String),
+    Aborted(String),
 }
 
 impl StoreError {

@@ -11,6 +11,7 @@ use mpos_domain::ids::{
     DeviceSerial, MerchantId, OriginalData, Rrn, Stan, TerminalId, TransmissionTime,
 };
 use mpos_domain::money::{Amount, Currency};
+use mpos_domain::mti::Mti;
 use mpos_domain::rules::{
     DeviceView, Fingerprint, Ledger, RefundTarget, ReversalTarget, TerminalView,
 };
@@ -66,7 +67,7 @@ impl Ledger for SqlLedger<'_> {
     fn prior(
         &self,
         device: &DeviceSerial,
-        mti: &str,
+        mti: Mti,
         stan: &Stan,
         transmission_time: &TransmissionTime,
     ) -> Result<Option<Fingerprint>, StoreError> {

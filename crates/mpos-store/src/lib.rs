@@ -129,7 +129,10 @@ impl Store {
                 queue: options.queue,
             },
         )
-        .map_err(|e| StoreError::Invalid(format!("cannot start the writer thread: {e}")))?;
+        .map_err(|source| StoreError::Thread {
+            thread: "writer",
+            source,
+        })?;
 
         let (stop_poller, stopped) = crossbeam_channel::bounded::<()>(0);
         let poll_directory = Arc::clone(&directory);
@@ -145,7 +148,10 @@ impl Store {
                     let _ = poll_directory.refresh(&poll_conn);
                 }
             })
-            .map_err(|e| StoreError::Invalid(format!("cannot start the directory poller: {e}")))?;
+            .map_err(|source| StoreError::Thread {
+                thread: "directory poller",
+                source,
+            })?;
 
         Ok(Store {
             inner: Arc::new(Inner {

@@ -77,6 +77,7 @@ fn request(
         },
         original_rrn: rrn.map(|r| Rrn::new(r).unwrap()),
         fingerprint: Fingerprint([fingerprint; 32]),
+        received: Default::default(),
     }
 }
 
@@ -124,7 +125,6 @@ async fn process(
             transactions::insert(
                 conn,
                 &NewTransaction {
-                    mti: "0200".into(),
                     kind: if request.kind == TransactionKind::Refund {
                         Kind::Refund
                     } else {

@@ -83,11 +83,11 @@ async fn a_failing_write_fails_alone_and_leaves_nothing() {
     let first = store.write(|conn| insert_purchase(conn, 1));
     let failing = store.write(|conn| {
         insert_purchase(conn, 2)?;
-        Err::<(), _>(StoreError::Invalid("refused on purpose".into()))
+        Err::<(), _>(StoreError::Aborted("refused on purpose".into()))
     });
     let last = store.write(|conn| insert_purchase(conn, 3));
     assert!(first.await.is_ok());
-    assert!(matches!(failing.await, Err(StoreError::Invalid(_))));
+    assert!(matches!(failing.await, Err(StoreError::Aborted(_))));
     assert!(last.await.is_ok());
     let stans: Vec<String> = store
         .read(|conn| {

@@ -1,6 +1,7 @@
 //! The lookups the host's rules stand on: duplicate keys, what is left to
 //! refund (approved, unreversed refunds only), and reversal originals.
 
+use mpos_domain::mti::Mti;
 use mpos_store::ops::transactions::{self, Kind, NewTransaction};
 use mpos_store::ops::{devices, merchants, terminals};
 use mpos_store::{Store, StoreOptions};
@@ -48,12 +49,6 @@ fn tx(
     original_id: Option<i64>,
 ) -> NewTransaction {
     NewTransaction {
-        mti: if kind == Kind::Reversal {
-            "0400"
-        } else {
-            "0200"
-        }
-        .into(),
         kind,
         device_serial: "MPOS-0001".into(),
         merchant_id: "MTB000000000001".into(),
@@ -105,13 +100,19 @@ fn the_duplicate_key_finds_the_answer_given() {
         })
         .unwrap();
     let prior = store
-        .read(|c| transactions::find_by_key(c, "MPOS-0001", "0200", "000001", "1125093000"))
+        .read(|c| transactions::find_by_key(c, "MPOS-0001", Mti::Financial, "000001", "1125093000"))
         .unwrap()
         .unwrap();
     assert_eq!((prior.id, prior.response.as_slice()), (id, &b"0210..."[..]));
     assert!(
         store
-            .read(|c| transactions::find_by_key(c, "MPOS-0001", "0400", "000001", "1125093000"))
+            .read(|c| transactions::find_by_key(
+                c,
+                "MPOS-0001",
+                Mti::Reversal,
+                "000001",
+                "1125093000"
+            ))
             .unwrap()
             .is_none()
     );

@@ -179,10 +179,9 @@ fn merchant(store: &Store, command: MerchantCommand) -> Result<(), AdminError> {
                         Ok(true)
                     }
                     Ok(false) => Ok(false),
-                    Err(e) if e.is_unique_violation() => Err(StoreError::Invalid(format!(
-                        "the e-mail {} already belongs to another merchant",
-                        row.email
-                    ))),
+                    Err(e) if e.is_unique_violation() => {
+                        Err(StoreError::EmailTaken(row.email.clone()))
+                    }
                     Err(e) => Err(e),
                 }
             })?;
@@ -221,9 +220,7 @@ fn device(store: &Store, command: DeviceCommand) -> Result<(), AdminError> {
             let (serial_c, merchant_c) = (serial.clone(), merchant.clone());
             let added = store.write_blocking(move |conn| {
                 if !merchants::exists(conn, &merchant_c)? {
-                    return Err(StoreError::Invalid(format!(
-                        "no merchant {merchant_c} (see `mpos admin merchant list`)"
-                    )));
+                    return Err(StoreError::NoMerchant(merchant_c));
                 }
                 let added = devices::insert(conn, &serial_c, &merchant_c, blocked, &hash)?;
                 if added {
@@ -359,10 +356,7 @@ fn terminal(store: &Store, command: TerminalCommand) -> Result<(), AdminError> {
             ids::terminal(&row).map_err(AdminError::Invalid)?;
             let added = store.write_blocking(move |conn| {
                 if !merchants::exists(conn, &row.merchant_id)? {
-                    return Err(StoreError::Invalid(format!(
-                        "no merchant {} (see `mpos admin merchant list`)",
-                        row.merchant_id
-                    )));
+                    return Err(StoreError::NoMerchant(row.merchant_id.clone()));
                 }
                 let added = terminals::insert(conn, &row)?;
                 if added {

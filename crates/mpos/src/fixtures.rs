@@ -255,9 +255,9 @@ pub fn load_text(
         }
         for terminal in &terminals {
             if !merchants::exists(conn, &terminal.merchant_id)? {
-                return Err(StoreError::Invalid(format!(
-                    "virtual terminal {}: merchant {} is neither in this file nor in the database",
-                    terminal.id, terminal.merchant_id
+                return Err(StoreError::Missing(format!(
+                    "merchant {} of virtual terminal {} (it is not in this file either)",
+                    terminal.merchant_id, terminal.id
                 )));
             }
             if terminals::insert(conn, terminal)? {

@@ -1,28 +1,38 @@
-//! One module per request MTI, and the dispatch between them.
+//! What the connection does with a frame: peek the MTI, decode the frame
+//! once, answer an 0800 here (it may change the session), and queue a
+//! 0200 or 0400 that passed step 1 to the store's writer, where
+//! [`crate::record`] decides and stores it; its answer is ready when the
+//! write's commit is acknowledged.
 
-mod financial;
 mod network;
-mod reversal;
 
 use crate::metrics::CloseReason;
-use crate::response;
+use crate::record::{self, Recorded};
+use crate::request;
+use crate::response::{self, Header};
 use crate::state::HostState;
 use bytes::Bytes;
+use mpos_domain::ids::Stan;
+use mpos_domain::mti::Mti;
 use mpos_domain::response::ResponseCode;
-use mpos_domain::rules::Session;
+use mpos_domain::rules::{FinancialRequest, ReversalRequest, Session};
+use mpos_store::StoreError;
+use mpos_store::rusqlite::Connection;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// An answer ready to send, with what the metrics need.
+/// An answer ready to send, with what the metrics and the log need.
 pub(crate) struct Answer {
     /// The encoded response (no length header).
     pub bytes: Bytes,
     /// The request's MTI.
-    pub mti: &'static str,
+    pub mti: Mti,
     /// DE 39 sent.
     pub code: ResponseCode,
+    /// The request's DE 11, when it had a readable one (for the log).
+    pub stan: Option<Stan>,
     /// When the request arrived.
     pub received: Instant,
 }
@@ -42,22 +52,6 @@ fn ready(answer: Answer) -> Dispatch {
     Dispatch::Answer(Box::pin(std::future::ready(answer)))
 }
 
-/// The answer to a request refused at step 1 (30 or 12): nothing is stored.
-fn rejected(
-    state: &HostState,
-    message: &mpos_iso8583::Message<'_>,
-    code: ResponseCode,
-    mti: &'static str,
-    received: Instant,
-) -> Dispatch {
-    ready(Answer {
-        bytes: response::answer(&state.layout, message, code, None),
-        mti,
-        code,
-        received,
-    })
-}
-
 /// Handles one frame. 0800 is answered here (it may change the session);
 /// 0200 and 0400 are queued to the store's writer and answered when their
 /// commit is acknowledged.
@@ -67,199 +61,129 @@ pub(crate) async fn dispatch(
     frame: Bytes,
 ) -> Dispatch {
     let received = Instant::now();
-    let mti = match state
-        .layout
-        .peek_mti(&frame)
-        .map(|m| m.as_str().to_owned())
-        .as_deref()
-    {
-        Ok("0200") => "0200",
-        Ok("0400") => "0400",
-        Ok("0800") => "0800",
-        other => {
-            tracing::warn!(mti = ?other.ok(), "unreadable or unsupported MTI: closing the connection");
-            return Dispatch::Close(CloseReason::BadMti);
-        }
+    let peeked = state.layout.peek_mti(&frame).ok();
+    let Some((wire_mti, mti)) = peeked.and_then(|m| Some((m, Mti::from_digits(&m.digits())?)))
+    else {
+        tracing::warn!(mti = ?peeked, "unreadable or unsupported MTI: closing the connection");
+        return Dispatch::Close(CloseReason::BadMti);
     };
     let message = match state.layout.decode(&frame) {
         Ok(message) => message,
         Err(error) => {
             let stan = state.layout.salvage_field(&frame, 11);
-            tracing::info!(mti, %error, "format error");
-            let mti_value = match state.layout.peek_mti(&frame) {
-                Ok(m) => m,
-                Err(_) => return Dispatch::Close(CloseReason::BadMti),
-            };
+            tracing::info!(%mti, %error, "format error");
             return ready(Answer {
-                bytes: response::format_error(&state.layout, mti_value, stan),
+                bytes: response::format_error(&state.layout, wire_mti, stan),
                 mti,
                 code: ResponseCode::FormatError,
+                stan: stan.and_then(|s| Stan::new(std::str::from_utf8(s).ok()?).ok()),
                 received,
             });
         }
     };
-    match mti {
-        "0800" => {
+    let stan = || message.str(11).and_then(|s| Stan::new(s).ok());
+    // Step 1: a typed request, or 30/12 with nothing stored.
+    let typed = match mti {
+        Mti::Network => {
             let (bytes, code) = network::handle(state, session, &message).await;
-            ready(Answer {
+            return ready(Answer {
                 bytes,
                 mti,
                 code,
+                stan: stan(),
                 received,
-            })
+            });
         }
-        "0200" => financial::handle(state, session.as_ref(), &message, frame.clone(), received),
-        _ => reversal::handle(state, session.as_ref(), &message, frame.clone(), received),
+        Mti::Financial => request::financial(&message, &state.pan_key).map(Typed::Financial),
+        Mti::Reversal => request::reversal(&message, &state.pan_key).map(Typed::Reversal),
+    };
+    match typed {
+        Ok(typed) => recorded(state, session.as_ref(), typed, received),
+        Err(code) => ready(Answer {
+            bytes: response::echo(&state.layout, &message, code),
+            mti,
+            code,
+            stan: stan(),
+            received,
+        }),
     }
 }
 
-/// Milliseconds since the Unix epoch, for `received_at`.
-fn now_millis() -> i64 {
-    jiff::Timestamp::now().as_millisecond()
+/// A 0200 or 0400 that passed step 1, on its way to the writer.
+enum Typed {
+    Financial(FinancialRequest),
+    Reversal(ReversalRequest),
 }
 
-/// The answer stored for a retransmitted request, to send again as it was.
-fn replay(
-    state: &HostState,
-    conn: &mpos_store::rusqlite::Connection,
-    device: &str,
-    mti: &str,
-    stan: &str,
-    transmission_time: &str,
-) -> Result<(Bytes, ResponseCode), mpos_store::StoreError> {
-    let prior =
-        mpos_store::ops::transactions::find_by_key(conn, device, mti, stan, transmission_time)?
-            .ok_or_else(|| {
-                mpos_store::StoreError::Invalid("the replayed answer vanished".into())
-            })?;
-    let code = stored_code(state, &prior.response);
-    Ok((Bytes::from(prior.response), code))
+impl Typed {
+    fn header(&self) -> Header<'_> {
+        match self {
+            Typed::Financial(request) => Header::from(request),
+            Typed::Reversal(request) => Header::from(request),
+        }
+    }
+
+    fn record(&self, conn: &Connection, ctx: &record::Context<'_>) -> Result<Recorded, StoreError> {
+        match self {
+            Typed::Financial(request) => record::financial(conn, ctx, request),
+            Typed::Reversal(request) => record::reversal(conn, ctx, request),
+        }
+    }
 }
 
-/// The answer to a request whose decision and write were queued: it is
-/// sent when the write's commit is acknowledged, or 96 if storing failed.
-fn when_stored(
+/// Queues `typed` to the store's writer, where it is decided and stored in
+/// one job; the answer is ready when the job's commit is acknowledged, or
+/// is 96 (nothing approved) if storing failed.
+fn recorded(
     state: &Arc<HostState>,
-    ack: mpos_store::WriteAck<(Bytes, ResponseCode)>,
-    frame: Bytes,
-    mti: &'static str,
+    session: Option<&Session>,
+    typed: Typed,
     received: Instant,
 ) -> Dispatch {
+    // Shared by the job and the answer: a failed commit is answered from
+    // the same typed request, without decoding the frame again.
+    let typed = Arc::new(typed);
+    let job = Arc::clone(&typed);
+    let job_state = Arc::clone(state);
+    let session = session.cloned();
+    let directory = state.store.directory().snapshot();
+    let now = jiff::Timestamp::now();
+    let (today, business_day) = (state.clock.local_date(now), state.clock.business_day(now));
+    let ack = state.store.write(move |conn| {
+        let ctx = record::Context {
+            layout: &job_state.layout,
+            pan_key: &job_state.pan_key,
+            issuer: job_state.issuer.as_ref(),
+            directory: &directory,
+            session: session.as_ref(),
+            received_at: now,
+            business_day,
+            today,
+        };
+        job.record(conn, &ctx)
+    });
     let state = Arc::clone(state);
     Dispatch::Answer(Box::pin(async move {
-        match ack.await {
-            Ok((bytes, code)) => Answer {
-                bytes,
-                mti,
-                code,
-                received,
-            },
+        let header = typed.header();
+        let (bytes, code) = match ack.await {
+            Ok(recorded) => (recorded.answer, recorded.code),
             Err(error) => {
-                tracing::error!(%error, mti, "not stored: answering 96");
-                malfunction(&state, &frame, mti, received)
+                tracing::error!(%error, mti = %header.mti, "not stored: answering 96");
+                let code = ResponseCode::SystemMalfunction;
+                (response::answer(&state.layout, &header, code, None), code)
             }
+        };
+        Answer {
+            bytes,
+            mti: header.mti,
+            code,
+            stan: Some(header.stan.clone()),
+            received,
         }
     }))
 }
 
-/// The DE 39 of a stored answer (replays), or 96 if it cannot be read.
-fn stored_code(state: &HostState, bytes: &[u8]) -> ResponseCode {
-    state
-        .layout
-        .decode(bytes)
-        .ok()
-        .and_then(|m| m.str(39).and_then(ResponseCode::parse))
-        .unwrap_or(ResponseCode::SystemMalfunction)
-}
-
-/// A random authorization code: 6 of `0-9A-Z`.
-fn auth_code() -> String {
-    use ring::rand::{SecureRandom, SystemRandom};
-    const ALPHABET: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let mut bytes = [0u8; 6];
-    // Without randomness the code is still well-formed, just predictable.
-    let _ = SystemRandom::new().fill(&mut bytes);
-    bytes
-        .iter()
-        .map(|b| char::from(ALPHABET[usize::from(*b) % 36]))
-        .collect()
-}
-
-/// The answer when storing failed: 96, nothing approved.
-fn malfunction(state: &HostState, frame: &[u8], mti: &'static str, received: Instant) -> Answer {
-    let bytes = match state.layout.decode(frame) {
-        Ok(message) => response::answer(
-            &state.layout,
-            &message,
-            ResponseCode::SystemMalfunction,
-            None,
-        ),
-        Err(_) => Bytes::new(),
-    };
-    Answer {
-        bytes,
-        mti,
-        code: ResponseCode::SystemMalfunction,
-        received,
-    }
-}
-
-/// What every stored row of a 0200 or 0400 holds, taken from its message.
-struct RowContext<'m> {
-    message: &'m mpos_iso8583::Message<'m>,
-    device: &'m str,
-    merchant_id: String,
-    business_day: String,
-    received_at: i64,
-}
-
-impl RowContext<'_> {
-    /// The row for this message with `code` and `response`; card facts,
-    /// links and the RRN are filled in by the caller.
-    fn row(
-        &self,
-        kind: mpos_store::ops::transactions::Kind,
-        amount_minor: u64,
-        currency: u16,
-        code: ResponseCode,
-        fingerprint: [u8; 32],
-        response: &[u8],
-    ) -> mpos_store::ops::transactions::NewTransaction {
-        let text = |n| self.message.str(n).map(str::to_owned);
-        mpos_store::ops::transactions::NewTransaction {
-            mti: self.message.mti().as_str().to_owned(),
-            kind,
-            device_serial: self.device.to_owned(),
-            merchant_id: self.merchant_id.clone(),
-            vt_id: text(41).unwrap_or_default(),
-            stan: text(11).unwrap_or_default(),
-            transmission_time: text(7).unwrap_or_default(),
-            local_time: text(12),
-            local_date: text(13),
-            pos_entry_mode: text(22),
-            processing_code: text(3).unwrap_or_default(),
-            amount_minor,
-            currency,
-            masked_pan: None,
-            pan_hash: None,
-            rrn: None,
-            auth_code: None,
-            response_code: code.as_str().to_owned(),
-            business_day: self.business_day.clone(),
-            received_at: self.received_at,
-            original_id: None,
-            original_rrn: None,
-            original_data: None,
-            fingerprint,
-            response: response.to_vec(),
-        }
-    }
-}
-
-/// The merchant of the session's device, as the snapshot knows it.
-fn device_merchant(snapshot: &mpos_store::Snapshot, session: Option<&Session>) -> String {
-    session
-        .and_then(|s| snapshot.devices.get(s.device.as_str()))
-        .map(|d| d.merchant_id.clone())
-        .unwrap_or_default()
+/// Milliseconds since the Unix epoch, for bookkeeping timestamps.
+fn now_millis() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
 }

@@ -62,5 +62,5 @@ pub(super) async fn handle(
             }
         }
     };
-    (response::answer(&state.layout, message, code, None), code)
+    (response::echo(&state.layout, message, code), code)
 }

@@ -236,9 +236,7 @@ pub async fn reset_submit(
                 return Ok(false);
             };
             if !merchants::set_password_hash(c, &merchant_id, &password_hash)? {
-                return Err(mpos_store::StoreError::Invalid(format!(
-                    "the merchant {merchant_id} of a reset token does not exist"
-                )));
+                return Err(mpos_store::StoreError::NoMerchant(merchant_id));
             }
             let ended = sessions::delete_for_merchant(c, &merchant_id, None)?;
             if let Some(merchant) = merchants::by_id(c, &merchant_id)? {

@@ -1,11 +1,13 @@
 //! 0200: purchase and refund, steps 2 to 10 of the spec.
 
 use super::{
-    CardFacts, CardInput, Fingerprint, Issuer, Ledger, Refused, Session, admit, retransmission,
+    AsReceived, CardFacts, CardInput, Fingerprint, Issuer, Ledger, Refused, Session, admit,
+    retransmission,
 };
 use crate::card::{Pan, PanKey};
 use crate::ids::{MerchantId, Rrn, Stan, TerminalId, TransactionKind, TransmissionTime};
 use crate::money::{Amount, Currency};
+use crate::mti::Mti;
 use crate::response::ResponseCode;
 use jiff::civil::Date;
 
@@ -32,6 +34,8 @@ pub struct FinancialRequest {
     pub original_rrn: Option<Rrn>,
     /// The request's content, for duplicate detection.
     pub fingerprint: Fingerprint,
+    /// What the stored row and the answer keep as received.
+    pub received: AsReceived,
 }
 
 /// What to do with a 0200.
@@ -92,7 +96,7 @@ pub fn decide_financial<L: Ledger>(
     match retransmission(
         ledger,
         session,
-        "0200",
+        Mti::Financial,
         &request.stan,
         &request.transmission_time,
         request.fingerprint,

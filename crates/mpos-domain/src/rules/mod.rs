@@ -24,6 +24,7 @@ pub use reversal::{ReversalDecision, ReversalRequest, decide_reversal};
 use crate::card::{Expiry, MaskedPan, PanHash, PanKey};
 use crate::ids::{DeviceSerial, MerchantId, OriginalData, Rrn, Stan, TerminalId, TransmissionTime};
 use crate::money::{Amount, Currency};
+use crate::mti::Mti;
 use crate::response::ResponseCode;
 use ring::hmac;
 use std::fmt;
@@ -110,7 +111,7 @@ pub trait Ledger {
     fn prior(
         &self,
         device: &DeviceSerial,
-        mti: &str,
+        mti: Mti,
         stan: &Stan,
         transmission_time: &TransmissionTime,
     ) -> Result<Option<Fingerprint>, Self::Error>;
@@ -161,7 +162,7 @@ pub(crate) fn admit<'s, L: Ledger>(
 pub(crate) fn retransmission<L: Ledger>(
     ledger: &L,
     session: &Session,
-    mti: &str,
+    mti: Mti,
     stan: &Stan,
     transmission_time: &TransmissionTime,
     fingerprint: Fingerprint,
@@ -191,6 +192,23 @@ impl Issuer for SimulatorIssuer {
             _ => ResponseCode::Approved,
         }
     }
+}
+
+/// What a 0200 or 0400 carried that no rule reads, kept as received for its
+/// stored row and echoed in its answer. The layout checked each field's
+/// format before step 1 built the request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AsReceived {
+    /// DE 3, six digits (the rules read only its kind).
+    pub processing_code: String,
+    /// DE 12, `hhmmss`, if given.
+    pub local_time: Option<String>,
+    /// DE 13, `MMDD`, if given.
+    pub local_date: Option<String>,
+    /// DE 22, if given.
+    pub pos_entry_mode: Option<String>,
+    /// DE 90 of a 0400, all 42 digits (the rules read its parsed form).
+    pub original_data: Option<String>,
 }
 
 /// The card as the request carries it, before step 6 checks it. The

@@ -1,8 +1,9 @@
 //! 0400: reversal of an earlier 0200 named by DE 90.
 
-use super::{Fingerprint, Ledger, Refused, Session, admit, retransmission};
+use super::{AsReceived, Fingerprint, Ledger, Refused, Session, admit, retransmission};
 use crate::ids::{MerchantId, OriginalData, Stan, TerminalId, TransmissionTime};
 use crate::money::{Amount, Currency};
+use crate::mti::Mti;
 use crate::response::ResponseCode;
 
 /// A 0400 that passed step 1.
@@ -24,6 +25,8 @@ pub struct ReversalRequest {
     pub original: OriginalData,
     /// The request's content, for retransmissions.
     pub fingerprint: Fingerprint,
+    /// What the stored row and the answer keep as received.
+    pub received: AsReceived,
 }
 
 /// What to do with a 0400.
@@ -73,7 +76,7 @@ pub fn decide_reversal<L: Ledger>(
     match retransmission(
         ledger,
         session,
-        "0400",
+        Mti::Reversal,
         &request.stan,
         &request.transmission_time,
         request.fingerprint,
@@ -82,7 +85,7 @@ pub fn decide_reversal<L: Ledger>(
         Some(false) => return Ok(decline(ResponseCode::Duplicate, false, None)),
         None => {}
     }
-    let original = if request.original.mti == "0200" {
+    let original = if request.original.mti == Mti::Financial.as_str() {
         ledger.reversal_target(&session.device, &request.original)?
     } else {
         None

@@ -4,6 +4,7 @@
 use super::*;
 use crate::card::Pan;
 use crate::ids::TransactionKind;
+use crate::mti::Mti;
 use jiff::civil::date;
 use std::collections::{HashMap, HashSet};
 
@@ -48,7 +49,7 @@ impl Ledger for World {
     fn prior(
         &self,
         device: &DeviceSerial,
-        mti: &str,
+        mti: Mti,
         stan: &Stan,
         de7: &TransmissionTime,
     ) -> Result<Option<Fingerprint>, Self::Error> {
@@ -57,7 +58,7 @@ impl Ledger for World {
         }
         let k = (
             device.to_string(),
-            mti.to_owned(),
+            mti.as_str().to_owned(),
             stan.to_string(),
             de7.to_string(),
         );
@@ -197,6 +198,7 @@ fn purchase() -> FinancialRequest {
         },
         original_rrn: None,
         fingerprint: Fingerprint([1; 32]),
+        received: AsReceived::default(),
     }
 }
 
@@ -500,6 +502,7 @@ fn reversal(stan: &str, amount: u64) -> ReversalRequest {
         merchant_id: mid(M1),
         original: OriginalData::parse(&format!("0200{stan}1125090000{}", "0".repeat(22))).unwrap(),
         fingerprint: Fingerprint([2; 32]),
+        received: AsReceived::default(),
     }
 }
 

@@ -20,9 +20,10 @@ pub fn create(
     expires_at: i64,
 ) -> Result<(), StoreError> {
     if expires_at <= now {
-        return Err(StoreError::Invalid(format!(
-            "a reset token must expire after it is made ({expires_at} <= {now})"
-        )));
+        return Err(StoreError::ExpiresBeforeCreated {
+            created_at: now,
+            expires_at,
+        });
     }
     conn.prepare_cached(
         "DELETE FROM password_reset_tokens

@@ -30,8 +30,9 @@ pub fn insert(conn: &Connection, terminal: &TerminalRow) -> Result<bool, StoreEr
         .limit_minor
         .map(i64::try_from)
         .transpose()
-        .map_err(|_| {
-            StoreError::Invalid(format!("limit of terminal {} is too large", terminal.id))
+        .map_err(|_| StoreError::TooLarge {
+            what: format!("limit of terminal {}", terminal.id),
+            value: terminal.limit_minor.unwrap_or_default(),
         })?;
     let added = conn
         .prepare_cached(

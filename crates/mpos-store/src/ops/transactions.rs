@@ -6,6 +6,7 @@
 //! racing refunds can never both spend the same amount.
 
 use crate::error::StoreError;
+use mpos_domain::mti::Mti;
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// What a transaction is.
@@ -20,6 +21,14 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The MTI of its request: purchases and refunds are 0200s.
+    pub fn mti(self) -> Mti {
+        match self {
+            Kind::Purchase | Kind::Refund => Mti::Financial,
+            Kind::Reversal => Mti::Reversal,
+        }
+    }
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -46,9 +55,7 @@ impl Kind {
 /// A transaction to store. Card data only as the masked PAN and its keyed hash.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewTransaction {
-    /// `0200` or `0400`.
-    pub mti: String,
-    /// Purchase, refund or reversal.
+    /// Purchase, refund or reversal; the stored MTI follows from it.
     pub kind: Kind,
     /// The device signed on to the connection.
     pub device_serial: String,
@@ -107,6 +114,8 @@ pub struct PriorAnswer {
     pub fingerprint: Vec<u8>,
     /// The response bytes sent then.
     pub response: Vec<u8>,
+    /// Its DE 39, as stored beside it.
+    pub response_code: String,
 }
 
 /// A purchase as a refund sees it.
@@ -150,8 +159,10 @@ pub struct ReversalTarget {
 /// Stores a transaction; returns its row id. A second transaction with the
 /// same (device, MTI, STAN, DE 7) or RRN is a unique violation.
 pub fn insert(conn: &Connection, t: &NewTransaction) -> Result<i64, StoreError> {
-    let amount = i64::try_from(t.amount_minor)
-        .map_err(|_| StoreError::Invalid(format!("amount {} is too large", t.amount_minor)))?;
+    let amount = i64::try_from(t.amount_minor).map_err(|_| StoreError::TooLarge {
+        what: "amount".into(),
+        value: t.amount_minor,
+    })?;
     conn.prepare_cached(
         "INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
              transmission_time, local_time, local_date, pos_entry_mode, processing_code,
@@ -162,7 +173,7 @@ pub fn insert(conn: &Connection, t: &NewTransaction) -> Result<i64, StoreError> 
              ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
     )?
     .execute(params![
-        t.mti,
+        t.kind.mti().as_str(),
         t.kind.as_str(),
         t.device_serial,
         t.merchant_id,
@@ -195,22 +206,23 @@ pub fn insert(conn: &Connection, t: &NewTransaction) -> Result<i64, StoreError> 
 pub fn find_by_key(
     conn: &Connection,
     device_serial: &str,
-    mti: &str,
+    mti: Mti,
     stan: &str,
     transmission_time: &str,
 ) -> Result<Option<PriorAnswer>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT id, fingerprint, response FROM transactions
+            "SELECT id, fingerprint, response, response_code FROM transactions
              WHERE device_serial = ?1 AND mti = ?2 AND stan = ?3 AND transmission_time = ?4",
         )?
         .query_row(
-            params![device_serial, mti, stan, transmission_time],
+            params![device_serial, mti.as_str(), stan, transmission_time],
             |row| {
                 Ok(PriorAnswer {
                     id: row.get(0)?,
                     fingerprint: row.get(1)?,
                     response: row.get(2)?,
+                    response_code: row.get(3)?,
                 })
             },
         )

@@ -487,7 +487,6 @@ impl Iterator for Generator {
         let entry_modes = ["071", "071", "071", "051", "021"];
         let t = &self.shape.terminals[terminal];
         let row = NewTransaction {
-            mti: "0200".into(),
             kind,
             device_serial: self.shape.devices[device].clone(),
             merchant_id: self.shape.merchant_id.clone(),
@@ -566,7 +565,6 @@ impl Generator {
         }
         let local = self.zone.to_datetime(later);
         NewTransaction {
-            mti: "0400".into(),
             kind: Kind::Reversal,
             stan,
             transmission_time: TimeZone::UTC
@@ -819,7 +817,7 @@ mod tests {
             assert_eq!(r.transmission_time.len(), 10);
             if let Some(reversal) = &e.reversal {
                 assert!(e.approved() && r.kind == Kind::Purchase);
-                assert_eq!(reversal.mti, "0400");
+                assert_eq!(reversal.kind, Kind::Reversal);
                 assert_eq!(reversal.amount_minor, r.amount_minor);
                 let de90 = reversal.original_data.as_ref().unwrap();
                 assert!(
@@ -864,7 +862,7 @@ mod tests {
             for r in std::iter::once(&e.row).chain(&e.reversal) {
                 assert!(keys.insert((
                     r.device_serial.clone(),
-                    r.mti.clone(),
+                    r.kind.mti(),
                     r.stan.clone(),
                     r.transmission_time.clone()
                 )));

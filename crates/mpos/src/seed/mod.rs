@@ -20,7 +20,7 @@ use generator::REFUND_WINDOW;
 use jiff::civil::Date;
 use mpos_iso8583::{Layout, MessageBuilder, Mti};
 use mpos_store::ops::audit::{self, Actor};
-use mpos_store::ops::transactions::{self, NewTransaction};
+use mpos_store::ops::transactions::{self, Kind, NewTransaction};
 use mpos_store::ops::{devices, merchants, terminals};
 use mpos_store::rusqlite::Connection;
 use mpos_store::{Store, StoreError, WriteAck};
@@ -195,9 +195,9 @@ pub fn seed(
             let ack = store.write(move |conn| {
                 let mut state = shared
                     .lock()
-                    .map_err(|_| StoreError::Invalid("a seeding job panicked".into()))?;
+                    .map_err(|_| StoreError::Aborted("a seeding job panicked".into()))?;
                 if state.failed {
-                    return Err(StoreError::Invalid("an earlier batch failed".into()));
+                    return Err(StoreError::Aborted("an earlier batch failed".into()));
                 }
                 let result = store_batch(conn, &mut state, &batch, &actor, &merchant_id);
                 if result.is_err() {
@@ -254,7 +254,7 @@ fn store_batch(
                 .ok()
                 .map(|i| state.purchases[i].1)
                 .ok_or_else(|| {
-                    StoreError::Invalid(format!("the purchase of refund {} is unknown", event.seq))
+                    StoreError::Missing(format!("the purchase of refund {}", event.seq))
                 })?;
             row.original_id = Some(id);
             row.original_rrn = Some(rrn_of(id));
@@ -299,14 +299,14 @@ fn insert(
 ) -> Result<i64, StoreError> {
     let mut tries = 0;
     loop {
-        if row.response_code == "00" && row.mti == "0200" {
+        if row.response_code == "00" && row.kind != Kind::Reversal {
             row.rrn = Some(rrn_of(expected_id));
         }
         row.response = answer(layout, row)?;
         match transactions::insert(conn, row) {
             Ok(id) if id == expected_id => return Ok(id),
             Ok(id) => {
-                return Err(StoreError::Invalid(format!(
+                return Err(StoreError::Aborted(format!(
                     "row {id} was stored where row {expected_id} was expected: its RRN would be wrong"
                 )));
             }
@@ -323,8 +323,8 @@ fn insert(
 /// The answer the host sends to `row`: the echoed fields, the RRN and
 /// authorization code of an approval, DE 39.
 fn answer(layout: &Layout, row: &NewTransaction) -> Result<Vec<u8>, StoreError> {
-    let mti = Mti::new(&row.mti)
-        .map_err(|e| StoreError::Invalid(e.to_string()))?
+    let mti = Mti::new(row.kind.mti().as_str())
+        .map_err(|e| StoreError::Aborted(e.to_string()))?
         .response();
     let amount = format!("{:012}", row.amount_minor);
     let currency = format!("{:03}", row.currency);
@@ -344,6 +344,6 @@ fn answer(layout: &Layout, row: &NewTransaction) -> Result<Vec<u8>, StoreError> 
     let mut out = BytesMut::with_capacity(128);
     layout
         .encode(&builder, &mut out)
-        .map_err(|e| StoreError::Invalid(format!("cannot encode a seeded answer: {e}")))?;
+        .map_err(|e| StoreError::Aborted(format!("cannot encode a seeded answer: {e}")))?;
     Ok(out.to_vec())
 }

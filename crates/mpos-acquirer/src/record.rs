@@ -1,0 +1,277 @@
+//! Decide and store, one function per request type: a typed 0200 or 0400,
+//! the rules' decision over the store's state, the row it leads to and the
+//! answer to send. Each runs on the store writer's connection inside one
+//! job, so a rule's lookups (is this a duplicate? how much is left to
+//! refund?) and the write they lead to are one atomic step.
+//!
+//! The host calls them for every request; `mpos admin seed-history` calls
+//! them too, so a seeded row is exactly what the host would have stored:
+//! the same RRN rule, the same answer, the same duplicate handling.
+
+use crate::response::{self, Header};
+use bytes::Bytes;
+use jiff::Timestamp;
+use jiff::civil::Date;
+use mpos_domain::card::PanKey;
+use mpos_domain::response::ResponseCode;
+use mpos_domain::rules::{
+    FinancialDecision, FinancialRequest, Fingerprint, Issuer, ReversalDecision, ReversalRequest,
+    Session, decide_financial, decide_reversal,
+};
+use mpos_iso8583::Layout;
+use mpos_store::ledger::SqlLedger;
+use mpos_store::ops::transactions::{self, Kind, NewTransaction};
+use mpos_store::rusqlite::Connection;
+use mpos_store::{Snapshot, StoreError};
+use std::sync::Arc;
+
+/// What recording a request needs besides the request itself: the host's
+/// parts, who sent it and when.
+pub struct Context<'a> {
+    /// The wire layout the answer is encoded in.
+    pub layout: &'a Layout,
+    /// Key of PAN hashes.
+    pub pan_key: &'a PanKey,
+    /// Step 9 for purchases.
+    pub issuer: &'a (dyn Issuer + Send + Sync),
+    /// Devices and terminals as the rules see them.
+    pub directory: &'a Arc<Snapshot>,
+    /// The connection's sign-on (`None`: answered 63, nothing stored).
+    pub session: Option<&'a Session>,
+    /// When the request arrived: the row's `received_at`.
+    pub received_at: Timestamp,
+    /// The business day the row belongs to.
+    pub business_day: Date,
+    /// The local date the card's expiry is checked against.
+    pub today: Date,
+}
+
+impl Context<'_> {
+    /// The signed-on device's serial and its merchant, as stored in a row.
+    /// Only decisions past step 2 store rows, and they have a session.
+    fn sender(&self) -> (String, String) {
+        let device = self.session.map(|s| s.device.as_str()).unwrap_or_default();
+        let merchant = self
+            .directory
+            .devices
+            .get(device)
+            .map(|d| d.merchant_id.clone())
+            .unwrap_or_default();
+        (device.to_owned(), merchant)
+    }
+
+    /// The row of a request with `code`; the caller fills in card facts,
+    /// links and the RRN.
+    fn row(
+        &self,
+        header: &Header<'_>,
+        kind: Kind,
+        fingerprint: Fingerprint,
+        code: ResponseCode,
+        response: &[u8],
+    ) -> NewTransaction {
+        let (device_serial, merchant_id) = self.sender();
+        let received = header.received;
+        NewTransaction {
+            kind,
+            device_serial,
+            merchant_id,
+            vt_id: header.terminal_id.to_string(),
+            stan: header.stan.to_string(),
+            transmission_time: header.transmission_time.to_string(),
+            local_time: received.local_time.clone(),
+            local_date: received.local_date.clone(),
+            pos_entry_mode: received.pos_entry_mode.clone(),
+            processing_code: received.processing_code.clone(),
+            amount_minor: header.amount.minor(),
+            currency: header.currency.code(),
+            masked_pan: None,
+            pan_hash: None,
+            rrn: None,
+            auth_code: None,
+            response_code: code.as_str().to_owned(),
+            business_day: self.business_day.to_string(),
+            received_at: self.received_at.as_millisecond(),
+            original_id: None,
+            original_rrn: None,
+            original_data: None,
+            fingerprint: fingerprint.0,
+            response: response.to_vec(),
+        }
+    }
+
+    /// The answer the stored row under this request's duplicate key got:
+    /// an identical retransmission is answered exactly as before.
+    fn replay(&self, conn: &Connection, header: &Header<'_>) -> Result<Recorded, StoreError> {
+        let (device, _) = self.sender();
+        let prior = transactions::find_by_key(
+            conn,
+            &device,
+            header.mti,
+            header.stan.as_str(),
+            header.transmission_time.as_str(),
+        )?
+        .ok_or_else(|| StoreError::Missing("the answer to a retransmission".into()))?;
+        let code =
+            ResponseCode::parse(&prior.response_code).unwrap_or(ResponseCode::SystemMalfunction);
+        Ok(Recorded {
+            answer: Bytes::from(prior.response),
+            code,
+            rrn: None,
+        })
+    }
+}
+
+/// What was decided and stored.
+#[derive(Debug, Clone)]
+pub struct Recorded {
+    /// The encoded answer (no length header), to send once the write's
+    /// commit is acknowledged.
+    pub answer: Bytes,
+    /// Its DE 39.
+    pub code: ResponseCode,
+    /// The RRN of an approved 0200, which a refund names in its DE 37.
+    pub rrn: Option<String>,
+}
+
+impl Recorded {
+    fn answered(answer: Bytes, code: ResponseCode) -> Recorded {
+        Recorded {
+            answer,
+            code,
+            rrn: None,
+        }
+    }
+}
+
+/// The RRN of row `id`: the row id is unique in the store, so is the RRN
+/// made of it.
+fn rrn_of(id: i64) -> String {
+    format!("{id:012}")
+}
+
+/// A random authorization code: 6 of `0-9A-Z`.
+fn auth_code() -> String {
+    use ring::rand::{SecureRandom, SystemRandom};
+    const ALPHABET: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut bytes = [0u8; 6];
+    // Without randomness the code is still well-formed, just predictable.
+    let _ = SystemRandom::new().fill(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % 36]))
+        .collect()
+}
+
+/// Decides a 0200 (steps 2 to 10) and stores what the decision says: the
+/// row of every decline past step 2 but 94, the row of an approval with its
+/// RRN (made of the row id) and authorization code, nothing for a replay.
+pub fn financial(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    request: &FinancialRequest,
+) -> Result<Recorded, StoreError> {
+    let ledger = SqlLedger::new(conn, Arc::clone(ctx.directory));
+    let decision = decide_financial(
+        request,
+        ctx.session,
+        &ledger,
+        ctx.issuer,
+        ctx.pan_key,
+        ctx.today,
+    )?;
+    let header = Header::from(request);
+    let kind = match request.kind {
+        mpos_domain::ids::TransactionKind::Purchase => Kind::Purchase,
+        mpos_domain::ids::TransactionKind::Refund => Kind::Refund,
+    };
+    let row = |code, response: &[u8]| {
+        let mut row = ctx.row(&header, kind, request.fingerprint, code, response);
+        row.original_rrn = request.original_rrn.as_ref().map(ToString::to_string);
+        row
+    };
+    match decision {
+        FinancialDecision::Replay => ctx.replay(conn, &header),
+        FinancialDecision::Decline {
+            code, store: false, ..
+        } => Ok(Recorded::answered(
+            response::answer(ctx.layout, &header, code, None),
+            code,
+        )),
+        FinancialDecision::Decline {
+            code,
+            original_id,
+            card,
+            ..
+        } => {
+            let answer = response::answer(ctx.layout, &header, code, None);
+            let mut stored = row(code, &answer);
+            stored.original_id = original_id;
+            stored.masked_pan = card.as_ref().map(|c| c.masked.to_string());
+            stored.pan_hash = card.as_ref().map(|c| c.hash.0);
+            transactions::insert(conn, &stored)?;
+            Ok(Recorded::answered(answer, code))
+        }
+        FinancialDecision::Approve { original_id, card } => {
+            let code = ResponseCode::Approved;
+            let mut stored = row(code, &[]);
+            stored.original_id = original_id;
+            stored.masked_pan = Some(card.masked.to_string());
+            stored.pan_hash = Some(card.hash.0);
+            let id = transactions::insert(conn, &stored)?;
+            let (rrn, auth) = (rrn_of(id), auth_code());
+            let answer = response::answer(ctx.layout, &header, code, Some((&rrn, &auth)));
+            transactions::set_approval(conn, id, &rrn, &auth, &answer)?;
+            Ok(Recorded {
+                answer,
+                code,
+                rrn: Some(rrn),
+            })
+        }
+    }
+}
+
+/// Decides a 0400 and stores what the decision says: the reversal's row
+/// (and the original marked reversed), or its decline, or nothing for a
+/// replay or an original reversed already.
+pub fn reversal(
+    conn: &Connection,
+    ctx: &Context<'_>,
+    request: &ReversalRequest,
+) -> Result<Recorded, StoreError> {
+    let ledger = SqlLedger::new(conn, Arc::clone(ctx.directory));
+    let decision = decide_reversal(request, ctx.session, &ledger)?;
+    let header = Header::from(request);
+    let record = |code, original_id: Option<i64>| -> Result<Recorded, StoreError> {
+        let answer = response::answer(ctx.layout, &header, code, None);
+        let mut row = ctx.row(&header, Kind::Reversal, request.fingerprint, code, &answer);
+        row.original_id = original_id;
+        row.original_data = request.received.original_data.clone();
+        transactions::insert(conn, &row)?;
+        Ok(Recorded::answered(answer, code))
+    };
+    match decision {
+        ReversalDecision::Reverse { original_id } => {
+            transactions::mark_reversed(conn, original_id)?;
+            record(ResponseCode::Approved, Some(original_id))
+        }
+        ReversalDecision::RecordUnknown => record(ResponseCode::Approved, None),
+        ReversalDecision::AlreadyReversed => {
+            let code = ResponseCode::Approved;
+            Ok(Recorded::answered(
+                response::answer(ctx.layout, &header, code, None),
+                code,
+            ))
+        }
+        ReversalDecision::Replay => ctx.replay(conn, &header),
+        ReversalDecision::Decline {
+            code, store: false, ..
+        } => Ok(Recorded::answered(
+            response::answer(ctx.layout, &header, code, None),
+            code,
+        )),
+        ReversalDecision::Decline {
+            code, original_id, ..
+        } => record(code, original_id),
+    }
+}
