@@ -143,7 +143,9 @@ impl fmt::Display for MaskedPan {
     }
 }
 
-/// The host secret for PAN hashes (HMAC-SHA-256).
+/// The host secret for PAN hashes (HMAC-SHA-256). No `Debug`: it never
+/// prints.
+#[derive(Clone)]
 pub struct PanKey(hmac::Key);
 
 impl PanKey {

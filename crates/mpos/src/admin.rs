@@ -3,18 +3,18 @@
 //! change, records it in the audit log as the operator, and says what it did.
 //! A running host sees device changes within a second (its directory polls).
 
+use crate::app::App;
 use crate::cli::{
     AdminArgs, AdminCommand, DeviceCommand, MerchantCommand, PasswordInput, SeedHistoryArgs,
     TerminalCommand,
 };
-use crate::config::{Config, ConfigError, FlagOverrides};
-use crate::fixtures::{self, FixtureError};
+use crate::config::{Config, FlagOverrides};
+use crate::error::CliError;
+use crate::fixtures;
 use crate::ids;
-use crate::secrets::{self, SecretError};
 use crate::seed::{self, Generator, SeedError};
-use crate::store_setup::{self, OpenError};
 use indicatif::{ProgressBar, ProgressStyle};
-use mpos_domain::password::{PasswordError, PasswordHash};
+use mpos_domain::password::PasswordHash;
 use mpos_store::ops::audit::{self, Actor};
 use mpos_store::ops::devices;
 use mpos_store::ops::merchants::{self, MerchantRow};
@@ -29,37 +29,8 @@ macro_rules! say {
     };
 }
 
-/// Why an admin command failed; each says what to do.
-#[derive(Debug, thiserror::Error)]
-pub enum AdminError {
-    /// The configuration was refused.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The store could not be opened.
-    #[error(transparent)]
-    Open(#[from] OpenError),
-    /// A store operation failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// A fixture could not be loaded.
-    #[error(transparent)]
-    Fixture(#[from] FixtureError),
-    /// Hashing a password failed.
-    #[error(transparent)]
-    Password(#[from] PasswordError),
-    /// An argument breaks a rule.
-    #[error("{0}")]
-    Invalid(String),
-    /// The thing to change does not exist.
-    #[error("{0}")]
-    NotFound(String),
-    /// Seeding a history stopped.
-    #[error(transparent)]
-    Seed(#[from] SeedError),
-    /// The PAN hash key could not be read.
-    #[error(transparent)]
-    Secret(#[from] SecretError),
-}
+/// Admin commands fail with the command line's one error type.
+type AdminError = CliError;
 
 /// Runs one admin command, printing its outcome on stdout.
 pub fn run(args: AdminArgs) -> Result<(), AdminError> {
@@ -70,14 +41,15 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
             ..FlagOverrides::default()
         },
     )?;
-    let store = store_setup::open(&config)?;
+    let app = App::build(config)?;
+    let store = &app.store;
     match args.command {
-        AdminCommand::SeedHistory(seed_args) => seed_history(&store, &config, seed_args),
-        AdminCommand::Merchant(command) => merchant(&store, command),
-        AdminCommand::Device(command) => device(&store, command),
-        AdminCommand::Terminal(command) => terminal(&store, command),
+        AdminCommand::SeedHistory(seed_args) => seed_history(&app, seed_args),
+        AdminCommand::Merchant(command) => merchant(store, command),
+        AdminCommand::Device(command) => device(store, command),
+        AdminCommand::Terminal(command) => terminal(store, command),
         AdminCommand::Load { file } => {
-            let report = fixtures::load(&store, &file, Actor::Operator)?;
+            let report = fixtures::load(store, &file, Actor::Operator)?;
             say!("{}: {report}", file.display());
             Ok(())
         }
@@ -86,7 +58,8 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
 
 /// `mpos admin seed-history`: generates and stores, with a progress bar on
 /// a terminal, then one summary line.
-fn seed_history(store: &Store, config: &Config, args: SeedHistoryArgs) -> Result<(), AdminError> {
+fn seed_history(app: &App, args: SeedHistoryArgs) -> Result<(), AdminError> {
+    let store = &app.store;
     let shape = seed::shape_of(
         store,
         &args.merchant,
@@ -94,18 +67,14 @@ fn seed_history(store: &Store, config: &Config, args: SeedHistoryArgs) -> Result
         args.days,
         args.seed,
     )?;
-    let clock = mpos_domain::business_day::BusinessDayClock::new(
-        &config.business_day.time_zone,
-        &config.business_day.cutoff,
+    let generator = Generator::new(
+        shape,
+        &app.clock,
+        app.clock.time_zone(),
+        jiff::Timestamp::now(),
+        &app.pan_key,
     )
-    .map_err(|e| AdminError::Invalid(e.to_string()))?;
-    let zone = jiff::tz::TimeZone::get(&config.business_day.time_zone)
-        .map_err(|e| AdminError::Invalid(e.to_string()))?;
-    let layout = mpos_iso8583::Layout::load(&config.host.layout)
-        .map_err(|e| AdminError::Invalid(format!("host layout {}: {e}", config.host.layout)))?;
-    let key = mpos_domain::card::PanKey::new(&secrets::pan_hash_key(&config.data_dir)?);
-    let generator = Generator::new(shape, &clock, &zone, jiff::Timestamp::now(), &key)
-        .map_err(SeedError::from)?;
+    .map_err(SeedError::from)?;
     let total = generator.len();
     let bar = ProgressBar::new(total);
     bar.set_style(
@@ -118,7 +87,7 @@ fn seed_history(store: &Store, config: &Config, args: SeedHistoryArgs) -> Result
     let summary = seed::seed(
         store,
         generator,
-        std::sync::Arc::new(layout),
+        std::sync::Arc::clone(&app.layout),
         Actor::Operator,
         |stored| bar.set_position(stored),
     );

@@ -5,8 +5,10 @@
 #![warn(missing_docs)]
 
 mod admin;
+pub mod app;
 mod cli;
 pub mod config;
+pub mod error;
 mod fixtures;
 mod ids;
 mod iso;
@@ -22,16 +24,17 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 pub use cli::{Cli, Command};
+pub use error::CliError;
 
 /// Runs the command line and returns the process exit code: 0 on success,
 /// 1 when the command failed (the reason is on stderr), 2 for usage errors.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Serve(args) => serve::run(args).map_err(|e| e.to_string()),
-        Command::Loadgen(args) => loadgen::run(args).map_err(|e| e.to_string()),
-        Command::Admin(args) => admin::run(args).map_err(|e| e.to_string()),
-        Command::Iso(args) => iso::run(args).map_err(|e| e.to_string()),
+    let result: Result<(), CliError> = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Loadgen(args) => loadgen::run(args).map_err(CliError::from),
+        Command::Admin(args) => admin::run(args),
+        Command::Iso(args) => iso::run(args).map_err(CliError::from),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -2,72 +2,26 @@
 //! embedded default that a newcomer can use at once: demo data in an empty
 //! database, the addresses and credentials printed, Ctrl-C to stop cleanly.
 
+use crate::app::App;
 use crate::cli::ServeArgs;
-use crate::config::{Config, ConfigError, FlagOverrides, HostFlags, HttpFlags};
-use crate::fixtures::{self, FixtureError};
-use crate::secrets::{self, SecretError};
-use crate::store_setup::{self, OpenError};
+use crate::config::{Config, FlagOverrides, HostFlags, HttpFlags};
+use crate::error::CliError;
+use crate::fixtures;
 use axum::Router;
 use axum::routing::get;
-use mpos_acquirer::{HostConfig, HostState, Metrics, Shutdown};
-use mpos_cabinet::mail::{MailError, Mailer};
-use mpos_domain::business_day::BusinessDayClock;
-use mpos_domain::card::PanKey;
+use mpos_acquirer::{Metrics, Shutdown};
+use mpos_cabinet::mail::Mailer;
 use mpos_domain::rules::SimulatorIssuer;
-use mpos_iso8583::{Layout, LayoutError};
-use mpos_store::StoreError;
+use mpos_store::Store;
 use mpos_store::ops::audit::Actor;
 use mpos_store::ops::merchants;
+use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::net::TcpListener;
 
-/// Why `mpos serve` could not start or stopped badly.
-#[derive(Debug, thiserror::Error)]
-pub enum ServeError {
-    /// The configuration was refused.
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    /// The store could not be opened.
-    #[error(transparent)]
-    Open(#[from] OpenError),
-    /// A store operation failed.
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The PAN hash key could not be read.
-    #[error(transparent)]
-    Secret(#[from] SecretError),
-    /// The wire layout could not be loaded.
-    #[error(transparent)]
-    Layout(#[from] LayoutError),
-    /// The fixtures could not be loaded.
-    #[error(transparent)]
-    Fixture(#[from] FixtureError),
-    /// The mailer could not be set up (outbox folder, sender, TLS).
-    #[error(transparent)]
-    Mail(#[from] MailError),
-    /// A listener could not be opened.
-    #[error(
-        "cannot listen on {address} ({what}): {source}; is another mpos running? choose another address with {flag}"
-    )]
-    Bind {
-        /// Which listener.
-        what: &'static str,
-        /// The address.
-        address: String,
-        /// The flag that changes it.
-        flag: &'static str,
-        /// The OS error.
-        source: std::io::Error,
-    },
-    /// The runtime or a listener failed while serving.
-    #[error("{0}")]
-    Runtime(String),
-}
-
 /// Runs `mpos serve` until Ctrl-C or SIGTERM.
-pub fn run(args: ServeArgs) -> Result<(), ServeError> {
+pub fn run(args: ServeArgs) -> Result<(), CliError> {
     init_logging();
     let config = Config::load(
         args.config.as_deref(),
@@ -81,72 +35,63 @@ pub fn run(args: ServeArgs) -> Result<(), ServeError> {
             }),
         },
     )?;
-    let store = store_setup::open(&config)?;
-    if store.read(merchants::none_yet)? {
-        let report = match &args.fixtures {
-            Some(path) => fixtures::load(&store, path, Actor::System)?,
-            None => fixtures::load_text(
-                &store,
-                fixtures::DEMO,
-                Path::new("fixtures/demo.toml (built in)"),
-                Actor::System,
-            )?,
-        };
-        crate::output::write_stdout(&format!(
-            "Empty database: loaded {}: {report}\n",
-            args.fixtures
-                .as_deref()
-                .unwrap_or(Path::new("the demo data"))
-                .display()
-        ));
-    } else if let Some(path) = &args.fixtures {
-        crate::output::write_stdout(&format!(
-            "The database is not empty, so {} was not loaded; add it with `mpos admin load {}`.\n",
-            path.display(),
-            path.display()
-        ));
-    }
-    let mailer = Mailer::new(config.mail_settings())?;
-    let layout = Layout::load(&config.host.layout)?;
-    let key = PanKey::new(&secrets::pan_hash_key(&config.data_dir)?);
-    let clock = BusinessDayClock::new(&config.business_day.time_zone, &config.business_day.cutoff)
-        .map_err(|e| ServeError::Runtime(e.to_string()))?;
-    let host_config = HostConfig {
-        max_connections: config.host.max_connections,
-        max_in_flight: config.host.max_in_flight,
-        idle_timeout: Duration::from_secs(config.host.idle_timeout_secs),
-        max_frame: config.host.max_frame,
-    };
-    let state = Arc::new(HostState::new(
-        store.clone(),
-        layout,
-        key,
-        clock,
-        Arc::new(SimulatorIssuer),
-        host_config,
-    ));
+    let app = App::build(config)?;
+    load_fixtures_if_empty(&app.store, args.fixtures.as_deref())?;
+    let mailer = Mailer::new(app.config.mail_settings())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| ServeError::Runtime(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(&config, state, mailer))?;
+        .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(serve(&app, mailer))?;
     // Everything answered; make sure every queued write is on disk.
     drop(runtime);
-    store.flush_blocking()?;
+    app.store.flush_blocking()?;
     crate::output::write_stdout("mpos stopped.\n");
     Ok(())
 }
 
-async fn serve(config: &Config, state: Arc<HostState>, mailer: Mailer) -> Result<(), ServeError> {
+/// An empty database gets `fixtures` (the built-in demo data by default),
+/// so the first start needs nothing else; a database with merchants is
+/// left as it is.
+fn load_fixtures_if_empty(store: &Store, fixtures: Option<&Path>) -> Result<(), CliError> {
+    if !store.read(merchants::none_yet)? {
+        if let Some(path) = fixtures {
+            crate::output::write_stdout(&format!(
+                "The database is not empty, so {} was not loaded; add it with `mpos admin load {}`.\n",
+                path.display(),
+                path.display()
+            ));
+        }
+        return Ok(());
+    }
+    let report = match fixtures {
+        Some(path) => fixtures::load(store, path, Actor::System)?,
+        None => fixtures::load_text(
+            store,
+            fixtures::DEMO,
+            Path::new("fixtures/demo.toml (built in)"),
+            Actor::System,
+        )?,
+    };
+    crate::output::write_stdout(&format!(
+        "Empty database: loaded {}: {report}\n",
+        fixtures.unwrap_or(Path::new("the demo data")).display()
+    ));
+    Ok(())
+}
+
+/// Binds both listeners, prints how to use them, and serves until a signal:
+/// then no new connections, and what is in flight is answered.
+async fn serve(app: &App, mailer: Mailer) -> Result<(), CliError> {
+    let config = &app.config;
     let iso = bind(&config.host.listen, "ISO 8583 host", "--iso-listen").await?;
     let http = bind(&config.http.listen, "HTTP", "--http-listen").await?;
-    let iso_address = iso
-        .local_addr()
-        .map_err(|e| ServeError::Runtime(e.to_string()))?;
-    let http_address = http
-        .local_addr()
-        .map_err(|e| ServeError::Runtime(e.to_string()))?;
-    print_banner(config, iso_address, http_address, &mailer);
+    let address = |listener: &TcpListener| {
+        listener
+            .local_addr()
+            .map_err(|e| CliError::Runtime(e.to_string()))
+    };
+    print_banner(config, address(&iso)?, address(&http)?, &mailer);
 
     let (shutdown, start_shutdown) = Shutdown::new();
     let start_shutdown = Arc::new(start_shutdown);
@@ -156,27 +101,10 @@ async fn serve(config: &Config, state: Arc<HostState>, mailer: Mailer) -> Result
         tracing::info!("shutting down: no new connections, answering what is in flight");
         signals();
     });
-    let mut http_shutdown = shutdown.clone();
-    let app_download = &config.cabinet.app_download;
-    let time_zone = jiff::tz::TimeZone::get(&config.business_day.time_zone)
-        .map_err(|e| ServeError::Runtime(format!("business_day.time_zone: {e}")))?;
-    let cabinet = mpos_cabinet::Cabinet::new(
-        state.store.clone(),
-        mpos_cabinet::CabinetConfig {
-            public_url: config.cabinet.public_url.clone(),
-            time_zone,
-            business_day: state.clock.clone(),
-            mail: mailer,
-            app_download: if app_download.starts_with("http://")
-                || app_download.starts_with("https://")
-            {
-                mpos_cabinet::AppDownload::Url(app_download.clone())
-            } else {
-                mpos_cabinet::AppDownload::File(app_download.into())
-            },
-        },
-    );
+    let state = Arc::new(app.host_state(Arc::new(SimulatorIssuer)));
+    let cabinet = mpos_cabinet::Cabinet::new(app.store.clone(), app.cabinet_config(mailer));
     let router = http_router(Arc::clone(&state.metrics)).merge(mpos_cabinet::router(cabinet));
+    let mut http_shutdown = shutdown.clone();
     let http_task = tokio::spawn(async move {
         axum::serve(http, router)
             .with_graceful_shutdown(async move { http_shutdown.started().await })
@@ -185,13 +113,11 @@ async fn serve(config: &Config, state: Arc<HostState>, mailer: Mailer) -> Result
     let host = mpos_acquirer::serve(iso, state, shutdown).await;
     start_shutdown();
     let http_result = http_task.await;
-    host.map_err(|e| ServeError::Runtime(e.to_string()))?;
+    host.map_err(|e| CliError::Runtime(e.to_string()))?;
     match http_result {
         Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(ServeError::Runtime(format!(
-            "the HTTP listener failed: {e}"
-        ))),
-        Err(e) => Err(ServeError::Runtime(format!(
+        Ok(Err(e)) => Err(CliError::Runtime(format!("the HTTP listener failed: {e}"))),
+        Err(e) => Err(CliError::Runtime(format!(
             "the HTTP listener task failed: {e}"
         ))),
     }
@@ -222,10 +148,10 @@ async fn bind(
     address: &str,
     what: &'static str,
     flag: &'static str,
-) -> Result<TcpListener, ServeError> {
+) -> Result<TcpListener, CliError> {
     TcpListener::bind(address)
         .await
-        .map_err(|source| ServeError::Bind {
+        .map_err(|source| CliError::Bind {
             what,
             address: address.to_owned(),
             flag,
@@ -257,13 +183,16 @@ Press Ctrl-C to stop.
     crate::output::write_stdout(&text);
 }
 
-/// Logs go to stderr; `RUST_LOG` (e.g. `info`, `mpos_acquirer=debug`) sets the level.
+/// Logs go to stderr; `RUST_LOG` (e.g. `info`, `mpos_acquirer=debug`) sets
+/// the level. Colours only on a terminal: a log file or a pipe (systemd,
+/// `2> mpos.log`) gets plain text, without escape codes.
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(false)
         .try_init();
 }

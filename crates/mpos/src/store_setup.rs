@@ -4,6 +4,7 @@
 
 use crate::config::{Config, SynchronousSetting};
 use crate::secrets::{self, SecretError};
+use mpos_domain::card::PanKey;
 use mpos_store::{Store, StoreError, StoreOptions, Synchronous};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -49,9 +50,9 @@ pub fn options(config: &Config) -> StoreOptions {
 }
 
 /// Opens (creating if needed) the database in the configured data folder,
-/// and makes sure the PAN hash key exists beside it: the key and the
-/// database are born together and must be backed up together.
-pub fn open(config: &Config) -> Result<Store, OpenError> {
+/// with the PAN hash key beside it: the key and the database are born
+/// together and must be backed up together.
+pub fn open(config: &Config) -> Result<(Store, PanKey), OpenError> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -60,6 +61,6 @@ pub fn open(config: &Config) -> Result<Store, OpenError> {
             path: config.data_dir.clone(),
             source,
         })?;
-    secrets::pan_hash_key(&config.data_dir)?;
-    Ok(Store::open(&config.database_path(), &options(config))?)
+    let key = PanKey::new(&secrets::pan_hash_key(&config.data_dir)?);
+    Ok((Store::open(&config.database_path(), &options(config))?, key))
 }
