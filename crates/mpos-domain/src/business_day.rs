@@ -49,6 +49,11 @@ impl BusinessDayClock {
         BusinessDayClock::new("Europe/Minsk", "00:00")
     }
 
+    /// The time zone of the business day, in which times are shown.
+    pub fn zone(&self) -> &TimeZone {
+        &self.zone
+    }
+
     /// The business day of an instant.
     pub fn business_day(&self, at: Timestamp) -> Date {
         let local = self.zone.to_datetime(at);

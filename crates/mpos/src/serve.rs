@@ -158,13 +158,10 @@ async fn serve(config: &Config, state: Arc<HostState>, mailer: Mailer) -> Result
     });
     let mut http_shutdown = shutdown.clone();
     let app_download = &config.cabinet.app_download;
-    let time_zone = jiff::tz::TimeZone::get(&config.business_day.time_zone)
-        .map_err(|e| ServeError::Runtime(format!("business_day.time_zone: {e}")))?;
     let cabinet = mpos_cabinet::Cabinet::new(
         state.store.clone(),
         mpos_cabinet::CabinetConfig {
             public_url: config.cabinet.public_url.clone(),
-            time_zone,
             business_day: state.clock.clone(),
             mail: mailer,
             app_download: if app_download.starts_with("http://")
