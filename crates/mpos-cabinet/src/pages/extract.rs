@@ -10,8 +10,8 @@
 //!   [`GuestCsrfForm`]: a form shown before login, checked against the
 //!   double-submit cookie. A wrong token is a 403 before anything changes.
 //!
-//! Each fails with a [`PageError`], so a handler's own failures and its
-//! extractors' answer alike.
+//! Those that can fail fail with a [`PageError`], so a handler's own
+//! failures and its extractors' answer alike.
 
 use super::error::PageError;
 use super::now_millis;
@@ -34,8 +34,8 @@ use std::sync::Arc;
 const LANG_COOKIE_SECONDS: u64 = 365 * 24 * 3600;
 
 /// The language of a page: `?lang=` (then remembered), the cookie, or
-/// Russian. A page that renders passes [`Language::remember`] to the
-/// answer's cookies, so a `?lang=` sticks.
+/// Russian. A page that renders passes [`Language::cookies`] to the
+/// answer, so a `?lang=` sticks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Language {
     /// The language to answer in.
@@ -361,6 +361,18 @@ mod tests {
             assert_eq!(answer.status(), StatusCode::SEE_OTHER, "{cookie}");
             assert_eq!(answer.headers()[header::LOCATION], "/login");
         }
+        // An expired session is the login page too, and is deleted.
+        cabinet
+            .store
+            .write_blocking(|c| {
+                let long_ago = now_millis() - session::ABSOLUTE_MS;
+                sessions::create(c, &session::token_hash("old"), MERCHANT, "x", long_ago)
+            })
+            .unwrap();
+        let expired = signed_in(&cabinet, "mpos_session=old").await.unwrap_err();
+        assert!(matches!(expired, PageError::SignIn), "{expired:?}");
+        cabinet.store.flush_blocking().unwrap();
+        assert_eq!(sessions_left(&cabinet), 1, "only the live one is left");
     }
 
     #[tokio::test]
@@ -432,6 +444,21 @@ mod tests {
         .unwrap();
         assert_eq!(passed.form.state, "on");
         assert_eq!(passed.me.merchant.id, MERCHANT);
+        // The page's fields are optional and others are ignored, as before;
+        // a form of nothing but the token (logout's) is `()`.
+        let bare = CsrfForm::<Posted>::from_request(
+            posted(format!("csrf_token={CSRF}&other=1")),
+            &cabinet,
+        )
+        .await
+        .ok()
+        .unwrap();
+        assert_eq!(bare.form.state, "");
+        let logout = CsrfForm::<()>::from_request(posted(format!("csrf_token={CSRF}")), &cabinet)
+            .await
+            .ok()
+            .unwrap();
+        assert_eq!(logout.me.csrf, CSRF);
         for form in [
             "state=on",
             "state=on&csrf_token=",
