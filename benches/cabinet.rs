@@ -276,7 +276,6 @@ impl Bench {
             CabinetConfig {
                 public_url: "http://127.0.0.1:8080".into(),
                 app_download: AppDownload::Url("https://example.invalid/app.apk".into()),
-                time_zone: zone(),
                 business_day: clock(),
                 // The history sends no mail; the outbox sits beside the bench's store.
                 mail: mpos_cabinet::mail::Mailer::new(mpos_cabinet::mail::MailSettings {

@@ -123,3 +123,46 @@ fn a_new_app_password_set_in_the_cabinet_revokes_the_connected_sign_on_within_a_
     assert_eq!(client.sign_on("MPOS-0001", "new-app-pass-2").code(), "00");
     assert_eq!(pay(&mut client, stan, 100), "00");
 }
+
+/// A database fault while the session is looked up is an error page, not a
+/// sign-out: the merchant is not sent to /login, the session survives, and
+/// the same cookie works again once the store is back.
+#[test]
+fn a_store_fault_shows_an_error_page_and_keeps_the_session() {
+    let server = host::Server::start();
+    let cookie = server.cabinet_login("demo@merchant.test", "demo-password-1");
+    assert_eq!(server.http("GET", "/devices", &cookie, None).status, 200);
+
+    // A real fault of the running process's store: another connection takes
+    // the sessions table away, so the lookup fails inside SQLite at once
+    // ("no such table"), with no busy wait.
+    let outside = mpos_store::rusqlite::Connection::open(server.data_dir().join("mpos.db"))
+        .expect("the database opens beside the server");
+    outside
+        .busy_timeout(std::time::Duration::from_secs(5))
+        .expect("a busy timeout");
+    let rename = |from: &str, to: &str| {
+        outside
+            .execute_batch(&format!("ALTER TABLE {from} RENAME TO {to}"))
+            .expect("the rename");
+    };
+    rename("cabinet_sessions", "cabinet_sessions_away");
+    for path in ["/", "/devices"] {
+        let answer = server.http("GET", path, &cookie, None);
+        assert_eq!(answer.status, 500, "{path}: {}", answer.body);
+        assert!(answer.body.starts_with("500:"), "{path}: {}", answer.body);
+        assert!(
+            !answer.headers.iter().any(|(k, _)| k == "location"),
+            "{path}: not a redirect to /login"
+        );
+        assert!(answer.cookie("mpos_session").is_none(), "{path}");
+    }
+
+    rename("cabinet_sessions_away", "cabinet_sessions");
+    for path in ["/", "/devices"] {
+        let answer = server.http("GET", path, &cookie, None);
+        assert_eq!(answer.status, 200, "{path}: the same session works again");
+    }
+    let devices = server.http("GET", "/devices", &cookie, None);
+    assert!(devices.body.contains("MPOS-0001"), "{}", devices.body);
+}

@@ -8,7 +8,10 @@
 //! mail.rs       sending e-mail: an outbox folder of .eml files, or SMTP
 //! pages/        one module per page: login (and logout), home, devices,
 //!               password, recovery (forgot / reset by the e-mailed link),
-//!               history (with its chart and CSV export)
+//!               history (with its chart and CSV export); what every
+//!               handler takes as extractors (extract.rs: the language,
+//!               the signed-in merchant, CSRF-checked forms) and the one
+//!               error they end in (error.rs: PageError, 303/403/404/500)
 //! templates/    askama templates; static/ the stylesheet
 //! ```
 //!
@@ -52,10 +55,8 @@ pub struct CabinetConfig {
     pub public_url: String,
     /// The Android app.
     pub app_download: AppDownload,
-    /// The business day's time zone, in which times are shown.
-    pub time_zone: jiff::tz::TimeZone,
     /// The business day (zone and cutoff): the history's periods end on
-    /// today's business day.
+    /// today's business day, and times are shown in its zone.
     pub business_day: mpos_domain::business_day::BusinessDayClock,
     /// Sends the password recovery e-mails.
     pub mail: mail::Mailer,

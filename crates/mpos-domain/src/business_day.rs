@@ -44,14 +44,14 @@ impl BusinessDayClock {
         })
     }
 
-    /// The zone business days and local times are reckoned in.
-    pub fn time_zone(&self) -> &TimeZone {
-        &self.zone
-    }
-
     /// The spec's default: Europe/Minsk, 00:00.
     pub fn minsk() -> Result<Self, BusinessDayError> {
         BusinessDayClock::new("Europe/Minsk", "00:00")
+    }
+
+    /// The time zone of the business day, in which times are shown.
+    pub fn zone(&self) -> &TimeZone {
+        &self.zone
     }
 
     /// The business day of an instant.

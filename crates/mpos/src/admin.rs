@@ -70,7 +70,7 @@ fn seed_history(app: &App, args: SeedHistoryArgs) -> Result<(), AdminError> {
     let generator = Generator::new(
         shape,
         &app.clock,
-        app.clock.time_zone(),
+        app.clock.zone(),
         jiff::Timestamp::now(),
         &app.pan_key,
     )

@@ -90,7 +90,6 @@ impl App {
         CabinetConfig {
             public_url: self.config.cabinet.public_url.clone(),
             app_download,
-            time_zone: self.clock.time_zone().clone(),
             business_day: self.clock.clone(),
             mail,
         }

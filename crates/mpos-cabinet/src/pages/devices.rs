@@ -4,18 +4,15 @@
 //! the device's next message (the directory is refreshed after the commit).
 
 use super::{
-    Current, current, failure, forbidden, language, new_password_errors, not_found, render,
-    to_login,
+    CsrfForm, Language, NewPasswordForm, PageError, RememberedLang, SignedIn, hash_password,
+    new_password_errors, render,
 };
 use crate::Cabinet;
 use crate::i18n::Texts;
-use crate::session;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use mpos_domain::password::PasswordHash;
 use mpos_store::ops::audit::{self, Actor};
 use mpos_store::ops::devices;
 use serde::Deserialize;
@@ -40,10 +37,10 @@ struct DevicesPage<'a> {
     notice: Option<String>,
 }
 
-/// `?lang=`, and after a change `?done=` with the device's `serial`.
+/// After a change, `?done=` with the device's `serial` (and `?lang=`, which
+/// [`Language`] reads).
 #[derive(Deserialize)]
 pub struct DevicesQuery {
-    lang: Option<String>,
     done: Option<String>,
     serial: Option<String>,
 }
@@ -96,22 +93,15 @@ struct PasswordPage<'a> {
 /// GET /devices.
 pub async fn list(
     State(cabinet): State<Arc<Cabinet>>,
-    headers: HeaderMap,
+    language: Language,
     Query(query): Query<DevicesQuery>,
-) -> Response {
-    let Some(me) = current(&cabinet, &headers).await else {
-        return to_login();
-    };
-    let (lang, remember) = language(&headers, query.lang.as_deref());
+    me: SignedIn,
+) -> Result<Response, PageError> {
     let merchant = me.merchant.id.clone();
-    let rows = match cabinet
+    let rows = cabinet
         .read(move |c| devices::list(c, Some(&merchant)))
-        .await
-    {
-        Ok(rows) => rows,
-        Err(error) => return failure(error),
-    };
-    let t = lang.texts();
+        .await?;
+    let t = language.lang.texts();
     // Only about one of the merchant's own devices: the query is not trusted.
     let notice = query
         .done
@@ -129,7 +119,8 @@ pub async fn list(
                 .map(|at| {
                     cabinet
                         .config
-                        .time_zone
+                        .business_day
+                        .zone()
                         .to_datetime(at)
                         .strftime("%d.%m.%Y %H:%M")
                         .to_string()
@@ -141,17 +132,13 @@ pub async fn list(
         .collect();
     let page = DevicesPage {
         t,
-        lang: lang.code(),
+        lang: language.lang.code(),
         csrf: &me.csrf,
         active: "devices",
         devices,
         notice,
     };
-    render(
-        &page,
-        StatusCode::OK,
-        &remember.into_iter().collect::<Vec<_>>(),
-    )
+    render(&page, StatusCode::OK, language.cookies())
 }
 
 /// The state toggle's fields.
@@ -159,33 +146,19 @@ pub async fn list(
 pub struct StateForm {
     #[serde(default)]
     state: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// POST /devices/{serial}/state: block or unblock.
 pub async fn set_state(
     State(cabinet): State<Arc<Cabinet>>,
     Path(serial): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<StateForm>,
-) -> Response {
-    let Some(Current { merchant, csrf, .. }) = current(&cabinet, &headers).await else {
-        return to_login();
-    };
-    if !session::same_secret(&csrf, &form.csrf_token) {
-        return forbidden();
-    }
+    CsrfForm { me, form }: CsrfForm<StateForm>,
+) -> Result<Response, PageError> {
+    let merchant = me.merchant;
     let blocked = match form.state.as_str() {
         "active" => false,
         "blocked" => true,
-        _ => {
-            return (
-                StatusCode::BAD_REQUEST,
-                "400: state must be active or blocked.\n",
-            )
-                .into_response();
-        }
+        _ => return Err(PageError::BadRequest("state must be active or blocked.")),
     };
     let done = if blocked {
         Done::Blocked
@@ -214,11 +187,10 @@ pub async fn set_state(
             }
             Ok(changed)
         })
-        .await;
+        .await?;
     match changed {
-        Ok(None) => not_found(),
-        Ok(Some(_)) => after_change(&cabinet, done, &shown).await,
-        Err(error) => failure(error),
+        None => Err(PageError::NotFound),
+        Some(_) => Ok(after_change(&cabinet, done, &shown).await),
     }
 }
 
@@ -226,18 +198,11 @@ pub async fn set_state(
 pub async fn password_form(
     State(cabinet): State<Arc<Cabinet>>,
     Path(serial): Path<String>,
-    headers: HeaderMap,
-    Query(query): Query<super::login::LangQuery>,
-) -> Response {
-    let Some(me) = current(&cabinet, &headers).await else {
-        return to_login();
-    };
-    match owns(&cabinet, &me, &serial).await {
-        Ok(true) => {}
-        Ok(false) => return not_found(),
-        Err(response) => return response,
-    }
-    let (lang, remember) = language(&headers, query.lang());
+    language: Language,
+    me: SignedIn,
+) -> Result<Response, PageError> {
+    owns(&cabinet, &me, &serial).await?;
+    let lang = language.lang;
     let page = PasswordPage {
         t: lang.texts(),
         lang: lang.code(),
@@ -247,22 +212,7 @@ pub async fn password_form(
         new_password_error: None,
         repeat_error: None,
     };
-    render(
-        &page,
-        StatusCode::OK,
-        &remember.into_iter().collect::<Vec<_>>(),
-    )
-}
-
-/// The app password form's fields.
-#[derive(Deserialize)]
-pub struct PasswordForm {
-    #[serde(default)]
-    new_password: String,
-    #[serde(default)]
-    new_password_repeat: String,
-    #[serde(default)]
-    csrf_token: String,
+    render(&page, StatusCode::OK, language.cookies())
 }
 
 /// POST /devices/{serial}/password: a new app password; the device's
@@ -270,21 +220,10 @@ pub struct PasswordForm {
 pub async fn set_password(
     State(cabinet): State<Arc<Cabinet>>,
     Path(serial): Path<String>,
-    headers: HeaderMap,
-    Form(form): Form<PasswordForm>,
-) -> Response {
-    let Some(me) = current(&cabinet, &headers).await else {
-        return to_login();
-    };
-    if !session::same_secret(&me.csrf, &form.csrf_token) {
-        return forbidden();
-    }
-    match owns(&cabinet, &me, &serial).await {
-        Ok(true) => {}
-        Ok(false) => return not_found(),
-        Err(response) => return response,
-    }
-    let (lang, _) = language(&headers, None);
+    RememberedLang(lang): RememberedLang,
+    CsrfForm { me, form }: CsrfForm<NewPasswordForm>,
+) -> Result<Response, PageError> {
+    owns(&cabinet, &me, &serial).await?;
     let t = lang.texts();
     let password = form.new_password;
     let (new_password_error, repeat_error) =
@@ -305,11 +244,7 @@ pub async fn set_password(
         };
         return render(&page, StatusCode::BAD_REQUEST, &[]);
     }
-    let hash = match tokio::task::spawn_blocking(move || PasswordHash::new(&password)).await {
-        Ok(Ok(hash)) => hash.as_str().to_owned(),
-        Ok(Err(error)) => return failure(error),
-        Err(error) => return failure(error),
-    };
+    let hash = hash_password(password).await?;
     let merchant = me.merchant.id.clone();
     let shown = serial.clone();
     let changed = cabinet
@@ -328,25 +263,25 @@ pub async fn set_password(
             }
             Ok(changed)
         })
-        .await;
-    match changed {
-        Ok(false) => not_found(),
-        Ok(true) => after_change(&cabinet, Done::AppPassword, &shown).await,
-        Err(error) => failure(error),
+        .await?;
+    if !changed {
+        return Err(PageError::NotFound);
     }
+    Ok(after_change(&cabinet, Done::AppPassword, &shown).await)
 }
 
-/// Whether the signed-in merchant owns the device; 500 if the store fails.
-async fn owns(cabinet: &Cabinet, me: &Current, serial: &str) -> Result<bool, Response> {
+/// Nothing if the signed-in merchant owns the device; 404 (the same for
+/// another merchant's and for no such device) if not.
+async fn owns(cabinet: &Cabinet, me: &SignedIn, serial: &str) -> Result<(), PageError> {
     let (merchant, serial) = (me.merchant.id.clone(), serial.to_owned());
-    cabinet
+    let owned = cabinet
         .read(move |c| {
             Ok(devices::list(c, Some(&merchant))?
                 .iter()
                 .any(|d| d.serial == serial))
         })
-        .await
-        .map_err(failure)
+        .await?;
+    owned.then_some(()).ok_or(PageError::NotFound)
 }
 
 /// After a committed change: the host's directory now, then back to the

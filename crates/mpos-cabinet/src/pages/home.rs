@@ -2,12 +2,12 @@
 //! and the Android app; `/app/download` serves it.
 
 use super::history::{TotalRow, day_words, total_rows};
-use super::{current, failure, language, render, to_login};
+use super::{Language, PageError, SignedIn, render};
 use crate::i18n::Texts;
 use crate::{AppDownload, Cabinet};
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::extract::State;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use mpos_store::ops::devices;
 use mpos_store::ops::history::{self, HistoryFilter};
@@ -32,13 +32,10 @@ struct HomePage<'a> {
 /// GET /.
 pub async fn page(
     State(cabinet): State<Arc<Cabinet>>,
-    headers: HeaderMap,
-    Query(query): Query<super::login::LangQuery>,
-) -> Response {
-    let Some(me) = current(&cabinet, &headers).await else {
-        return to_login();
-    };
-    let (lang, remember) = language(&headers, query_lang(&query));
+    language: Language,
+    me: SignedIn,
+) -> Result<Response, PageError> {
+    let lang = language.lang;
     let today = cabinet.today();
     let filter = HistoryFilter {
         merchant_id: me.merchant.id.clone(),
@@ -47,16 +44,12 @@ pub async fn page(
         device_serial: None,
         vt_ids: None,
     };
-    let glance = cabinet
+    let (readers, totals) = cabinet
         .read(move |c| {
             let readers = devices::list(c, Some(&filter.merchant_id))?;
             Ok((readers, history::day_totals(c, &filter)?))
         })
-        .await;
-    let (readers, totals) = match glance {
-        Ok(glance) => glance,
-        Err(error) => return failure(error),
-    };
+        .await?;
     let blocked_readers = readers.iter().filter(|d| d.blocked).count();
     let page = HomePage {
         t: lang.texts(),
@@ -69,22 +62,11 @@ pub async fn page(
         active_readers: readers.len() - blocked_readers,
         blocked_readers,
     };
-    render(
-        &page,
-        StatusCode::OK,
-        &remember.into_iter().collect::<Vec<_>>(),
-    )
-}
-
-fn query_lang(query: &super::login::LangQuery) -> Option<&str> {
-    query.lang()
+    render(&page, StatusCode::OK, language.cookies())
 }
 
 /// GET /app/download: the configured file, or a redirect to the configured address.
-pub async fn download(State(cabinet): State<Arc<Cabinet>>, headers: HeaderMap) -> Response {
-    if current(&cabinet, &headers).await.is_none() {
-        return to_login();
-    }
+pub async fn download(State(cabinet): State<Arc<Cabinet>>, _: SignedIn) -> Response {
     match &cabinet.config.app_download {
         AppDownload::Url(url) => Redirect::to(url).into_response(),
         AppDownload::File(path) => match tokio::fs::read(path).await {

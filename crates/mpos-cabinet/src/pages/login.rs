@@ -3,14 +3,16 @@
 //! too); five failures for an e-mail within 15 minutes lock its logins for
 //! 15 minutes.
 
-use super::{Current, current, failure, forbidden, language, now_millis, render, to_login};
+use super::{
+    CsrfForm, GuestCsrfForm, Language, PageError, RememberedLang, SignedIn, ending_session,
+    now_millis, render, with_cookie,
+};
 use crate::Cabinet;
 use crate::i18n::Texts;
 use crate::session::{self, CSRF_COOKIE, SESSION_COOKIE};
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use mpos_domain::password::PasswordHash;
 use mpos_store::ops::{login_attempts, merchants, sessions};
@@ -33,23 +35,10 @@ struct LoginPage<'a> {
     notice: Option<&'a str>,
 }
 
-/// `?lang=`.
-#[derive(Deserialize)]
-pub struct LangQuery {
-    lang: Option<String>,
-}
-
-impl LangQuery {
-    /// The language asked for, if any.
-    pub fn lang(&self) -> Option<&str> {
-        self.lang.as_deref()
-    }
-}
-
-/// `?lang=`, and `?reset=done` after a password recovery.
+/// `?reset=done` after a password recovery (and `?lang=`, which
+/// [`Language`] reads).
 #[derive(Deserialize)]
 pub struct LoginQuery {
-    lang: Option<String>,
     reset: Option<String>,
 }
 
@@ -57,12 +46,14 @@ pub struct LoginQuery {
 pub async fn form(
     State(cabinet): State<Arc<Cabinet>>,
     headers: HeaderMap,
+    language: Language,
     Query(query): Query<LoginQuery>,
-) -> Response {
-    if current(&cabinet, &headers).await.is_some() {
-        return Redirect::to("/").into_response();
+    me: Option<SignedIn>,
+) -> Result<Response, PageError> {
+    if me.is_some() {
+        return Ok(Redirect::to("/").into_response());
     }
-    let (lang, remember) = language(&headers, query.lang.as_deref());
+    let lang = language.lang;
     let (csrf, csrf_cookie) = anonymous_csrf(&cabinet, &headers);
     let page = LoginPage {
         t: lang.texts(),
@@ -73,38 +64,31 @@ pub async fn form(
         notice: (query.reset.as_deref() == Some("done"))
             .then_some(lang.texts().password_reset_done),
     };
-    let cookies: Vec<String> = remember.into_iter().chain(csrf_cookie).collect();
+    let cookies: Vec<String> = language.remember.into_iter().chain(csrf_cookie).collect();
     render(&page, StatusCode::OK, &cookies)
 }
 
-/// The login form's fields; all optional so that a missing CSRF token is a
-/// 403, not a parse error.
+/// The login form's fields (beside its CSRF token); all optional so that a
+/// forged form without them is a 403, not a parse error.
 #[derive(Deserialize)]
 pub struct LoginForm {
     #[serde(default)]
     email: String,
     #[serde(default)]
     password: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// POST /login.
 pub async fn submit(
     State(cabinet): State<Arc<Cabinet>>,
-    headers: HeaderMap,
-    Form(form): Form<LoginForm>,
-) -> Response {
-    let expected = session::cookie(&headers, CSRF_COOKIE).unwrap_or_default();
-    if expected.is_empty() || !session::same_secret(expected, &form.csrf_token) {
-        return forbidden();
-    }
-    let (lang, _) = language(&headers, None);
+    RememberedLang(lang): RememberedLang,
+    GuestCsrfForm { csrf, form }: GuestCsrfForm<LoginForm>,
+) -> Result<Response, PageError> {
     let again = |error: &str, status| {
         let page = LoginPage {
             t: lang.texts(),
             lang: lang.code(),
-            csrf: expected,
+            csrf: &csrf,
             email: form.email.trim(),
             error: Some(error),
             notice: None,
@@ -114,21 +98,16 @@ pub async fn submit(
     let email = form.email.trim().to_owned();
     let now = now_millis();
     let counted = email.clone();
-    let failures = match cabinet
+    let (failures, _) = cabinet
         .read(move |c| login_attempts::failures_since(c, &counted, now - LOCK_MS))
-        .await
-    {
-        Ok((failures, _)) => failures,
-        Err(error) => return failure(error),
-    };
+        .await?;
     if failures >= MAX_FAILURES {
         return again(lang.texts().locked, StatusCode::TOO_MANY_REQUESTS);
     }
     let lookup = email.clone();
-    let merchant = match cabinet.read(move |c| merchants::by_email(c, &lookup)).await {
-        Ok(merchant) => merchant,
-        Err(error) => return failure(error),
-    };
+    let merchant = cabinet
+        .read(move |c| merchants::by_email(c, &lookup))
+        .await?;
     let stored = merchant.as_ref().map(|m| m.password_hash.clone());
     let password = form.password.clone();
     let cabinet_for_check = Arc::clone(&cabinet);
@@ -147,31 +126,24 @@ pub async fn submit(
     .unwrap_or(false);
     let Some(merchant) = merchant.filter(|_| matches) else {
         let recorded = email.clone();
-        if let Err(error) = cabinet
+        cabinet
             .store
             .write(move |c| login_attempts::record(c, &recorded, now, false))
-            .await
-        {
-            return failure(error);
-        }
+            .await?;
         return again(lang.texts().login_failed, StatusCode::UNAUTHORIZED);
     };
-    let (Some(token), Some(csrf)) = (session::new_token(), session::new_token()) else {
-        return failure("no randomness for a session token");
+    let (Some(token), Some(session_csrf)) = (session::new_token(), session::new_token()) else {
+        return Err(PageError::NoRandomness);
     };
     let hash = session::token_hash(&token);
     let merchant_id = merchant.id.clone();
-    let created = cabinet
+    cabinet
         .store
         .write(move |c| {
             login_attempts::record(c, &email, now, true)?;
-            sessions::create(c, &hash, &merchant_id, &csrf, now)
+            sessions::create(c, &hash, &merchant_id, &session_csrf, now)
         })
-        .await;
-    if let Err(error) = created {
-        return failure(error);
-    }
-    let mut response = Redirect::to("/").into_response();
+        .await?;
     let cookie = session::set_cookie(
         SESSION_COOKIE,
         &token,
@@ -179,47 +151,23 @@ pub async fn submit(
         "Lax",
         None,
     );
-    if let Ok(value) = HeaderValue::from_str(&cookie) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
+    Ok(with_cookie(Redirect::to("/").into_response(), &cookie))
 }
 
-/// The logout form's field.
-#[derive(Deserialize)]
-pub struct LogoutForm {
-    #[serde(default)]
-    csrf_token: String,
-}
-
-/// POST /logout: ends the session.
+/// POST /logout: ends the session (its form has only the CSRF token).
 pub async fn logout(
     State(cabinet): State<Arc<Cabinet>>,
-    headers: HeaderMap,
-    Form(form): Form<LogoutForm>,
-) -> Response {
-    let Some(Current {
-        csrf, token_hash, ..
-    }) = current(&cabinet, &headers).await
-    else {
-        return to_login();
-    };
-    if !session::same_secret(&csrf, &form.csrf_token) {
-        return forbidden();
-    }
-    if let Err(error) = cabinet
+    CsrfForm { me, .. }: CsrfForm<()>,
+) -> Result<Response, PageError> {
+    let token_hash = me.token_hash;
+    cabinet
         .store
         .write(move |c| sessions::delete(c, &token_hash))
-        .await
-    {
-        return failure(error);
-    }
-    let mut response = to_login();
-    let gone = session::set_cookie(SESSION_COOKIE, "", cabinet.secure_cookies(), "Lax", Some(0));
-    if let Ok(value) = HeaderValue::from_str(&gone) {
-        response.headers_mut().append(header::SET_COOKIE, value);
-    }
-    response
+        .await?;
+    Ok(ending_session(
+        &cabinet,
+        Redirect::to("/login").into_response(),
+    ))
 }
 
 /// The double-submit CSRF token of a form shown before login: the

@@ -1,21 +1,28 @@
-//! One module per page, and what they share: the language of a request,
-//! the signed-in merchant, rendering, and the error answers.
+//! One module per page, and what they share: the extractors every handler
+//! takes (`extract.rs`: the language, the signed-in merchant, CSRF-checked
+//! forms), the one error type they all end in (`error.rs`), rendering, and
+//! the new-password rule.
 
 pub mod devices;
+mod error;
+mod extract;
 pub mod history;
 pub mod home;
 pub mod login;
 pub mod password;
 pub mod recovery;
 
+pub(crate) use error::PageError;
+pub(crate) use extract::{CsrfForm, GuestCsrfForm, Language, RememberedLang, SignedIn};
+
 use crate::Cabinet;
-use crate::i18n::{Lang, Texts};
-use crate::session::{self, LANG_COOKIE, SESSION_COOKIE};
+use crate::i18n::Texts;
+use crate::session::{self, SESSION_COOKIE};
 use askama::Template;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
-use mpos_store::ops::merchants::{self, MerchantRow};
-use mpos_store::ops::sessions;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mpos_domain::password::PasswordHash;
+use serde::Deserialize;
 
 /// The stylesheet, compiled in: no external assets.
 pub async fn stylesheet() -> impl IntoResponse {
@@ -33,116 +40,55 @@ pub async fn favicon() -> impl IntoResponse {
     )
 }
 
-/// The language of a request: `?lang=` (then remembered), the cookie, or Russian.
-pub(crate) fn language(headers: &HeaderMap, query: Option<&str>) -> (Lang, Option<String>) {
-    if let Some(lang) = query.and_then(Lang::parse) {
-        let remember = session::set_cookie(
-            LANG_COOKIE,
-            lang.code(),
-            false,
-            "Lax",
-            Some(365 * 24 * 3600),
-        );
-        return (lang, Some(remember));
-    }
-    let lang = session::cookie(headers, LANG_COOKIE)
-        .and_then(Lang::parse)
-        .unwrap_or(Lang::Ru);
-    (lang, None)
-}
-
-/// The signed-in merchant of a request.
-pub(crate) struct Current {
-    pub merchant: MerchantRow,
-    pub csrf: String,
-    pub token_hash: [u8; 32],
-}
-
-/// The signed-in merchant, or `None` (no, unknown or expired session).
-pub(crate) async fn current(cabinet: &Cabinet, headers: &HeaderMap) -> Option<Current> {
-    let token_hash = session::token_hash(session::cookie(headers, SESSION_COOKIE)?);
-    let row = cabinet
-        .read(move |c| sessions::find(c, &token_hash))
-        .await
-        .ok()??;
-    let now = now_millis();
-    if !session::alive(row.created_at, row.last_seen_at, now) {
-        drop(
-            cabinet
-                .store
-                .write(move |c| sessions::delete(c, &token_hash)),
-        );
-        return None;
-    }
-    // The idle clock restarts; the answer does not wait for it.
-    drop(
-        cabinet
-            .store
-            .write(move |c| sessions::touch(c, &token_hash, now)),
-    );
-    let merchant_id = row.merchant_id.clone();
-    let merchant = cabinet
-        .read(move |c| merchants::by_id(c, &merchant_id))
-        .await
-        .ok()??;
-    Some(Current {
-        merchant,
-        csrf: row.csrf_token,
-        token_hash,
-    })
-}
-
 /// Renders a template with a status and extra cookies.
-pub(crate) fn render(template: &impl Template, status: StatusCode, cookies: &[String]) -> Response {
-    match template.render() {
-        Ok(html) => {
-            let mut response = (
-                status,
-                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-                html,
-            )
-                .into_response();
-            for cookie in cookies {
-                if let Ok(value) = HeaderValue::from_str(cookie) {
-                    response.headers_mut().append(header::SET_COOKIE, value);
-                }
-            }
-            response
-        }
-        Err(error) => {
-            tracing::error!(%error, "a page failed to render");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
+pub(crate) fn render(
+    template: &impl Template,
+    status: StatusCode,
+    cookies: &[String],
+) -> Result<Response, PageError> {
+    let html = template.render()?;
+    let mut response = (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        html,
+    )
+        .into_response();
+    for cookie in cookies {
+        response = with_cookie(response, cookie);
     }
+    Ok(response)
 }
 
-/// 303 to the login page.
-pub(crate) fn to_login() -> Response {
-    Redirect::to("/login").into_response()
+/// `response` with one more `Set-Cookie`.
+pub(crate) fn with_cookie(mut response: Response, cookie: &str) -> Response {
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
 }
 
-/// 403: a POST without the right CSRF token; nothing was changed.
-pub(crate) fn forbidden() -> Response {
-    (
-        StatusCode::FORBIDDEN,
-        "403: the form is out of date or not ours; reload the page and try again.\n",
-    )
-        .into_response()
+/// `response` deleting the session cookie.
+pub(crate) fn ending_session(cabinet: &Cabinet, response: Response) -> Response {
+    let gone = session::set_cookie(SESSION_COOKIE, "", cabinet.secure_cookies(), "Lax", Some(0));
+    with_cookie(response, &gone)
 }
 
-/// 404: not this merchant's (or no such) thing; the same answer for both.
-pub(crate) fn not_found() -> Response {
-    (StatusCode::NOT_FOUND, "404: not found.\n").into_response()
+/// The stored form of a new password, hashed on the blocking pool (it is
+/// slow on purpose).
+pub(crate) async fn hash_password(password: String) -> Result<String, PageError> {
+    let hash = tokio::task::spawn_blocking(move || PasswordHash::new(&password)).await??;
+    Ok(hash.as_str().to_owned())
 }
 
-/// 500 after a store failure, logged.
-pub(crate) fn failure(error: impl std::fmt::Display) -> Response {
-    tracing::error!(%error, "the cabinet could not reach the store");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "500: please try again in a moment.\n",
-    )
-        .into_response()
+/// The fields of a form that sets a new password (an app password, or the
+/// cabinet's by an e-mailed link), beside its CSRF token; all optional so
+/// that a forged form without them is a 403, not a parse error.
+#[derive(Deserialize)]
+pub struct NewPasswordForm {
+    #[serde(default)]
+    new_password: String,
+    #[serde(default)]
+    new_password_repeat: String,
 }
 
 /// Shortest new password (cabinet or app) the cabinet accepts.

@@ -3,14 +3,15 @@
 //! agree; on success the merchant's other sessions end, any password reset
 //! link e-mailed before stops working, and the change is audited.
 
-use super::{current, failure, forbidden, language, new_password_errors, render, to_login};
+use super::{
+    CsrfForm, Language, PageError, RememberedLang, SignedIn, hash_password, new_password_errors,
+    render,
+};
 use crate::Cabinet;
 use crate::i18n::Texts;
-use crate::session;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use mpos_domain::password::PasswordHash;
 use mpos_store::ops::audit::{self, Actor};
@@ -31,23 +32,19 @@ struct PasswordPage<'a> {
     repeat_error: Option<&'a str>,
 }
 
-/// `?lang=` and `?done=1` (after a change).
+/// `?done=1` after a change (and `?lang=`, which [`Language`] reads).
 #[derive(Deserialize)]
 pub struct PageQuery {
-    lang: Option<String>,
     done: Option<String>,
 }
 
 /// GET /password.
 pub async fn form(
-    State(cabinet): State<Arc<Cabinet>>,
-    headers: HeaderMap,
+    language: Language,
     Query(query): Query<PageQuery>,
-) -> Response {
-    let Some(me) = current(&cabinet, &headers).await else {
-        return to_login();
-    };
-    let (lang, remember) = language(&headers, query.lang.as_deref());
+    me: SignedIn,
+) -> Result<Response, PageError> {
+    let lang = language.lang;
     let page = PasswordPage {
         t: lang.texts(),
         lang: lang.code(),
@@ -58,11 +55,7 @@ pub async fn form(
         new_password_error: None,
         repeat_error: None,
     };
-    render(
-        &page,
-        StatusCode::OK,
-        &remember.into_iter().collect::<Vec<_>>(),
-    )
+    render(&page, StatusCode::OK, language.cookies())
 }
 
 /// The form's fields.
@@ -74,23 +67,14 @@ pub struct ChangeForm {
     new_password: String,
     #[serde(default)]
     new_password_repeat: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// POST /password.
 pub async fn submit(
     State(cabinet): State<Arc<Cabinet>>,
-    headers: HeaderMap,
-    Form(form): Form<ChangeForm>,
-) -> Response {
-    let Some(me) = current(&cabinet, &headers).await else {
-        return to_login();
-    };
-    if !session::same_secret(&me.csrf, &form.csrf_token) {
-        return forbidden();
-    }
-    let (lang, _) = language(&headers, None);
+    RememberedLang(lang): RememberedLang,
+    CsrfForm { me, form }: CsrfForm<ChangeForm>,
+) -> Result<Response, PageError> {
     let t = lang.texts();
     let stored = me.merchant.password_hash.clone();
     let given = form.current_password.clone();
@@ -115,14 +99,9 @@ pub async fn submit(
         };
         return render(&page, StatusCode::BAD_REQUEST, &[]);
     }
-    let new_password = form.new_password;
-    let hash = match tokio::task::spawn_blocking(move || PasswordHash::new(&new_password)).await {
-        Ok(Ok(hash)) => hash.as_str().to_owned(),
-        Ok(Err(error)) => return failure(error),
-        Err(error) => return failure(error),
-    };
+    let hash = hash_password(form.new_password).await?;
     let (merchant, keep) = (me.merchant.id.clone(), me.token_hash);
-    let changed = cabinet
+    cabinet
         .store
         .write(move |c| {
             merchants::set_password_hash(c, &merchant, &hash)?;
@@ -138,9 +117,6 @@ pub async fn submit(
                 Some(&detail),
             )
         })
-        .await;
-    match changed {
-        Ok(()) => Redirect::to("/password?done=1").into_response(),
-        Err(error) => failure(error),
-    }
+        .await?;
+    Ok(Redirect::to("/password?done=1").into_response())
 }

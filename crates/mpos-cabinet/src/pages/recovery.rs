@@ -16,18 +16,19 @@
 //! - A link that does not work (unknown, expired, used, replaced) gets one
 //!   clear page with a way to ask again, status 400, never a 500.
 
-use super::login::{LangQuery, anonymous_csrf};
-use super::{failure, forbidden, language, new_password_errors, now_millis, render};
+use super::login::anonymous_csrf;
+use super::{
+    GuestCsrfForm, Language, NewPasswordForm, PageError, RememberedLang, ending_session,
+    hash_password, new_password_errors, now_millis, render,
+};
 use crate::Cabinet;
 use crate::i18n::{Lang, Texts};
 use crate::mail::Email;
-use crate::session::{self, CSRF_COOKIE, SESSION_COOKIE};
+use crate::session;
 use askama::Template;
-use axum::Form;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use mpos_domain::password::PasswordHash;
 use mpos_store::ops::audit::{self, Actor};
 use mpos_store::ops::{login_attempts, merchants, reset_tokens, sessions};
 use serde::Deserialize;
@@ -71,9 +72,9 @@ struct InvalidLinkPage<'a> {
 pub async fn forgot_form(
     State(cabinet): State<Arc<Cabinet>>,
     headers: HeaderMap,
-    Query(query): Query<LangQuery>,
-) -> Response {
-    let (lang, remember) = language(&headers, query.lang());
+    language: Language,
+) -> Result<Response, PageError> {
+    let lang = language.lang;
     let (csrf, csrf_cookie) = anonymous_csrf(&cabinet, &headers);
     let page = ForgotPage {
         t: lang.texts(),
@@ -83,31 +84,25 @@ pub async fn forgot_form(
         sent: false,
         email_error: None,
     };
-    let cookies: Vec<String> = remember.into_iter().chain(csrf_cookie).collect();
+    let cookies: Vec<String> = language.remember.into_iter().chain(csrf_cookie).collect();
     render(&page, StatusCode::OK, &cookies)
 }
 
-/// The forgot form's fields; all optional so that a missing CSRF token is
-/// a 403, not a parse error.
+/// The forgot form's fields (beside its CSRF token); all optional so that a
+/// forged form without them is a 403, not a parse error.
 #[derive(Deserialize)]
 pub struct ForgotForm {
     #[serde(default)]
     email: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// POST /password/forgot: the same answer for every well-formed e-mail;
 /// the link, if any, is made and sent after it.
 pub async fn forgot_submit(
     State(cabinet): State<Arc<Cabinet>>,
-    headers: HeaderMap,
-    Form(form): Form<ForgotForm>,
-) -> Response {
-    let Some(csrf) = double_submitted(&headers, &form.csrf_token) else {
-        return forbidden();
-    };
-    let (lang, _) = language(&headers, None);
+    RememberedLang(lang): RememberedLang,
+    GuestCsrfForm { csrf, form }: GuestCsrfForm<ForgotForm>,
+) -> Result<Response, PageError> {
     let t = lang.texts();
     let email = form.email.trim();
     let email_error = email_problem(email, t);
@@ -117,7 +112,7 @@ pub async fn forgot_submit(
     let page = ForgotPage {
         t,
         lang: lang.code(),
-        csrf,
+        csrf: &csrf,
         email: if email_error.is_some() { email } else { "" },
         sent: email_error.is_none(),
         email_error,
@@ -130,11 +125,10 @@ pub async fn forgot_submit(
     render(&page, status, &[])
 }
 
-/// `?token=` (and `?lang=`).
+/// `?token=` (and `?lang=`, which [`Language`] reads).
 #[derive(Deserialize)]
 pub struct ResetQuery {
     token: Option<String>,
-    lang: Option<String>,
 }
 
 /// GET /password/reset?token=…: the new password form, or the page of a
@@ -142,22 +136,13 @@ pub struct ResetQuery {
 pub async fn reset_form(
     State(cabinet): State<Arc<Cabinet>>,
     headers: HeaderMap,
+    language: Language,
     Query(query): Query<ResetQuery>,
-) -> Response {
-    let (lang, remember) = language(&headers, query.lang.as_deref());
-    let remember: Vec<String> = remember.into_iter().collect();
-    let Some(token) = query.token.as_deref().filter(|t| well_formed(t)) else {
-        return invalid_link(lang, &remember);
+) -> Result<Response, PageError> {
+    let lang = language.lang;
+    let Some(token) = valid_token(&cabinet, &query).await? else {
+        return invalid_link(lang, language.cookies());
     };
-    let (hash, now) = (session::token_hash(token), now_millis());
-    match cabinet
-        .read(move |c| reset_tokens::find_valid(c, &hash, now))
-        .await
-    {
-        Ok(Some(_)) => {}
-        Ok(None) => return invalid_link(lang, &remember),
-        Err(error) => return failure(error),
-    }
     let (csrf, csrf_cookie) = anonymous_csrf(&cabinet, &headers);
     let page = ResetPage {
         t: lang.texts(),
@@ -167,65 +152,36 @@ pub async fn reset_form(
         new_password_error: None,
         repeat_error: None,
     };
-    let cookies: Vec<String> = remember.into_iter().chain(csrf_cookie).collect();
+    let cookies: Vec<String> = language.remember.into_iter().chain(csrf_cookie).collect();
     render(&page, StatusCode::OK, &cookies)
-}
-
-/// The reset form's fields.
-#[derive(Deserialize)]
-pub struct ResetForm {
-    #[serde(default)]
-    new_password: String,
-    #[serde(default)]
-    new_password_repeat: String,
-    #[serde(default)]
-    csrf_token: String,
 }
 
 /// POST /password/reset?token=…: sets the new password and uses the token.
 pub async fn reset_submit(
     State(cabinet): State<Arc<Cabinet>>,
-    headers: HeaderMap,
+    RememberedLang(lang): RememberedLang,
     Query(query): Query<ResetQuery>,
-    Form(form): Form<ResetForm>,
-) -> Response {
-    let Some(csrf) = double_submitted(&headers, &form.csrf_token) else {
-        return forbidden();
-    };
-    let (lang, _) = language(&headers, None);
+    GuestCsrfForm { csrf, form }: GuestCsrfForm<NewPasswordForm>,
+) -> Result<Response, PageError> {
     let t = lang.texts();
-    let Some(token) = query.token.as_deref().filter(|t| well_formed(t)) else {
+    let Some(token) = valid_token(&cabinet, &query).await? else {
         return invalid_link(lang, &[]);
     };
-    let (hash, now) = (session::token_hash(token), now_millis());
-    match cabinet
-        .read(move |c| reset_tokens::find_valid(c, &hash, now))
-        .await
-    {
-        Ok(Some(_)) => {}
-        Ok(None) => return invalid_link(lang, &[]),
-        Err(error) => return failure(error),
-    }
+    let hash = session::token_hash(token);
     let (new_password_error, repeat_error) =
         new_password_errors(t, &form.new_password, &form.new_password_repeat, |_| None);
     if new_password_error.is_some() || repeat_error.is_some() {
         let page = ResetPage {
             t,
             lang: lang.code(),
-            csrf,
+            csrf: &csrf,
             token,
             new_password_error,
             repeat_error,
         };
         return render(&page, StatusCode::BAD_REQUEST, &[]);
     }
-    let new_password = form.new_password;
-    let password_hash =
-        match tokio::task::spawn_blocking(move || PasswordHash::new(&new_password)).await {
-            Ok(Ok(hash)) => hash.as_str().to_owned(),
-            Ok(Err(error)) => return failure(error),
-            Err(error) => return failure(error),
-        };
+    let password_hash = hash_password(form.new_password).await?;
     // The hash took a while: the token is checked again, and used, in the
     // same job as the change it allows.
     let now = now_millis();
@@ -253,27 +209,31 @@ pub async fn reset_submit(
             )?;
             Ok(true)
         })
-        .await;
-    match reset {
-        Ok(true) => {
-            let mut response = Redirect::to("/login?reset=done").into_response();
-            let gone =
-                session::set_cookie(SESSION_COOKIE, "", cabinet.secure_cookies(), "Lax", Some(0));
-            if let Ok(value) = HeaderValue::from_str(&gone) {
-                response.headers_mut().append(header::SET_COOKIE, value);
-            }
-            response
-        }
+        .await?;
+    if !reset {
         // Used or voided while the password was being hashed.
-        Ok(false) => invalid_link(lang, &[]),
-        Err(error) => failure(error),
+        return invalid_link(lang, &[]);
     }
+    Ok(ending_session(
+        &cabinet,
+        Redirect::to("/login?reset=done").into_response(),
+    ))
 }
 
-/// The form's CSRF token if it matches the double-submit cookie.
-fn double_submitted<'h>(headers: &'h HeaderMap, given: &str) -> Option<&'h str> {
-    session::cookie(headers, CSRF_COOKIE)
-        .filter(|expected| !expected.is_empty() && session::same_secret(expected, given))
+/// The query's token if it is well formed and still valid (unknown,
+/// expired, used and replaced ones are `None`).
+async fn valid_token<'q>(
+    cabinet: &Cabinet,
+    query: &'q ResetQuery,
+) -> Result<Option<&'q str>, PageError> {
+    let Some(token) = query.token.as_deref().filter(|t| well_formed(t)) else {
+        return Ok(None);
+    };
+    let (hash, now) = (session::token_hash(token), now_millis());
+    let found = cabinet
+        .read(move |c| reset_tokens::find_valid(c, &hash, now))
+        .await?;
+    Ok(found.map(|_| token))
 }
 
 /// Why `email` cannot be an e-mail address, if it cannot. Only the form is
@@ -300,7 +260,7 @@ fn well_formed(token: &str) -> bool {
 }
 
 /// The page of a link that does not work, with a way to ask again.
-fn invalid_link(lang: Lang, cookies: &[String]) -> Response {
+fn invalid_link(lang: Lang, cookies: &[String]) -> Result<Response, PageError> {
     let page = InvalidLinkPage {
         t: lang.texts(),
         lang: lang.code(),

@@ -56,7 +56,6 @@ pub fn app(public_url: &str) -> App {
         CabinetConfig {
             public_url: public_url.into(),
             app_download: AppDownload::File(apk),
-            time_zone: jiff::tz::TimeZone::get("Europe/Minsk").unwrap(),
             business_day: mpos_domain::business_day::BusinessDayClock::minsk().unwrap(),
             mail: outbox_mailer(dir.path()),
         },
@@ -256,7 +255,6 @@ pub fn with_mailer(app: App, mail: mpos_cabinet::mail::Mailer) -> App {
         CabinetConfig {
             public_url: "http://localhost".into(),
             app_download: AppDownload::File(app._dir.path().join("mpos.apk")),
-            time_zone: jiff::tz::TimeZone::get("Europe/Minsk").unwrap(),
             business_day: mpos_domain::business_day::BusinessDayClock::minsk().unwrap(),
             mail,
         },

@@ -14,10 +14,10 @@ use super::view::{self, Names};
 use super::{HistoryQuery, filter_of, message};
 use crate::Cabinet;
 use crate::i18n::Lang;
-use crate::pages::{current, failure, language, to_login};
+use crate::pages::{Language, PageError, SignedIn};
 use axum::body::{Body, Bytes};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use jiff::tz::TimeZone;
 use mpos_domain::money::Currency;
@@ -33,29 +33,22 @@ const CHUNK: u64 = 2_000;
 const CHANNEL_DEPTH: usize = 4;
 
 /// GET /history.csv.
+///
+/// A `?lang=` names the language of the headers but is not remembered: a
+/// download sets no cookie.
 pub async fn download(
     State(cabinet): State<Arc<Cabinet>>,
-    headers: HeaderMap,
+    Language { lang, .. }: Language,
     Query(query): Query<HistoryQuery>,
-) -> Response {
-    let Some(me) = current(&cabinet, &headers).await else {
-        return to_login();
-    };
-    let (lang, _) = language(&headers, query.lang());
+    me: SignedIn,
+) -> Result<Response, PageError> {
     let h = texts::texts(lang);
-    let report = match query.parse(cabinet.today()) {
-        Ok(report) => report,
-        Err(error) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                format!("400: {}\n", message(h, error)),
-            )
-                .into_response();
-        }
-    };
+    let report = query
+        .parse(cabinet.today())
+        .map_err(|error| PageError::BadRequest(message(h, error)))?;
     let merchant = me.merchant.id.clone();
     let for_filter = report.clone();
-    let prepared = cabinet
+    let (names, filter, totals) = cabinet
         .read(move |c| {
             let terminals = terminals::list(c, Some(&merchant))?;
             let filter = filter_of(&merchant, &for_filter, &terminals);
@@ -66,11 +59,7 @@ pub async fn download(
             };
             Ok((view::terminal_names(&terminals), filter, totals))
         })
-        .await;
-    let (names, filter, totals) = match prepared {
-        Ok(prepared) => prepared,
-        Err(error) => return failure(error),
-    };
+        .await?;
     let body = match report.view {
         View::Days => Body::from(days_csv(&totals, &names, h)),
         View::Transactions => {
@@ -79,7 +68,7 @@ pub async fn download(
                 store: cabinet.store.clone(),
                 filter,
                 names,
-                zone: cabinet.config.time_zone.clone(),
+                zone: cabinet.config.business_day.zone().clone(),
                 lang,
             };
             tokio::task::spawn_blocking(move || job.run(&sender));
@@ -100,7 +89,7 @@ pub async fn download(
     {
         headers.insert(header::CONTENT_DISPOSITION, value);
     }
-    response
+    Ok(response)
 }
 
 /// `history-days-2026-11-19-2026-11-25.csv`.

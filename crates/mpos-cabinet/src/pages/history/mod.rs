@@ -26,12 +26,12 @@ pub use export::download;
 pub use query::HistoryQuery;
 pub(crate) use view::{TotalRow, day_words, total_rows};
 
-use super::{current, failure, language, render, to_login};
+use super::{Language, PageError, SignedIn, render};
 use crate::Cabinet;
 use crate::i18n::{Lang, Texts};
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use mpos_store::StoreError;
 use mpos_store::ops::devices;
@@ -99,14 +99,11 @@ struct Loaded {
 /// GET /history.
 pub async fn page(
     State(cabinet): State<Arc<Cabinet>>,
-    headers: HeaderMap,
+    language: Language,
     Query(query): Query<HistoryQuery>,
-) -> Response {
-    let Some(me) = current(&cabinet, &headers).await else {
-        return to_login();
-    };
-    let (lang, remember) = language(&headers, query.lang());
-    let cookies: Vec<String> = remember.into_iter().collect();
+    me: SignedIn,
+) -> Result<Response, PageError> {
+    let (lang, cookies) = (language.lang, language.cookies());
     let h = texts::texts(lang);
     let today = cabinet.today();
     let parsed = query.parse(today);
@@ -114,11 +111,7 @@ pub async fn page(
     let report = parsed.as_ref().ok().cloned();
     let loaded = cabinet
         .read(move |c| load(c, &merchant, report.as_ref()))
-        .await;
-    let loaded = match loaded {
-        Ok(loaded) => loaded,
-        Err(error) => return failure(error),
-    };
+        .await?;
     let mut page = HistoryPage {
         t: lang.texts(),
         h,
@@ -147,7 +140,7 @@ pub async fn page(
         Err(error) => {
             page.error = Some((error.field(), message(h, error)));
             page.terminals = loaded.terminals;
-            return render(&page, StatusCode::BAD_REQUEST, &cookies);
+            return render(&page, StatusCode::BAD_REQUEST, cookies);
         }
     };
     // The date fields show the period shown, ready to be edited.
@@ -158,7 +151,7 @@ pub async fn page(
         page.echo.to = report.to.to_string();
     }
     let names = view::terminal_names(&loaded.terminals);
-    let zone = &cabinet.config.time_zone;
+    let zone = cabinet.config.business_day.zone();
     page.period = view::period_words(report.from, report.to);
     page.view = report.view.code();
     page.lang_href = format!(
@@ -186,7 +179,7 @@ pub async fn page(
         }
     }
     page.terminals = loaded.terminals;
-    render(&page, StatusCode::OK, &cookies)
+    render(&page, StatusCode::OK, cookies)
 }
 
 /// Reads the form's choices and, for a valid report, its rows, all in one

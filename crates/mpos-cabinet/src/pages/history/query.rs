@@ -11,6 +11,7 @@ pub const MAX_DAYS: i32 = 366;
 
 /// The query string as it arrives: every value optional and still text, so
 /// that a wrong one becomes a message rather than a rejected request.
+/// (`?lang=` is the `Language` extractor's.)
 #[derive(Debug, Default, Deserialize)]
 pub struct HistoryQuery {
     period: Option<String>,
@@ -21,14 +22,6 @@ pub struct HistoryQuery {
     vt_name: Option<String>,
     view: Option<String>,
     page: Option<String>,
-    lang: Option<String>,
-}
-
-impl HistoryQuery {
-    /// The language asked for, if any.
-    pub fn lang(&self) -> Option<&str> {
-        self.lang.as_deref()
-    }
 }
 
 /// The preset or custom period.
@@ -423,7 +416,7 @@ mod tests {
         ) {
             let q = HistoryQuery {
                 period, from, to, view, page,
-                device: text.clone(), vt_id: text.clone(), vt_name: text, lang: None,
+                device: text.clone(), vt_id: text.clone(), vt_name: text,
             };
             if let Ok(report) = q.parse(TODAY) {
                 proptest::prop_assert!(report.from <= report.to);
