@@ -264,6 +264,8 @@ mod tests {
         assert!(DeviceSerial::new("MPOS-0001").is_ok());
         assert!(DeviceSerial::new("").is_err());
         assert!(DeviceSerial::new(" MPOS").is_err());
+        assert!(DeviceSerial::new(&"x".repeat(33)).is_err());
+        assert!(DeviceSerial::new("МПОС").is_err(), "DE 62 is ASCII");
         assert!(Stan::new("000042").is_ok());
         assert!(Stan::new("42").is_err());
         assert!(TransmissionTime::new("1125093000").is_ok());

@@ -14,6 +14,8 @@ use crate::secrets::{self, SecretError};
 use crate::seed::{self, Generator, SeedError};
 use crate::store_setup::{self, OpenError};
 use indicatif::{ProgressBar, ProgressStyle};
+use mpos_domain::ids::{DeviceSerial, MerchantId};
+use mpos_domain::input::{AppPassword, CabinetPassword, DisplayName, Email};
 use mpos_domain::password::{PasswordError, PasswordHash};
 use mpos_store::ops::audit::{self, Actor};
 use mpos_store::ops::devices;
@@ -152,17 +154,15 @@ fn merchant(store: &Store, command: MerchantCommand) -> Result<(), AdminError> {
             email,
             password,
         } => {
-            let checked = [ids::merchant_id(&id), ids::name(&name), ids::email(&email)];
-            if let Some(Err(e)) = checked.into_iter().find(Result::is_err) {
-                return Err(AdminError::Invalid(e.to_string()));
-            }
-            let password = read_password(password)?;
-            ids::password(&password).map_err(|e| AdminError::Invalid(e.to_string()))?;
+            MerchantId::new(&id).map_err(invalid)?;
+            DisplayName::new(&name).map_err(invalid)?;
+            Email::new(&email).map_err(invalid)?;
+            let password = CabinetPassword::new(&read_password(password)?).map_err(invalid)?;
             let row = MerchantRow {
                 id: id.clone(),
                 name,
                 email: email.clone(),
-                password_hash: PasswordHash::new(&password)?.as_str().to_owned(),
+                password_hash: PasswordHash::new(password.as_str())?.as_str().to_owned(),
             };
             let added = store.write_blocking(move |conn| {
                 let added = merchants::insert(conn, &row);
@@ -214,10 +214,9 @@ fn device(store: &Store, command: DeviceCommand) -> Result<(), AdminError> {
             blocked,
             app_password,
         } => {
-            ids::device_serial(&serial).map_err(|e| AdminError::Invalid(e.to_string()))?;
-            let password = read_password(app_password)?;
-            ids::app_password(&password).map_err(|e| AdminError::Invalid(e.to_string()))?;
-            let hash = PasswordHash::new(&password)?.as_str().to_owned();
+            DeviceSerial::new(&serial).map_err(invalid)?;
+            let password = AppPassword::new(&read_password(app_password)?).map_err(invalid)?;
+            let hash = PasswordHash::new(password.as_str())?.as_str().to_owned();
             let (serial_c, merchant_c) = (serial.clone(), merchant.clone());
             let added = store.write_blocking(move |conn| {
                 if !merchants::exists(conn, &merchant_c)? {
@@ -253,9 +252,8 @@ fn device(store: &Store, command: DeviceCommand) -> Result<(), AdminError> {
             serial,
             app_password,
         } => {
-            let password = read_password(app_password)?;
-            ids::app_password(&password).map_err(|e| AdminError::Invalid(e.to_string()))?;
-            let hash = PasswordHash::new(&password)?.as_str().to_owned();
+            let password = AppPassword::new(&read_password(app_password)?).map_err(invalid)?;
+            let hash = PasswordHash::new(password.as_str())?.as_str().to_owned();
             let serial_c = serial.clone();
             let found = store.write_blocking(move |conn| {
                 let merchant = device_merchant(conn, &serial_c)?;
@@ -426,6 +424,11 @@ fn device_merchant(
         .into_iter()
         .find(|d| d.serial == serial)
         .map(|d| d.merchant_id))
+}
+
+/// An argument that breaks its domain rule, the rule's words as the message.
+fn invalid(error: impl std::error::Error) -> AdminError {
+    AdminError::Invalid(error.to_string())
 }
 
 fn no_device(serial: &str) -> AdminError {

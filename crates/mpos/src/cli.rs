@@ -80,7 +80,7 @@ pub struct LoadgenArgs {
     #[arg(long, value_name = "FILE")]
     pub log_approved: Option<PathBuf>,
     /// The devices' app password.
-    #[arg(long, default_value = "load-pass")]
+    #[arg(long, default_value = "load-pass-1")]
     pub password: String,
     /// The merchant ID (DE 42) of the load devices.
     #[arg(long, default_value = "MTBLOAD00000001")]
