@@ -3,7 +3,10 @@
 //! agree; on success the merchant's other sessions end, any password reset
 //! link e-mailed before stops working, and the change is audited.
 
-use super::{current, failure, forbidden, language, new_password_errors, render, to_login};
+use super::{
+    cabinet_password_problem, current, failure, forbidden, language, new_password_errors, render,
+    to_login,
+};
 use crate::Cabinet;
 use crate::i18n::Texts;
 use crate::session;
@@ -100,8 +103,12 @@ pub async fn submit(
     .await
     .unwrap_or(false);
     let current_error = (!current_ok).then_some(t.wrong_current);
-    let (new_password_error, repeat_error) =
-        new_password_errors(t, &form.new_password, &form.new_password_repeat, |_| None);
+    let (new_password_error, repeat_error) = new_password_errors(
+        t,
+        &form.new_password,
+        &form.new_password_repeat,
+        cabinet_password_problem,
+    );
     if current_error.is_some() || new_password_error.is_some() || repeat_error.is_some() {
         let page = PasswordPage {
             t,

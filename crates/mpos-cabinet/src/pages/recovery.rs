@@ -17,7 +17,9 @@
 //!   clear page with a way to ask again, status 400, never a 500.
 
 use super::login::{LangQuery, anonymous_csrf};
-use super::{failure, forbidden, language, new_password_errors, now_millis, render};
+use super::{
+    cabinet_password_problem, failure, forbidden, language, new_password_errors, now_millis, render,
+};
 use crate::Cabinet;
 use crate::i18n::{Lang, Texts};
 use crate::mail::Email;
@@ -206,8 +208,12 @@ pub async fn reset_submit(
         Ok(None) => return invalid_link(lang, &[]),
         Err(error) => return failure(error),
     }
-    let (new_password_error, repeat_error) =
-        new_password_errors(t, &form.new_password, &form.new_password_repeat, |_| None);
+    let (new_password_error, repeat_error) = new_password_errors(
+        t,
+        &form.new_password,
+        &form.new_password_repeat,
+        cabinet_password_problem,
+    );
     if new_password_error.is_some() || repeat_error.is_some() {
         let page = ResetPage {
             t,
