@@ -398,6 +398,17 @@ fn app_passwords_the_cabinet_refuses_are_refused_saying_why_and_nothing_changes(
             "{serial}"
         );
     }
+    for command in ["add", "set-password"] {
+        let help = ok(Command::new(env!("CARGO_BIN_EXE_mpos"))
+            .args(["admin", "device", command, "--help"])
+            .output()
+            .unwrap());
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            help.contains("10 to 999 printable ASCII characters, no space at either end"),
+            "the rule in {command} --help: {help}"
+        );
+    }
 }
 
 #[test]
