@@ -9,7 +9,9 @@ use std::fmt;
 #[error("{0}")]
 pub struct IdError(pub String);
 
-fn printable(text: &str) -> bool {
+/// Whether every byte is printable ASCII, 0x20 to 0x7E: the `ans` class of
+/// ISO 8583, which the text fields (and DE 48's app password) carry.
+pub(crate) fn printable(text: &str) -> bool {
     text.bytes().all(|b| (0x20..=0x7E).contains(&b))
 }
 

@@ -6,6 +6,7 @@
 //! operator can act on, which rule the value broke; the cabinet maps them to
 //! its own translated texts.
 
+use crate::ids::printable;
 use std::fmt;
 use zeroize::Zeroize;
 
@@ -21,12 +22,6 @@ pub const MAX_NAME_LEN: usize = 100;
 
 /// Longest e-mail address (RFC 5321's path limit less the angle brackets).
 pub const MAX_EMAIL_LEN: usize = 254;
-
-/// Whether every byte is printable ASCII, 0x20 to 0x7E: the `ans` class of
-/// ISO 8583, which DE 48 carries.
-fn printable_ascii(text: &str) -> bool {
-    text.bytes().all(|b| (0x20..=0x7E).contains(&b))
-}
 
 /// A mobile app password: what DE 48 can carry to the host at sign-on
 /// (1 to 999 printable ASCII characters) and what the cabinet asks of a new
@@ -66,7 +61,7 @@ impl AppPassword {
             Err(AppPasswordError::TooShort)
         } else if length > MAX_APP_PASSWORD_LEN {
             Err(AppPasswordError::TooLong)
-        } else if !printable_ascii(text) {
+        } else if !printable(text) {
             Err(AppPasswordError::NotPrintable)
         } else if text.starts_with(' ') || text.ends_with(' ') {
             Err(AppPasswordError::SurroundingSpaces)
