@@ -1,6 +1,7 @@
 //! `mpos admin` as an operator uses it: the real binary on a fresh data
 //! folder, output read back, the database checked afterwards.
 
+use mpos_domain::password::PasswordHash;
 use mpos_store::ops::audit;
 use mpos_store::{Store, StoreOptions};
 use std::path::Path;
@@ -214,7 +215,7 @@ fn mistakes_get_one_line_saying_what_to_do() {
                 "--merchant",
                 "MTB000000000009",
                 "--password",
-                "pw"
+                "app-pass-9"
             ]
         ))
         .contains("no merchant MTB000000000009")
@@ -276,6 +277,161 @@ fn mistakes_get_one_line_saying_what_to_do() {
     assert!(
         failed(admin(dir.path(), &["load", "/nonexistent.toml"]))
             .contains("cannot read /nonexistent.toml")
+    );
+}
+
+#[test]
+fn app_passwords_the_cabinet_refuses_are_refused_saying_why_and_nothing_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    ok(admin(dir.path(), &["load", &fixture("demo.toml")]));
+    let too_long = "x".repeat(1000);
+    for (password, rule) in [
+        (
+            "load-pass",
+            "an app password must be at least 10 characters",
+        ),
+        (
+            " app-pass-10",
+            "an app password must not begin or end with a space",
+        ),
+        (
+            "app-pass-10 ",
+            "an app password must not begin or end with a space",
+        ),
+        ("пароль-пароль-1", "printable ASCII, as DE 48 carries"),
+        (
+            too_long.as_str(),
+            "an app password must be at most 999 characters",
+        ),
+    ] {
+        let add = failed(admin(
+            dir.path(),
+            &[
+                "device",
+                "add",
+                "--serial",
+                "MPOS-0009",
+                "--merchant",
+                "MTB000000000001",
+                "--password",
+                password,
+            ],
+        ));
+        assert!(add.contains(rule), "{rule} for {password:?}: {add}");
+        let set = failed(admin(
+            dir.path(),
+            &[
+                "device",
+                "set-password",
+                "MPOS-0001",
+                "--password",
+                password,
+            ],
+        ));
+        assert!(set.contains(rule), "{rule} for {password:?}: {set}");
+    }
+    // The first line of stdin is judged by the same rule.
+    let mut piped = Command::new(env!("CARGO_BIN_EXE_mpos"))
+        .args(["admin", "--data-dir"])
+        .arg(dir.path())
+        .args(["device", "set-password", "MPOS-0001"])
+        .env_remove("MPOS_DATA_DIR")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut piped.stdin.take().unwrap(), b"short\n").unwrap();
+    assert!(failed(piped.wait_with_output().unwrap()).contains("at least 10 characters"));
+
+    let list = ok(admin(dir.path(), &["device", "list"]));
+    assert!(!list.contains("MPOS-0009"), "not added: {list}");
+    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+    let old = store.directory().device("MPOS-0001").unwrap();
+    assert!(
+        PasswordHash::parse(&old.app_password_hash)
+            .unwrap()
+            .verify("app-pass-1"),
+        "the old password still works"
+    );
+    let audited = store.read(|conn| audit::recent(conn, None, 100)).unwrap();
+    assert!(
+        !audited
+            .iter()
+            .any(|e| e.action == "device.app_password_changed"
+                || e.subject.as_deref() == Some("MPOS-0009")),
+        "nothing audited: {audited:?}"
+    );
+    drop(store);
+
+    // What the cabinet accepts, the CLI accepts.
+    ok(admin(
+        dir.path(),
+        &[
+            "device",
+            "add",
+            "--serial",
+            "MPOS-0009",
+            "--merchant",
+            "MTB000000000001",
+            "--password",
+            "app pass 10",
+        ],
+    ));
+    ok(admin(
+        dir.path(),
+        &[
+            "device",
+            "set-password",
+            "MPOS-0001",
+            "--password",
+            "app-pass-10",
+        ],
+    ));
+    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+    for (serial, password) in [("MPOS-0009", "app pass 10"), ("MPOS-0001", "app-pass-10")] {
+        let device = store.directory().device(serial).unwrap();
+        assert!(
+            PasswordHash::parse(&device.app_password_hash)
+                .unwrap()
+                .verify(password),
+            "{serial}"
+        );
+    }
+    for command in ["add", "set-password"] {
+        let help = ok(Command::new(env!("CARGO_BIN_EXE_mpos"))
+            .args(["admin", "device", command, "--help"])
+            .output()
+            .unwrap());
+        let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            help.contains("10 to 999 printable ASCII characters, no space at either end"),
+            "the rule in {command} --help: {help}"
+        );
+    }
+}
+
+#[test]
+fn a_fixture_breaking_the_app_password_rule_is_refused_whole_naming_file_and_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("x.toml");
+    std::fs::write(
+        &file,
+        "[[merchants]]\nid = \"MTB000000000009\"\nname = \"N\"\nemail = \"n@merchant.test\"\npassword = \"long-enough-1\"\n\n\
+         [[devices]]\nserial = \"BAD-0001\"\nmerchant = \"MTB000000000009\"\napp_password = \"load-pass\"\n",
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let refused = failed(admin(&data, &["load", file.to_str().unwrap()]));
+    let expected = format!(
+        "{}: devices[0] (BAD-0001): an app password must be at least 10 characters",
+        file.display()
+    );
+    assert!(refused.contains(&expected), "{expected} in {refused}");
+    assert_eq!(
+        ok(admin(&data, &["merchant", "list"])),
+        "ID  E-MAIL  NAME\n(none)\n",
+        "nothing from the file is stored"
     );
 }
 

@@ -230,6 +230,34 @@ fn a_new_app_password_revokes_the_sign_on() {
 }
 
 #[test]
+fn the_longest_app_password_the_rule_allows_reaches_the_host_in_de48() {
+    let server = Server::start();
+    let mut client = signed_on(&server);
+    // Every printable ASCII character, spaces inside, 999 in all: the most
+    // `mpos admin` (and the cabinet) accept, and exactly what DE 48 carries.
+    let printable: String = (0x20u8..=0x7E).map(char::from).collect();
+    let inner: String = printable.chars().cycle().take(997).collect();
+    let password = format!("!{inner}~");
+    assert_eq!(password.len(), 999);
+    let out = server.admin(&[
+        "device",
+        "set-password",
+        "MPOS-0001",
+        "--password",
+        &password,
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Once the host has seen the change (the old sign-on is revoked)...
+    until_code(&mut client, "63", 1);
+    assert_eq!(client.sign_on("MPOS-0001", &password).code(), "00");
+    assert_eq!(pay(&mut client, 500).code(), "00");
+}
+
+#[test]
 fn blocked_devices_cannot_sign_on_and_strangers_learn_nothing() {
     let server = Server::start();
     let out = server.admin(&["device", "block", "MPOS-0002"]);

@@ -116,6 +116,8 @@ pub struct Texts {
     pub passwords_differ: &'static str,
     /// Field error.
     pub password_not_ascii: &'static str,
+    /// Field error: an app password longer than DE 48 carries.
+    pub password_too_long: &'static str,
     /// Hint under the new password field.
     pub password_hint: &'static str,
     /// Cabinet password page title.
@@ -232,6 +234,7 @@ const RU: Texts = Texts {
     password_too_short: "Пароль должен содержать не менее 10 символов.",
     passwords_differ: "Пароли не совпадают.",
     password_not_ascii: "Используйте латинские буквы, цифры и знаки без пробелов по краям.",
+    password_too_long: "Пароль должен содержать не более 999 символов.",
     password_hint: "Не менее 10 символов. Вход в приложение с этого терминала потребуется заново.",
     password_title: "Смена пароля к кабинету",
     current_password: "Текущий пароль",
@@ -312,6 +315,7 @@ const EN: Texts = Texts {
     password_too_short: "The password needs at least 10 characters.",
     passwords_differ: "The passwords do not match.",
     password_not_ascii: "Use Latin letters, digits and signs, without spaces at the ends.",
+    password_too_long: "The password can have at most 999 characters.",
     password_hint: "At least 10 characters. The app on this card reader will have to sign in again.",
     password_title: "Change the cabinet password",
     current_password: "Current password",

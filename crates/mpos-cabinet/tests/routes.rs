@@ -553,6 +553,35 @@ async fn a_new_app_password_is_checked_next_to_its_field_then_revokes_sign_ons()
 }
 
 #[tokio::test]
+async fn an_app_password_the_host_cannot_receive_is_refused_with_the_domain_rule() {
+    let app = app("http://localhost");
+    let (cookie, csrf) = session_and_csrf(&app).await;
+    let too_long = "x".repeat(mpos_domain::input::MAX_APP_PASSWORD_LEN + 1);
+    for (new, message) in [
+        (too_long.as_str(), "не более 999 символов"),
+        (" app-pass-10", "без пробелов по краям"),
+        ("app-pass-10 ", "без пробелов по краям"),
+        ("app-pass\t-10", "латинские буквы"),
+    ] {
+        let body = format!(
+            "new_password={0}&new_password_repeat={0}&csrf_token={csrf}",
+            encode(new)
+        );
+        let answer = call(
+            &app,
+            "POST",
+            "/devices/MPOS-0001/password",
+            &cookie,
+            Some(&body),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{new:?}");
+        assert!(answer.body.contains(message), "{message} for {new:?}");
+    }
+    assert_eq!(device(&app, "MPOS-0001").app_password_hash, "old-hash");
+}
+
+#[tokio::test]
 async fn changing_the_cabinet_password_checks_each_field_and_ends_other_sessions() {
     let app = app("http://localhost");
     let (cookie, csrf) = session_and_csrf(&app).await;

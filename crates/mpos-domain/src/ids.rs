@@ -9,7 +9,9 @@ use std::fmt;
 #[error("{0}")]
 pub struct IdError(pub String);
 
-fn printable(text: &str) -> bool {
+/// Whether every byte is printable ASCII, 0x20 to 0x7E: the `ans` class of
+/// ISO 8583, which the text fields (and DE 48's app password) carry.
+pub(crate) fn printable(text: &str) -> bool {
     text.bytes().all(|b| (0x20..=0x7E).contains(&b))
 }
 
@@ -264,6 +266,8 @@ mod tests {
         assert!(DeviceSerial::new("MPOS-0001").is_ok());
         assert!(DeviceSerial::new("").is_err());
         assert!(DeviceSerial::new(" MPOS").is_err());
+        assert!(DeviceSerial::new(&"x".repeat(33)).is_err());
+        assert!(DeviceSerial::new("МПОС").is_err(), "DE 62 is ASCII");
         assert!(Stan::new("000042").is_ok());
         assert!(Stan::new("42").is_err());
         assert!(TransmissionTime::new("1125093000").is_ok());

@@ -5,6 +5,8 @@
 //! - [`card`]: PAN (Luhn, masking, keyed hash), expiry, track 2;
 //! - [`entities`]: device states and virtual terminal kinds;
 //! - [`ids`]: the identifiers of the ISO 8583 fields, checked once;
+//! - [`input`]: what people type (passwords, names, e-mails), checked once
+//!   for the cabinet, the CLI and fixtures alike;
 //! - [`mti`]: the request message types the host serves;
 //! - [`response`]: response codes and their meanings;
 //! - [`business_day`]: which business day an instant belongs to;
@@ -17,6 +19,7 @@ pub mod business_day;
 pub mod card;
 pub mod entities;
 pub mod ids;
+pub mod input;
 pub mod money;
 pub mod mti;
 pub mod password;

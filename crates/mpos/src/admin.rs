@@ -14,6 +14,8 @@ use crate::fixtures;
 use crate::ids;
 use crate::seed::{self, Generator, SeedError};
 use indicatif::{ProgressBar, ProgressStyle};
+use mpos_domain::ids::{DeviceSerial, MerchantId};
+use mpos_domain::input::{AppPassword, CabinetPassword, DisplayName, Email};
 use mpos_domain::password::PasswordHash;
 use mpos_store::ops::audit::{self, Actor};
 use mpos_store::ops::devices;
@@ -29,11 +31,8 @@ macro_rules! say {
     };
 }
 
-/// Admin commands fail with the command line's one error type.
-type AdminError = CliError;
-
 /// Runs one admin command, printing its outcome on stdout.
-pub fn run(args: AdminArgs) -> Result<(), AdminError> {
+pub fn run(args: AdminArgs) -> Result<(), CliError> {
     let config = Config::load(
         args.config.as_deref(),
         &FlagOverrides {
@@ -58,7 +57,7 @@ pub fn run(args: AdminArgs) -> Result<(), AdminError> {
 
 /// `mpos admin seed-history`: generates and stores, with a progress bar on
 /// a terminal, then one summary line.
-fn seed_history(app: &App, args: SeedHistoryArgs) -> Result<(), AdminError> {
+fn seed_history(app: &App, args: SeedHistoryArgs) -> Result<(), CliError> {
     let store = &app.store;
     let shape = seed::shape_of(
         store,
@@ -113,7 +112,7 @@ fn seed_history(app: &App, args: SeedHistoryArgs) -> Result<(), AdminError> {
     Ok(())
 }
 
-fn merchant(store: &Store, command: MerchantCommand) -> Result<(), AdminError> {
+fn merchant(store: &Store, command: MerchantCommand) -> Result<(), CliError> {
     match command {
         MerchantCommand::Add {
             id,
@@ -121,17 +120,15 @@ fn merchant(store: &Store, command: MerchantCommand) -> Result<(), AdminError> {
             email,
             password,
         } => {
-            let checked = [ids::merchant_id(&id), ids::name(&name), ids::email(&email)];
-            if let Some(Err(e)) = checked.into_iter().find(Result::is_err) {
-                return Err(AdminError::Invalid(e.to_string()));
-            }
-            let password = read_password(password)?;
-            ids::password(&password).map_err(|e| AdminError::Invalid(e.to_string()))?;
+            MerchantId::new(&id).map_err(invalid)?;
+            DisplayName::new(&name).map_err(invalid)?;
+            Email::new(&email).map_err(invalid)?;
+            let password = CabinetPassword::new(&read_password(password)?).map_err(invalid)?;
             let row = MerchantRow {
                 id: id.clone(),
                 name,
                 email: email.clone(),
-                password_hash: PasswordHash::new(&password)?.as_str().to_owned(),
+                password_hash: PasswordHash::new(password.as_str())?.as_str().to_owned(),
             };
             let added = store.write_blocking(move |conn| {
                 let added = merchants::insert(conn, &row);
@@ -155,7 +152,7 @@ fn merchant(store: &Store, command: MerchantCommand) -> Result<(), AdminError> {
                 }
             })?;
             if !added {
-                return Err(AdminError::Invalid(format!(
+                return Err(CliError::Invalid(format!(
                     "merchant {id} exists already (see `mpos admin merchant list`)"
                 )));
             }
@@ -174,7 +171,7 @@ fn merchant(store: &Store, command: MerchantCommand) -> Result<(), AdminError> {
     }
 }
 
-fn device(store: &Store, command: DeviceCommand) -> Result<(), AdminError> {
+fn device(store: &Store, command: DeviceCommand) -> Result<(), CliError> {
     match command {
         DeviceCommand::Add {
             serial,
@@ -182,10 +179,9 @@ fn device(store: &Store, command: DeviceCommand) -> Result<(), AdminError> {
             blocked,
             app_password,
         } => {
-            ids::device_serial(&serial).map_err(|e| AdminError::Invalid(e.to_string()))?;
-            let password = read_password(app_password)?;
-            ids::app_password(&password).map_err(|e| AdminError::Invalid(e.to_string()))?;
-            let hash = PasswordHash::new(&password)?.as_str().to_owned();
+            DeviceSerial::new(&serial).map_err(invalid)?;
+            let password = AppPassword::new(&read_password(app_password)?).map_err(invalid)?;
+            let hash = PasswordHash::new(password.as_str())?.as_str().to_owned();
             let (serial_c, merchant_c) = (serial.clone(), merchant.clone());
             let added = store.write_blocking(move |conn| {
                 if !merchants::exists(conn, &merchant_c)? {
@@ -205,9 +201,7 @@ fn device(store: &Store, command: DeviceCommand) -> Result<(), AdminError> {
                 Ok(added)
             })?;
             if !added {
-                return Err(AdminError::Invalid(format!(
-                    "device {serial} exists already"
-                )));
+                return Err(CliError::Invalid(format!("device {serial} exists already")));
             }
             store.refresh_directory()?;
             say!("Added device {serial} to merchant {merchant}.");
@@ -219,9 +213,8 @@ fn device(store: &Store, command: DeviceCommand) -> Result<(), AdminError> {
             serial,
             app_password,
         } => {
-            let password = read_password(app_password)?;
-            ids::app_password(&password).map_err(|e| AdminError::Invalid(e.to_string()))?;
-            let hash = PasswordHash::new(&password)?.as_str().to_owned();
+            let password = AppPassword::new(&read_password(app_password)?).map_err(invalid)?;
+            let hash = PasswordHash::new(password.as_str())?.as_str().to_owned();
             let serial_c = serial.clone();
             let found = store.write_blocking(move |conn| {
                 let merchant = device_merchant(conn, &serial_c)?;
@@ -264,7 +257,7 @@ fn device(store: &Store, command: DeviceCommand) -> Result<(), AdminError> {
     }
 }
 
-fn set_blocked(store: &Store, serial: String, blocked: bool) -> Result<(), AdminError> {
+fn set_blocked(store: &Store, serial: String, blocked: bool) -> Result<(), CliError> {
     let serial_c = serial.clone();
     let changed = store.write_blocking(move |conn| {
         let merchant = device_merchant(conn, &serial_c)?;
@@ -301,7 +294,7 @@ fn set_blocked(store: &Store, serial: String, blocked: bool) -> Result<(), Admin
     }
 }
 
-fn terminal(store: &Store, command: TerminalCommand) -> Result<(), AdminError> {
+fn terminal(store: &Store, command: TerminalCommand) -> Result<(), CliError> {
     match command {
         TerminalCommand::Add {
             id,
@@ -322,7 +315,7 @@ fn terminal(store: &Store, command: TerminalCommand) -> Result<(), AdminError> {
                 limit_minor: limit,
                 active: true,
             };
-            ids::terminal(&row).map_err(AdminError::Invalid)?;
+            ids::terminal(&row).map_err(CliError::Invalid)?;
             let added = store.write_blocking(move |conn| {
                 if !merchants::exists(conn, &row.merchant_id)? {
                     return Err(StoreError::NoMerchant(row.merchant_id.clone()));
@@ -341,7 +334,7 @@ fn terminal(store: &Store, command: TerminalCommand) -> Result<(), AdminError> {
                 Ok(added)
             })?;
             if !added {
-                return Err(AdminError::Invalid(format!(
+                return Err(CliError::Invalid(format!(
                     "virtual terminal {id} exists already"
                 )));
             }
@@ -391,22 +384,27 @@ fn device_merchant(
         .map(|d| d.merchant_id))
 }
 
-fn no_device(serial: &str) -> AdminError {
-    AdminError::NotFound(format!("no device {serial} (see `mpos admin device list`)"))
+/// An argument that breaks its domain rule, the rule's words as the message.
+fn invalid(error: impl std::error::Error) -> CliError {
+    CliError::Invalid(error.to_string())
+}
+
+fn no_device(serial: &str) -> CliError {
+    CliError::NotFound(format!("no device {serial} (see `mpos admin device list`)"))
 }
 
 /// The password from its flag, or the first line of stdin.
-fn read_password(input: PasswordInput) -> Result<String, AdminError> {
+fn read_password(input: PasswordInput) -> Result<String, CliError> {
     if let Some(password) = input.password {
         return Ok(password);
     }
     let mut text = String::new();
     std::io::stdin()
         .read_to_string(&mut text)
-        .map_err(|e| AdminError::Invalid(format!("cannot read the password from stdin: {e}")))?;
+        .map_err(|e| CliError::Invalid(format!("cannot read the password from stdin: {e}")))?;
     let password = text.lines().next().unwrap_or_default().to_owned();
     if password.is_empty() {
-        return Err(AdminError::Invalid("no password on stdin".into()));
+        return Err(CliError::Invalid("no password on stdin".into()));
     }
     Ok(password)
 }

@@ -80,7 +80,7 @@ pub struct LoadgenArgs {
     #[arg(long, value_name = "FILE")]
     pub log_approved: Option<PathBuf>,
     /// The devices' app password.
-    #[arg(long, default_value = "load-pass")]
+    #[arg(long, default_value = "load-pass-1")]
     pub password: String,
     /// The merchant ID (DE 42) of the load devices.
     #[arg(long, default_value = "MTBLOAD00000001")]
@@ -171,6 +171,8 @@ pub struct PasswordInput {
 pub enum MerchantCommand {
     /// Add a merchant with its cabinet login.
     ///
+    /// The cabinet password has at least 10 characters.
+    ///
     /// Example: mpos admin merchant add --id MTB000000000003 --name "ООО Пример" --email shop@example.by --password 'initial-pass-1'
     Add {
         /// Merchant ID (DE 42), 15 characters.
@@ -194,6 +196,9 @@ pub enum MerchantCommand {
 #[derive(Debug, Subcommand)]
 pub enum DeviceCommand {
     /// Add a card reader to a merchant.
+    ///
+    /// Its app password, as in the cabinet: 10 to 999 printable ASCII
+    /// characters, no space at either end (the app sends it in DE 48).
     ///
     /// Example: mpos admin device add --serial MPOS-0003 --merchant MTB000000000001 --password 'app-pass-3'
     Add {
@@ -221,6 +226,9 @@ pub enum DeviceCommand {
         serial: String,
     },
     /// Set a new app password; the reader's current sign-ons are revoked.
+    ///
+    /// The password, as in the cabinet: 10 to 999 printable ASCII characters,
+    /// no space at either end (the app sends it in DE 48).
     SetPassword {
         /// Serial number.
         serial: String,

@@ -5,6 +5,8 @@
 
 use crate::ids;
 use mpos_domain::entities::DeviceState;
+use mpos_domain::ids::{DeviceSerial, MerchantId};
+use mpos_domain::input::{AppPassword, CabinetPassword, DisplayName, Email};
 use mpos_domain::password::{PasswordError, PasswordHash};
 use mpos_store::ops::audit::{self, Actor};
 use mpos_store::ops::devices;
@@ -135,7 +137,7 @@ fn yes() -> bool {
 /// A checked fixture, ready to write.
 #[derive(Debug, Default)]
 struct Plan {
-    merchants: Vec<(MerchantRow, String)>,
+    merchants: Vec<(MerchantRow, CabinetPassword)>,
     devices: Vec<PlannedDevice>,
     terminals: Vec<TerminalRow>,
 }
@@ -145,7 +147,7 @@ struct PlannedDevice {
     serial: String,
     merchant_id: String,
     blocked: bool,
-    app_password: String,
+    app_password: AppPassword,
 }
 
 /// The demo data (`fixtures/demo.toml`), compiled in so that `mpos serve`
@@ -206,12 +208,12 @@ pub fn load_text(
         }
     }
     let mut hashes: HashMap<String, String> = HashMap::new();
-    let mut hash_once = |password: &str| -> Result<String, PasswordError> {
-        if let Some(hash) = hashes.get(password) {
+    let mut hash_once = |password: &AppPassword| -> Result<String, PasswordError> {
+        if let Some(hash) = hashes.get(password.as_str()) {
             return Ok(hash.clone());
         }
-        let hash = PasswordHash::new(password)?.as_str().to_owned();
-        hashes.insert(password.to_owned(), hash.clone());
+        let hash = PasswordHash::new(password.as_str())?.as_str().to_owned();
+        hashes.insert(password.as_str().to_owned(), hash.clone());
         Ok(hash)
     };
     let planned = plan.merchants.len() + plan.devices.len();
@@ -219,7 +221,7 @@ pub fn load_text(
     for (mut merchant, password) in plan.merchants {
         if !existing_merchants.contains(&merchant.id) {
             // Each merchant its own salt: cabinet passwords are not shared.
-            merchant.password_hash = PasswordHash::new(&password)?.as_str().to_owned();
+            merchant.password_hash = PasswordHash::new(password.as_str())?.as_str().to_owned();
             new_merchants.push(merchant);
         }
     }
@@ -306,10 +308,10 @@ fn check(file: FixtureFile) -> Result<Plan, (String, String)> {
     let mut plan = Plan::default();
     for (i, m) in file.merchants.into_iter().enumerate() {
         let entry = || format!("merchants[{i}] ({})", m.id);
-        ids::merchant_id(&m.id).map_err(|e| (entry(), e.to_string()))?;
-        ids::name(&m.name).map_err(|e| (entry(), e.to_string()))?;
-        ids::email(&m.email).map_err(|e| (entry(), e.to_string()))?;
-        ids::password(&m.password).map_err(|e| (entry(), e.to_string()))?;
+        MerchantId::new(&m.id).map_err(|e| (entry(), e.to_string()))?;
+        DisplayName::new(&m.name).map_err(|e| (entry(), e.to_string()))?;
+        Email::new(&m.email).map_err(|e| (entry(), e.to_string()))?;
+        let password = CabinetPassword::new(&m.password).map_err(|e| (entry(), e.to_string()))?;
         plan.merchants.push((
             MerchantRow {
                 id: m.id.clone(),
@@ -317,7 +319,7 @@ fn check(file: FixtureFile) -> Result<Plan, (String, String)> {
                 email: m.email.clone(),
                 password_hash: String::new(),
             },
-            m.password.clone(),
+            password,
         ));
     }
     for (i, d) in file.devices.into_iter().enumerate() {
@@ -336,8 +338,9 @@ fn check(file: FixtureFile) -> Result<Plan, (String, String)> {
                 ));
             }
         };
-        ids::merchant_id(&d.merchant).map_err(|e| (entry(), e.to_string()))?;
-        ids::app_password(&d.app_password).map_err(|e| (entry(), e.to_string()))?;
+        MerchantId::new(&d.merchant).map_err(|e| (entry(), e.to_string()))?;
+        let app_password =
+            AppPassword::new(&d.app_password).map_err(|e| (entry(), e.to_string()))?;
         let Some(state) = DeviceState::parse(&d.state) else {
             return Err((
                 entry(),
@@ -346,12 +349,12 @@ fn check(file: FixtureFile) -> Result<Plan, (String, String)> {
         };
         let blocked = state == DeviceState::Blocked;
         for serial in serials {
-            ids::device_serial(&serial).map_err(|e| (entry(), e.to_string()))?;
+            DeviceSerial::new(&serial).map_err(|e| (entry(), e.to_string()))?;
             plan.devices.push(PlannedDevice {
                 serial,
                 merchant_id: d.merchant.clone(),
                 blocked,
-                app_password: d.app_password.clone(),
+                app_password: app_password.clone(),
             });
         }
     }
@@ -454,9 +457,24 @@ mod tests {
                 "either serial or serials",
             ),
             (
-                "[[devices]]\nserial = \"S\"\nmerchant = \"MTB000000000001\"\napp_password = \"x\"\nstate = \"frozen\"\n",
+                "[[devices]]\nserial = \"S\"\nmerchant = \"MTB000000000001\"\napp_password = \"app-pass-1\"\nstate = \"frozen\"\n",
                 "devices[0] (S)",
                 "neither active nor blocked",
+            ),
+            (
+                "[[devices]]\nserials = \"LOAD-0001..=LOAD-0003\"\nmerchant = \"MTB000000000001\"\napp_password = \"load-pass\"\n",
+                "devices[0] (LOAD-0001..=LOAD-0003)",
+                "an app password must be at least 10 characters",
+            ),
+            (
+                "[[devices]]\nserial = \"S\"\nmerchant = \"MTB000000000001\"\napp_password = \" app-pass-1\"\n",
+                "devices[0] (S)",
+                "must not begin or end with a space",
+            ),
+            (
+                "[[devices]]\nserial = \"S\"\nmerchant = \"MTB000000000001\"\napp_password = \"пароль-пароль-1\"\n",
+                "devices[0] (S)",
+                "printable ASCII",
             ),
             (
                 "[[merchants]]\nid = \"MTB1\"\nname = \"N\"\nemail = \"a@b.by\"\npassword = \"long-enough-1\"\n",
@@ -484,5 +502,38 @@ mod tests {
             assert_eq!(e, entry, "{text}");
             assert!(p.contains(problem), "{p}");
         }
+    }
+
+    #[test]
+    fn a_file_breaking_a_rule_is_refused_whole_naming_itself_and_the_device() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("mpos.db"),
+            &mpos_store::StoreOptions::default(),
+        )
+        .unwrap();
+        let text = "[[merchants]]\nid = \"MTB000000000009\"\nname = \"N\"\nemail = \"n@merchant.test\"\npassword = \"long-enough-1\"\n\n\
+                    [[devices]]\nserial = \"GOOD-0001\"\nmerchant = \"MTB000000000009\"\napp_password = \"app-pass-1\"\n\n\
+                    [[devices]]\nserial = \"BAD-0001\"\nmerchant = \"MTB000000000009\"\napp_password = \"short\"\n";
+        let error = load_text(&store, text, Path::new("fixtures/x.toml"), Actor::Operator)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "fixtures/x.toml: devices[1] (BAD-0001): an app password must be at least 10 characters"
+        );
+        let (merchants, devices) = store
+            .read(|conn| {
+                Ok((
+                    merchants::list(conn)?.len(),
+                    devices::list(conn, None)?.len(),
+                ))
+            })
+            .unwrap();
+        assert_eq!(
+            (merchants, devices),
+            (0, 0),
+            "nothing from the file is stored"
+        );
     }
 }

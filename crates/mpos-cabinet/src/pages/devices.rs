@@ -4,8 +4,8 @@
 //! the device's next message (the directory is refreshed after the commit).
 
 use super::{
-    CsrfForm, Language, NewPasswordForm, PageError, RememberedLang, SignedIn, hash_password,
-    new_password_errors, render,
+    CsrfForm, Language, NewPasswordForm, PageError, RememberedLang, SignedIn, app_password_problem,
+    hash_password, new_password_errors, render,
 };
 use crate::Cabinet;
 use crate::i18n::Texts;
@@ -226,12 +226,12 @@ pub async fn set_password(
     owns(&cabinet, &me, &serial).await?;
     let t = lang.texts();
     let password = form.new_password;
-    let (new_password_error, repeat_error) =
-        new_password_errors(t, &password, &form.new_password_repeat, |p| {
-            // The app sends it in DE 48: printable ASCII.
-            (!p.bytes().all(|b| (0x20..=0x7E).contains(&b)) || p.trim() != p)
-                .then_some(t.password_not_ascii)
-        });
+    let (new_password_error, repeat_error) = new_password_errors(
+        t,
+        &password,
+        &form.new_password_repeat,
+        app_password_problem,
+    );
     if new_password_error.is_some() || repeat_error.is_some() {
         let page = PasswordPage {
             t,

@@ -21,6 +21,7 @@ use crate::session::{self, SESSION_COOKIE};
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use mpos_domain::input::{AppPassword, AppPasswordError, CabinetPassword, CabinetPasswordError};
 use mpos_domain::password::PasswordHash;
 use serde::Deserialize;
 
@@ -91,25 +92,41 @@ pub struct NewPasswordForm {
     new_password_repeat: String,
 }
 
-/// Shortest new password (cabinet or app) the cabinet accepts.
-pub(crate) const MIN_PASSWORD: usize = 10;
-
 /// What is wrong with a new password and its repeated copy, each message
 /// for its own field; the repeat is judged only once the password is good.
+/// `rule` is [`cabinet_password_problem`] or [`app_password_problem`].
 pub(crate) fn new_password_errors(
     t: &'static Texts,
     password: &str,
     repeat: &str,
-    extra: impl FnOnce(&str) -> Option<&'static str>,
+    rule: fn(&'static Texts, &str) -> Option<&'static str>,
 ) -> (Option<&'static str>, Option<&'static str>) {
-    let password_error = if password.chars().count() < MIN_PASSWORD {
-        Some(t.password_too_short)
-    } else {
-        extra(password)
-    };
+    let password_error = rule(t, password);
     let repeat_error =
         (password_error.is_none() && password != repeat).then_some(t.passwords_differ);
     (password_error, repeat_error)
+}
+
+/// The cabinet's words for what the domain finds wrong with a new cabinet
+/// password, if anything.
+pub(crate) fn cabinet_password_problem(t: &'static Texts, password: &str) -> Option<&'static str> {
+    CabinetPassword::new(password)
+        .err()
+        .map(|error| match error {
+            CabinetPasswordError::TooShort => t.password_too_short,
+        })
+}
+
+/// The cabinet's words for what the domain finds wrong with a new app
+/// password (the app sends it in DE 48), if anything.
+pub(crate) fn app_password_problem(t: &'static Texts, password: &str) -> Option<&'static str> {
+    AppPassword::new(password).err().map(|error| match error {
+        AppPasswordError::TooShort => t.password_too_short,
+        AppPasswordError::TooLong => t.password_too_long,
+        AppPasswordError::NotPrintable | AppPasswordError::SurroundingSpaces => {
+            t.password_not_ascii
+        }
+    })
 }
 
 /// Percent-encodes a query value onto `out`: everything but the unreserved

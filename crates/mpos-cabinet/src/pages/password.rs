@@ -4,8 +4,8 @@
 //! link e-mailed before stops working, and the change is audited.
 
 use super::{
-    CsrfForm, Language, PageError, RememberedLang, SignedIn, hash_password, new_password_errors,
-    render,
+    CsrfForm, Language, PageError, RememberedLang, SignedIn, cabinet_password_problem,
+    hash_password, new_password_errors, render,
 };
 use crate::Cabinet;
 use crate::i18n::Texts;
@@ -84,8 +84,12 @@ pub async fn submit(
     .await
     .unwrap_or(false);
     let current_error = (!current_ok).then_some(t.wrong_current);
-    let (new_password_error, repeat_error) =
-        new_password_errors(t, &form.new_password, &form.new_password_repeat, |_| None);
+    let (new_password_error, repeat_error) = new_password_errors(
+        t,
+        &form.new_password,
+        &form.new_password_repeat,
+        cabinet_password_problem,
+    );
     if current_error.is_some() || new_password_error.is_some() || repeat_error.is_some() {
         let page = PasswordPage {
             t,

@@ -18,8 +18,8 @@
 
 use super::login::anonymous_csrf;
 use super::{
-    GuestCsrfForm, Language, NewPasswordForm, PageError, RememberedLang, ending_session,
-    hash_password, new_password_errors, now_millis, render,
+    GuestCsrfForm, Language, NewPasswordForm, PageError, RememberedLang, cabinet_password_problem,
+    ending_session, hash_password, new_password_errors, now_millis, render,
 };
 use crate::Cabinet;
 use crate::i18n::{Lang, Texts};
@@ -168,8 +168,12 @@ pub async fn reset_submit(
         return invalid_link(lang, &[]);
     };
     let hash = session::token_hash(token);
-    let (new_password_error, repeat_error) =
-        new_password_errors(t, &form.new_password, &form.new_password_repeat, |_| None);
+    let (new_password_error, repeat_error) = new_password_errors(
+        t,
+        &form.new_password,
+        &form.new_password_repeat,
+        cabinet_password_problem,
+    );
     if new_password_error.is_some() || repeat_error.is_some() {
         let page = ResetPage {
             t,
