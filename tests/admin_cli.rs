@@ -3,18 +3,14 @@
 
 use mpos_store::ops::audit;
 use mpos_store::{Store, StoreOptions};
+use mpos_testkit::server::Mpos;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+const MPOS: Mpos = Mpos::at(env!("CARGO_BIN_EXE_mpos"));
 
 fn admin(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mpos"))
-        .arg("admin")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("MPOS_DATA_DIR")
-        .output()
-        .expect("mpos runs")
+    MPOS.admin(data_dir, args)
 }
 
 fn ok(out: Output) -> String {
@@ -39,7 +35,7 @@ fn failed(out: Output) -> String {
 }
 
 fn fixture(name: &str) -> String {
-    format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+    mpos_testkit::fixture(name).display().to_string()
 }
 
 #[test]
@@ -519,7 +515,8 @@ fn seed_history_refuses_a_merchant_it_cannot_pay_for() {
         "{no_devices}"
     );
     assert!(failed(seed("MTB000000000009")).contains("no merchant MTB000000000009"));
-    let help = ok(Command::new(env!("CARGO_BIN_EXE_mpos"))
+    let help = ok(MPOS
+        .command()
         .args(["admin", "seed-history", "--help"])
         .output()
         .unwrap());
