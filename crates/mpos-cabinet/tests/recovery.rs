@@ -3,12 +3,10 @@
 //! `.eml`, once only, expiry, a newer link voiding the older, field errors,
 //! CSRF, the sessions it ends and the audit it leaves.
 
-mod support;
-
 use axum::http::{StatusCode, header};
 use mpos_cabinet::mail::{MailSettings, MailTransport, Mailer, Secret, SmtpSettings, TlsMode};
 use mpos_store::ops::audit;
-use support::*;
+use mpos_testkit::cabinet::*;
 
 const LINK_START: &str = "http://localhost/password/reset?token=";
 const NEW_PASSWORD: &str = "brand-new-password-7";

@@ -2,12 +2,10 @@
 //! login (cookies and their flags, CSRF, one message for every failure,
 //! lockout), the home page, logout, language, security headers, expiry.
 
-mod support;
-
 use axum::http::{StatusCode, header};
 use mpos_domain::password::PasswordHash;
 use mpos_store::ops::{audit, merchants};
-use support::*;
+use mpos_testkit::cabinet::*;
 
 #[tokio::test]
 async fn logging_in_sets_a_safe_session_cookie_and_opens_the_home_page() {

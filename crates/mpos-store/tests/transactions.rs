@@ -1,42 +1,14 @@
 //! The lookups the host's rules stand on: duplicate keys, what is left to
 //! refund (approved, unreversed refunds only), and reversal originals.
 
+use mpos_store::Store;
+use mpos_store::ops::devices;
 use mpos_store::ops::transactions::{self, Kind, NewTransaction};
-use mpos_store::ops::{devices, merchants, terminals};
-use mpos_store::{Store, StoreOptions};
+use mpos_testkit::provision::Provision;
 
+/// The demo merchant with one reader and one standard terminal.
 fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
-    store
-        .write_blocking(|conn| {
-            merchants::insert(
-                conn,
-                &merchants::MerchantRow {
-                    id: "MTB000000000001".into(),
-                    name: "N".into(),
-                    email: "a@b.by".into(),
-                    password_hash: "h".into(),
-                },
-            )?;
-            devices::insert(conn, "MPOS-0001", "MTB000000000001", false, "h")?;
-            terminals::insert(
-                conn,
-                &terminals::TerminalRow {
-                    id: "10000001".into(),
-                    merchant_id: "MTB000000000001".into(),
-                    name: "Оплата".into(),
-                    kind: "standard".into(),
-                    installment_months: None,
-                    currency: 933,
-                    limit_minor: None,
-                    active: true,
-                },
-            )?;
-            Ok(())
-        })
-        .unwrap();
-    (dir, store)
+    Provision::one_merchant().store()
 }
 
 fn tx(
