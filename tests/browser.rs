@@ -135,56 +135,33 @@ impl Drop for ChromeDriver {
     }
 }
 
-/// A command chromedriver forwards to Chromium's DevTools protocol
-/// (`POST /session/{id}/goog/cdp/execute`): what WebDriver itself lacks, a
-/// full-page screenshot and a phone's viewport.
+/// A chromedriver extension command: a JSON `POST /session/{id}/{path}`.
+/// Two are used: `goog/cdp/execute` forwards a command to Chromium's
+/// DevTools protocol (what WebDriver itself lacks: a full-page screenshot
+/// and a phone's viewport); `se/log` reads the page's console log (what the
+/// browser complained about, CSP refusals and failed loads among them), and
+/// reading it empties it.
 #[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
+struct SessionPost {
+    path: &'static str,
+    body: Value,
 }
 
-impl WebDriverCompatibleCommand for Cdp {
+impl WebDriverCompatibleCommand for SessionPost {
     fn endpoint(
         &self,
         base: &url::Url,
         session: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
         base.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session.expect("a WebDriver session")
+            "session/{}/{}",
+            session.expect("a WebDriver session"),
+            self.path
         ))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.cmd, "params": self.params });
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
-
-/// chromedriver's console log of the page (`POST /session/{id}/se/log`):
-/// what the browser complained about, CSP refusals and failed loads among
-/// them. Reading it empties it.
-#[derive(Debug)]
-struct BrowserLog;
-
-impl WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(
-        &self,
-        base: &url::Url,
-        session: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base.join(&format!(
-            "session/{}/se/log",
-            session.expect("a WebDriver session")
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (
-            http::Method::POST,
-            Some(json!({ "type": "browser" }).to_string()),
-        )
+        (http::Method::POST, Some(self.body.to_string()))
     }
 }
 
@@ -197,7 +174,10 @@ async fn assert_no_console_errors(browser: &Client, page: &str) {
     let own_status =
         format!("{document} - Failed to load resource: the server responded with a status of 4");
     let log = browser
-        .issue_cmd(BrowserLog)
+        .issue_cmd(SessionPost {
+            path: "se/log",
+            body: json!({ "type": "browser" }),
+        })
         .await
         .expect("the browser's console log");
     let errors: Vec<&str> = log
@@ -214,7 +194,10 @@ async fn assert_no_console_errors(browser: &Client, page: &str) {
 /// Runs one DevTools command and returns its result.
 async fn cdp(browser: &Client, cmd: &'static str, params: Value) -> Value {
     browser
-        .issue_cmd(Cdp { cmd, params })
+        .issue_cmd(SessionPost {
+            path: "goog/cdp/execute",
+            body: json!({ "cmd": cmd, "params": params }),
+        })
         .await
         .unwrap_or_else(|e| panic!("{cmd}: {e}"))
 }

@@ -105,19 +105,7 @@ async fn reset(app: &App, link: &str, password: &str, repeat: &str) -> Answer {
 
 /// Logs in as the demo merchant with `password`; the status.
 async fn login_with(app: &App, password: &str) -> StatusCode {
-    let csrf = login_csrf(app).await;
-    call(
-        app,
-        "POST",
-        "/login",
-        &format!("mpos_csrf={csrf}"),
-        Some(&format!(
-            "email=demo%40merchant.test&password={}&csrf_token={csrf}",
-            encode(password)
-        )),
-    )
-    .await
-    .status
+    post_login(app, "demo@merchant.test", password).await.status
 }
 
 fn stored_tokens(app: &App) -> i64 {

@@ -194,10 +194,11 @@ pub async fn login_csrf_of(router: &axum::Router) -> String {
     token
 }
 
-/// Logs in to `router` as `email` and returns the session cookie's value.
-pub async fn log_in(router: &axum::Router, email: &str, password: &str) -> String {
+/// Posts the login form of `router` (its CSRF token taken from a GET
+/// first) as `email` with `password`; the answer.
+pub async fn post_login_to(router: &axum::Router, email: &str, password: &str) -> Answer {
     let csrf = login_csrf_of(router).await;
-    let answer = call_router(
+    call_router(
         router,
         "POST",
         "/login",
@@ -208,11 +209,21 @@ pub async fn log_in(router: &axum::Router, email: &str, password: &str) -> Strin
             encode(password)
         )),
     )
-    .await;
+    .await
+}
+
+/// Logs in to `router` as `email` and returns the session cookie's value.
+pub async fn log_in(router: &axum::Router, email: &str, password: &str) -> String {
+    let answer = post_login_to(router, email, password).await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER, "logged in");
     answer
         .cookie_value("mpos_session")
         .expect("a session cookie")
+}
+
+/// Posts the app's login form as `email` with `password`; the answer.
+pub async fn post_login(app: &App, email: &str, password: &str) -> Answer {
+    post_login_to(&router(Arc::clone(&app.cabinet)), email, password).await
 }
 
 /// The app's login form's CSRF cookie and token.
