@@ -34,6 +34,24 @@ fn failed(out: Output) -> String {
     err
 }
 
+/// Adds a third merchant, MTB000000000003, beside the demo's two.
+const ADD_THIRD_MERCHANT: &[&str] = &[
+    "merchant",
+    "add",
+    "--id",
+    "MTB000000000003",
+    "--name",
+    "Третий",
+    "--email",
+    "third@merchant.test",
+    "--password",
+    "third-password-3",
+];
+
+fn open_store(data_dir: &Path) -> Store {
+    Store::open(&data_dir.join("mpos.db"), &StoreOptions::default()).unwrap()
+}
+
 fn fixture(name: &str) -> String {
     mpos_testkit::fixture(name).display().to_string()
 }
@@ -82,7 +100,7 @@ fn the_load_fixture_has_256_devices_sharing_one_password() {
     ));
     assert_eq!(devices.lines().count(), 257, "header and 256 devices");
     assert!(devices.contains("LOAD-0001") && devices.contains("LOAD-0256"));
-    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+    let store = open_store(dir.path());
     let terminal = store.directory().terminal("90000001").unwrap();
     assert_eq!((terminal.currency, terminal.limit_minor), (933, None));
 }
@@ -145,23 +163,9 @@ fn device_commands_change_state_and_leave_an_audit_trail() {
             "6",
         ],
     ));
-    ok(admin(
-        dir.path(),
-        &[
-            "merchant",
-            "add",
-            "--id",
-            "MTB000000000003",
-            "--name",
-            "Третий",
-            "--email",
-            "third@merchant.test",
-            "--password",
-            "third-password-3",
-        ],
-    ));
+    ok(admin(dir.path(), ADD_THIRD_MERCHANT));
 
-    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+    let store = open_store(dir.path());
     let actions: Vec<String> = store
         .read(|conn| audit::recent(conn, None, 100))
         .unwrap()
@@ -215,60 +219,38 @@ fn mistakes_get_one_line_saying_what_to_do() {
         ))
         .contains("no merchant MTB000000000009")
     );
-    assert!(
-        failed(admin(
+    for (id, email, password, refusal) in [
+        (
+            "MTB000000000003",
+            "DEMO@merchant.test",
+            "long-enough-1",
+            "already belongs to another merchant",
+        ),
+        (
+            "MTB000000000001",
+            "x@merchant.test",
+            "long-enough-1",
+            "exists already",
+        ),
+        ("MTB000000000004", "y@merchant.test", "short", "at least 10"),
+    ] {
+        let out = admin(
             dir.path(),
             &[
                 "merchant",
                 "add",
                 "--id",
-                "MTB000000000003",
+                id,
                 "--name",
                 "X",
                 "--email",
-                "DEMO@merchant.test",
+                email,
                 "--password",
-                "long-enough-1"
-            ]
-        ))
-        .contains("already belongs to another merchant")
-    );
-    assert!(
-        failed(admin(
-            dir.path(),
-            &[
-                "merchant",
-                "add",
-                "--id",
-                "MTB000000000001",
-                "--name",
-                "X",
-                "--email",
-                "x@merchant.test",
-                "--password",
-                "long-enough-1"
-            ]
-        ))
-        .contains("exists already")
-    );
-    assert!(
-        failed(admin(
-            dir.path(),
-            &[
-                "merchant",
-                "add",
-                "--id",
-                "MTB000000000004",
-                "--name",
-                "X",
-                "--email",
-                "y@merchant.test",
-                "--password",
-                "short"
-            ]
-        ))
-        .contains("at least 10")
-    );
+                password,
+            ],
+        );
+        assert!(failed(out).contains(refusal), "{id} {email}: {refusal}");
+    }
     assert!(
         failed(admin(dir.path(), &["load", "/nonexistent.toml"]))
             .contains("cannot read /nonexistent.toml")
@@ -365,7 +347,7 @@ fn seed_history_writes_what_the_host_would_and_the_totals_follow() {
     );
     assert_eq!(said.lines().count(), 1, "one summary line: {said}");
 
-    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+    let store = open_store(dir.path());
     let check = |store: &Store, rows: i64| {
         assert_eq!(
             count(
@@ -444,7 +426,7 @@ fn seed_history_writes_what_the_host_would_and_the_totals_follow() {
 
     // The same seed again: its STANs clash with the stored rows' and move on.
     ok(admin(dir.path(), &args));
-    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+    let store = open_store(dir.path());
     check(&store, 6000);
 }
 
@@ -457,7 +439,7 @@ fn seed_history_is_deterministic_for_a_seed() {
         args[4] = "500";
         args.push(seed);
         ok(admin(dir.path(), &args));
-        let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+        let store = open_store(dir.path());
         store
             .read(|c| {
                 Ok(c.query_row(
@@ -480,21 +462,7 @@ fn seed_history_is_deterministic_for_a_seed() {
 fn seed_history_refuses_a_merchant_it_cannot_pay_for() {
     let dir = tempfile::tempdir().unwrap();
     ok(admin(dir.path(), &["load", &fixture("demo.toml")]));
-    ok(admin(
-        dir.path(),
-        &[
-            "merchant",
-            "add",
-            "--id",
-            "MTB000000000003",
-            "--name",
-            "Третий",
-            "--email",
-            "third@merchant.test",
-            "--password",
-            "third-password-3",
-        ],
-    ));
+    ok(admin(dir.path(), ADD_THIRD_MERCHANT));
     let seed = |merchant: &str| {
         admin(
             dir.path(),

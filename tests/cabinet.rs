@@ -3,7 +3,7 @@
 
 use mpos_testkit::iso::Client;
 use mpos_testkit::messages::CARD;
-use mpos_testkit::server::Mpos;
+use mpos_testkit::server::{Mpos, Server};
 
 const MPOS: Mpos = Mpos::at(env!("CARGO_BIN_EXE_mpos"));
 
@@ -17,12 +17,19 @@ fn the_login_page_is_served_in_russian_with_its_stylesheet() {
     assert_eq!(server.http_get("/healthz"), "ok\n");
 }
 
-#[test]
-fn what_the_host_approves_the_cabinet_shows_and_a_block_there_reaches_the_host_within_a_second() {
+/// A server where MPOS-0001 paid `amount_minor` (approved) and stays
+/// signed on, and the demo merchant's cabinet session cookie.
+fn paid_and_logged_in(amount_minor: u64) -> (Server, Client, String) {
     let server = MPOS.serve();
     let mut client = server.signed_on("MPOS-0001", "app-pass-1");
-    assert_eq!(client.pay(1, 123_450), "00");
+    assert_eq!(client.pay(1, amount_minor), "00");
     let cookie = server.cabinet_login("demo@merchant.test", "demo-password-1");
+    (server, client, cookie)
+}
+
+#[test]
+fn what_the_host_approves_the_cabinet_shows_and_a_block_there_reaches_the_host_within_a_second() {
+    let (server, mut client, cookie) = paid_and_logged_in(123_450);
 
     let history = server.http("GET", "/history?view=transactions", &cookie, None);
     assert_eq!(history.status, 200);
@@ -78,10 +85,7 @@ fn until_code(client: &mut Client, code: &str, mut stan: u32) -> u32 {
 
 #[test]
 fn a_new_app_password_set_in_the_cabinet_revokes_the_connected_sign_on_within_a_second() {
-    let server = MPOS.serve();
-    let mut client = server.signed_on("MPOS-0001", "app-pass-1");
-    assert_eq!(client.pay(1, 100), "00");
-    let cookie = server.cabinet_login("demo@merchant.test", "demo-password-1");
+    let (server, mut client, cookie) = paid_and_logged_in(100);
     let form = server.http("GET", "/devices/MPOS-0001/password", &cookie, None);
     assert_eq!(form.status, 200);
     let changed = server.http(

@@ -183,18 +183,25 @@ fn a_new_app_password_revokes_the_sign_on() {
     assert_eq!(pay(&mut client, 500).code(), "00");
 }
 
-#[test]
-fn blocked_devices_cannot_sign_on_and_strangers_learn_nothing() {
-    let server = MPOS.serve();
+/// Blocks MPOS-0002 with `mpos admin` and returns a connection whose
+/// sign-on the host refused with 58: the block reaches the host within a
+/// second (spec step 3).
+fn block_mpos_0002(server: &Server) -> Client {
     let out = server.admin(&["device", "block", "MPOS-0002"]);
     assert!(out.status.success());
     let mut client = server.connect();
-    // The block reaches the host within a second.
     let deadline = Instant::now() + Duration::from_secs(1);
     while client.sign_on("MPOS-0002", "app-pass-2").code() != "58" {
         assert!(Instant::now() < deadline, "58 within a second of the block");
         std::thread::sleep(Duration::from_millis(20));
     }
+    client
+}
+
+#[test]
+fn blocked_devices_cannot_sign_on_and_strangers_learn_nothing() {
+    let server = MPOS.serve();
+    let mut client = block_mpos_0002(&server);
     assert_eq!(client.sign_on("MPOS-0002", "wrong-pass").code(), "63");
     assert_eq!(client.sign_on("NO-SUCH", "app-pass-2").code(), "63");
 }
@@ -339,15 +346,7 @@ fn every_response_code_of_the_spec_through_the_wire() {
         "13",
     );
 
-    let out = server.admin(&["device", "block", "MPOS-0002"]);
-    assert!(out.status.success());
-    // The block reaches the host within a second (spec step 3).
-    let mut blocked = server.connect();
-    let deadline = Instant::now() + Duration::from_secs(1);
-    while blocked.sign_on("MPOS-0002", "app-pass-2").code() != "58" {
-        assert!(Instant::now() < deadline, "58 blocked, within a second");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    block_mpos_0002(&server);
     let mut stranger = server.connect();
     check(&mut stranger, "63 not signed on", with(&[], next()), "63");
 }

@@ -135,15 +135,7 @@ async fn logging_out_ends_the_session() {
     let session = logged_in(&app).await;
     let cookie = format!("mpos_session={session}");
     let home = call(&app, "GET", "/", &cookie, None).await;
-    let csrf = home
-        .body
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let csrf = home.csrf_token();
     let out = call(
         &app,
         "POST",

@@ -11,6 +11,25 @@ fn store() -> (tempfile::TempDir, Store) {
     Provision::one_merchant().store()
 }
 
+/// Stores `t`; its id.
+fn insert(store: &Store, t: NewTransaction) -> i64 {
+    store
+        .write_blocking(move |c| transactions::insert(c, &t))
+        .unwrap()
+}
+
+/// An approved purchase of `amount`: STAN 000001, RRN 000000000001.
+fn approved_purchase(amount: u64) -> NewTransaction {
+    tx(
+        Kind::Purchase,
+        "000001",
+        amount,
+        "00",
+        Some("000000000001"),
+        None,
+    )
+}
+
 fn tx(
     kind: Kind,
     stan: &str,
@@ -61,21 +80,7 @@ fn tx(
 #[test]
 fn the_duplicate_key_finds_the_answer_given() {
     let (_dir, store) = store();
-    let id = store
-        .write_blocking(|c| {
-            transactions::insert(
-                c,
-                &tx(
-                    Kind::Purchase,
-                    "000001",
-                    1000,
-                    "00",
-                    Some("000000000001"),
-                    None,
-                ),
-            )
-        })
-        .unwrap();
+    let id = insert(&store, approved_purchase(1000));
     let prior = store
         .read(|c| transactions::find_by_key(c, "MPOS-0001", "0200", "000001", "1125093000"))
         .unwrap()
@@ -99,21 +104,7 @@ fn the_duplicate_key_finds_the_answer_given() {
 #[test]
 fn refunded_so_far_counts_only_approved_unreversed_refunds() {
     let (_dir, store) = store();
-    let purchase = store
-        .write_blocking(|c| {
-            transactions::insert(
-                c,
-                &tx(
-                    Kind::Purchase,
-                    "000001",
-                    10_000,
-                    "00",
-                    Some("000000000001"),
-                    None,
-                ),
-            )
-        })
-        .unwrap();
+    let purchase = insert(&store, approved_purchase(10_000));
     store
         .write_blocking(move |c| {
             transactions::insert(
@@ -174,21 +165,7 @@ fn refunded_so_far_counts_only_approved_unreversed_refunds() {
 #[test]
 fn a_reversal_finds_its_original_and_reverses_it_once() {
     let (_dir, store) = store();
-    let purchase = store
-        .write_blocking(|c| {
-            transactions::insert(
-                c,
-                &tx(
-                    Kind::Purchase,
-                    "000001",
-                    10_000,
-                    "00",
-                    Some("000000000001"),
-                    None,
-                ),
-            )
-        })
-        .unwrap();
+    let purchase = insert(&store, approved_purchase(10_000));
     let target = store
         .read(|c| transactions::find_reversal_target(c, "MPOS-0001", "000001", "1125093000"))
         .unwrap()
@@ -251,17 +228,7 @@ mod history {
         let (_dir, store) = store();
         let purchase = store
             .write_blocking(|c| {
-                let id = transactions::insert(
-                    c,
-                    &tx(
-                        Kind::Purchase,
-                        "000001",
-                        10_000,
-                        "00",
-                        Some("000000000001"),
-                        None,
-                    ),
-                )?;
+                let id = transactions::insert(c, &approved_purchase(10_000))?;
                 transactions::insert(c, &tx(Kind::Purchase, "000002", 2_000, "51", None, None))?;
                 transactions::insert(
                     c,
