@@ -5,7 +5,7 @@
 //! (`env!("CARGO_BIN_EXE_mpos")` exists only while compiling them), so each
 //! test file names it once and hands it to the kit:
 //!
-//! ```ignore
+//! ```text
 //! const MPOS: Mpos = Mpos::at(env!("CARGO_BIN_EXE_mpos"));
 //! let server = MPOS.serve();
 //! ```
