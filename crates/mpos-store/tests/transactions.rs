@@ -30,6 +30,13 @@ fn approved_purchase(amount: u64) -> NewTransaction {
     )
 }
 
+/// An approved refund of `amount` against row `original`; its RRN ends in
+/// its STAN.
+fn approved_refund(stan: &str, amount: u64, original: i64) -> NewTransaction {
+    let rrn = format!("000000{stan}");
+    tx(Kind::Refund, stan, amount, "00", Some(&rrn), Some(original))
+}
+
 fn tx(
     kind: Kind,
     stan: &str,
@@ -107,32 +114,12 @@ fn refunded_so_far_counts_only_approved_unreversed_refunds() {
     let purchase = insert(&store, approved_purchase(10_000));
     store
         .write_blocking(move |c| {
-            transactions::insert(
-                c,
-                &tx(
-                    Kind::Refund,
-                    "000002",
-                    3_000,
-                    "00",
-                    Some("000000000002"),
-                    Some(purchase),
-                ),
-            )?;
+            transactions::insert(c, &approved_refund("000002", 3_000, purchase))?;
             transactions::insert(
                 c,
                 &tx(Kind::Refund, "000003", 2_000, "13", None, Some(purchase)),
             )?;
-            let reversed = transactions::insert(
-                c,
-                &tx(
-                    Kind::Refund,
-                    "000004",
-                    1_000,
-                    "00",
-                    Some("000000000004"),
-                    Some(purchase),
-                ),
-            )?;
+            let reversed = transactions::insert(c, &approved_refund("000004", 1_000, purchase))?;
             transactions::mark_reversed(c, reversed)?;
             Ok(())
         })
@@ -175,19 +162,7 @@ fn a_reversal_finds_its_original_and_reverses_it_once() {
         (purchase, Kind::Purchase, false, false)
     );
     store
-        .write_blocking(move |c| {
-            transactions::insert(
-                c,
-                &tx(
-                    Kind::Refund,
-                    "000002",
-                    500,
-                    "00",
-                    Some("000000000002"),
-                    Some(purchase),
-                ),
-            )
-        })
+        .write_blocking(move |c| transactions::insert(c, &approved_refund("000002", 500, purchase)))
         .unwrap();
     let target = store
         .read(|c| transactions::find_reversal_target(c, "MPOS-0001", "000001", "1125093000"))
@@ -230,17 +205,7 @@ mod history {
             .write_blocking(|c| {
                 let id = transactions::insert(c, &approved_purchase(10_000))?;
                 transactions::insert(c, &tx(Kind::Purchase, "000002", 2_000, "51", None, None))?;
-                transactions::insert(
-                    c,
-                    &tx(
-                        Kind::Refund,
-                        "000003",
-                        1_500,
-                        "00",
-                        Some("000000000003"),
-                        Some(id),
-                    ),
-                )?;
+                transactions::insert(c, &approved_refund("000003", 1_500, id))?;
                 transactions::insert(
                     c,
                     &on_day(
