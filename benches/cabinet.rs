@@ -19,24 +19,24 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use futures_util::StreamExt;
-use mpos_cabinet::{AppDownload, Cabinet, CabinetConfig};
+use mpos_cabinet::{AppDownload, Cabinet};
 use mpos_domain::business_day::BusinessDayClock;
-use mpos_domain::card::PanKey;
-use mpos_domain::password::PasswordHash;
-use mpos_iso8583::Layout;
+use mpos_store::Store;
 use mpos_store::ops::audit::Actor;
 use mpos_store::ops::history::{self, Cursor, HistoryFilter};
 use mpos_store::ops::terminals::TerminalRow;
-use mpos_store::ops::{devices, merchants, terminals};
-use mpos_store::{Store, StoreOptions, Synchronous};
+use mpos_testkit::cabinet;
+use mpos_testkit::provision::{
+    self, MERCHANT, MERCHANT_EMAIL, OTHER_MERCHANT as OTHER, Provision, installment_terminal,
+    standard_terminal,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
-/// The merchant under test and the other one.
-const MERCHANT: &str = "MTB000000000001";
-const OTHER: &str = "MTB000000000002";
+/// The merchant under test ([`MERCHANT`]) and the other one ([`OTHER`])
+/// have this cabinet password.
 const PASSWORD: &str = "bench-password-1";
 /// The quietest of the merchant's eight readers (about 4.6 % of its rows).
 const QUIET_DEVICE: &str = "MPOS-0008";
@@ -66,10 +66,6 @@ fn rows() -> u64 {
 
 fn clock() -> BusinessDayClock {
     BusinessDayClock::minsk().expect("the Minsk clock")
-}
-
-fn zone() -> jiff::tz::TimeZone {
-    jiff::tz::TimeZone::get("Europe/Minsk").expect("the Minsk zone")
 }
 
 fn today() -> jiff::civil::Date {
@@ -112,87 +108,42 @@ fn fixture(rows: u64) -> PathBuf {
     std::fs::create_dir_all(&dir).expect("fixture folder");
     let started = Instant::now();
     eprintln!("building the cabinet bench's store: {rows} transactions, once per day and size");
-    let store = Store::open(
-        &dir.join("mpos.db"),
-        &StoreOptions {
-            synchronous: Synchronous::Normal,
-            ..StoreOptions::default()
-        },
-    )
-    .expect("open the fixture store");
-    let hash = PasswordHash::new(PASSWORD)
-        .expect("hash")
-        .as_str()
-        .to_owned();
-    store
-        .write_blocking(move |c| {
-            for (id, email) in [
-                (MERCHANT, "demo@merchant.test"),
-                (OTHER, "other@merchant.test"),
-            ] {
-                merchants::insert(
-                    c,
-                    &merchants::MerchantRow {
-                        id: id.into(),
-                        name: "ООО «Ромашка»".into(),
-                        email: email.into(),
-                        password_hash: hash.clone(),
-                    },
-                )?;
-            }
-            for n in 1..=8 {
-                devices::insert(c, &format!("MPOS-{n:04}"), MERCHANT, false, "x")?;
-            }
-            devices::insert(c, "MPOS-0101", OTHER, false, "x")?;
-            for (id, merchant, name, kind, months, limit) in [
-                ("10000001", MERCHANT, "Оплата", "standard", None, None),
-                (
-                    INSTALLMENT,
-                    MERCHANT,
-                    "Рассрочка 3 мес.",
-                    "installment",
-                    Some(3),
-                    Some(500_000),
-                ),
-                ("10000003", MERCHANT, "Бонус+", "bonus", None, None),
-                (
-                    "10000004",
-                    MERCHANT,
-                    "Оплата, зал 2",
-                    "standard",
-                    None,
-                    None,
-                ),
-                ("20000001", OTHER, "Оплата", "standard", None, None),
-            ] {
-                terminals::insert(
-                    c,
-                    &TerminalRow {
-                        id: id.into(),
-                        merchant_id: merchant.into(),
-                        name: name.into(),
-                        kind: kind.into(),
-                        installment_months: months,
-                        currency: 933,
-                        limit_minor: limit,
-                        active: true,
-                    },
-                )?;
-            }
-            Ok(())
+    let app = mpos_testkit::app::in_dir(&dir);
+    let store = app.store.clone();
+    let readers = (1..=8).fold(
+        Provision::two_merchants(&provision::password_hash(PASSWORD)),
+        |p, n| p.device(&format!("MPOS-{n:04}"), MERCHANT, false, "x"),
+    );
+    readers
+        .device("MPOS-0101", OTHER, false, "x")
+        .terminal(standard_terminal("10000001", MERCHANT, "Оплата"))
+        .terminal(installment_terminal(
+            INSTALLMENT,
+            MERCHANT,
+            "Рассрочка 3 мес.",
+            3,
+            500_000,
+        ))
+        .terminal(TerminalRow {
+            kind: "bonus".into(),
+            ..standard_terminal("10000003", MERCHANT, "Бонус+")
         })
-        .expect("provision");
-    store.refresh_directory().expect("directory");
-    let layout = Arc::new(Layout::shipped("generic-1987-ascii").expect("layout"));
-    let key = PanKey::new(b"bench key");
+        .terminal(standard_terminal("10000004", MERCHANT, "Оплата, зал 2"))
+        .terminal(standard_terminal("20000001", OTHER, "Оплата"))
+        .apply(&store);
     let seed = |shape: mpos_cli::seed::Shape| {
-        let generator =
-            mpos_cli::seed::Generator::new(shape, &clock(), &zone(), jiff::Timestamp::now(), &key)
-                .expect("generator");
+        let generator = mpos_cli::seed::Generator::new(
+            shape,
+            &app.clock,
+            app.clock.zone(),
+            jiff::Timestamp::now(),
+            &app.pan_key,
+        )
+        .expect("generator");
         mpos_cli::seed::seed(
             &store,
             generator,
-            Arc::clone(&layout),
+            Arc::clone(&app.layout),
             Actor::System,
             |_| {},
         )
@@ -203,24 +154,14 @@ fn fixture(rows: u64) -> PathBuf {
     }
     // Then a reader and a terminal that see little use: a filter on either
     // matches rows spread thinly over the whole year.
-    store
-        .write_blocking(|c| {
-            devices::insert(c, RARE_DEVICE, MERCHANT, false, "x")?;
-            terminals::insert(
-                c,
-                &TerminalRow {
-                    id: RARE_TERMINAL.into(),
-                    merchant_id: MERCHANT.into(),
-                    name: "Подарочные карты".into(),
-                    kind: "standard".into(),
-                    installment_months: None,
-                    currency: 933,
-                    limit_minor: None,
-                    active: true,
-                },
-            )
-        })
-        .expect("rare reader and terminal");
+    Provision::new()
+        .device(RARE_DEVICE, MERCHANT, false, "x")
+        .terminal(standard_terminal(
+            RARE_TERMINAL,
+            MERCHANT,
+            "Подарочные карты",
+        ))
+        .apply(&store);
     let main = mpos_cli::seed::shape_of(&store, MERCHANT, 150, 365, 3).expect("shape");
     let terminal = |id: &str| {
         main.terminals
@@ -240,7 +181,7 @@ fn fixture(rows: u64) -> PathBuf {
         seed: 4,
         ..main.clone()
     });
-    drop(store);
+    drop((store, app));
     std::fs::write(dir.join("ready"), b"").expect("marker");
     eprintln!("built in {:.1} s", started.elapsed().as_secs_f64());
     dir
@@ -259,7 +200,8 @@ struct Bench {
 
 impl Bench {
     fn new(dir: &Path) -> Bench {
-        let store = Store::open(&dir.join("mpos.db"), &StoreOptions::default()).expect("open");
+        let app = mpos_testkit::app::in_dir(dir);
+        let store = app.store.clone();
         let month_rows: i64 = store
             .read(|c| {
                 Ok(c.query_row(
@@ -273,19 +215,13 @@ impl Bench {
         let month_rows = u64::try_from(month_rows).unwrap_or(0);
         let cabinet = Cabinet::new(
             store.clone(),
-            CabinetConfig {
-                public_url: "http://127.0.0.1:8080".into(),
-                app_download: AppDownload::Url("https://example.invalid/app.apk".into()),
-                business_day: clock(),
-                // The history sends no mail; the outbox sits beside the bench's store.
-                mail: mpos_cabinet::mail::Mailer::new(mpos_cabinet::mail::MailSettings {
-                    from: "no-reply@mpos.test".into(),
-                    transport: mpos_cabinet::mail::MailTransport::Outbox(
-                        std::env::temp_dir().join("mpos-bench-outbox"),
-                    ),
-                })
-                .expect("an outbox mailer"),
-            },
+            cabinet::config(
+                &app,
+                "http://127.0.0.1:8080",
+                AppDownload::Url("https://example.invalid/app.apk".into()),
+                // The history sends no mail; the outbox sits in the temp folder.
+                cabinet::outbox_mailer(&std::env::temp_dir().join("mpos-bench")),
+            ),
         );
         let router = mpos_cabinet::router(cabinet);
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -293,7 +229,8 @@ impl Bench {
             .enable_all()
             .build()
             .expect("runtime");
-        let cookie = runtime.block_on(login(&router));
+        let session = runtime.block_on(cabinet::log_in(&router, MERCHANT_EMAIL, PASSWORD));
+        let cookie = format!("mpos_session={session}");
         Bench {
             store,
             runtime,
@@ -336,45 +273,6 @@ async fn get(router: &axum::Router, uri: &str, cookie: &str) -> usize {
         bytes += chunk.expect("body").len();
     }
     bytes
-}
-
-/// Logs in as the merchant and returns the session cookie.
-async fn login(router: &axum::Router) -> String {
-    let form = router
-        .clone()
-        .oneshot(Request::get("/login").body(Body::empty()).expect("request"))
-        .await
-        .expect("login form");
-    let csrf = cookie_value(&form, "mpos_csrf").expect("a CSRF cookie");
-    let answer = router
-        .clone()
-        .oneshot(
-            Request::post("/login")
-                .header(header::COOKIE, format!("mpos_csrf={csrf}"))
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(format!(
-                    "email=demo%40merchant.test&password={PASSWORD}&csrf_token={csrf}"
-                )))
-                .expect("request"),
-        )
-        .await
-        .expect("login");
-    assert_eq!(answer.status(), StatusCode::SEE_OTHER, "logged in");
-    format!(
-        "mpos_session={}",
-        cookie_value(&answer, "mpos_session").expect("a session cookie")
-    )
-}
-
-fn cookie_value(response: &axum::response::Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|v| v.strip_prefix(&format!("{name}=")))
-        .and_then(|v| v.split(';').next())
-        .map(str::to_owned)
 }
 
 /// The requests measured, by name.

@@ -15,52 +15,8 @@ use bytes::BytesMut;
 use criterion::{Criterion, criterion_group, criterion_main};
 use iso8583_rs::iso8583::iso_spec::{Spec, new_msg};
 use mpos_iso8583::{Layout, MessageBuilder, Mti};
+use mpos_testkit::messages::{self, Request};
 use std::hint::black_box;
-
-/// A contactless purchase as the Android app sends it, ICC data included.
-const PURCHASE: &[(u8, &str)] = &[
-    (2, "4276550012341234"),
-    (3, "000000"),
-    (4, "000000012550"),
-    (7, "1125093000"),
-    (11, "000042"),
-    (12, "123000"),
-    (13, "1125"),
-    (14, "2812"),
-    (22, "071"),
-    (41, "10000001"),
-    (42, "MTB000000000001"),
-    (49, "933"),
-    (
-        55,
-        "9F2608C2C1F1A5B1D3E4F59F2701809F100706010A03A0B8009F37045F1B2C3D9F36020041950500000080009A032511259C01009F02060000000125505F2A020933820239009F1A0201129F03060000000000009F3303E0F8C89F34034203009F3501229F1E0831323334353637388407A00000000310109F090200029F410400000042",
-    ),
-];
-
-/// A sign-on: serial and app password.
-const SIGN_ON: &[(u8, &str)] = &[
-    (7, "1125093000"),
-    (11, "000001"),
-    (48, "app-pass-1"),
-    (62, "MPOS-0001"),
-    (70, "001"),
-];
-
-fn builder<'a>(mti: &str, fields: &'a [(u8, &'a str)]) -> MessageBuilder<'a> {
-    let mut m = MessageBuilder::new(Mti::new(mti).expect("valid MTI"));
-    for (n, v) in fields {
-        m.set(*n, v);
-    }
-    m
-}
-
-fn encoded(layout: &Layout, mti: &str, fields: &[(u8, &str)]) -> Vec<u8> {
-    let mut out = BytesMut::new();
-    layout
-        .encode(&builder(mti, fields), &mut out)
-        .expect("the bench messages are valid");
-    out.to_vec()
-}
 
 /// The reference crate's spec for our binary layout. It reads its one spec
 /// from SPEC_FILE on first use, so this runs once, before any benchmark.
@@ -75,17 +31,14 @@ fn iso8583_rs_spec(binary: &Layout) -> &'static Spec {
     iso8583_rs::iso8583::iso_spec::spec("")
 }
 
-fn bench_message(
-    c: &mut Criterion,
-    rs_spec: &'static Spec,
-    label: &str,
-    mti: &str,
-    fields: &[(u8, &str)],
-) {
+fn bench_message(c: &mut Criterion, rs_spec: &'static Spec, label: &str, request: &Request) {
     let ascii = Layout::shipped("generic-1987-ascii").expect("shipped");
     let binary = Layout::shipped("generic-1987-binary").expect("shipped");
-    let ascii_wire = encoded(&ascii, mti, fields);
-    let binary_wire = encoded(&binary, mti, fields);
+    let ascii_wire = request.encode(&ascii).to_vec();
+    let binary_wire = request.encode(&binary).to_vec();
+    // What both encoders are given: the MTI and the field texts, borrowed.
+    let mti = request.mti();
+    let (mti, fields) = (mti.as_str(), &request.pairs()[..]);
 
     let mut group = c.benchmark_group(format!("decode/{label}"));
     for (name, layout, wire) in [
@@ -113,7 +66,8 @@ fn bench_message(
         group.bench_function(name, |b| {
             b.iter(|| {
                 out.clear();
-                let message = builder(mti, black_box(fields));
+                let mti = Mti::new(mti).expect("valid MTI");
+                let message = MessageBuilder::from_fields(mti, black_box(fields));
                 layout.encode(&message, &mut out).expect("valid");
                 black_box(&out);
             })
@@ -138,8 +92,19 @@ fn bench_message(
 fn codec(c: &mut Criterion) {
     let binary = Layout::shipped("generic-1987-binary").expect("shipped");
     let rs_spec = iso8583_rs_spec(&binary);
-    bench_message(c, rs_spec, "0200 purchase", "0200", PURCHASE);
-    bench_message(c, rs_spec, "0800 sign-on", "0800", SIGN_ON);
+    // A contactless purchase as the Android app sends it, ICC data included.
+    bench_message(
+        c,
+        rs_spec,
+        "0200 purchase",
+        &messages::contactless_purchase(42, 12_550),
+    );
+    bench_message(
+        c,
+        rs_spec,
+        "0800 sign-on",
+        &messages::sign_on(1, "MPOS-0001", "app-pass-1"),
+    );
 }
 
 criterion_group!(benches, codec);

@@ -6,122 +6,74 @@
 
 use bytes::{Bytes, BytesMut};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use mpos_acquirer::{HostConfig, HostState};
-use mpos_domain::business_day::BusinessDayClock;
-use mpos_domain::card::PanKey;
-use mpos_domain::password::PasswordHash;
-use mpos_domain::rules::{Session, SimulatorIssuer};
-use mpos_iso8583::{Layout, MessageBuilder, Mti};
-use mpos_store::ops::{devices, merchants, terminals};
-use mpos_store::{Store, StoreOptions};
+use mpos_acquirer::HostState;
+use mpos_domain::rules::Session;
+use mpos_iso8583::{Layout, MessageBuilder};
+use mpos_testkit::messages::{Request, purchase, sign_on};
+use mpos_testkit::provision::{
+    self, LOAD_DEVICE, LOAD_DEVICE_PASSWORD, LOAD_MERCHANT, LOAD_TERMINAL, Provision,
+};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-fn frame(layout: &Layout, mti: &str, fields: &[(u8, &str)]) -> Bytes {
-    let mut builder = MessageBuilder::new(Mti::new(mti).expect("MTI"));
-    for (n, v) in fields {
-        builder.set(*n, v);
+/// Purchases on the load terminal, each with a key no other request of the
+/// run has: the standard purchase's fields, encoded as the host's answers
+/// are, with DE 7 and DE 11 set per request (no copy of the message is
+/// built in the timed loop beyond the codec's own builder).
+struct Purchases {
+    layout: Layout,
+    template: Request,
+}
+
+impl Purchases {
+    fn new(layout: Layout) -> Purchases {
+        Purchases {
+            layout,
+            template: purchase(0, 12_500).with(&[(41, LOAD_TERMINAL), (42, LOAD_MERCHANT)]),
+        }
     }
-    let mut out = BytesMut::new();
-    layout
-        .encode(&builder, &mut out)
-        .expect("bench messages encode");
-    out.freeze()
+
+    /// The standard fields, borrowed once for every request.
+    fn fields(&self) -> Vec<(u8, &str)> {
+        self.template.pairs()
+    }
+
+    /// Purchase number `n` (its own STAN and transmission time).
+    fn nth(&self, fields: &[(u8, &str)], n: u64) -> Bytes {
+        let stan = format!("{:06}", n % 1_000_000);
+        let seconds = n / 1_000_000;
+        let de7 = format!(
+            "1125{:02}{:02}{:02}",
+            seconds / 3600 % 24,
+            seconds / 60 % 60,
+            seconds % 60
+        );
+        let mut message = MessageBuilder::from_fields(self.template.mti(), fields);
+        message.set(7, &de7).set(11, &stan);
+        let mut out = BytesMut::new();
+        self.layout
+            .encode(&message, &mut out)
+            .expect("bench messages encode");
+        out.freeze()
+    }
 }
 
-/// A purchase with a key no other request of the run has.
-fn purchase(layout: &Layout, n: u64) -> Bytes {
-    let stan = format!("{:06}", n % 1_000_000);
-    let seconds = n / 1_000_000;
-    let de7 = format!(
-        "1125{:02}{:02}{:02}",
-        seconds / 3600 % 24,
-        seconds / 60 % 60,
-        seconds % 60
-    );
-    frame(
-        layout,
-        "0200",
-        &[
-            (2, "4276550012341239"),
-            (3, "000000"),
-            (4, "000000012500"),
-            (7, &de7),
-            (11, &stan),
-            (14, "2812"),
-            (22, "071"),
-            (41, "90000001"),
-            (42, "MTBLOAD00000001"),
-            (49, "933"),
-        ],
-    )
-}
-
-fn host(dir: &std::path::Path) -> Arc<HostState> {
-    let store = Store::open(&dir.join("mpos.db"), &StoreOptions::default()).expect("store");
-    let hash = PasswordHash::new("load-pass")
-        .expect("hash")
-        .as_str()
-        .to_owned();
-    store
-        .write_blocking(move |conn| {
-            merchants::insert(
-                conn,
-                &merchants::MerchantRow {
-                    id: "MTBLOAD00000001".into(),
-                    name: "Load".into(),
-                    email: "load@merchant.test".into(),
-                    password_hash: hash.clone(),
-                },
-            )?;
-            devices::insert(conn, "LOAD-0001", "MTBLOAD00000001", false, &hash)?;
-            terminals::insert(
-                conn,
-                &terminals::TerminalRow {
-                    id: "90000001".into(),
-                    merchant_id: "MTBLOAD00000001".into(),
-                    name: "Load".into(),
-                    kind: "standard".into(),
-                    installment_months: None,
-                    currency: 933,
-                    limit_minor: None,
-                    active: true,
-                },
-            )?;
-            Ok(())
-        })
-        .expect("provisioned");
-    store.refresh_directory().expect("directory");
-    Arc::new(HostState::new(
-        store,
-        Layout::shipped("generic-1987-ascii").expect("layout"),
-        PanKey::new(b"bench key"),
-        BusinessDayClock::minsk().expect("clock"),
-        Arc::new(SimulatorIssuer),
-        HostConfig::default(),
-    ))
+fn host() -> (tempfile::TempDir, Arc<HostState>) {
+    let (dir, app) = Provision::load(&provision::password_hash(LOAD_DEVICE_PASSWORD)).app();
+    (dir, mpos_testkit::host::state(&app))
 }
 
 fn in_process(c: &mut Criterion) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let state = host(dir.path());
+    let (_dir, state) = host();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     let layout = Layout::shipped("generic-1987-ascii").expect("layout");
-    let sign_on = frame(
-        &layout,
-        "0800",
-        &[
-            (7, "1125093000"),
-            (11, "000001"),
-            (48, "load-pass"),
-            (62, "LOAD-0001"),
-            (70, "001"),
-        ],
-    );
+    let sign_on = sign_on(1, LOAD_DEVICE, LOAD_DEVICE_PASSWORD).encode(&layout);
+    let purchases = Purchases::new(layout);
+    let fields = purchases.fields();
     let mut session: Option<Session> = None;
     runtime
         .block_on(mpos_acquirer::process(&state, &mut session, sign_on))
@@ -138,7 +90,7 @@ fn in_process(c: &mut Criterion) {
         b.iter_custom(|iterations| {
             let start = Instant::now();
             for _ in 0..iterations {
-                let request = purchase(&layout, next.fetch_add(1, Ordering::Relaxed));
+                let request = purchases.nth(&fields, next.fetch_add(1, Ordering::Relaxed));
                 let mut s = session.clone();
                 runtime
                     .block_on(mpos_acquirer::process(&state, &mut s, request))
@@ -161,7 +113,7 @@ fn in_process(c: &mut Criterion) {
                             .map(|_| {
                                 let (state, mut s) = (Arc::clone(&state), session.clone());
                                 let request =
-                                    purchase(&layout, next.fetch_add(1, Ordering::Relaxed));
+                                    purchases.nth(&fields, next.fetch_add(1, Ordering::Relaxed));
                                 tokio::spawn(async move {
                                     mpos_acquirer::process(&state, &mut s, request).await
                                 })

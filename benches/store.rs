@@ -8,16 +8,15 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mpos_store::rusqlite::{Connection, params};
 use mpos_store::{Store, StoreError, StoreOptions, Synchronous};
+use mpos_testkit::provision::Provision;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-const PROVISION: &str = "
-    INSERT INTO merchants (id, name, email, password_hash, created_at)
-    VALUES ('MTBLOAD00000001', 'Load', 'load@merchant.test', 'x', 0);
-    INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
-    VALUES ('LOAD-0001', 'MTBLOAD00000001', 'active', 'x', 0);
-    INSERT INTO virtual_terminals (id, merchant_id, name, kind, currency, created_at)
-    VALUES ('90000001', 'MTBLOAD00000001', 'Load', 'standard', 933, 0);";
+/// The load fixture's merchant, reader and terminal: what every insert
+/// refers to.
+fn provision() -> Provision {
+    Provision::load("x")
+}
 
 /// A full approved purchase row, as the host writes it.
 fn insert_purchase(conn: &Connection, n: u64) -> Result<i64, StoreError> {
@@ -54,7 +53,7 @@ fn writers(c: &mut Criterion) {
     // Group commit: the host's case, many requests in flight at once.
     let store = Store::open(&dir.path().join("group.db"), &StoreOptions::default()).expect("open");
     store
-        .write_blocking(|conn| Ok(conn.execute_batch(PROVISION)?))
+        .write_blocking(|conn| provision().insert(conn))
         .expect("provision");
     for in_flight in [256u64, 4096] {
         group.throughput(Throughput::Elements(in_flight));
@@ -83,7 +82,7 @@ fn writers(c: &mut Criterion) {
         )
         .expect("migrate"),
     );
-    conn.execute_batch(PROVISION).expect("provision");
+    provision().insert(&conn).expect("provision");
     group.throughput(Throughput::Elements(256));
     group.bench_function(BenchmarkId::new("commit per insert", 256), |b| {
         b.iter_custom(|iterations| {
@@ -129,7 +128,7 @@ fn history_index(c: &mut Criterion) {
         .expect("open");
         store
             .write_blocking(move |conn| {
-                conn.execute_batch(PROVISION)?;
+                provision().insert(conn)?;
                 for sql in undo {
                     conn.execute_batch(sql)?;
                 }

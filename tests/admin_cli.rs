@@ -2,20 +2,16 @@
 //! folder, output read back, the database checked afterwards.
 
 use mpos_domain::password::PasswordHash;
+use mpos_store::Store;
 use mpos_store::ops::audit;
-use mpos_store::{Store, StoreOptions};
+use mpos_testkit::server::Mpos;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
+
+const MPOS: Mpos = Mpos::at(env!("CARGO_BIN_EXE_mpos"));
 
 fn admin(data_dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_mpos"))
-        .arg("admin")
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env_remove("MPOS_DATA_DIR")
-        .output()
-        .expect("mpos runs")
+    MPOS.admin(data_dir, args)
 }
 
 fn ok(out: Output) -> String {
@@ -39,8 +35,26 @@ fn failed(out: Output) -> String {
     err
 }
 
+/// Adds a third merchant, MTB000000000003, beside the demo's two.
+const ADD_THIRD_MERCHANT: &[&str] = &[
+    "merchant",
+    "add",
+    "--id",
+    "MTB000000000003",
+    "--name",
+    "Третий",
+    "--email",
+    "third@merchant.test",
+    "--password",
+    "third-password-3",
+];
+
+fn open_store(data_dir: &Path) -> Store {
+    mpos_testkit::app::in_dir(data_dir).store
+}
+
 fn fixture(name: &str) -> String {
-    format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
+    mpos_testkit::fixture(name).display().to_string()
 }
 
 #[test]
@@ -87,7 +101,7 @@ fn the_load_fixture_has_256_devices_sharing_one_password() {
     ));
     assert_eq!(devices.lines().count(), 257, "header and 256 devices");
     assert!(devices.contains("LOAD-0001") && devices.contains("LOAD-0256"));
-    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+    let store = open_store(dir.path());
     let terminal = store.directory().terminal("90000001").unwrap();
     assert_eq!((terminal.currency, terminal.limit_minor), (933, None));
 }
@@ -150,23 +164,9 @@ fn device_commands_change_state_and_leave_an_audit_trail() {
             "6",
         ],
     ));
-    ok(admin(
-        dir.path(),
-        &[
-            "merchant",
-            "add",
-            "--id",
-            "MTB000000000003",
-            "--name",
-            "Третий",
-            "--email",
-            "third@merchant.test",
-            "--password",
-            "third-password-3",
-        ],
-    ));
+    ok(admin(dir.path(), ADD_THIRD_MERCHANT));
 
-    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+    let store = open_store(dir.path());
     let actions: Vec<String> = store
         .read(|conn| audit::recent(conn, None, 100))
         .unwrap()
@@ -220,60 +220,38 @@ fn mistakes_get_one_line_saying_what_to_do() {
         ))
         .contains("no merchant MTB000000000009")
     );
-    assert!(
-        failed(admin(
+    for (id, email, password, refusal) in [
+        (
+            "MTB000000000003",
+            "DEMO@merchant.test",
+            "long-enough-1",
+            "already belongs to another merchant",
+        ),
+        (
+            "MTB000000000001",
+            "x@merchant.test",
+            "long-enough-1",
+            "exists already",
+        ),
+        ("MTB000000000004", "y@merchant.test", "short", "at least 10"),
+    ] {
+        let out = admin(
             dir.path(),
             &[
                 "merchant",
                 "add",
                 "--id",
-                "MTB000000000003",
+                id,
                 "--name",
                 "X",
                 "--email",
-                "DEMO@merchant.test",
+                email,
                 "--password",
-                "long-enough-1"
-            ]
-        ))
-        .contains("already belongs to another merchant")
-    );
-    assert!(
-        failed(admin(
-            dir.path(),
-            &[
-                "merchant",
-                "add",
-                "--id",
-                "MTB000000000001",
-                "--name",
-                "X",
-                "--email",
-                "x@merchant.test",
-                "--password",
-                "long-enough-1"
-            ]
-        ))
-        .contains("exists already")
-    );
-    assert!(
-        failed(admin(
-            dir.path(),
-            &[
-                "merchant",
-                "add",
-                "--id",
-                "MTB000000000004",
-                "--name",
-                "X",
-                "--email",
-                "y@merchant.test",
-                "--password",
-                "short"
-            ]
-        ))
-        .contains("at least 10")
-    );
+                password,
+            ],
+        );
+        assert!(failed(out).contains(refusal), "{id} {email}: {refusal}");
+    }
     assert!(
         failed(admin(dir.path(), &["load", "/nonexistent.toml"]))
             .contains("cannot read /nonexistent.toml")
@@ -331,22 +309,23 @@ fn app_passwords_the_cabinet_refuses_are_refused_saying_why_and_nothing_changes(
         assert!(set.contains(rule), "{rule} for {password:?}: {set}");
     }
     // The first line of stdin is judged by the same rule.
-    let mut piped = Command::new(env!("CARGO_BIN_EXE_mpos"))
-        .args(["admin", "--data-dir"])
-        .arg(dir.path())
-        .args(["device", "set-password", "MPOS-0001"])
-        .env_remove("MPOS_DATA_DIR")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(&mut piped.stdin.take().unwrap(), b"short\n").unwrap();
-    assert!(failed(piped.wait_with_output().unwrap()).contains("at least 10 characters"));
+    let data_dir = dir.path().to_str().unwrap();
+    let piped = MPOS.run(
+        &[
+            "admin",
+            "--data-dir",
+            data_dir,
+            "device",
+            "set-password",
+            "MPOS-0001",
+        ],
+        b"short\n",
+    );
+    assert!(failed(piped).contains("at least 10 characters"));
 
     let list = ok(admin(dir.path(), &["device", "list"]));
     assert!(!list.contains("MPOS-0009"), "not added: {list}");
-    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+    let store = open_store(dir.path());
     let old = store.directory().device("MPOS-0001").unwrap();
     assert!(
         PasswordHash::parse(&old.app_password_hash)
@@ -388,7 +367,7 @@ fn app_passwords_the_cabinet_refuses_are_refused_saying_why_and_nothing_changes(
             "app-pass-10",
         ],
     ));
-    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+    let store = open_store(dir.path());
     for (serial, password) in [("MPOS-0009", "app pass 10"), ("MPOS-0001", "app-pass-10")] {
         let device = store.directory().device(serial).unwrap();
         assert!(
@@ -399,10 +378,7 @@ fn app_passwords_the_cabinet_refuses_are_refused_saying_why_and_nothing_changes(
         );
     }
     for command in ["add", "set-password"] {
-        let help = ok(Command::new(env!("CARGO_BIN_EXE_mpos"))
-            .args(["admin", "device", command, "--help"])
-            .output()
-            .unwrap());
+        let help = ok(MPOS.run(&["admin", "device", command, "--help"], b""));
         let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(
             help.contains("10 to 999 printable ASCII characters, no space at either end"),
@@ -525,7 +501,7 @@ fn seed_history_writes_what_the_host_would_and_the_totals_follow() {
     );
     assert_eq!(said.lines().count(), 1, "one summary line: {said}");
 
-    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+    let store = open_store(dir.path());
     let check = |store: &Store, rows: i64| {
         assert_eq!(
             count(
@@ -604,7 +580,7 @@ fn seed_history_writes_what_the_host_would_and_the_totals_follow() {
 
     // The same seed again: its STANs clash with the stored rows' and move on.
     ok(admin(dir.path(), &args));
-    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+    let store = open_store(dir.path());
     check(&store, 6000);
 }
 
@@ -617,7 +593,7 @@ fn seed_history_is_deterministic_for_a_seed() {
         args[4] = "500";
         args.push(seed);
         ok(admin(dir.path(), &args));
-        let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+        let store = open_store(dir.path());
         store
             .read(|c| {
                 Ok(c.query_row(
@@ -640,21 +616,7 @@ fn seed_history_is_deterministic_for_a_seed() {
 fn seed_history_refuses_a_merchant_it_cannot_pay_for() {
     let dir = tempfile::tempdir().unwrap();
     ok(admin(dir.path(), &["load", &fixture("demo.toml")]));
-    ok(admin(
-        dir.path(),
-        &[
-            "merchant",
-            "add",
-            "--id",
-            "MTB000000000003",
-            "--name",
-            "Третий",
-            "--email",
-            "third@merchant.test",
-            "--password",
-            "third-password-3",
-        ],
-    ));
+    ok(admin(dir.path(), ADD_THIRD_MERCHANT));
     let seed = |merchant: &str| {
         admin(
             dir.path(),
@@ -675,7 +637,8 @@ fn seed_history_refuses_a_merchant_it_cannot_pay_for() {
         "{no_devices}"
     );
     assert!(failed(seed("MTB000000000009")).contains("no merchant MTB000000000009"));
-    let help = ok(Command::new(env!("CARGO_BIN_EXE_mpos"))
+    let help = ok(MPOS
+        .command()
         .args(["admin", "seed-history", "--help"])
         .output()
         .unwrap());

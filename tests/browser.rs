@@ -12,12 +12,11 @@
 //! Needs Debian's `chromium` and `chromium-driver`; `scripts/install-test-deps.sh`
 //! installs them. Without them the test fails (it never skips silently).
 
-#[path = "support/host.rs"]
-mod host;
-
 use base64::Engine as _;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
+use mpos_testkit::iso;
+use mpos_testkit::server::Mpos;
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt as _;
@@ -25,6 +24,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+const MPOS: Mpos = Mpos::at(env!("CARGO_BIN_EXE_mpos"));
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -134,56 +135,33 @@ impl Drop for ChromeDriver {
     }
 }
 
-/// A command chromedriver forwards to Chromium's DevTools protocol
-/// (`POST /session/{id}/goog/cdp/execute`): what WebDriver itself lacks, a
-/// full-page screenshot and a phone's viewport.
+/// A chromedriver extension command: a JSON `POST /session/{id}/{path}`.
+/// Two are used: `goog/cdp/execute` forwards a command to Chromium's
+/// DevTools protocol (what WebDriver itself lacks: a full-page screenshot
+/// and a phone's viewport); `se/log` reads the page's console log (what the
+/// browser complained about, CSP refusals and failed loads among them), and
+/// reading it empties it.
 #[derive(Debug)]
-struct Cdp {
-    cmd: &'static str,
-    params: Value,
+struct SessionPost {
+    path: &'static str,
+    body: Value,
 }
 
-impl WebDriverCompatibleCommand for Cdp {
+impl WebDriverCompatibleCommand for SessionPost {
     fn endpoint(
         &self,
         base: &url::Url,
         session: Option<&str>,
     ) -> Result<url::Url, url::ParseError> {
         base.join(&format!(
-            "session/{}/goog/cdp/execute",
-            session.expect("a WebDriver session")
+            "session/{}/{}",
+            session.expect("a WebDriver session"),
+            self.path
         ))
     }
 
     fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        let body = json!({ "cmd": self.cmd, "params": self.params });
-        (http::Method::POST, Some(body.to_string()))
-    }
-}
-
-/// chromedriver's console log of the page (`POST /session/{id}/se/log`):
-/// what the browser complained about, CSP refusals and failed loads among
-/// them. Reading it empties it.
-#[derive(Debug)]
-struct BrowserLog;
-
-impl WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(
-        &self,
-        base: &url::Url,
-        session: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base.join(&format!(
-            "session/{}/se/log",
-            session.expect("a WebDriver session")
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (
-            http::Method::POST,
-            Some(json!({ "type": "browser" }).to_string()),
-        )
+        (http::Method::POST, Some(self.body.to_string()))
     }
 }
 
@@ -196,7 +174,10 @@ async fn assert_no_console_errors(browser: &Client, page: &str) {
     let own_status =
         format!("{document} - Failed to load resource: the server responded with a status of 4");
     let log = browser
-        .issue_cmd(BrowserLog)
+        .issue_cmd(SessionPost {
+            path: "se/log",
+            body: json!({ "type": "browser" }),
+        })
         .await
         .expect("the browser's console log");
     let errors: Vec<&str> = log
@@ -213,7 +194,10 @@ async fn assert_no_console_errors(browser: &Client, page: &str) {
 /// Runs one DevTools command and returns its result.
 async fn cdp(browser: &Client, cmd: &'static str, params: Value) -> Value {
     browser
-        .issue_cmd(Cdp { cmd, params })
+        .issue_cmd(SessionPost {
+            path: "goog/cdp/execute",
+            body: json!({ "cmd": cmd, "params": params }),
+        })
         .await
         .unwrap_or_else(|e| panic!("{cmd}: {e}"))
 }
@@ -379,27 +363,6 @@ async fn fill_and_submit(browser: &Client, form_css: &str, fields: &[(&str, &str
     form.submit().await.expect("submit");
 }
 
-/// A purchase on the demo merchant's standard virtual terminal. The
-/// amount's last two digits pick the issuer's answer (51 and 05 decline).
-fn purchase(client: &mut host::Client, stan: u32, amount_minor: u64) -> host::Answer {
-    let (stan, amount) = (format!("{stan:06}"), format!("{amount_minor:012}"));
-    client.exchange(
-        "0200",
-        &[
-            (2, "4276550012341239"),
-            (3, "000000"),
-            (4, &amount),
-            (7, "1125093000"),
-            (11, &stan),
-            (14, "2812"),
-            (22, "071"),
-            (41, "10000001"),
-            (42, "MTB000000000001"),
-            (49, "933"),
-        ],
-    )
-}
-
 /// What the test's payments should leave in the history: approved
 /// purchases (count and sum, minor units) and the stored transactions,
 /// declines included (every answer past the sign-on check is stored).
@@ -412,8 +375,8 @@ struct Ledger {
 
 impl Ledger {
     /// Pays `amount_minor` on `client` and books the answer; returns its code.
-    fn pay(&mut self, client: &mut host::Client, stan: u32, amount_minor: u64) -> String {
-        let code = purchase(client, stan, amount_minor).code().to_owned();
+    fn pay(&mut self, client: &mut iso::Client, stan: u32, amount_minor: u64) -> String {
+        let code = client.pay(stan, amount_minor);
         if code == "00" {
             self.approved += 1;
             self.approved_minor += amount_minor;
@@ -507,31 +470,20 @@ fn csv_records(bytes: &[u8], name: &str) -> Vec<String> {
     lines.map(str::to_owned).collect()
 }
 
-/// The demo device `serial` signed on over a new connection.
-fn signed_on(server: &host::Server, serial: &str, password: &str) -> host::Client {
-    let mut client = server.connect();
-    assert_eq!(
-        client.sign_on(serial, password).code(),
-        "00",
-        "{serial} signs on"
-    );
-    client
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_merchant_clicks_through_the_cabinet_in_chromium() {
     let started = Instant::now();
-    let server = host::Server::start();
+    let server = MPOS.serve();
     let base = server.http.trim_end_matches('/').to_owned();
 
     // Payments first, so the history has rows: approvals on both demo
     // readers and an issuer's decline (amount ending in 51).
     let mut ledger = Ledger::default();
-    let mut first = signed_on(&server, "MPOS-0001", "app-pass-1");
+    let mut first = server.signed_on("MPOS-0001", "app-pass-1");
     assert_eq!(ledger.pay(&mut first, 1, 1_000), "00");
     assert_eq!(ledger.pay(&mut first, 2, 123_450), "00");
     assert_eq!(ledger.pay(&mut first, 3, 2_051), "51");
-    let mut second = signed_on(&server, "MPOS-0002", "app-pass-2");
+    let mut second = server.signed_on("MPOS-0002", "app-pass-2");
     assert_eq!(ledger.pay(&mut second, 1, 2_500), "00");
 
     let driver = ChromeDriver::start();

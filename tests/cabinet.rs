@@ -1,12 +1,15 @@
 //! The cabinet on the real `mpos serve`: the HTTP listener serves it beside
 //! /metrics and /healthz.
 
-#[path = "support/host.rs"]
-mod host;
+use mpos_testkit::iso::Client;
+use mpos_testkit::messages::CARD;
+use mpos_testkit::server::{Mpos, Server};
+
+const MPOS: Mpos = Mpos::at(env!("CARGO_BIN_EXE_mpos"));
 
 #[test]
 fn the_login_page_is_served_in_russian_with_its_stylesheet() {
-    let server = host::Server::start();
+    let server = MPOS.serve();
     let login = server.http_get("/login");
     assert!(login.contains("Вход в личный кабинет"), "{login}");
     assert!(login.contains("name=\"csrf_token\""));
@@ -14,38 +17,19 @@ fn the_login_page_is_served_in_russian_with_its_stylesheet() {
     assert_eq!(server.http_get("/healthz"), "ok\n");
 }
 
-const CARD: &str = "4276550012341239";
-
-/// A purchase of `amount` minor units on the demo terminal.
-fn purchase(stan: u32, amount: u64) -> Vec<(u8, String)> {
-    [
-        (2, CARD.to_owned()),
-        (3, "000000".to_owned()),
-        (4, format!("{amount:012}")),
-        (7, "1125093000".to_owned()),
-        (11, format!("{stan:06}")),
-        (14, "2812".to_owned()),
-        (22, "071".to_owned()),
-        (41, "10000001".to_owned()),
-        (42, "MTB000000000001".to_owned()),
-        (49, "933".to_owned()),
-    ]
-    .into()
-}
-
-fn pay(client: &mut host::Client, stan: u32, amount: u64) -> String {
-    let fields = purchase(stan, amount);
-    let borrowed: Vec<(u8, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    client.exchange("0200", &borrowed).code().to_owned()
+/// A server where MPOS-0001 paid `amount_minor` (approved) and stays
+/// signed on, and the demo merchant's cabinet session cookie.
+fn paid_and_logged_in(amount_minor: u64) -> (Server, Client, String) {
+    let server = MPOS.serve();
+    let mut client = server.signed_on("MPOS-0001", "app-pass-1");
+    assert_eq!(client.pay(1, amount_minor), "00");
+    let cookie = server.cabinet_login("demo@merchant.test", "demo-password-1");
+    (server, client, cookie)
 }
 
 #[test]
 fn what_the_host_approves_the_cabinet_shows_and_a_block_there_reaches_the_host_within_a_second() {
-    let server = host::Server::start();
-    let mut client = server.connect();
-    assert_eq!(client.sign_on("MPOS-0001", "app-pass-1").code(), "00");
-    assert_eq!(pay(&mut client, 1, 123_450), "00");
-    let cookie = server.cabinet_login("demo@merchant.test", "demo-password-1");
+    let (server, mut client, cookie) = paid_and_logged_in(123_450);
 
     let history = server.http("GET", "/history?view=transactions", &cookie, None);
     assert_eq!(history.status, 200);
@@ -83,10 +67,10 @@ fn what_the_host_approves_the_cabinet_shows_and_a_block_there_reaches_the_host_w
 }
 
 /// Pays until the answer is `code`, for at most a second; the next STAN.
-fn until_code(client: &mut host::Client, code: &str, mut stan: u32) -> u32 {
+fn until_code(client: &mut Client, code: &str, mut stan: u32) -> u32 {
     let start = std::time::Instant::now();
     loop {
-        let answer = pay(client, stan, 100);
+        let answer = client.pay(stan, 100);
         stan += 1;
         if answer == code {
             return stan;
@@ -101,11 +85,7 @@ fn until_code(client: &mut host::Client, code: &str, mut stan: u32) -> u32 {
 
 #[test]
 fn a_new_app_password_set_in_the_cabinet_revokes_the_connected_sign_on_within_a_second() {
-    let server = host::Server::start();
-    let mut client = server.connect();
-    assert_eq!(client.sign_on("MPOS-0001", "app-pass-1").code(), "00");
-    assert_eq!(pay(&mut client, 1, 100), "00");
-    let cookie = server.cabinet_login("demo@merchant.test", "demo-password-1");
+    let (server, mut client, cookie) = paid_and_logged_in(100);
     let form = server.http("GET", "/devices/MPOS-0001/password", &cookie, None);
     assert_eq!(form.status, 200);
     let changed = server.http(
@@ -121,7 +101,7 @@ fn a_new_app_password_set_in_the_cabinet_revokes_the_connected_sign_on_within_a_
     let stan = until_code(&mut client, "63", 2);
     assert_eq!(client.sign_on("MPOS-0001", "app-pass-1").code(), "63");
     assert_eq!(client.sign_on("MPOS-0001", "new-app-pass-2").code(), "00");
-    assert_eq!(pay(&mut client, stan, 100), "00");
+    assert_eq!(client.pay(stan, 100), "00");
 }
 
 /// A database fault while the session is looked up is an error page, not a
@@ -129,7 +109,7 @@ fn a_new_app_password_set_in_the_cabinet_revokes_the_connected_sign_on_within_a_
 /// the same cookie works again once the store is back.
 #[test]
 fn a_store_fault_shows_an_error_page_and_keeps_the_session() {
-    let server = host::Server::start();
+    let server = MPOS.serve();
     let cookie = server.cabinet_login("demo@merchant.test", "demo-password-1");
     assert_eq!(server.http("GET", "/devices", &cookie, None).status, 200);
 

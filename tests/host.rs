@@ -4,68 +4,32 @@
 //! store's reach into it (blocking, revocation, durability) is here; the
 //! decision rules themselves are table-tested in mpos-domain.
 
-#[path = "support/host.rs"]
-mod host;
-
-use host::{Client, Server};
+use mpos_testkit::iso::{Answer, Client};
+use mpos_testkit::messages::{Request, purchase, reversal, sign_on};
+use mpos_testkit::server::{Mpos, Server};
 use std::time::{Duration, Instant};
 
-const CARD: &str = "4276550012341239";
+const MPOS: Mpos = Mpos::at(env!("CARGO_BIN_EXE_mpos"));
 
-fn purchase(stan: &str, amount: &str) -> Vec<(u8, String)> {
-    [
-        (2, CARD),
-        (3, "000000"),
-        (4, amount),
-        (7, "1125093000"),
-        (11, stan),
-        (14, "2812"),
-        (22, "071"),
-        (41, "10000001"),
-        (42, "MTB000000000001"),
-        (49, "933"),
-    ]
-    .into_iter()
-    .map(|(n, v)| (n, v.to_owned()))
-    .collect()
-}
+/// Fields to change in the standard purchase.
+type Changes<'a> = &'a [(u8, &'a str)];
 
-fn send(client: &mut Client, mti: &str, fields: &[(u8, String)]) {
-    let borrowed: Vec<(u8, &str)> = fields.iter().map(|(n, v)| (*n, v.as_str())).collect();
-    client.send(mti, &borrowed);
-}
-
-fn pay(client: &mut Client, stan: u32) -> host::Answer {
-    send(
-        client,
-        "0200",
-        &purchase(&format!("{stan:06}"), "000000001000"),
-    );
-    client.receive().expect("an answer")
+fn pay(client: &mut Client, stan: u32) -> Answer {
+    client.exchange(&purchase(stan, 1_000))
 }
 
 fn signed_on(server: &Server) -> Client {
-    let mut client = server.connect();
-    assert_eq!(client.sign_on("MPOS-0001", "app-pass-1").code(), "00");
-    client
+    server.signed_on("MPOS-0001", "app-pass-1")
 }
 
 #[test]
 fn pipelined_requests_are_answered_in_arrival_order() {
-    let server = Server::start();
+    let server = MPOS.serve();
     let mut client = signed_on(&server);
     // 40 requests without waiting, mixing approvals and declines.
     for i in 0..40u32 {
-        let amount = if i % 5 == 0 {
-            "000000001051"
-        } else {
-            "000000001000"
-        };
-        send(
-            &mut client,
-            "0200",
-            &purchase(&format!("{:06}", 100 + i), amount),
-        );
+        let amount = if i % 5 == 0 { 1_051 } else { 1_000 };
+        client.send(&purchase(100 + i, amount));
     }
     for i in 0..40u32 {
         let answer = client.receive().expect("an answer");
@@ -80,20 +44,11 @@ fn pipelined_requests_are_answered_in_arrival_order() {
 
 #[test]
 fn a_sign_on_in_the_pipeline_applies_to_what_follows() {
-    let server = Server::start();
+    let server = MPOS.serve();
     let mut client = server.connect();
-    send(&mut client, "0200", &purchase("000001", "000000001000"));
-    client.send(
-        "0800",
-        &[
-            (7, "1125093000"),
-            (11, "000002"),
-            (48, "app-pass-1"),
-            (62, "MPOS-0001"),
-            (70, "001"),
-        ],
-    );
-    send(&mut client, "0200", &purchase("000003", "000000001000"));
+    client.send(&purchase(1, 1_000));
+    client.send(&sign_on(2, "MPOS-0001", "app-pass-1"));
+    client.send(&purchase(3, 1_000));
     let codes: Vec<String> = (0..3)
         .map(|_| client.receive().expect("answer").code().to_owned())
         .collect();
@@ -102,7 +57,7 @@ fn a_sign_on_in_the_pipeline_applies_to_what_follows() {
 
 #[test]
 fn bad_length_headers_close_only_their_connection() {
-    let server = Server::start();
+    let server = MPOS.serve();
     let mut healthy = signed_on(&server);
     for header in [[0u8, 0], [0x20, 0x01]] {
         let mut bad = server.connect();
@@ -120,7 +75,7 @@ fn bad_length_headers_close_only_their_connection() {
 
 #[test]
 fn unreadable_or_unsupported_mtis_close_the_connection() {
-    let server = Server::start();
+    let server = MPOS.serve();
     for raw in [
         &b"0100822000000000000004000000000000001125093000000001301"[..],
         b"ABCD",
@@ -138,7 +93,7 @@ fn unreadable_or_unsupported_mtis_close_the_connection() {
 
 #[test]
 fn known_mtis_that_fail_parsing_get_30_with_de11_when_readable() {
-    let server = Server::start();
+    let server = MPOS.serve();
     let mut client = signed_on(&server);
     // DE 11 then a DE 41 cut short.
     client.send_raw(b"02000020000000800000000042100");
@@ -156,15 +111,14 @@ fn known_mtis_that_fail_parsing_get_30_with_de11_when_readable() {
     );
     // Still connected: step 1 also answers a missing field (30) and a
     // processing code that is neither purchase nor refund (12).
-    let mut missing = purchase("000050", "000000001000");
-    missing.retain(|(n, _)| *n != 22);
-    send(&mut client, "0200", &missing);
+    client.send(&purchase(50, 1_000).without(22));
     assert_eq!(client.receive().expect("answer").code(), "30");
-    let mut transfer = purchase("000051", "000000001000");
-    transfer[1].1 = "400000".into();
-    send(&mut client, "0200", &transfer);
+    client.send(&purchase(51, 1_000).set(3, "400000"));
     assert_eq!(client.receive().expect("answer").code(), "12");
-    client.send("0800", &[(7, "1125093000"), (11, "000052"), (70, "999")]);
+    client.send(&Request::new(
+        "0800",
+        &[(7, "1125093000"), (11, "000052"), (70, "999")],
+    ));
     assert_eq!(
         client.receive().expect("answer").code(),
         "12",
@@ -192,7 +146,7 @@ fn until_code(client: &mut Client, code: &str, mut stan: u32) -> Duration {
 
 #[test]
 fn a_device_blocked_in_the_store_is_refused_within_a_second_without_reconnecting() {
-    let server = Server::start();
+    let server = MPOS.serve();
     let mut client = signed_on(&server);
     assert_eq!(pay(&mut client, 1).code(), "00");
     let out = server.admin(&["device", "block", "MPOS-0001"]);
@@ -209,7 +163,7 @@ fn a_device_blocked_in_the_store_is_refused_within_a_second_without_reconnecting
 
 #[test]
 fn a_new_app_password_revokes_the_sign_on() {
-    let server = Server::start();
+    let server = MPOS.serve();
     let mut client = signed_on(&server);
     let out = server.admin(&[
         "device",
@@ -231,7 +185,7 @@ fn a_new_app_password_revokes_the_sign_on() {
 
 #[test]
 fn the_longest_app_password_the_rule_allows_reaches_the_host_in_de48() {
-    let server = Server::start();
+    let server = MPOS.serve();
     let mut client = signed_on(&server);
     // Every printable ASCII character, spaces inside, 999 in all: the most
     // `mpos admin` (and the cabinet) accept, and exactly what DE 48 carries.
@@ -257,18 +211,25 @@ fn the_longest_app_password_the_rule_allows_reaches_the_host_in_de48() {
     assert_eq!(pay(&mut client, 500).code(), "00");
 }
 
-#[test]
-fn blocked_devices_cannot_sign_on_and_strangers_learn_nothing() {
-    let server = Server::start();
+/// Blocks MPOS-0002 with `mpos admin` and returns a connection whose
+/// sign-on the host refused with 58: the block reaches the host within a
+/// second (spec step 3).
+fn block_mpos_0002(server: &Server) -> Client {
     let out = server.admin(&["device", "block", "MPOS-0002"]);
     assert!(out.status.success());
     let mut client = server.connect();
-    // The block reaches the host within a second.
     let deadline = Instant::now() + Duration::from_secs(1);
     while client.sign_on("MPOS-0002", "app-pass-2").code() != "58" {
         assert!(Instant::now() < deadline, "58 within a second of the block");
         std::thread::sleep(Duration::from_millis(20));
     }
+    client
+}
+
+#[test]
+fn blocked_devices_cannot_sign_on_and_strangers_learn_nothing() {
+    let server = MPOS.serve();
+    let mut client = block_mpos_0002(&server);
     assert_eq!(client.sign_on("MPOS-0002", "wrong-pass").code(), "63");
     assert_eq!(client.sign_on("NO-SUCH", "app-pass-2").code(), "63");
 }
@@ -276,7 +237,7 @@ fn blocked_devices_cannot_sign_on_and_strangers_learn_nothing() {
 #[test]
 fn idle_connections_are_closed() {
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start_with(data, &[], &[("MPOS_HOST__IDLE_TIMEOUT_SECS", "1")]);
+    let server = MPOS.serve_in(data, &[], &[("MPOS_HOST__IDLE_TIMEOUT_SECS", "1")]);
     let mut client = signed_on(&server);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(client.is_closed());
@@ -284,14 +245,10 @@ fn idle_connections_are_closed() {
 
 #[test]
 fn shutdown_answers_what_is_in_flight_and_loses_nothing() {
-    let mut server = Server::start();
+    let mut server = MPOS.serve();
     let mut client = signed_on(&server);
     for i in 0..20u32 {
-        send(
-            &mut client,
-            "0200",
-            &purchase(&format!("{:06}", 300 + i), "000000001000"),
-        );
+        client.send(&purchase(300 + i, 1_000));
     }
     // Let the requests arrive (the host reads up to 32 ahead), then stop it.
     std::thread::sleep(Duration::from_millis(500));
@@ -318,7 +275,7 @@ fn shutdown_answers_what_is_in_flight_and_loses_nothing() {
 
 #[test]
 fn metrics_and_health_are_served() {
-    let server = Server::start();
+    let server = MPOS.serve();
     let mut client = signed_on(&server);
     pay(&mut client, 1);
     assert_eq!(server.http_get("/healthz"), "ok\n");
@@ -339,195 +296,92 @@ fn metrics_and_health_are_served() {
 
 #[test]
 fn every_response_code_of_the_spec_through_the_wire() {
-    let server = Server::start();
+    let server = MPOS.serve();
     let mut c = signed_on(&server);
     let mut stan = 1000u32;
     let mut next = || {
         stan += 1;
-        format!("{stan:06}")
+        stan
     };
-    let with = |changes: &[(u8, &str)], stan: String| {
-        let mut fields = purchase(&stan, "000000010000");
-        for (n, v) in changes {
-            fields.retain(|(f, _)| f != n);
-            fields.push((*n, (*v).to_owned()));
-        }
-        fields.sort_by_key(|(n, _)| *n);
-        fields
-    };
-    let check = |c: &mut Client,
-                 label: &str,
-                 mti: &str,
-                 fields: Vec<(u8, String)>,
-                 code: &str|
-     -> host::Answer {
-        send(c, mti, &fields);
+    let with = |changes: Changes, stan: u32| purchase(stan, 10_000).with(changes);
+    let check = |c: &mut Client, label: &str, request: Request, code: &str| -> Answer {
+        c.send(&request);
         let answer = c.receive().expect("an answer");
         assert_eq!(answer.code(), code, "{label}");
         answer
     };
-    let approved = check(&mut c, "00 approved", "0200", with(&[], next()), "00");
+    let approved = check(&mut c, "00 approved", with(&[], next()), "00");
     let rrn = approved.get(37).expect("RRN").to_owned();
-    check(
-        &mut c,
-        "03 foreign terminal",
-        "0200",
-        with(&[(41, "20000001")], next()),
-        "03",
-    );
-    check(
-        &mut c,
-        "05 do not honour",
-        "0200",
-        with(&[(4, "000000010005")], next()),
-        "05",
-    );
-    check(
-        &mut c,
-        "12 invalid transaction",
-        "0200",
-        with(&[(3, "310000")], next()),
-        "12",
-    );
-    check(
-        &mut c,
-        "13 over the terminal's limit",
-        "0200",
-        with(&[(41, "10000002"), (4, "000000500001")], next()),
-        "13",
-    );
-    check(
-        &mut c,
-        "13 wrong currency",
-        "0200",
-        with(&[(49, "643")], next()),
-        "13",
-    );
-    check(
-        &mut c,
-        "14 invalid card number",
-        "0200",
-        with(&[(2, "4276550012341234")], next()),
-        "14",
-    );
-    check(
-        &mut c,
-        "25 original not found",
-        "0200",
-        with(&[(3, "200000"), (37, "999999999999")], next()),
-        "25",
-    );
-    check(
-        &mut c,
-        "13 refund over the purchase",
-        "0200",
-        with(&[(3, "200000"), (37, &rrn), (4, "000000010001")], next()),
-        "13",
-    );
-    check(
-        &mut c,
-        "00 refund within it",
-        "0200",
-        with(&[(3, "200000"), (37, &rrn), (4, "000000002500")], next()),
-        "00",
-    );
-    check(
-        &mut c,
-        "30 format error",
-        "0200",
-        with(&[(7, "1399999999")], next()),
-        "30",
-    );
-    check(
-        &mut c,
-        "30 comes before 12 in step 1",
-        "0200",
-        with(&[(7, "1399999999"), (3, "310000")], next()),
-        "30",
-    );
-    check(
-        &mut c,
-        "51 insufficient funds",
-        "0200",
-        with(&[(4, "000000010051")], next()),
-        "51",
-    );
-    check(
-        &mut c,
-        "54 expired card",
-        "0200",
-        with(&[(14, "2001")], next()),
-        "54",
-    );
+    // Each case: the standard purchase with these fields changed, a new STAN.
+    let cases: [(&str, Changes, &str); 13] = [
+        ("03 foreign terminal", &[(41, "20000001")], "03"),
+        ("05 do not honour", &[(4, "000000010005")], "05"),
+        ("12 invalid transaction", &[(3, "310000")], "12"),
+        (
+            "13 over the terminal's limit",
+            &[(41, "10000002"), (4, "000000500001")],
+            "13",
+        ),
+        ("13 wrong currency", &[(49, "643")], "13"),
+        ("14 invalid card number", &[(2, "4276550012341234")], "14"),
+        (
+            "25 original not found",
+            &[(3, "200000"), (37, "999999999999")],
+            "25",
+        ),
+        (
+            "13 refund over the purchase",
+            &[(3, "200000"), (37, &rrn), (4, "000000010001")],
+            "13",
+        ),
+        (
+            "00 refund within it",
+            &[(3, "200000"), (37, &rrn), (4, "000000002500")],
+            "00",
+        ),
+        ("30 format error", &[(7, "1399999999")], "30"),
+        (
+            "30 comes before 12 in step 1",
+            &[(7, "1399999999"), (3, "310000")],
+            "30",
+        ),
+        ("51 insufficient funds", &[(4, "000000010051")], "51"),
+        ("54 expired card", &[(14, "2001")], "54"),
+    ];
+    for (label, changes, code) in cases {
+        check(&mut c, label, with(changes, next()), code);
+    }
     let twice = next();
-    let single = twice.clone();
-    check(
-        &mut c,
-        "00 first of a pair",
-        "0200",
-        with(&[], twice.clone()),
-        "00",
-    );
+    let single = twice;
+    check(&mut c, "00 first of a pair", with(&[], twice), "00");
     check(
         &mut c,
         "94 same key, other content",
-        "0200",
         with(&[(4, "000000020000")], twice),
         "94",
     );
-    let reversal = |amount: &str, original: &str, stan: String| -> Vec<(u8, String)> {
-        [
-            (3, "000000"),
-            (4, amount),
-            (7, "1125093000"),
-            (11, &stan),
-            (41, "10000001"),
-            (42, "MTB000000000001"),
-            (49, "933"),
-        ]
-        .into_iter()
-        .map(|(n, v)| (n, v.to_owned()))
-        .chain([(90, format!("0200{original}1125093000{}", "0".repeat(22)))])
-        .collect()
-    };
     let first = approved.get(11).expect("DE 11 echoed").to_owned();
     check(
         &mut c,
         "12 reversing a purchase with refunds",
-        "0400",
-        reversal("000000010000", &first, next()),
+        reversal(next(), 10_000, &first),
         "12",
     );
     check(
         &mut c,
         "13 reversal amount differs",
-        "0400",
-        reversal("000000000001", &single, next()),
+        reversal(next(), 1, &format!("{single:06}")),
         "13",
     );
 
-    let out = server.admin(&["device", "block", "MPOS-0002"]);
-    assert!(out.status.success());
-    // The block reaches the host within a second (spec step 3).
-    let mut blocked = server.connect();
-    let deadline = Instant::now() + Duration::from_secs(1);
-    while blocked.sign_on("MPOS-0002", "app-pass-2").code() != "58" {
-        assert!(Instant::now() < deadline, "58 blocked, within a second");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    block_mpos_0002(&server);
     let mut stranger = server.connect();
-    check(
-        &mut stranger,
-        "63 not signed on",
-        "0200",
-        with(&[], next()),
-        "63",
-    );
+    check(&mut stranger, "63 not signed on", with(&[], next()), "63");
 }
 
 #[test]
 fn when_storing_fails_the_answer_is_96_and_nothing_is_approved() {
-    let server = Server::start();
+    let server = MPOS.serve();
     let mut client = signed_on(&server);
     assert_eq!(pay(&mut client, 1).code(), "00");
     // Break the store under the running host.
@@ -543,14 +397,17 @@ fn when_storing_fails_the_answer_is_96_and_nothing_is_approved() {
 #[test]
 fn connections_over_the_limit_wait_until_one_ends() {
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start_with(data, &[], &[("MPOS_HOST__MAX_CONNECTIONS", "1")]);
+    let server = MPOS.serve_in(data, &[], &[("MPOS_HOST__MAX_CONNECTIONS", "1")]);
     let mut first = signed_on(&server);
     let mut second = server.connect();
     second
         .stream
         .set_read_timeout(Some(Duration::from_millis(300)))
         .unwrap();
-    second.send("0800", &[(7, "1125093000"), (11, "000009"), (70, "301")]);
+    second.send(&Request::new(
+        "0800",
+        &[(7, "1125093000"), (11, "000009"), (70, "301")],
+    ));
     assert!(
         second.receive().is_none(),
         "the second connection is not served yet"

@@ -2,17 +2,18 @@
 //! (tests/interop/pyiso8583_client.py) signs on, pays, refunds and reverses
 //! against the real `mpos serve`.
 
-#[path = "support/host.rs"]
-mod host;
+use mpos_testkit::server::{Mpos, python};
+
+const MPOS: Mpos = Mpos::at(env!("CARGO_BIN_EXE_mpos"));
 
 #[test]
 fn a_pyiso8583_client_agrees_with_the_host() {
-    let server = host::Server::start();
+    let server = MPOS.serve();
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/tests/interop/pyiso8583_client.py"
     );
-    let out = std::process::Command::new(host::python())
+    let out = std::process::Command::new(python())
         .arg(script)
         .arg(&server.iso)
         .output()

@@ -122,10 +122,8 @@ fn iso8583_rs_reads_and_writes_our_messages_alike() {
 }
 
 fn encode_ours(layout: &Layout, mti: &str, fields: &BTreeMap<u8, &str>) -> Result<Vec<u8>, String> {
-    let mut builder = MessageBuilder::new(Mti::new(mti).map_err(|e| e.to_string())?);
-    for (number, text) in fields {
-        builder.set(*number, text);
-    }
+    let mti = Mti::new(mti).map_err(|e| e.to_string())?;
+    let builder = MessageBuilder::from_fields(mti, fields.iter().map(|(n, v)| (*n, *v)));
     let mut out = BytesMut::new();
     layout
         .encode(&builder, &mut out)

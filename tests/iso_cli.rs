@@ -1,27 +1,13 @@
 //! `mpos iso decode|encode` as a user runs them: the real binary, stdin in,
 //! stdout and the exit code out.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use mpos_testkit::server::Mpos;
+use std::process::Output;
+
+const MPOS: Mpos = Mpos::at(env!("CARGO_BIN_EXE_mpos"));
 
 fn mpos(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mpos"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the mpos binary starts");
-    let written = child.stdin.take().expect("stdin is piped").write_all(stdin);
-    // A command that fails before reading (a bad --layout) closes its stdin.
-    if let Err(e) = written {
-        assert_eq!(
-            e.kind(),
-            std::io::ErrorKind::BrokenPipe,
-            "stdin takes the input: {e}"
-        );
-    }
-    child.wait_with_output().expect("mpos finishes")
+    MPOS.run(args, stdin)
 }
 
 fn stdout(output: &Output) -> String {

@@ -3,21 +3,21 @@
 //! the middle of the load — that every approval the client received is in
 //! the database after a restart.
 
-#[path = "support/host.rs"]
-mod host;
-
-use host::Server;
 use mpos_store::{Store, StoreOptions};
+use mpos_testkit::server::{Mpos, Server};
 use std::process::Command;
 use std::time::Duration;
 
+const MPOS: Mpos = Mpos::at(env!("CARGO_BIN_EXE_mpos"));
+
 fn load_server(data: tempfile::TempDir) -> Server {
-    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/load.toml");
-    Server::start_in(data, &["--fixtures", fixture])
+    let fixture = mpos_testkit::fixture("load.toml");
+    let fixture = fixture.to_str().expect("a UTF-8 path");
+    MPOS.serve_in(data, &["--fixtures", fixture], &[])
 }
 
 fn loadgen(iso: &str, seconds: &str, log: &std::path::Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_mpos"));
+    let mut command = MPOS.command();
     command
         .args([
             "loadgen",

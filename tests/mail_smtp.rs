@@ -4,12 +4,9 @@
 //! message as Python's e-mail package decodes it, follows the link, sets a
 //! new password, logs in with it, and sees the link refuse a second use.
 
-#[path = "support/host.rs"]
-mod host;
-
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::path::{Path, PathBuf};
+use mpos_testkit::http::HttpAnswer;
+use mpos_testkit::server::{Mpos, Server, python};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -17,15 +14,7 @@ use std::time::{Duration, Instant};
 const PUBLIC_URL: &str = "https://mpos.example.test";
 const NEW_PASSWORD: &str = "mailed-new-password-1";
 
-/// The Python with aiosmtpd: `MPOS_PYTHON` or the repository's `.venv`.
-fn python() -> PathBuf {
-    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
-    assert!(
-        std::env::var_os("MPOS_PYTHON").is_some() || venv.exists(),
-        "aiosmtpd is needed: run scripts/install-test-deps.sh (or scripts/test-all.sh)"
-    );
-    host::python()
-}
+const MPOS: Mpos = Mpos::at(env!("CARGO_BIN_EXE_mpos"));
 
 /// The SMTP sink, stopped when dropped (its stdin closes, then a kill).
 struct Sink {
@@ -110,103 +99,16 @@ impl Drop for Sink {
     }
 }
 
-/// An HTTP answer: status, `Set-Cookie` values (name=value), headers, body.
-struct Answer {
-    status: u16,
-    location: Option<String>,
-    cookies: Vec<(String, String)>,
-    body: String,
-}
-
-impl Answer {
-    fn cookie(&self, name: &str) -> Option<&str> {
-        self.cookies
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// The hidden CSRF token of the page's form.
-    fn csrf(&self) -> &str {
-        self.body
-            .split("name=\"csrf_token\" value=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .expect("a form with a CSRF token")
-    }
-}
-
-/// One HTTP/1.1 request to the server, `Connection: close`.
-fn request(server: &host::Server, method: &str, path: &str, cookie: &str, form: &str) -> Answer {
-    let address = server.http.trim_start_matches("http://");
-    let mut stream = TcpStream::connect(address).expect("HTTP connects");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    if !cookie.is_empty() {
-        head.push_str(&format!("Cookie: {cookie}\r\n"));
-    }
-    if method == "POST" {
-        head.push_str(&format!(
-            "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n",
-            form.len()
-        ));
-    }
-    head.push_str("\r\n");
-    head.push_str(form);
-    stream.write_all(head.as_bytes()).expect("request");
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).expect("response");
-    let response = String::from_utf8_lossy(&response).into_owned();
-    let (head, body) = response.split_once("\r\n\r\n").expect("a full answer");
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|line| line.split_whitespace().nth(1))
-        .and_then(|code| code.parse().ok())
-        .expect("a status line");
-    let (mut location, mut cookies) = (None, Vec::new());
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let value = value.trim();
-        if name.eq_ignore_ascii_case("location") {
-            location = Some(value.to_owned());
-        } else if name.eq_ignore_ascii_case("set-cookie") {
-            let pair = value.split(';').next().unwrap_or_default();
-            if let Some((n, v)) = pair.split_once('=') {
-                cookies.push((n.to_owned(), v.to_owned()));
-            }
-        }
-    }
-    Answer {
-        status,
-        location,
-        cookies,
-        body: body.to_owned(),
-    }
-}
-
-/// Logs in to the cabinet; the answer to the POST.
-fn log_in(server: &host::Server, password: &str) -> Answer {
-    let page = request(server, "GET", "/login", "", "");
-    let csrf = page.cookie("mpos_csrf").expect("a CSRF cookie").to_owned();
-    request(
-        server,
-        "POST",
-        "/login",
-        &format!("mpos_csrf={csrf}"),
-        &format!("email=demo%40merchant.test&password={password}&csrf_token={csrf}"),
-    )
+/// Logs in to the cabinet as the demo merchant; the answer to the POST.
+fn log_in(server: &Server, password: &str) -> HttpAnswer {
+    server.cabinet_log_in("demo@merchant.test", password)
 }
 
 #[test]
 fn a_recovery_link_sent_by_smtp_sets_a_new_password_once() {
     let sink = Sink::start();
     let port = sink.port.to_string();
-    let server = host::Server::start_with(
+    let server = MPOS.serve_in(
         tempfile::tempdir().expect("temp dir"),
         &[],
         &[
@@ -223,16 +125,15 @@ fn a_recovery_link_sent_by_smtp_sets_a_new_password_once() {
     );
 
     // Ask for the link, as the manual's section 4.5 says.
-    let form = request(&server, "GET", "/password/forgot", "", "");
+    let form = server.http("GET", "/password/forgot", "", None);
     assert_eq!(form.status, 200, "{}", form.body);
     let csrf = form.cookie("mpos_csrf").expect("a CSRF cookie").to_owned();
-    assert_eq!(form.csrf(), csrf);
-    let sent = request(
-        &server,
+    assert_eq!(form.csrf_token(), csrf);
+    let sent = server.http(
         "POST",
         "/password/forgot",
         &format!("mpos_csrf={csrf}"),
-        &format!("email=demo%40merchant.test&csrf_token={csrf}"),
+        Some(&format!("email=demo%40merchant.test&csrf_token={csrf}")),
     );
     assert_eq!(sent.status, 200, "{}", sent.body);
     assert!(
@@ -279,45 +180,43 @@ fn a_recovery_link_sent_by_smtp_sets_a_new_password_once() {
 
     // Follow the link on the server and set a new password.
     let path = format!("/password/reset?token={token}");
-    let page = request(&server, "GET", &path, "", "");
+    let page = server.http("GET", &path, "", None);
     assert_eq!(page.status, 200, "{}", page.body);
     let csrf = page.cookie("mpos_csrf").expect("a CSRF cookie").to_owned();
-    let done = request(
-        &server,
+    let done = server.http(
         "POST",
         &path,
         &format!("mpos_csrf={csrf}"),
-        &format!(
+        Some(&format!(
             "new_password={NEW_PASSWORD}&new_password_repeat={NEW_PASSWORD}&csrf_token={}",
-            page.csrf()
-        ),
+            page.csrf_token()
+        )),
     );
     assert_eq!(done.status, 303, "{}", done.body);
-    assert_eq!(done.location.as_deref(), Some("/login?reset=done"));
+    assert_eq!(done.header("location"), Some("/login?reset=done"));
 
     // The new password opens the cabinet, the old one no longer does.
     let login = log_in(&server, NEW_PASSWORD);
     assert_eq!(login.status, 303, "{}", login.body);
-    assert_eq!(login.location.as_deref(), Some("/"));
+    assert_eq!(login.header("location"), Some("/"));
     assert!(login.cookie("mpos_session").is_some());
     assert_eq!(log_in(&server, "demo-password-1").status, 401);
 
     // The link works once.
-    let again = request(&server, "GET", &path, "", "");
+    let again = server.http("GET", &path, "", None);
     assert_eq!(again.status, 400, "{}", again.body);
     assert!(
         again.body.contains("Ссылка недействительна"),
         "{}",
         again.body
     );
-    let replay = request(
-        &server,
+    let replay = server.http(
         "POST",
         &path,
         &format!("mpos_csrf={csrf}"),
-        &format!(
+        Some(&format!(
             "new_password=another-password-2&new_password_repeat=another-password-2&csrf_token={csrf}"
-        ),
+        )),
     );
     assert_eq!(replay.status, 400, "{}", replay.body);
     assert_eq!(log_in(&server, NEW_PASSWORD).status, 303, "unchanged");

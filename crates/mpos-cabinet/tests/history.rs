@@ -3,13 +3,11 @@
 //! combined, wrong periods, the CSV of either view (parsed back), and the
 //! isolation of merchants.
 
-mod support;
-
 use axum::http::{StatusCode, header};
 use mpos_domain::business_day::BusinessDayClock;
-use mpos_store::ops::terminals::{self, TerminalRow};
 use mpos_store::ops::transactions::{self, Kind, NewTransaction};
-use support::*;
+use mpos_testkit::cabinet::*;
+use mpos_testkit::provision::{MERCHANT, OTHER_MERCHANT, Provision, standard_terminal};
 
 /// A business day `days_ago` before today's, `YYYY-MM-DD`.
 fn day(days_ago: i32) -> String {
@@ -93,30 +91,15 @@ fn store_all(app: &App, txs: Vec<Tx>) -> Vec<i64> {
 
 /// The demo merchant's two terminals and the other merchant's one.
 fn terminals(app: &App) {
-    app.store
-        .write_blocking(|c| {
-            for (id, merchant, name) in [
-                ("10000001", "MTB000000000001", "Оплата"),
-                ("20000001", "MTB000000000001", "Рассрочка 6 мес."),
-                ("90000001", "MTB000000000002", "Чужой терминал"),
-            ] {
-                terminals::insert(
-                    c,
-                    &TerminalRow {
-                        id: id.into(),
-                        merchant_id: merchant.into(),
-                        name: name.into(),
-                        kind: "standard".into(),
-                        installment_months: None,
-                        currency: 933,
-                        limit_minor: None,
-                        active: true,
-                    },
-                )?;
-            }
-            Ok(())
-        })
-        .unwrap();
+    Provision::new()
+        .terminal(standard_terminal("10000001", MERCHANT, "Оплата"))
+        .terminal(standard_terminal("20000001", MERCHANT, "Рассрочка 6 мес."))
+        .terminal(standard_terminal(
+            "90000001",
+            OTHER_MERCHANT,
+            "Чужой терминал",
+        ))
+        .apply(&app.store);
 }
 
 /// A demo-merchant history: today two payments (one reversed below), a

@@ -3,12 +3,10 @@
 //! `.eml`, once only, expiry, a newer link voiding the older, field errors,
 //! CSRF, the sessions it ends and the audit it leaves.
 
-mod support;
-
 use axum::http::{StatusCode, header};
 use mpos_cabinet::mail::{MailSettings, MailTransport, Mailer, Secret, SmtpSettings, TlsMode};
 use mpos_store::ops::audit;
-use support::*;
+use mpos_testkit::cabinet::*;
 
 const LINK_START: &str = "http://localhost/password/reset?token=";
 const NEW_PASSWORD: &str = "brand-new-password-7";
@@ -107,19 +105,7 @@ async fn reset(app: &App, link: &str, password: &str, repeat: &str) -> Answer {
 
 /// Logs in as the demo merchant with `password`; the status.
 async fn login_with(app: &App, password: &str) -> StatusCode {
-    let csrf = login_csrf(app).await;
-    call(
-        app,
-        "POST",
-        "/login",
-        &format!("mpos_csrf={csrf}"),
-        Some(&format!(
-            "email=demo%40merchant.test&password={}&csrf_token={csrf}",
-            encode(password)
-        )),
-    )
-    .await
-    .status
+    post_login(app, "demo@merchant.test", password).await.status
 }
 
 fn stored_tokens(app: &App) -> i64 {

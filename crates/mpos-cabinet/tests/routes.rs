@@ -2,27 +2,15 @@
 //! login (cookies and their flags, CSRF, one message for every failure,
 //! lockout), the home page, logout, language, security headers, expiry.
 
-mod support;
-
 use axum::http::{StatusCode, header};
 use mpos_domain::password::PasswordHash;
 use mpos_store::ops::{audit, merchants};
-use support::*;
+use mpos_testkit::cabinet::*;
 
 #[tokio::test]
 async fn logging_in_sets_a_safe_session_cookie_and_opens_the_home_page() {
     let app = app("http://127.0.0.1:8080");
-    let csrf = login_csrf(&app).await;
-    let answer = call(
-        &app,
-        "POST",
-        "/login",
-        &format!("mpos_csrf={csrf}"),
-        Some(&format!(
-            "email=Demo%40Merchant.test&password=demo-password-1&csrf_token={csrf}"
-        )),
-    )
-    .await;
+    let answer = post_login(&app, "Demo@Merchant.test", "demo-password-1").await;
     assert_eq!(answer.status, StatusCode::SEE_OTHER);
     assert_eq!(answer.headers.get(header::LOCATION).unwrap(), "/");
     let cookie = answer.cookie("mpos_session").unwrap();
@@ -147,15 +135,7 @@ async fn logging_out_ends_the_session() {
     let session = logged_in(&app).await;
     let cookie = format!("mpos_session={session}");
     let home = call(&app, "GET", "/", &cookie, None).await;
-    let csrf = home
-        .body
-        .split("name=\"csrf_token\" value=\"")
-        .nth(1)
-        .unwrap()
-        .split('"')
-        .next()
-        .unwrap()
-        .to_owned();
+    let csrf = home.csrf_token();
     let out = call(
         &app,
         "POST",
@@ -189,38 +169,28 @@ async fn pages_need_a_live_session() {
             .status,
         StatusCode::SEE_OTHER
     );
-    let session = logged_in(&app).await;
-    // 31 minutes idle.
-    app.store
-        .write_blocking(|c| {
-            Ok(c.execute(
-                "UPDATE cabinet_sessions SET last_seen_at = last_seen_at - 31 * 60 * 1000",
-                [],
-            )?)
-        })
-        .unwrap();
-    assert_eq!(
-        call(&app, "GET", "/", &format!("mpos_session={session}"), None)
-            .await
-            .status,
-        StatusCode::SEE_OTHER
-    );
-    let session = logged_in(&app).await;
-    // Busy, but 12 hours old.
-    app.store
-        .write_blocking(|c| {
-            Ok(c.execute(
-                "UPDATE cabinet_sessions SET created_at = created_at - 12 * 3600 * 1000",
-                [],
-            )?)
-        })
-        .unwrap();
-    assert_eq!(
-        call(&app, "GET", "/", &format!("mpos_session={session}"), None)
-            .await
-            .status,
-        StatusCode::SEE_OTHER
-    );
+    for (why, aging) in [
+        (
+            "31 minutes idle",
+            "UPDATE cabinet_sessions SET last_seen_at = last_seen_at - 31 * 60 * 1000",
+        ),
+        (
+            "busy, but 12 hours old",
+            "UPDATE cabinet_sessions SET created_at = created_at - 12 * 3600 * 1000",
+        ),
+    ] {
+        let session = logged_in(&app).await;
+        app.store
+            .write_blocking(move |c| Ok(c.execute(aging, [])?))
+            .unwrap();
+        assert_eq!(
+            call(&app, "GET", "/", &format!("mpos_session={session}"), None)
+                .await
+                .status,
+            StatusCode::SEE_OTHER,
+            "{why}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -671,16 +641,6 @@ async fn changing_the_cabinet_password_checks_each_field_and_ends_other_sessions
                 && e.actor == "merchant:MTB000000000001")
     );
     // The old password no longer logs in; the new one does.
-    let login_csrf_token = login_csrf(&app).await;
-    let old = call(
-        &app,
-        "POST",
-        "/login",
-        &format!("mpos_csrf={login_csrf_token}"),
-        Some(&format!(
-            "email=demo%40merchant.test&password=demo-password-1&csrf_token={login_csrf_token}"
-        )),
-    )
-    .await;
+    let old = post_login(&app, "demo@merchant.test", "demo-password-1").await;
     assert_eq!(old.status, StatusCode::UNAUTHORIZED);
 }

@@ -9,6 +9,7 @@ use crate::hex;
 use crate::layout::{DataEncoding, FieldSpec, Layout, LengthKind, MtiEncoding, PrefixEncoding};
 use crate::mti::Mti;
 use bytes::{BufMut, BytesMut};
+use std::borrow::Borrow;
 
 /// A message to encode: an MTI and field values in their text form (digits
 /// for numeric fields, hex for binary data), borrowed from the caller.
@@ -33,6 +34,41 @@ impl<'v> MessageBuilder<'v> {
             values: Vec::with_capacity(24),
             out_of_range: None,
         }
+    }
+
+    /// A message of type `mti` with `fields` set, in one call: the shape
+    /// every caller holding a list of (field number, text) pairs needs — the
+    /// load generator, tests and benches — so that none of them loops over
+    /// [`set`](Self::set) on its own.
+    ///
+    /// `fields` may be a slice of pairs (`&[(u8, &str)]`) or any iterator of
+    /// them; a later pair for the same field replaces an earlier one, as
+    /// `set` does.
+    ///
+    /// ```
+    /// use mpos_iso8583::{Layout, MessageBuilder, Mti};
+    ///
+    /// let layout = Layout::shipped("generic-1987-ascii")?;
+    /// let echo = MessageBuilder::from_fields(
+    ///     Mti::new("0800")?,
+    ///     &[(7, "1125093000"), (11, "000001"), (70, "301")],
+    /// );
+    /// let mut wire = bytes::BytesMut::new();
+    /// layout.encode(&echo, &mut wire)?;
+    /// assert_eq!(layout.decode(&wire)?.str(70), Some("301"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_fields<I>(mti: Mti, fields: I) -> Self
+    where
+        I: IntoIterator,
+        I::Item: Borrow<(u8, &'v str)>,
+    {
+        let mut builder = MessageBuilder::new(mti);
+        for pair in fields {
+            let &(number, text) = pair.borrow();
+            builder.set(number, text);
+        }
+        builder
     }
 
     /// The message type.
@@ -250,5 +286,60 @@ fn write_prefix(spec: &FieldSpec, units: usize, out: &mut BytesMut) {
             let be = (units as u16).to_be_bytes();
             out.put_slice(&be[2 - width..]);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mti(text: &str) -> Mti {
+        Mti::new(text).expect("4 digits")
+    }
+
+    #[test]
+    fn from_fields_sets_every_pair_as_set_would() {
+        let pairs = [
+            (70, "301"),
+            (7, "1125093000"),
+            (11, "000001"),
+            (7, "0101000000"),
+        ];
+        let built = MessageBuilder::from_fields(mti("0800"), &pairs);
+        let mut by_hand = MessageBuilder::new(mti("0800"));
+        for (n, v) in pairs {
+            by_hand.set(n, v);
+        }
+        assert_eq!(built.mti(), mti("0800"));
+        assert_eq!(
+            built.field_numbers().collect::<Vec<_>>(),
+            by_hand.field_numbers().collect::<Vec<_>>()
+        );
+        assert_eq!(built.get(7), Some(&b"0101000000"[..]), "the last pair wins");
+        let layout = Layout::shipped("generic-1987-ascii").expect("shipped");
+        let (mut a, mut b) = (BytesMut::new(), BytesMut::new());
+        layout.encode(&built, &mut a).expect("encodes");
+        layout.encode(&by_hand, &mut b).expect("encodes");
+        assert_eq!(a, b);
+    }
+
+    #[test]
+    fn from_fields_takes_an_iterator_of_owned_texts_too() {
+        let owned = [(11u8, String::from("000042")), (70, String::from("301"))];
+        let built =
+            MessageBuilder::from_fields(mti("0800"), owned.iter().map(|(n, v)| (*n, v.as_str())));
+        assert_eq!(built.get(11), Some(&b"000042"[..]));
+        assert_eq!(built.field_numbers().collect::<Vec<_>>(), [11, 70]);
+    }
+
+    #[test]
+    fn from_fields_keeps_an_out_of_range_field_for_encode_to_report() {
+        let built = MessageBuilder::from_fields(mti("0800"), &[(1, "x"), (70, "301")]);
+        let layout = Layout::shipped("generic-1987-ascii").expect("shipped");
+        let mut out = BytesMut::new();
+        assert!(matches!(
+            layout.encode(&built, &mut out),
+            Err(EncodeError::UndefinedField { field: 1 })
+        ));
     }
 }

@@ -40,11 +40,7 @@ fn mti(text: &str) -> Mti {
 }
 
 fn builder<'v>(mti_text: &str, fields: &[(u8, &'v str)]) -> MessageBuilder<'v> {
-    let mut m = MessageBuilder::new(mti(mti_text));
-    for (n, v) in fields {
-        m.set(*n, v);
-    }
-    m
+    MessageBuilder::from_fields(mti(mti_text), fields)
 }
 
 fn encode(layout: &Layout, mti_text: &str, fields: &[(u8, &str)]) -> Result<Vec<u8>, EncodeError> {

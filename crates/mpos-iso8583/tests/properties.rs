@@ -160,10 +160,10 @@ fn head(layout: &Layout, mti: &str, numbers: &[u8], empty_secondary: bool, lower
 // ---------------------------------------------------------------- helpers
 
 fn encode(layout: &Layout, (mti, fields): &Texts) -> BytesMut {
-    let mut builder = MessageBuilder::new(Mti::new(mti).expect("4 digits"));
-    for (n, v) in fields {
-        builder.set(*n, v);
-    }
+    let builder = MessageBuilder::from_fields(
+        Mti::new(mti).expect("4 digits"),
+        fields.iter().map(|(n, v)| (*n, v.as_str())),
+    );
     let mut out = BytesMut::new();
     layout
         .encode(&builder, &mut out)

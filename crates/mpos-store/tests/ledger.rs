@@ -14,46 +14,16 @@ use mpos_domain::rules::{
 };
 use mpos_store::ledger::SqlLedger;
 use mpos_store::ops::transactions::{self, Kind, NewTransaction};
-use mpos_store::ops::{devices, merchants, terminals};
-use mpos_store::{Store, StoreError, StoreOptions};
+use mpos_store::{Store, StoreError};
+use mpos_testkit::provision::Provision;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 const CARD: &str = "4276550012341239";
 
+/// The demo merchant with one reader and one standard terminal.
 fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
-    store
-        .write_blocking(|conn| {
-            merchants::insert(
-                conn,
-                &merchants::MerchantRow {
-                    id: "MTB000000000001".into(),
-                    name: "N".into(),
-                    email: "a@b.by".into(),
-                    password_hash: "h".into(),
-                },
-            )?;
-            devices::insert(conn, "MPOS-0001", "MTB000000000001", false, "h")?;
-            terminals::insert(
-                conn,
-                &terminals::TerminalRow {
-                    id: "10000001".into(),
-                    merchant_id: "MTB000000000001".into(),
-                    name: "Оплата".into(),
-                    kind: "standard".into(),
-                    installment_months: None,
-                    currency: 933,
-                    limit_minor: None,
-                    active: true,
-                },
-            )?;
-            Ok(())
-        })
-        .unwrap();
-    store.refresh_directory().unwrap();
-    (dir, store)
+    Provision::one_merchant().store()
 }
 
 fn request(

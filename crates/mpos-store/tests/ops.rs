@@ -2,9 +2,10 @@
 //! one merchant away from another's devices, revocation by credentials
 //! version, and the audit log.
 
+use mpos_store::Store;
 use mpos_store::ops::audit::{self, Actor};
 use mpos_store::ops::{devices, merchants, terminals};
-use mpos_store::{Store, StoreOptions};
+use mpos_testkit::provision::{MERCHANT, OTHER_MERCHANT, Provision, installment_terminal};
 
 fn merchant(id: &str, email: &str) -> merchants::MerchantRow {
     merchants::MerchantRow {
@@ -16,32 +17,17 @@ fn merchant(id: &str, email: &str) -> merchants::MerchantRow {
 }
 
 fn terminal(id: &str, merchant_id: &str) -> terminals::TerminalRow {
-    terminals::TerminalRow {
-        id: id.into(),
-        merchant_id: merchant_id.into(),
-        name: "Рассрочка 3 мес.".into(),
-        kind: "installment".into(),
-        installment_months: Some(3),
-        currency: 933,
-        limit_minor: Some(500_000),
-        active: true,
-    }
+    installment_terminal(id, merchant_id, "Рассрочка 3 мес.", 3, 500_000)
 }
 
+/// The demo's two merchants with a reader each, the first with an
+/// installment terminal.
 fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
-    store
-        .write_blocking(|conn| {
-            merchants::insert(conn, &merchant("MTB000000000001", "demo@merchant.test"))?;
-            merchants::insert(conn, &merchant("MTB000000000002", "second@merchant.test"))?;
-            devices::insert(conn, "MPOS-0001", "MTB000000000001", false, "h1")?;
-            devices::insert(conn, "MPOS-0101", "MTB000000000002", false, "h2")?;
-            terminals::insert(conn, &terminal("10000002", "MTB000000000001"))?;
-            Ok(())
-        })
-        .unwrap();
-    (dir, store)
+    Provision::two_merchants("hash")
+        .device("MPOS-0001", MERCHANT, false, "h1")
+        .device("MPOS-0101", OTHER_MERCHANT, false, "h2")
+        .terminal(terminal("10000002", MERCHANT))
+        .store()
 }
 
 #[test]

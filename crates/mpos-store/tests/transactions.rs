@@ -2,42 +2,40 @@
 //! refund (approved, unreversed refunds only), and reversal originals.
 
 use mpos_domain::mti::Mti;
+use mpos_store::Store;
+use mpos_store::ops::devices;
 use mpos_store::ops::transactions::{self, Kind, NewTransaction};
-use mpos_store::ops::{devices, merchants, terminals};
-use mpos_store::{Store, StoreOptions};
+use mpos_testkit::provision::Provision;
 
+/// The demo merchant with one reader and one standard terminal.
 fn store() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+    Provision::one_merchant().store()
+}
+
+/// Stores `t`; its id.
+fn insert(store: &Store, t: NewTransaction) -> i64 {
     store
-        .write_blocking(|conn| {
-            merchants::insert(
-                conn,
-                &merchants::MerchantRow {
-                    id: "MTB000000000001".into(),
-                    name: "N".into(),
-                    email: "a@b.by".into(),
-                    password_hash: "h".into(),
-                },
-            )?;
-            devices::insert(conn, "MPOS-0001", "MTB000000000001", false, "h")?;
-            terminals::insert(
-                conn,
-                &terminals::TerminalRow {
-                    id: "10000001".into(),
-                    merchant_id: "MTB000000000001".into(),
-                    name: "Оплата".into(),
-                    kind: "standard".into(),
-                    installment_months: None,
-                    currency: 933,
-                    limit_minor: None,
-                    active: true,
-                },
-            )?;
-            Ok(())
-        })
-        .unwrap();
-    (dir, store)
+        .write_blocking(move |c| transactions::insert(c, &t))
+        .unwrap()
+}
+
+/// An approved purchase of `amount`: STAN 000001, RRN 000000000001.
+fn approved_purchase(amount: u64) -> NewTransaction {
+    tx(
+        Kind::Purchase,
+        "000001",
+        amount,
+        "00",
+        Some("000000000001"),
+        None,
+    )
+}
+
+/// An approved refund of `amount` against row `original`; its RRN ends in
+/// its STAN.
+fn approved_refund(stan: &str, amount: u64, original: i64) -> NewTransaction {
+    let rrn = format!("000000{stan}");
+    tx(Kind::Refund, stan, amount, "00", Some(&rrn), Some(original))
 }
 
 fn tx(
@@ -84,21 +82,7 @@ fn tx(
 #[test]
 fn the_duplicate_key_finds_the_answer_given() {
     let (_dir, store) = store();
-    let id = store
-        .write_blocking(|c| {
-            transactions::insert(
-                c,
-                &tx(
-                    Kind::Purchase,
-                    "000001",
-                    1000,
-                    "00",
-                    Some("000000000001"),
-                    None,
-                ),
-            )
-        })
-        .unwrap();
+    let id = insert(&store, approved_purchase(1000));
     let prior = store
         .read(|c| transactions::find_by_key(c, "MPOS-0001", Mti::Financial, "000001", "1125093000"))
         .unwrap()
@@ -128,49 +112,15 @@ fn the_duplicate_key_finds_the_answer_given() {
 #[test]
 fn refunded_so_far_counts_only_approved_unreversed_refunds() {
     let (_dir, store) = store();
-    let purchase = store
-        .write_blocking(|c| {
-            transactions::insert(
-                c,
-                &tx(
-                    Kind::Purchase,
-                    "000001",
-                    10_000,
-                    "00",
-                    Some("000000000001"),
-                    None,
-                ),
-            )
-        })
-        .unwrap();
+    let purchase = insert(&store, approved_purchase(10_000));
     store
         .write_blocking(move |c| {
-            transactions::insert(
-                c,
-                &tx(
-                    Kind::Refund,
-                    "000002",
-                    3_000,
-                    "00",
-                    Some("000000000002"),
-                    Some(purchase),
-                ),
-            )?;
+            transactions::insert(c, &approved_refund("000002", 3_000, purchase))?;
             transactions::insert(
                 c,
                 &tx(Kind::Refund, "000003", 2_000, "13", None, Some(purchase)),
             )?;
-            let reversed = transactions::insert(
-                c,
-                &tx(
-                    Kind::Refund,
-                    "000004",
-                    1_000,
-                    "00",
-                    Some("000000000004"),
-                    Some(purchase),
-                ),
-            )?;
+            let reversed = transactions::insert(c, &approved_refund("000004", 1_000, purchase))?;
             transactions::mark_reversed(c, reversed)?;
             Ok(())
         })
@@ -203,21 +153,7 @@ fn refunded_so_far_counts_only_approved_unreversed_refunds() {
 #[test]
 fn a_reversal_finds_its_original_and_reverses_it_once() {
     let (_dir, store) = store();
-    let purchase = store
-        .write_blocking(|c| {
-            transactions::insert(
-                c,
-                &tx(
-                    Kind::Purchase,
-                    "000001",
-                    10_000,
-                    "00",
-                    Some("000000000001"),
-                    None,
-                ),
-            )
-        })
-        .unwrap();
+    let purchase = insert(&store, approved_purchase(10_000));
     let target = store
         .read(|c| transactions::find_reversal_target(c, "MPOS-0001", "000001", "1125093000"))
         .unwrap()
@@ -227,19 +163,7 @@ fn a_reversal_finds_its_original_and_reverses_it_once() {
         (purchase, Kind::Purchase, false, false)
     );
     store
-        .write_blocking(move |c| {
-            transactions::insert(
-                c,
-                &tx(
-                    Kind::Refund,
-                    "000002",
-                    500,
-                    "00",
-                    Some("000000000002"),
-                    Some(purchase),
-                ),
-            )
-        })
+        .write_blocking(move |c| transactions::insert(c, &approved_refund("000002", 500, purchase)))
         .unwrap();
     let target = store
         .read(|c| transactions::find_reversal_target(c, "MPOS-0001", "000001", "1125093000"))
@@ -280,29 +204,9 @@ mod history {
         let (_dir, store) = store();
         let purchase = store
             .write_blocking(|c| {
-                let id = transactions::insert(
-                    c,
-                    &tx(
-                        Kind::Purchase,
-                        "000001",
-                        10_000,
-                        "00",
-                        Some("000000000001"),
-                        None,
-                    ),
-                )?;
+                let id = transactions::insert(c, &approved_purchase(10_000))?;
                 transactions::insert(c, &tx(Kind::Purchase, "000002", 2_000, "51", None, None))?;
-                transactions::insert(
-                    c,
-                    &tx(
-                        Kind::Refund,
-                        "000003",
-                        1_500,
-                        "00",
-                        Some("000000000003"),
-                        Some(id),
-                    ),
-                )?;
+                transactions::insert(c, &approved_refund("000003", 1_500, id))?;
                 transactions::insert(
                     c,
                     &on_day(

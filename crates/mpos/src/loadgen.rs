@@ -453,10 +453,7 @@ fn next_request(
 }
 
 fn encode(layout: &Layout, mti: Mti, fields: &[(u8, &str)]) -> Bytes {
-    let mut builder = MessageBuilder::new(mti);
-    for (n, v) in fields {
-        builder.set(*n, v);
-    }
+    let builder = MessageBuilder::from_fields(mti, fields);
     let mut out = BytesMut::with_capacity(256);
     // The load generator's own messages are valid by construction.
     let _ = layout.encode(&builder, &mut out);

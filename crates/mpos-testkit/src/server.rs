@@ -1,0 +1,234 @@
+//! The real `mpos` binary: `mpos serve` on free loopback ports with a fresh
+//! data folder, `mpos admin` on it, and any other command.
+//!
+//! Only the root package's own tests know where cargo built the binary
+//! (`env!("CARGO_BIN_EXE_mpos")` exists only while compiling them), so each
+//! test file names it once and hands it to the kit:
+//!
+//! ```text
+//! const MPOS: Mpos = Mpos::at(env!("CARGO_BIN_EXE_mpos"));
+//! let server = MPOS.serve();
+//! ```
+
+use crate::http::{self, HttpAnswer};
+use crate::iso::Client;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+
+/// The `mpos` binary cargo built for the tests.
+#[derive(Debug, Clone, Copy)]
+pub struct Mpos {
+    path: &'static str,
+}
+
+impl Mpos {
+    /// The binary at `path`: `env!("CARGO_BIN_EXE_mpos")` in the root
+    /// package's tests.
+    pub const fn at(path: &'static str) -> Mpos {
+        Mpos { path }
+    }
+
+    /// A command running the binary, with nothing set yet.
+    pub fn command(&self) -> Command {
+        Command::new(self.path)
+    }
+
+    /// Runs the binary with `args`, `stdin` as its input; its output.
+    pub fn run(&self, args: &[&str], stdin: &[u8]) -> Output {
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the mpos binary starts");
+        let written = child.stdin.take().expect("stdin is piped").write_all(stdin);
+        // A command that fails before reading (a bad --layout) closes its stdin.
+        if let Err(e) = written {
+            assert_eq!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe,
+                "stdin takes the input: {e}"
+            );
+        }
+        child.wait_with_output().expect("mpos finishes")
+    }
+
+    /// Runs `mpos admin --data-dir <data_dir> <args>` (whatever
+    /// `MPOS_DATA_DIR` says).
+    pub fn admin(&self, data_dir: &Path, args: &[&str]) -> Output {
+        self.command()
+            .arg("admin")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(args)
+            .env_remove("MPOS_DATA_DIR")
+            .output()
+            .expect("mpos admin runs")
+    }
+
+    /// Starts `mpos serve` on port 0 with a fresh data folder (which loads
+    /// the demo data) and waits for its banner.
+    pub fn serve(&self) -> Server {
+        self.serve_in(tempfile::tempdir().expect("temp dir"), &[], &[])
+    }
+
+    /// Starts `mpos serve` on an existing data folder with extra arguments
+    /// and environment variables.
+    pub fn serve_in(
+        &self,
+        data: tempfile::TempDir,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
+        let mut child = self
+            .command()
+            .args([
+                "serve",
+                "--iso-listen",
+                "127.0.0.1:0",
+                "--http-listen",
+                "127.0.0.1:0",
+                "--data-dir",
+            ])
+            .arg(data.path())
+            .args(extra)
+            .envs(env.iter().copied())
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("mpos serve starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let (mut iso, mut http) = (None, None);
+        for line in lines.by_ref() {
+            let line = line.expect("banner line");
+            let words: Vec<&str> = line.split_whitespace().collect();
+            match words.as_slice() {
+                ["ISO", "8583", "host", address, ..] => iso = Some(address.to_string()),
+                ["HTTP", url, ..] => http = Some(url.to_string()),
+                ["Press", ..] => break,
+                _ => {}
+            }
+        }
+        // Keep draining stdout so the server never blocks on it.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            mpos: *self,
+            child,
+            iso: iso.expect("the banner names the ISO 8583 address"),
+            http: http.expect("the banner names the HTTP address"),
+            data,
+        }
+    }
+}
+
+/// A running `mpos serve`, killed when dropped.
+pub struct Server {
+    mpos: Mpos,
+    /// The process.
+    pub child: Child,
+    /// The ISO 8583 listener's address (`127.0.0.1:port`).
+    pub iso: String,
+    /// The HTTP listener's base URL (`http://127.0.0.1:port`).
+    pub http: String,
+    /// The data folder.
+    pub data: tempfile::TempDir,
+}
+
+impl Server {
+    /// The data folder.
+    pub fn data_dir(&self) -> &Path {
+        self.data.path()
+    }
+
+    /// A new ISO 8583 connection.
+    pub fn connect(&self) -> Client {
+        Client::connect(&self.iso)
+    }
+
+    /// A new connection signed on as `serial` (answer 00 checked).
+    pub fn signed_on(&self, serial: &str, password: &str) -> Client {
+        let mut client = self.connect();
+        assert_eq!(
+            client.sign_on(serial, password).code(),
+            "00",
+            "{serial} signs on"
+        );
+        client
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let pid = self.child.id().to_string();
+        let _ = Command::new("kill").args(["-TERM", &pid]).status();
+        self.child.wait().expect("mpos exits")
+    }
+
+    /// Runs `mpos admin` on this server's data folder.
+    pub fn admin(&self, args: &[&str]) -> Output {
+        self.mpos.admin(self.data_dir(), args)
+    }
+
+    /// One HTTP/1.1 request with optional cookies and form body.
+    pub fn http(&self, method: &str, path: &str, cookie: &str, form: Option<&str>) -> HttpAnswer {
+        http::request(&self.http, method, path, cookie, form)
+    }
+
+    /// GETs a path without cookies; the body.
+    pub fn http_get(&self, path: &str) -> String {
+        self.http("GET", path, "", None).body
+    }
+
+    /// Posts the cabinet's login form (its CSRF token taken from a GET
+    /// first) as `email` with `password`; the answer.
+    pub fn cabinet_log_in(&self, email: &str, password: &str) -> HttpAnswer {
+        let form = self.http("GET", "/login", "", None);
+        let csrf = form
+            .cookie("mpos_csrf")
+            .expect("the login form's CSRF cookie");
+        self.http(
+            "POST",
+            "/login",
+            &format!("mpos_csrf={csrf}"),
+            Some(&format!(
+                "email={}&password={password}&csrf_token={csrf}",
+                email.replace('@', "%40")
+            )),
+        )
+    }
+
+    /// Logs in to the cabinet; the session cookie (`mpos_session=…`).
+    pub fn cabinet_login(&self, email: &str, password: &str) -> String {
+        let answer = self.cabinet_log_in(email, password);
+        assert_eq!(answer.status, 303, "login: {}", answer.body);
+        format!(
+            "mpos_session={}",
+            answer.cookie("mpos_session").expect("a session cookie")
+        )
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Python with pyiso8583 and aiosmtpd: `MPOS_PYTHON` (set by
+/// scripts/test-all.sh) or the repository's `.venv`.
+pub fn python() -> PathBuf {
+    if let Some(python) = std::env::var_os("MPOS_PYTHON") {
+        return PathBuf::from(python);
+    }
+    let venv = crate::workspace_root().join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "pyiso8583 and aiosmtpd are needed: run scripts/install-test-deps.sh (or scripts/test-all.sh)"
+    );
+    venv
+}
