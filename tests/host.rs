@@ -423,3 +423,26 @@ fn connections_over_the_limit_wait_until_one_ends() {
         "00"
     );
 }
+
+/// `mpos serve 2> mpos.log` (or systemd): the log says what happened in
+/// plain text, without a terminal's colour escape codes.
+#[test]
+fn the_log_written_to_a_file_has_no_escape_codes() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let path = dir.path().join("mpos.log");
+    let log = std::fs::File::create(&path).expect("the log file");
+    let mut server = MPOS.serve_logging_to(log, "info");
+    let mut client = signed_on(&server);
+    assert_eq!(pay(&mut client, 1).code(), "00");
+    drop(client);
+    assert!(server.terminate().success());
+    let text = std::fs::read_to_string(&path).expect("the log reads");
+    assert!(
+        text.contains("INFO") && text.contains("signed on"),
+        "the sign-on is logged: {text}"
+    );
+    assert!(
+        !text.contains('\u{1b}'),
+        "no escape codes in a log file: {text:?}"
+    );
+}

@@ -83,6 +83,26 @@ impl Mpos {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Server {
+        self.start(data, extra, env, Stdio::inherit())
+    }
+
+    /// Starts `mpos serve` on a fresh data folder with its log (stderr)
+    /// written to `log` at level `rust_log`, as an operator's
+    /// `mpos serve 2> mpos.log` or systemd gets it: not a terminal.
+    pub fn serve_logging_to(&self, log: std::fs::File, rust_log: &str) -> Server {
+        let data = tempfile::tempdir().expect("temp dir");
+        self.start(data, &[], &[("RUST_LOG", rust_log)], Stdio::from(log))
+    }
+
+    /// Starts `mpos serve` on port 0 over `data` and waits for its banner.
+    /// The log is quiet (`RUST_LOG=error`) unless `env` says otherwise.
+    fn start(
+        &self,
+        data: tempfile::TempDir,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> Server {
         let mut child = self
             .command()
             .args([
@@ -95,10 +115,10 @@ impl Mpos {
             ])
             .arg(data.path())
             .args(extra)
-            .envs(env.iter().copied())
             .env("RUST_LOG", "error")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(stderr)
             .spawn()
             .expect("mpos serve starts");
         let stdout = child.stdout.take().expect("piped stdout");
