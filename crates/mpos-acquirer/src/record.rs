@@ -8,14 +8,15 @@
 //! them too, so a seeded row is exactly what the host would have stored:
 //! the same RRN rule, the same answer, the same duplicate handling.
 
-use crate::response::{self, Header};
+use crate::response;
 use bytes::Bytes;
 use jiff::Timestamp;
 use jiff::civil::Date;
 use mpos_domain::card::PanKey;
+use mpos_domain::mti::Mti;
 use mpos_domain::response::ResponseCode;
 use mpos_domain::rules::{
-    FinancialDecision, FinancialRequest, Fingerprint, Issuer, ReversalDecision, ReversalRequest,
+    FinancialDecision, FinancialRequest, Issuer, RequestHeader, ReversalDecision, ReversalRequest,
     Session, decide_financial, decide_reversal,
 };
 use mpos_iso8583::Layout;
@@ -64,14 +65,13 @@ impl Context<'_> {
     /// links and the RRN.
     fn row(
         &self,
-        header: &Header<'_>,
+        header: &RequestHeader,
         kind: Kind,
-        fingerprint: Fingerprint,
         code: ResponseCode,
         response: &[u8],
     ) -> NewTransaction {
         let (device_serial, merchant_id) = self.sender();
-        let received = header.received;
+        let received = &header.received;
         NewTransaction {
             kind,
             device_serial,
@@ -95,19 +95,24 @@ impl Context<'_> {
             original_id: None,
             original_rrn: None,
             original_data: None,
-            fingerprint: fingerprint.0,
+            fingerprint: header.fingerprint.0,
             response: response.to_vec(),
         }
     }
 
     /// The answer the stored row under this request's duplicate key got:
     /// an identical retransmission is answered exactly as before.
-    fn replay(&self, conn: &Connection, header: &Header<'_>) -> Result<Recorded, StoreError> {
+    fn replay(
+        &self,
+        conn: &Connection,
+        mti: Mti,
+        header: &RequestHeader,
+    ) -> Result<Recorded, StoreError> {
         let (device, _) = self.sender();
         let prior = transactions::find_by_key(
             conn,
             &device,
-            header.mti,
+            mti,
             header.stan.as_str(),
             header.transmission_time.as_str(),
         )?
@@ -180,22 +185,22 @@ pub fn financial(
         ctx.pan_key,
         ctx.today,
     )?;
-    let header = Header::from(request);
+    let header = &request.header;
     let kind = match request.kind {
         mpos_domain::ids::TransactionKind::Purchase => Kind::Purchase,
         mpos_domain::ids::TransactionKind::Refund => Kind::Refund,
     };
     let row = |code, response: &[u8]| {
-        let mut row = ctx.row(&header, kind, request.fingerprint, code, response);
+        let mut row = ctx.row(header, kind, code, response);
         row.original_rrn = request.original_rrn.as_ref().map(ToString::to_string);
         row
     };
     match decision {
-        FinancialDecision::Replay => ctx.replay(conn, &header),
+        FinancialDecision::Replay => ctx.replay(conn, Mti::Financial, header),
         FinancialDecision::Decline {
             code, store: false, ..
         } => Ok(Recorded::answered(
-            response::answer(ctx.layout, &header, code, None),
+            response::answer(ctx.layout, Mti::Financial, header, code, None),
             code,
         )),
         FinancialDecision::Decline {
@@ -204,7 +209,7 @@ pub fn financial(
             card,
             ..
         } => {
-            let answer = response::answer(ctx.layout, &header, code, None);
+            let answer = response::answer(ctx.layout, Mti::Financial, header, code, None);
             let mut stored = row(code, &answer);
             stored.original_id = original_id;
             stored.masked_pan = card.as_ref().map(|c| c.masked.to_string());
@@ -220,7 +225,13 @@ pub fn financial(
             stored.pan_hash = Some(card.hash.0);
             let id = transactions::insert(conn, &stored)?;
             let (rrn, auth) = (rrn_of(id), auth_code());
-            let answer = response::answer(ctx.layout, &header, code, Some((&rrn, &auth)));
+            let answer = response::answer(
+                ctx.layout,
+                Mti::Financial,
+                header,
+                code,
+                Some((&rrn, &auth)),
+            );
             transactions::set_approval(conn, id, &rrn, &auth, &answer)?;
             Ok(Recorded {
                 answer,
@@ -241,12 +252,12 @@ pub fn reversal(
 ) -> Result<Recorded, StoreError> {
     let ledger = SqlLedger::new(conn, Arc::clone(ctx.directory));
     let decision = decide_reversal(request, ctx.session, &ledger)?;
-    let header = Header::from(request);
+    let header = &request.header;
     let record = |code, original_id: Option<i64>| -> Result<Recorded, StoreError> {
-        let answer = response::answer(ctx.layout, &header, code, None);
-        let mut row = ctx.row(&header, Kind::Reversal, request.fingerprint, code, &answer);
+        let answer = response::answer(ctx.layout, Mti::Reversal, header, code, None);
+        let mut row = ctx.row(header, Kind::Reversal, code, &answer);
         row.original_id = original_id;
-        row.original_data = request.received.original_data.clone();
+        row.original_data = header.received.original_data.clone();
         transactions::insert(conn, &row)?;
         Ok(Recorded::answered(answer, code))
     };
@@ -259,15 +270,15 @@ pub fn reversal(
         ReversalDecision::AlreadyReversed => {
             let code = ResponseCode::Approved;
             Ok(Recorded::answered(
-                response::answer(ctx.layout, &header, code, None),
+                response::answer(ctx.layout, Mti::Reversal, header, code, None),
                 code,
             ))
         }
-        ReversalDecision::Replay => ctx.replay(conn, &header),
+        ReversalDecision::Replay => ctx.replay(conn, Mti::Reversal, header),
         ReversalDecision::Decline {
             code, store: false, ..
         } => Ok(Recorded::answered(
-            response::answer(ctx.layout, &header, code, None),
+            response::answer(ctx.layout, Mti::Reversal, header, code, None),
             code,
         )),
         ReversalDecision::Decline {

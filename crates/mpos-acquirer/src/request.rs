@@ -11,7 +11,9 @@ use mpos_domain::ids::{
 };
 use mpos_domain::money::{Amount, Currency};
 use mpos_domain::response::ResponseCode;
-use mpos_domain::rules::{AsReceived, CardInput, FinancialRequest, Fingerprint, ReversalRequest};
+use mpos_domain::rules::{
+    AsReceived, CardInput, FinancialRequest, Fingerprint, RequestHeader, ReversalRequest,
+};
 use mpos_iso8583::Message;
 
 const FORMAT: ResponseCode = ResponseCode::FormatError;
@@ -68,24 +70,18 @@ fn card(message: &Message<'_>) -> Result<CardInput, ResponseCode> {
     }
 }
 
-/// The fields a 0200 and a 0400 share.
-struct Common {
-    amount: Amount,
-    currency: Currency,
-    stan: Stan,
-    transmission_time: TransmissionTime,
-    terminal_id: TerminalId,
-    merchant_id: MerchantId,
-}
-
-fn common(message: &Message<'_>) -> Result<Common, ResponseCode> {
-    Ok(Common {
+/// What a 0200 and a 0400 share: the fields every answer echoes and every
+/// row keeps, the content's fingerprint and what is kept as received.
+fn header(message: &Message<'_>, key: &PanKey) -> Result<RequestHeader, ResponseCode> {
+    Ok(RequestHeader {
         amount: Amount::from_de4(need(message, 4)?).map_err(|_| FORMAT)?,
         currency: Currency::from_de49(need(message, 49)?).map_err(|_| FORMAT)?,
         stan: Stan::new(need(message, 11)?).map_err(|_| FORMAT)?,
         transmission_time: TransmissionTime::new(need(message, 7)?).map_err(|_| FORMAT)?,
         terminal_id: TerminalId::new(need(message, 41)?).map_err(|_| FORMAT)?,
         merchant_id: MerchantId::new(need(message, 42)?).map_err(|_| FORMAT)?,
+        fingerprint: fingerprint(message, key),
+        received: as_received(message),
     })
 }
 
@@ -106,7 +102,7 @@ fn as_received(message: &Message<'_>) -> AsReceived {
 pub fn financial(message: &Message<'_>, key: &PanKey) -> Result<FinancialRequest, ResponseCode> {
     all_present(message, &[3, 4, 7, 11, 22, 41, 42, 49])?;
     // Format (30) before the processing code (12), as step 1 orders them.
-    let c = common(message)?;
+    let header = header(message, key)?;
     let card = card(message)?;
     let original_rrn = message
         .str(37)
@@ -121,37 +117,20 @@ pub fn financial(message: &Message<'_>, key: &PanKey) -> Result<FinancialRequest
     };
     Ok(FinancialRequest {
         kind,
-        amount: c.amount,
-        currency: c.currency,
-        stan: c.stan,
-        transmission_time: c.transmission_time,
-        terminal_id: c.terminal_id,
-        merchant_id: c.merchant_id,
+        header,
         card,
         original_rrn,
-        fingerprint: fingerprint(message, key),
-        received: as_received(message),
     })
 }
 
 /// A 0400 as a typed request, read from the message once.
 pub fn reversal(message: &Message<'_>, key: &PanKey) -> Result<ReversalRequest, ResponseCode> {
     all_present(message, &[3, 4, 7, 11, 41, 42, 49, 90])?;
-    let c = common(message)?;
+    let header = header(message, key)?;
     let original = OriginalData::parse(need(message, 90)?).map_err(|_| FORMAT)?;
     TransactionKind::from_processing_code(need(message, 3)?)
         .ok_or(ResponseCode::InvalidTransaction)?;
-    Ok(ReversalRequest {
-        amount: c.amount,
-        currency: c.currency,
-        stan: c.stan,
-        transmission_time: c.transmission_time,
-        terminal_id: c.terminal_id,
-        merchant_id: c.merchant_id,
-        original,
-        fingerprint: fingerprint(message, key),
-        received: as_received(message),
-    })
+    Ok(ReversalRequest { header, original })
 }
 
 /// What an 0800 asks.

@@ -3,82 +3,30 @@
 //! authorization code of an approval, and DE 39.
 //!
 //! A 0200 or 0400 that passed step 1 is answered from its typed request
-//! ([`Header`]); an 0800, or a request refused at step 1, from its decoded
+//! ([`RequestHeader`]); an 0800, or a request refused at step 1, from its decoded
 //! message ([`echo`]). Both echo the same fields in the same text: a test
 //! below holds them to it.
 
 use bytes::Bytes;
-use mpos_domain::ids::{MerchantId, Stan, TerminalId, TransmissionTime};
-use mpos_domain::money::{Amount, Currency};
 use mpos_domain::mti::Mti;
 use mpos_domain::response::ResponseCode;
-use mpos_domain::rules::{AsReceived, FinancialRequest, ReversalRequest};
+use mpos_domain::rules::RequestHeader;
 use mpos_iso8583::{Layout, Message, MessageBuilder};
 
 /// Fields an answer echoes from its request's message (70 only in an 0810).
 const ECHOED: [u8; 8] = [3, 4, 7, 11, 41, 42, 49, 70];
 
-/// What a 0200 or 0400 that passed step 1 echoes in its answer and keeps
-/// in its row, borrowed from its typed request.
-pub struct Header<'r> {
-    /// 0200 or 0400.
-    pub mti: Mti,
-    /// DE 4.
-    pub amount: Amount,
-    /// DE 49.
-    pub currency: Currency,
-    /// DE 11.
-    pub stan: &'r Stan,
-    /// DE 7.
-    pub transmission_time: &'r TransmissionTime,
-    /// DE 41.
-    pub terminal_id: &'r TerminalId,
-    /// DE 42.
-    pub merchant_id: &'r MerchantId,
-    /// DE 3, and what the row keeps as received.
-    pub received: &'r AsReceived,
-}
-
-impl<'r> From<&'r FinancialRequest> for Header<'r> {
-    fn from(r: &'r FinancialRequest) -> Self {
-        Header {
-            mti: Mti::Financial,
-            amount: r.amount,
-            currency: r.currency,
-            stan: &r.stan,
-            transmission_time: &r.transmission_time,
-            terminal_id: &r.terminal_id,
-            merchant_id: &r.merchant_id,
-            received: &r.received,
-        }
-    }
-}
-
-impl<'r> From<&'r ReversalRequest> for Header<'r> {
-    fn from(r: &'r ReversalRequest) -> Self {
-        Header {
-            mti: Mti::Reversal,
-            amount: r.amount,
-            currency: r.currency,
-            stan: &r.stan,
-            transmission_time: &r.transmission_time,
-            terminal_id: &r.terminal_id,
-            merchant_id: &r.merchant_id,
-            received: &r.received,
-        }
-    }
-}
-
 /// The answer to a typed request with `code`, and for an approval its RRN
 /// and authorization code.
 pub fn answer(
     layout: &Layout,
-    request: &Header<'_>,
+    mti: Mti,
+    request: &RequestHeader,
     code: ResponseCode,
     approval: Option<(&str, &str)>,
 ) -> Bytes {
     let (amount, currency) = (request.amount.to_de4(), request.currency.to_de49());
-    let mut builder = MessageBuilder::new(response_mti(request.mti));
+    let mut builder = MessageBuilder::new(response_mti(mti));
     builder
         .set(3, &request.received.processing_code)
         .set(4, &amount)
@@ -211,7 +159,7 @@ mod tests {
         let typed = request::financial(&message, &key).expect("passes step 1");
         for code in [ResponseCode::Approved, ResponseCode::InsufficientFunds] {
             assert_eq!(
-                answer(&layout, &Header::from(&typed), code, None),
+                answer(&layout, Mti::Financial, &typed.header, code, None),
                 echo(&layout, &message, code)
             );
         }
@@ -224,11 +172,17 @@ mod tests {
         let message = layout.decode(&frame).expect("decodes");
         let typed = request::reversal(&message, &key).expect("passes step 1");
         assert_eq!(
-            answer(&layout, &Header::from(&typed), ResponseCode::Approved, None),
+            answer(
+                &layout,
+                Mti::Reversal,
+                &typed.header,
+                ResponseCode::Approved,
+                None
+            ),
             echo(&layout, &message, ResponseCode::Approved)
         );
         assert_eq!(
-            typed.received.original_data.as_deref(),
+            typed.header.received.original_data.as_deref(),
             Some(original.as_str())
         );
     }

@@ -12,7 +12,7 @@ use mpos_domain::ids::{
 };
 use mpos_domain::money::{Amount, Currency};
 use mpos_domain::rules::{
-    AsReceived, CardInput, FinancialRequest, Fingerprint, Session, SimulatorIssuer,
+    AsReceived, CardInput, FinancialRequest, Fingerprint, RequestHeader, Session, SimulatorIssuer,
 };
 use mpos_store::ops::transactions;
 use mpos_testkit::messages::CARD;
@@ -34,26 +34,28 @@ fn request(
 ) -> FinancialRequest {
     FinancialRequest {
         kind,
-        amount: Amount::from_minor(amount),
-        currency: Currency::BYN,
-        stan: Stan::new(&format!("{stan:06}")).unwrap(),
-        transmission_time: TransmissionTime::new("1125093000").unwrap(),
-        terminal_id: TerminalId::new("10000001").unwrap(),
-        merchant_id: MerchantId::new("MTB000000000001").unwrap(),
+        header: RequestHeader {
+            amount: Amount::from_minor(amount),
+            currency: Currency::BYN,
+            stan: Stan::new(&format!("{stan:06}")).unwrap(),
+            transmission_time: TransmissionTime::new("1125093000").unwrap(),
+            terminal_id: TerminalId::new("10000001").unwrap(),
+            merchant_id: MerchantId::new("MTB000000000001").unwrap(),
+            fingerprint: Fingerprint([fingerprint; 32]),
+            received: AsReceived {
+                processing_code: match kind {
+                    TransactionKind::Purchase => "000000",
+                    TransactionKind::Refund => "200000",
+                }
+                .into(),
+                ..AsReceived::default()
+            },
+        },
         card: CardInput {
             pan_digits: CARD.into(),
             expiry: Expiry::from_yymm("2812").unwrap(),
         },
         original_rrn: rrn.map(|r| Rrn::new(r).unwrap()),
-        fingerprint: Fingerprint([fingerprint; 32]),
-        received: AsReceived {
-            processing_code: match kind {
-                TransactionKind::Purchase => "000000",
-                TransactionKind::Refund => "200000",
-            }
-            .into(),
-            ..AsReceived::default()
-        },
     }
 }
 

@@ -9,13 +9,13 @@ mod network;
 use crate::metrics::CloseReason;
 use crate::record::{self, Recorded};
 use crate::request;
-use crate::response::{self, Header};
+use crate::response;
 use crate::state::HostState;
 use bytes::Bytes;
 use mpos_domain::ids::Stan;
 use mpos_domain::mti::Mti;
 use mpos_domain::response::ResponseCode;
-use mpos_domain::rules::{FinancialRequest, ReversalRequest, Session};
+use mpos_domain::rules::{FinancialRequest, RequestHeader, ReversalRequest, Session};
 use mpos_store::StoreError;
 use mpos_store::rusqlite::Connection;
 use std::future::Future;
@@ -116,10 +116,17 @@ enum Typed {
 }
 
 impl Typed {
-    fn header(&self) -> Header<'_> {
+    fn mti(&self) -> Mti {
         match self {
-            Typed::Financial(request) => Header::from(request),
-            Typed::Reversal(request) => Header::from(request),
+            Typed::Financial(_) => Mti::Financial,
+            Typed::Reversal(_) => Mti::Reversal,
+        }
+    }
+
+    fn header(&self) -> &RequestHeader {
+        match self {
+            Typed::Financial(request) => &request.header,
+            Typed::Reversal(request) => &request.header,
         }
     }
 
@@ -164,18 +171,21 @@ fn recorded(
     });
     let state = Arc::clone(state);
     Dispatch::Answer(Box::pin(async move {
-        let header = typed.header();
+        let (mti, header) = (typed.mti(), typed.header());
         let (bytes, code) = match ack.await {
             Ok(recorded) => (recorded.answer, recorded.code),
             Err(error) => {
-                tracing::error!(%error, mti = %header.mti, "not stored: answering 96");
+                tracing::error!(%error, %mti, "not stored: answering 96");
                 let code = ResponseCode::SystemMalfunction;
-                (response::answer(&state.layout, &header, code, None), code)
+                (
+                    response::answer(&state.layout, mti, header, code, None),
+                    code,
+                )
             }
         };
         Answer {
             bytes,
-            mti: header.mti,
+            mti,
             code,
             stan: Some(header.stan.clone()),
             received,

@@ -1,12 +1,10 @@
 //! 0200: purchase and refund, steps 2 to 10 of the spec.
 
 use super::{
-    AsReceived, CardFacts, CardInput, Fingerprint, Issuer, Ledger, Refused, Session, admit,
-    retransmission,
+    CardFacts, CardInput, Issuer, Ledger, Refused, RequestHeader, Session, admit, retransmission,
 };
 use crate::card::{Pan, PanKey};
-use crate::ids::{MerchantId, Rrn, Stan, TerminalId, TransactionKind, TransmissionTime};
-use crate::money::{Amount, Currency};
+use crate::ids::{Rrn, TransactionKind};
 use crate::mti::Mti;
 use crate::response::ResponseCode;
 use jiff::civil::Date;
@@ -16,26 +14,12 @@ use jiff::civil::Date;
 pub struct FinancialRequest {
     /// Purchase or refund (DE 3).
     pub kind: TransactionKind,
-    /// DE 4.
-    pub amount: Amount,
-    /// DE 49.
-    pub currency: Currency,
-    /// DE 11.
-    pub stan: Stan,
-    /// DE 7.
-    pub transmission_time: TransmissionTime,
-    /// DE 41.
-    pub terminal_id: TerminalId,
-    /// DE 42.
-    pub merchant_id: MerchantId,
+    /// What every 0200 and 0400 carries: amount, keys, terminal, merchant.
+    pub header: RequestHeader,
     /// DE 2 + DE 14, or DE 35.
     pub card: CardInput,
     /// A refund's DE 37: the purchase it refunds.
     pub original_rrn: Option<Rrn>,
-    /// The request's content, for duplicate detection.
-    pub fingerprint: Fingerprint,
-    /// What the stored row and the answer keep as received.
-    pub received: AsReceived,
 }
 
 /// What to do with a 0200.
@@ -79,6 +63,7 @@ pub fn decide_financial<L: Ledger>(
             masked: pan.masked(),
             hash: pan.hash(key),
         });
+    let header = &request.header;
     let decline = |code, store: bool, original_id| FinancialDecision::Decline {
         code,
         store,
@@ -88,7 +73,7 @@ pub fn decide_financial<L: Ledger>(
 
     // 2 to 4: signed on, not blocked, the device's merchant and terminal.
     let (session, device, terminal) =
-        match admit(session, &request.merchant_id, &request.terminal_id, ledger) {
+        match admit(session, &header.merchant_id, &header.terminal_id, ledger) {
             Ok(admitted) => admitted,
             Err(Refused(code, store)) => return Ok(decline(code, store, None)),
         };
@@ -97,9 +82,9 @@ pub fn decide_financial<L: Ledger>(
         ledger,
         session,
         Mti::Financial,
-        &request.stan,
-        &request.transmission_time,
-        request.fingerprint,
+        &header.stan,
+        &header.transmission_time,
+        header.fingerprint,
     )? {
         Some(true) => return Ok(FinancialDecision::Replay),
         Some(false) => return Ok(decline(ResponseCode::Duplicate, false, None)),
@@ -113,8 +98,8 @@ pub fn decide_financial<L: Ledger>(
         return Ok(decline(ResponseCode::ExpiredCard, true, None));
     }
     // 7. Amount and currency.
-    let over_limit = terminal.limit.is_some_and(|limit| request.amount > limit);
-    if request.amount.is_zero() || over_limit || request.currency != terminal.currency {
+    let over_limit = terminal.limit.is_some_and(|limit| header.amount > limit);
+    if header.amount.is_zero() || over_limit || header.currency != terminal.currency {
         return Ok(decline(ResponseCode::InvalidAmount, true, None));
     }
     match request.kind {
@@ -134,7 +119,7 @@ pub fn decide_financial<L: Ledger>(
             let Some(target) = target else {
                 return Ok(decline(ResponseCode::OriginalNotFound, true, None));
             };
-            if request.amount > target.amount.saturating_sub(target.refunded) {
+            if header.amount > target.amount.saturating_sub(target.refunded) {
                 return Ok(decline(ResponseCode::InvalidAmount, true, Some(target.id)));
             }
             // Refunds are approved by the acquirer itself.
@@ -144,7 +129,7 @@ pub fn decide_financial<L: Ledger>(
             })
         }
         // 9. A purchase goes to the issuer.
-        TransactionKind::Purchase => match issuer.decide(request.amount) {
+        TransactionKind::Purchase => match issuer.decide(header.amount) {
             ResponseCode::Approved => Ok(FinancialDecision::Approve {
                 original_id: None,
                 card: card_facts,

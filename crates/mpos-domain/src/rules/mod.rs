@@ -194,6 +194,29 @@ impl Issuer for SimulatorIssuer {
     }
 }
 
+/// What a 0200 and a 0400 share, once step 1 checked it: the fields every
+/// answer echoes and every stored row keeps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestHeader {
+    /// DE 4.
+    pub amount: Amount,
+    /// DE 49.
+    pub currency: Currency,
+    /// DE 11.
+    pub stan: Stan,
+    /// DE 7.
+    pub transmission_time: TransmissionTime,
+    /// DE 41.
+    pub terminal_id: TerminalId,
+    /// DE 42.
+    pub merchant_id: MerchantId,
+    /// The request's content, keyed: an identical retransmission matches,
+    /// any change does not (94).
+    pub fingerprint: Fingerprint,
+    /// DE 3 and what the row keeps as received.
+    pub received: AsReceived,
+}
+
 /// What a 0200 or 0400 carried that no rule reads, kept as received for its
 /// stored row and echoed in its answer. The layout checked each field's
 /// format before step 1 built the request.

@@ -1,32 +1,17 @@
 //! 0400: reversal of an earlier 0200 named by DE 90.
 
-use super::{AsReceived, Fingerprint, Ledger, Refused, Session, admit, retransmission};
-use crate::ids::{MerchantId, OriginalData, Stan, TerminalId, TransmissionTime};
-use crate::money::{Amount, Currency};
+use super::{Ledger, Refused, RequestHeader, Session, admit, retransmission};
+use crate::ids::OriginalData;
 use crate::mti::Mti;
 use crate::response::ResponseCode;
 
 /// A 0400 that passed step 1.
 #[derive(Debug, Clone)]
 pub struct ReversalRequest {
-    /// DE 4: must equal the original's.
-    pub amount: Amount,
-    /// DE 49.
-    pub currency: Currency,
-    /// DE 11.
-    pub stan: Stan,
-    /// DE 7.
-    pub transmission_time: TransmissionTime,
-    /// DE 41.
-    pub terminal_id: TerminalId,
-    /// DE 42.
-    pub merchant_id: MerchantId,
+    /// What every 0200 and 0400 carries; DE 4 must equal the original's.
+    pub header: RequestHeader,
     /// DE 90.
     pub original: OriginalData,
-    /// The request's content, for retransmissions.
-    pub fingerprint: Fingerprint,
-    /// What the stored row and the answer keep as received.
-    pub received: AsReceived,
 }
 
 /// What to do with a 0400.
@@ -65,8 +50,9 @@ pub fn decide_reversal<L: Ledger>(
         store,
         original_id,
     };
+    let header = &request.header;
     // Steps 2 to 4 as for a 0200.
-    let (session, _, _) = match admit(session, &request.merchant_id, &request.terminal_id, ledger) {
+    let (session, _, _) = match admit(session, &header.merchant_id, &header.terminal_id, ledger) {
         Ok(admitted) => admitted,
         Err(Refused(code, store)) => return Ok(decline(code, store, None)),
     };
@@ -77,9 +63,9 @@ pub fn decide_reversal<L: Ledger>(
         ledger,
         session,
         Mti::Reversal,
-        &request.stan,
-        &request.transmission_time,
-        request.fingerprint,
+        &header.stan,
+        &header.transmission_time,
+        header.fingerprint,
     )? {
         Some(true) => return Ok(ReversalDecision::Replay),
         Some(false) => return Ok(decline(ResponseCode::Duplicate, false, None)),
@@ -96,7 +82,7 @@ pub fn decide_reversal<L: Ledger>(
     if original.reversed {
         return Ok(ReversalDecision::AlreadyReversed);
     }
-    if request.amount != original.amount {
+    if header.amount != original.amount {
         return Ok(decline(
             ResponseCode::InvalidAmount,
             true,

@@ -186,29 +186,35 @@ fn session(device: &str, version: i64) -> Session {
 fn purchase() -> FinancialRequest {
     FinancialRequest {
         kind: TransactionKind::Purchase,
-        amount: Amount::from_minor(10_000),
-        currency: Currency::BYN,
-        stan: Stan::new("000001").unwrap(),
-        transmission_time: TransmissionTime::new("1125093000").unwrap(),
-        terminal_id: TerminalId::new("10000001").unwrap(),
-        merchant_id: mid(M1),
+        header: header("000001", 10_000, Fingerprint([1; 32])),
         card: CardInput {
             pan_digits: CARD.into(),
             expiry: Expiry::from_yymm("2812").unwrap(),
         },
         original_rrn: None,
-        fingerprint: Fingerprint([1; 32]),
+    }
+}
+
+/// What a request of MPOS-0001 on 10000001 carries, in BYN.
+fn header(stan: &str, amount: u64, fingerprint: Fingerprint) -> RequestHeader {
+    RequestHeader {
+        amount: Amount::from_minor(amount),
+        currency: Currency::BYN,
+        stan: Stan::new(stan).unwrap(),
+        transmission_time: TransmissionTime::new("1125093000").unwrap(),
+        terminal_id: TerminalId::new("10000001").unwrap(),
+        merchant_id: mid(M1),
+        fingerprint,
         received: AsReceived::default(),
     }
 }
 
 fn refund(rrn: &str, amount: u64) -> FinancialRequest {
-    FinancialRequest {
-        kind: TransactionKind::Refund,
-        amount: Amount::from_minor(amount),
-        original_rrn: Some(Rrn::new(rrn).unwrap()),
-        ..purchase()
-    }
+    let mut refund = purchase();
+    refund.kind = TransactionKind::Refund;
+    refund.header.amount = Amount::from_minor(amount);
+    refund.original_rrn = Some(Rrn::new(rrn).unwrap());
+    refund
 }
 
 /// (code, stored) of a decision; 00 for approvals, "replay" for replays.
@@ -264,40 +270,40 @@ fn financial_rules_in_the_order_of_the_spec() {
         ),
         (
             "DE 42 of another merchant",
-            with(|r| r.merchant_id = mid(M2)),
+            with(|r| r.header.merchant_id = mid(M2)),
             Some(s1.clone()),
             ("03", true),
         ),
         (
             "another merchant's terminal",
-            with(|r| r.terminal_id = TerminalId::new("20000001").unwrap()),
+            with(|r| r.header.terminal_id = TerminalId::new("20000001").unwrap()),
             Some(s1.clone()),
             ("03", true),
         ),
         (
             "inactive terminal",
-            with(|r| r.terminal_id = TerminalId::new("10000009").unwrap()),
+            with(|r| r.header.terminal_id = TerminalId::new("10000009").unwrap()),
             Some(s1.clone()),
             ("03", true),
         ),
         (
             "unknown terminal",
-            with(|r| r.terminal_id = TerminalId::new("99999999").unwrap()),
+            with(|r| r.header.terminal_id = TerminalId::new("99999999").unwrap()),
             Some(s1.clone()),
             ("03", true),
         ),
         (
             "identical retransmission",
             with(|r| {
-                r.stan = Stan::new("000099").unwrap();
-                r.fingerprint = Fingerprint([9; 32]);
+                r.header.stan = Stan::new("000099").unwrap();
+                r.header.fingerprint = Fingerprint([9; 32]);
             }),
             Some(s1.clone()),
             ("replay", false),
         ),
         (
             "same key, other content",
-            with(|r| r.stan = Stan::new("000099").unwrap()),
+            with(|r| r.header.stan = Stan::new("000099").unwrap()),
             Some(s1.clone()),
             ("94", false),
         ),
@@ -321,15 +327,15 @@ fn financial_rules_in_the_order_of_the_spec() {
         ),
         (
             "zero amount",
-            with(|r| r.amount = Amount::from_minor(0)),
+            with(|r| r.header.amount = Amount::from_minor(0)),
             Some(s1.clone()),
             ("13", true),
         ),
         (
             "over the terminal's limit",
             with(|r| {
-                r.terminal_id = TerminalId::new("10000002").unwrap();
-                r.amount = Amount::from_minor(500_001);
+                r.header.terminal_id = TerminalId::new("10000002").unwrap();
+                r.header.amount = Amount::from_minor(500_001);
             }),
             Some(s1.clone()),
             ("13", true),
@@ -337,27 +343,27 @@ fn financial_rules_in_the_order_of_the_spec() {
         (
             "at the terminal's limit",
             with(|r| {
-                r.terminal_id = TerminalId::new("10000002").unwrap();
-                r.amount = Amount::from_minor(500_000);
+                r.header.terminal_id = TerminalId::new("10000002").unwrap();
+                r.header.amount = Amount::from_minor(500_000);
             }),
             Some(s1.clone()),
             ("00", true),
         ),
         (
             "currency not the terminal's",
-            with(|r| r.currency = Currency::new(643).unwrap()),
+            with(|r| r.header.currency = Currency::new(643).unwrap()),
             Some(s1.clone()),
             ("13", true),
         ),
         (
             "issuer: insufficient funds",
-            with(|r| r.amount = Amount::from_minor(10_051)),
+            with(|r| r.header.amount = Amount::from_minor(10_051)),
             Some(s1.clone()),
             ("51", true),
         ),
         (
             "issuer: do not honour",
-            with(|r| r.amount = Amount::from_minor(10_005)),
+            with(|r| r.header.amount = Amount::from_minor(10_005)),
             Some(s1.clone()),
             ("05", true),
         ),
@@ -494,15 +500,8 @@ fn a_failing_ledger_is_an_error_for_the_caller_to_answer_96() {
 
 fn reversal(stan: &str, amount: u64) -> ReversalRequest {
     ReversalRequest {
-        amount: Amount::from_minor(amount),
-        currency: Currency::BYN,
-        stan: Stan::new("000100").unwrap(),
-        transmission_time: TransmissionTime::new("1125093000").unwrap(),
-        terminal_id: TerminalId::new("10000001").unwrap(),
-        merchant_id: mid(M1),
+        header: header("000100", amount, Fingerprint([2; 32])),
         original: OriginalData::parse(&format!("0200{stan}1125090000{}", "0".repeat(22))).unwrap(),
-        fingerprint: Fingerprint([2; 32]),
-        received: AsReceived::default(),
     }
 }
 
@@ -515,10 +514,13 @@ fn reversal_rules() {
         store,
         original_id,
     };
-    let retransmitted = ReversalRequest {
-        stan: Stan::new("000199").unwrap(),
-        fingerprint: Fingerprint([8; 32]),
-        ..reversal("000010", 10_000)
+    let mut retransmitted = reversal("000010", 10_000);
+    retransmitted.header.stan = Stan::new("000199").unwrap();
+    retransmitted.header.fingerprint = Fingerprint([8; 32]);
+    let with = |base: &ReversalRequest, f: fn(&mut ReversalRequest)| {
+        let mut r = base.clone();
+        f(&mut r);
+        r
     };
     let cases: Vec<(&str, ReversalRequest, Option<Session>, ReversalDecision)> = vec![
         (
@@ -565,10 +567,9 @@ fn reversal_rules() {
         ),
         (
             "same key, other content",
-            ReversalRequest {
-                fingerprint: Fingerprint([7; 32]),
-                ..retransmitted
-            },
+            with(&retransmitted, |r| {
+                r.header.fingerprint = Fingerprint([7; 32])
+            }),
             s1.clone(),
             decline(ResponseCode::Duplicate, false, None),
         ),
@@ -592,10 +593,9 @@ fn reversal_rules() {
         ),
         (
             "another merchant",
-            ReversalRequest {
-                merchant_id: mid(M2),
-                ..reversal("000010", 10_000)
-            },
+            with(&reversal("000010", 10_000), |r| {
+                r.header.merchant_id = mid(M2)
+            }),
             s1.clone(),
             decline(ResponseCode::InvalidMerchant, true, None),
         ),
@@ -707,8 +707,8 @@ fn every_response_code_is_reached_by_a_rule_or_left_to_the_caller() {
     ];
     for (amount, stan) in [(10_051, "000002"), (10_005, "000003"), (0, "000004")] {
         let mut r = purchase();
-        r.amount = Amount::from_minor(amount);
-        r.stan = Stan::new(stan).unwrap();
+        r.header.amount = Amount::from_minor(amount);
+        r.header.stan = Stan::new(stan).unwrap();
         requests.push(r);
     }
     let mut r = purchase();
@@ -718,10 +718,10 @@ fn every_response_code_is_reached_by_a_rule_or_left_to_the_caller() {
     r.card.expiry = Expiry::from_yymm("2001").unwrap();
     requests.push(r);
     let mut r = purchase();
-    r.stan = Stan::new("000099").unwrap();
+    r.header.stan = Stan::new("000099").unwrap();
     requests.push(r);
     let mut r = purchase();
-    r.merchant_id = mid(M2);
+    r.header.merchant_id = mid(M2);
     requests.push(r);
     for request in &requests {
         for session in [Some(&s1), None] {
