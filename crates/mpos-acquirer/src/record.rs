@@ -100,6 +100,17 @@ impl Context<'_> {
         }
     }
 
+    /// The answer to a request whose decision stores nothing.
+    fn unstored(
+        &self,
+        mti: Mti,
+        header: &RequestHeader,
+        code: ResponseCode,
+    ) -> Result<Recorded, StoreError> {
+        let answer = response::answer(self.layout, mti, header, code, None);
+        Ok(Recorded::answered(answer, code))
+    }
+
     /// The answer the stored row under this request's duplicate key got:
     /// an identical retransmission is answered exactly as before.
     fn replay(
@@ -199,10 +210,7 @@ pub fn financial(
         FinancialDecision::Replay => ctx.replay(conn, Mti::Financial, header),
         FinancialDecision::Decline {
             code, store: false, ..
-        } => Ok(Recorded::answered(
-            response::answer(ctx.layout, Mti::Financial, header, code, None),
-            code,
-        )),
+        } => ctx.unstored(Mti::Financial, header, code),
         FinancialDecision::Decline {
             code,
             original_id,
@@ -268,19 +276,12 @@ pub fn reversal(
         }
         ReversalDecision::RecordUnknown => record(ResponseCode::Approved, None),
         ReversalDecision::AlreadyReversed => {
-            let code = ResponseCode::Approved;
-            Ok(Recorded::answered(
-                response::answer(ctx.layout, Mti::Reversal, header, code, None),
-                code,
-            ))
+            ctx.unstored(Mti::Reversal, header, ResponseCode::Approved)
         }
         ReversalDecision::Replay => ctx.replay(conn, Mti::Reversal, header),
         ReversalDecision::Decline {
             code, store: false, ..
-        } => Ok(Recorded::answered(
-            response::answer(ctx.layout, Mti::Reversal, header, code, None),
-            code,
-        )),
+        } => ctx.unstored(Mti::Reversal, header, code),
         ReversalDecision::Decline {
             code, original_id, ..
         } => record(code, original_id),

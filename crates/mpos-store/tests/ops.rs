@@ -71,9 +71,21 @@ fn a_merchant_cannot_touch_another_merchants_device() {
     let result = store
         .write_blocking(|conn| {
             Ok((
-                devices::set_blocked(conn, "MPOS-0101", Some("MTB000000000001"), true)?,
-                devices::set_app_password(conn, "MPOS-0101", Some("MTB000000000001"), "x")?,
-                devices::set_blocked(conn, "NO-SUCH", None, true)?,
+                devices::set_blocked(
+                    conn,
+                    "MPOS-0101",
+                    Some("MTB000000000001"),
+                    true,
+                    &Actor::System,
+                )?,
+                devices::set_app_password(
+                    conn,
+                    "MPOS-0101",
+                    Some("MTB000000000001"),
+                    "x",
+                    &Actor::System,
+                )?,
+                devices::set_blocked(conn, "NO-SUCH", None, true, &Actor::System)?,
             ))
         })
         .unwrap();
@@ -91,9 +103,15 @@ fn blocking_and_new_passwords_reach_the_directory() {
     let before = store.directory().device("MPOS-0001").unwrap();
     let changed = store
         .write_blocking(|conn| {
-            let blocked = devices::set_blocked(conn, "MPOS-0001", Some("MTB000000000001"), true)?;
-            let again = devices::set_blocked(conn, "MPOS-0001", None, true)?;
-            devices::set_app_password(conn, "MPOS-0001", None, "new-hash")?;
+            let blocked = devices::set_blocked(
+                conn,
+                "MPOS-0001",
+                Some("MTB000000000001"),
+                true,
+                &Actor::System,
+            )?;
+            let again = devices::set_blocked(conn, "MPOS-0001", None, true, &Actor::System)?;
+            devices::set_app_password(conn, "MPOS-0001", None, "new-hash", &Actor::System)?;
             Ok((blocked, again))
         })
         .unwrap();

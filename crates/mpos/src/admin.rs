@@ -217,19 +217,7 @@ fn device(store: &Store, command: DeviceCommand) -> Result<(), CliError> {
             let hash = PasswordHash::new(password.as_str())?.as_str().to_owned();
             let serial_c = serial.clone();
             let found = store.write_blocking(move |conn| {
-                let merchant = device_merchant(conn, &serial_c)?;
-                let found = devices::set_app_password(conn, &serial_c, None, &hash)?;
-                if found {
-                    audit::record(
-                        conn,
-                        &Actor::Operator,
-                        merchant.as_deref(),
-                        "device.app_password_changed",
-                        Some(&serial_c),
-                        None,
-                    )?;
-                }
-                Ok(found)
+                devices::set_app_password(conn, &serial_c, None, &hash, &Actor::Operator)
             })?;
             if !found {
                 return Err(no_device(&serial));
@@ -260,24 +248,7 @@ fn device(store: &Store, command: DeviceCommand) -> Result<(), CliError> {
 fn set_blocked(store: &Store, serial: String, blocked: bool) -> Result<(), CliError> {
     let serial_c = serial.clone();
     let changed = store.write_blocking(move |conn| {
-        let merchant = device_merchant(conn, &serial_c)?;
-        let changed = devices::set_blocked(conn, &serial_c, None, blocked)?;
-        if changed == Some(true) {
-            let action = if blocked {
-                "device.blocked"
-            } else {
-                "device.unblocked"
-            };
-            audit::record(
-                conn,
-                &Actor::Operator,
-                merchant.as_deref(),
-                action,
-                Some(&serial_c),
-                None,
-            )?;
-        }
-        Ok(changed)
+        devices::set_blocked(conn, &serial_c, None, blocked, &Actor::Operator)
     })?;
     let state = if blocked { "blocked" } else { "active" };
     match changed {
@@ -372,16 +343,6 @@ fn terminal(store: &Store, command: TerminalCommand) -> Result<(), CliError> {
             Ok(())
         }
     }
-}
-
-fn device_merchant(
-    conn: &mpos_store::rusqlite::Connection,
-    serial: &str,
-) -> Result<Option<String>, StoreError> {
-    Ok(devices::list(conn, None)?
-        .into_iter()
-        .find(|d| d.serial == serial)
-        .map(|d| d.merchant_id))
 }
 
 /// An argument that breaks its domain rule, the rule's words as the message.

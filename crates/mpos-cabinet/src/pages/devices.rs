@@ -13,7 +13,7 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use mpos_store::ops::audit::{self, Actor};
+use mpos_store::ops::audit::Actor;
 use mpos_store::ops::devices;
 use serde::Deserialize;
 use std::sync::Arc;
@@ -169,23 +169,8 @@ pub async fn set_state(
     let changed = cabinet
         .store
         .write(move |c| {
-            let changed = devices::set_blocked(c, &serial, Some(&merchant.id), blocked)?;
-            if changed == Some(true) {
-                let action = if blocked {
-                    "device.blocked"
-                } else {
-                    "device.unblocked"
-                };
-                audit::record(
-                    c,
-                    &Actor::Merchant(merchant.id.clone()),
-                    Some(&merchant.id),
-                    action,
-                    Some(&serial),
-                    None,
-                )?;
-            }
-            Ok(changed)
+            let actor = Actor::Merchant(merchant.id.clone());
+            devices::set_blocked(c, &serial, Some(&merchant.id), blocked, &actor)
         })
         .await?;
     match changed {
@@ -250,18 +235,8 @@ pub async fn set_password(
     let changed = cabinet
         .store
         .write(move |c| {
-            let changed = devices::set_app_password(c, &serial, Some(&merchant), &hash)?;
-            if changed {
-                audit::record(
-                    c,
-                    &Actor::Merchant(merchant.clone()),
-                    Some(&merchant),
-                    "device.app_password_changed",
-                    Some(&serial),
-                    None,
-                )?;
-            }
-            Ok(changed)
+            let actor = Actor::Merchant(merchant.clone());
+            devices::set_app_password(c, &serial, Some(&merchant), &hash, &actor)
         })
         .await?;
     if !changed {

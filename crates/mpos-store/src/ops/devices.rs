@@ -1,9 +1,11 @@
 //! Card readers: their state, app password and last sign-on. Changes to
 //! state and password bump `directory_version` (by trigger), so the host's
-//! directory sees them within a second.
+//! directory sees them within a second, and are audited in the same write,
+//! whoever makes them (the cabinet, `mpos admin`).
 
 use crate::error::StoreError;
-use rusqlite::{Connection, params};
+use crate::ops::audit::{self, Actor};
+use rusqlite::{Connection, OptionalExtension, params};
 
 /// A device as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,39 +55,60 @@ pub fn exists(conn: &Connection, serial: &str) -> Result<bool, StoreError> {
         .exists([serial])?)
 }
 
-/// Blocks or unblocks; `Ok(None)` if no such device (of this merchant, when
+/// Blocks or unblocks, as `actor` asks, and audits a change (not a no-op)
+/// in the same write; `Ok(None)` if no such device (of this merchant, when
 /// `merchant_id` is given), else whether the state changed.
 pub fn set_blocked(
     conn: &Connection,
     serial: &str,
     merchant_id: Option<&str>,
     blocked: bool,
+    actor: &Actor,
 ) -> Result<Option<bool>, StoreError> {
-    if !owned(conn, serial, merchant_id)? {
+    let Some(owner) = owner(conn, serial, merchant_id)? else {
         return Ok(None);
-    }
+    };
     let changed = conn
         .prepare_cached("UPDATE devices SET state = ?2 WHERE serial = ?1 AND state <> ?2")?
-        .execute(params![serial, state_text(blocked)])?;
-    Ok(Some(changed == 1))
+        .execute(params![serial, state_text(blocked)])?
+        == 1;
+    if changed {
+        let action = if blocked {
+            "device.blocked"
+        } else {
+            "device.unblocked"
+        };
+        audit::record(conn, actor, Some(&owner), action, Some(serial), None)?;
+    }
+    Ok(Some(changed))
 }
 
-/// Sets a new app password hash and revokes existing sign-ons (by bumping
-/// the credentials version); `Ok(false)` if no such device (of this merchant).
+/// Sets a new app password hash, as `actor` asks, revokes existing
+/// sign-ons (by bumping the credentials version) and audits it in the same
+/// write; `Ok(false)` if no such device (of this merchant).
 pub fn set_app_password(
     conn: &Connection,
     serial: &str,
     merchant_id: Option<&str>,
     app_password_hash: &str,
+    actor: &Actor,
 ) -> Result<bool, StoreError> {
-    if !owned(conn, serial, merchant_id)? {
+    let Some(owner) = owner(conn, serial, merchant_id)? else {
         return Ok(false);
-    }
+    };
     conn.prepare_cached(
         "UPDATE devices SET app_password_hash = ?2, credentials_version = credentials_version + 1
          WHERE serial = ?1",
     )?
     .execute(params![serial, app_password_hash])?;
+    audit::record(
+        conn,
+        actor,
+        Some(&owner),
+        "device.app_password_changed",
+        Some(serial),
+        None,
+    )?;
     Ok(true)
 }
 
@@ -116,12 +139,19 @@ pub fn list(conn: &Connection, merchant_id: Option<&str>) -> Result<Vec<DeviceRo
 }
 
 /// Whether the device exists and, if a merchant is given, belongs to it.
-fn owned(conn: &Connection, serial: &str, merchant_id: Option<&str>) -> Result<bool, StoreError> {
+/// The merchant of the device, if it exists (and is `merchant_id`'s, when
+/// given).
+fn owner(
+    conn: &Connection,
+    serial: &str,
+    merchant_id: Option<&str>,
+) -> Result<Option<String>, StoreError> {
     Ok(conn
         .prepare_cached(
-            "SELECT 1 FROM devices WHERE serial = ?1 AND (?2 IS NULL OR merchant_id = ?2)",
+            "SELECT merchant_id FROM devices WHERE serial = ?1 AND (?2 IS NULL OR merchant_id = ?2)",
         )?
-        .exists(params![serial, merchant_id])?)
+        .query_row(params![serial, merchant_id], |row| row.get(0))
+        .optional()?)
 }
 
 fn state_text(blocked: bool) -> &'static str {
