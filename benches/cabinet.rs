@@ -137,17 +137,9 @@ fn fixture(rows: u64) -> PathBuf {
             &app.clock,
             app.clock.zone(),
             jiff::Timestamp::now(),
-            &app.pan_key,
         )
         .expect("generator");
-        mpos_cli::seed::seed(
-            &store,
-            generator,
-            Arc::clone(&app.layout),
-            Actor::System,
-            |_| {},
-        )
-        .expect("seed");
+        mpos_cli::seed::seed(&app, generator, Actor::System, |_| {}).expect("seed");
     };
     for (merchant, n, number) in [(OTHER, rows / 10, 2), (MERCHANT, rows, 1)] {
         seed(mpos_cli::seed::shape_of(&store, merchant, n.max(1), 365, number).expect("shape"));
