@@ -275,3 +275,6 @@ pub fn seed(
     summary.elapsed = started.elapsed();
     Ok(summary)
 }
+
+#[cfg(test)]
+mod tests;
