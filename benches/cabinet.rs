@@ -31,7 +31,6 @@ use mpos_testkit::provision::{
     standard_terminal,
 };
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
