@@ -31,7 +31,6 @@ use mpos_testkit::provision::{
     standard_terminal,
 };
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower::ServiceExt;
 
@@ -47,7 +46,7 @@ const RARE_DEVICE: &str = "MPOS-0009";
 /// A terminal used now and then: 150 rows over the year.
 const RARE_TERMINAL: &str = "10000005";
 /// Bumped when the fixture's shape changes, so old caches are not reused.
-const FIXTURE_VERSION: u32 = 3;
+const FIXTURE_VERSION: u32 = 4;
 
 /// Whether criterion measures (`cargo bench`) or just checks that each
 /// benchmark runs (`cargo test`).
@@ -137,17 +136,9 @@ fn fixture(rows: u64) -> PathBuf {
             &app.clock,
             app.clock.zone(),
             jiff::Timestamp::now(),
-            &app.pan_key,
         )
         .expect("generator");
-        mpos_cli::seed::seed(
-            &store,
-            generator,
-            Arc::clone(&app.layout),
-            Actor::System,
-            |_| {},
-        )
-        .expect("seed");
+        mpos_cli::seed::seed(&app, generator, Actor::System, |_| {}).expect("seed");
     };
     for (merchant, n, number) in [(OTHER, rows / 10, 2), (MERCHANT, rows, 1)] {
         seed(mpos_cli::seed::shape_of(&store, merchant, n.max(1), 365, number).expect("shape"));

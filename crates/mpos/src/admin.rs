@@ -66,14 +66,8 @@ fn seed_history(app: &App, args: SeedHistoryArgs) -> Result<(), CliError> {
         args.days,
         args.seed,
     )?;
-    let generator = Generator::new(
-        shape,
-        &app.clock,
-        app.clock.zone(),
-        jiff::Timestamp::now(),
-        &app.pan_key,
-    )
-    .map_err(SeedError::from)?;
+    let generator = Generator::new(shape, &app.clock, app.clock.zone(), jiff::Timestamp::now())
+        .map_err(SeedError::from)?;
     let total = generator.len();
     let bar = ProgressBar::new(total);
     bar.set_style(
@@ -83,13 +77,9 @@ fn seed_history(app: &App, args: SeedHistoryArgs) -> Result<(), CliError> {
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> "),
     );
-    let summary = seed::seed(
-        store,
-        generator,
-        std::sync::Arc::clone(&app.layout),
-        Actor::Operator,
-        |stored| bar.set_position(stored),
-    );
+    let summary = seed::seed(app, generator, Actor::Operator, |stored| {
+        bar.set_position(stored)
+    });
     bar.finish_and_clear();
     let summary = summary?;
     let seconds = summary.elapsed.as_secs_f64();

@@ -129,11 +129,13 @@ pub enum AdminCommand {
     /// terminals, spread over the last D business days (today's included, up to now):
     /// about 90% approved purchases, 4% refunds of recent purchases, 5% declines with
     /// the codes the host stores (51, 05, 54, 14, 13), and 1.5% of the purchases
-    /// reversed by a 0400. Cards are masked and hashed with this data folder's key; no
-    /// full card number is stored. The same --seed gives the same rows on the same database
-    /// and business day (only the times of today's rows, which fall before now, follow the
-    /// clock). Rows go through the host's own insert path in batches of 10,000, so the
-    /// cabinet's daily totals stay exact, and the run is recorded in the audit log.
+    /// reversed by a 0400. Every request goes through the host's own decide-and-store
+    /// step, as if its card reader had sent it then: cards are masked and hashed with
+    /// this data folder's key, no full card number is stored, and the cabinet's daily
+    /// totals stay exact. The same --seed gives the same requests, and so the same rows
+    /// but for their random authorization codes, on the same database and business day
+    /// (only the times of today's rows, which fall before now, follow the clock). Rows
+    /// are committed in batches of 10,000, and the run is recorded in the audit log.
     /// Meant for test and demo databases: the rows look real to the cabinet and reports.
     ///
     /// Example: mpos admin seed-history --merchant MTB000000000001 --transactions 1000000 --days 365

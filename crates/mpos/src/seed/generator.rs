@@ -1,37 +1,46 @@
-//! The synthetic 0200s of `mpos admin seed-history`, as a deterministic
+//! The synthetic requests of `mpos admin seed-history`, as a deterministic
 //! stream: the same seed, merchant, devices, terminals and business day
-//! give the same rows, oldest first, in the order the host would have
-//! stored them. Only the times of today's rows move with the time of day:
-//! they fall between the day's start and now.
+//! give the same requests, oldest first, in the order the host would have
+//! received them. Only the times of today's requests move with the time of
+//! day: they fall between the day's start and now.
 //!
-//! What a stream looks like, about: 90 % approved purchases, 4 % refunds
-//! of a recent purchase on the same card and terminal, 5 % declines with the
-//! codes the host stores (51 and 05 from the issuer simulator, with amounts
-//! that the simulator would decline; 54, 14, 13), and 1.5 % of the approved
-//! purchases reversed by a 0400 right after. Days are weighted by weekday,
-//! times of day by shop hours. Cards come from a pool
-//! generated from the seed: each PAN passes the Luhn check, lives only long
-//! enough to be masked and hashed with the data folder's key, and is never
-//! kept.
+//! Each [`Event`] is what a card reader would send — a 0200's fields and
+//! the instant it arrives at — with the response code the host's rules
+//! will give it, which the writer checks. What a stream looks like, about:
+//! 90 % approved purchases, 4 % refunds of a recent purchase on the same
+//! card and terminal, 5 % declines (51 and 05 by the amount endings the
+//! issuer simulator declines, 54 by an expiry before the day, 14 by a card
+//! number whose Luhn check digit is wrong, 13 by an amount over the
+//! terminal's limit), and 1.5 % of the approved purchases reversed by a
+//! 0400 a few seconds later. Days are weighted by weekday, times of day by
+//! shop hours. Cards come from a pool generated from the seed (see
+//! [`super::cards`]): their numbers are in memory while the generator
+//! lives, and only the host's path, which masks and hashes them, sees them.
 //!
-//! RRNs are left to the writer: the host makes them of the row id, which is
-//! known only when the row is stored.
+//! Two fields are left to the writer, which knows them only once the host
+//! answered: a refund's DE 37 (the RRN its purchase got) and a reversal's
+//! DE 90 (its original's STAN and DE 7, after any STAN retry).
 
+use super::cards::{self, CardPool};
+use super::request::Request;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
 use mpos_domain::business_day::BusinessDayClock;
-use mpos_domain::card::{Pan, PanKey, luhn_check_digit};
+use mpos_domain::mti::Mti;
 use mpos_domain::response::ResponseCode;
-use mpos_store::ops::transactions::{Kind, NewTransaction};
 use std::collections::VecDeque;
 
-/// How far back (in generated rows) a refund may look for its purchase. The
-/// writer remembers the row ids of at least that many rows.
+/// How far back (in generated events) a refund may look for its purchase.
+/// The writer remembers the RRNs of at least that many events.
 pub const REFUND_WINDOW: u64 = 5_000;
 
 /// Cards in the pool, at most.
 const CARDS: u64 = 20_000;
+
+/// DE 3 of a purchase and of a refund.
+const PURCHASE: &str = "000000";
+const REFUND: &str = "200000";
 
 /// Why no stream can be made.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,60 +60,65 @@ pub enum GenerateError {
     Calendar(u32),
 }
 
-/// A virtual terminal rows are paid on.
+/// A virtual terminal requests are paid on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Terminal {
     /// DE 41.
     pub id: String,
     /// `standard`, `installment` or `bonus`: installments are bigger, rarer.
     pub kind: String,
-    /// ISO 4217 numeric; every row on it is in this currency.
+    /// ISO 4217 numeric; every request on it is in this currency.
     pub currency: u16,
-    /// Per-transaction limit, minor units: approved rows stay within it.
+    /// Per-transaction limit, minor units: approved requests stay within it.
     pub limit_minor: Option<u64>,
 }
 
 /// What to generate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shape {
-    /// DE 42 of every row.
+    /// DE 42 of every request.
     pub merchant_id: String,
-    /// The merchant's card readers (DE 62); the first is the busiest.
+    /// The merchant's card readers (the sessions requests come on); the
+    /// first is the busiest.
     pub devices: Vec<String>,
     /// The merchant's active virtual terminals.
     pub terminals: Vec<Terminal>,
-    /// 0200 rows to generate.
+    /// 0200s to generate.
     pub transactions: u64,
     /// Business days they spread over, today's the last.
     pub days: u32,
-    /// Same seed, same rows.
+    /// Same seed, same requests.
     pub seed: u64,
 }
 
-/// One generated 0200, and what the writer completes when storing it.
+/// One generated 0200, what the host's rules will answer it, and the 0400
+/// that reverses it if any.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Event {
     /// Its place in the stream, from 0.
     pub seq: u64,
-    /// The row: for an approval the RRN and the response are left empty
-    /// (the RRN is made of the row id), for a decline the response too.
-    pub row: NewTransaction,
-    /// A refund's purchase, by its `seq`: the writer fills in
-    /// `original_id` and `original_rrn`.
+    /// The device it comes from, by its place in [`Shape::devices`].
+    pub device: usize,
+    /// The 0200; a refund's DE 37 is left to the writer.
+    pub request: Request,
+    /// The response code the host's rules give it.
+    pub intended: ResponseCode,
+    /// A refund's purchase, by its `seq`: the writer fills in DE 37 with
+    /// the RRN the purchase got.
     pub refund_of: Option<u64>,
-    /// The 0400 that reverses this row right after it; the writer fills in
-    /// its `original_id` and marks this row reversed.
-    pub reversal: Option<NewTransaction>,
+    /// The 0400 that reverses this 0200 a few seconds later (always
+    /// approved); the writer fills in its DE 90.
+    pub reversal: Option<Request>,
 }
 
 impl Event {
-    /// Whether the row is approved.
+    /// Whether the 0200 is to be approved.
     pub fn approved(&self) -> bool {
-        self.row.response_code == "00"
+        self.intended == ResponseCode::Approved
     }
 }
 
-/// SplitMix64, written out so that a seed's rows never change with a
+/// SplitMix64, written out so that a seed's requests never change with a
 /// dependency's version.
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
@@ -156,50 +170,6 @@ impl Rng {
     }
 }
 
-/// A card of the pool: what the store keeps of it.
-#[derive(Debug, Clone)]
-struct Card {
-    masked: String,
-    hash: [u8; 32],
-}
-
-/// The first six digits of the pool's cards: Visa, Mastercard, Belkart, Mir.
-const BINS: [&str; 4] = ["427655", "546938", "911200", "220070"];
-
-/// A pool of `count` distinct cards (16 digits, Luhn-valid) from `rng`.
-fn card_pool(rng: &mut Rng, count: u64, key: &PanKey) -> Vec<Card> {
-    (0..count.max(1))
-        .map(|i| {
-            let mut digits = String::with_capacity(16);
-            digits.push_str(BINS[(i % BINS.len() as u64) as usize]);
-            // Nine digits: the index keeps cards distinct, the rng varies them.
-            let body = (i * 7_919 + rng.below(1_000)) % 1_000_000_000;
-            digits.push_str(&format!("{body:09}"));
-            digits.push(char::from(b'0' + luhn_check_digit(digits.as_bytes())));
-            let card = match Pan::parse(&digits) {
-                Ok(pan) => Card {
-                    masked: pan.masked().to_string(),
-                    hash: pan.hash(key).0,
-                },
-                // Unreachable: the check digit was just computed.
-                Err(_) => Card {
-                    masked: format!("{}******0000", &digits[..6]),
-                    hash: [0; 32],
-                },
-            };
-            zero(&mut digits);
-            card
-        })
-        .collect()
-}
-
-/// Overwrites a PAN's digits before the string is freed.
-fn zero(digits: &mut String) {
-    let len = digits.len();
-    digits.clear();
-    digits.extend(std::iter::repeat_n('0', len));
-}
-
 /// How busy each local hour is, relative to the busiest.
 const HOURS: [f64; 24] = [
     0.02, 0.01, 0.01, 0.01, 0.01, 0.02, 0.05, 0.2, 0.45, 0.7, 0.9, 1.0, 1.0, 1.0, 0.9, 0.85, 0.9,
@@ -208,6 +178,9 @@ const HOURS: [f64; 24] = [
 
 /// How busy a weekday is: Monday first.
 const WEEKDAYS: [f64; 7] = [0.9, 0.95, 1.0, 1.0, 1.2, 1.25, 0.8];
+
+/// DE 22 of the requests, drawn uniformly: mostly contactless.
+const ENTRY_MODES: [&str; 5] = ["071", "071", "071", "051", "021"];
 
 /// One business day of the stream.
 #[derive(Debug, Clone)]
@@ -229,11 +202,12 @@ struct Refundable {
     device: usize,
 }
 
-/// The stream itself.
+/// The stream itself. It holds the card pool's numbers, wiped when it is
+/// dropped.
 pub struct Generator {
     shape: Shape,
     rng: Rng,
-    cards: Vec<Card>,
+    cards: CardPool,
     zone: TimeZone,
     clock: BusinessDayClock,
     days: Vec<Day>,
@@ -246,19 +220,18 @@ pub struct Generator {
     device_weights: Vec<f64>,
     terminal_weights: Vec<f64>,
     refundable: VecDeque<Refundable>,
-    /// Nothing is stored later than this.
+    /// Nothing arrives later than this.
     now: Timestamp,
 }
 
 impl Generator {
     /// The stream of `shape` ending at `now`, business days by `clock`
-    /// (times shown in `zone`), cards hashed with `key`.
+    /// (times shown in `zone`).
     pub fn new(
         shape: Shape,
         clock: &BusinessDayClock,
         zone: &TimeZone,
         now: Timestamp,
-        key: &PanKey,
     ) -> Result<Generator, GenerateError> {
         if shape.devices.is_empty() {
             return Err(GenerateError::NoDevices(shape.merchant_id.clone()));
@@ -267,7 +240,11 @@ impl Generator {
             return Err(GenerateError::NoTerminals(shape.merchant_id.clone()));
         }
         let mut rng = Rng::new(shape.seed);
-        let cards = card_pool(&mut rng, CARDS.min(shape.transactions / 4 + 1), key);
+        let cards = CardPool::new(
+            &mut rng,
+            CARDS.min(shape.transactions / 4 + 1),
+            clock.business_day(now),
+        );
         let days = plan_days(&shape, clock, now)?;
         let stans = shape
             .devices
@@ -309,12 +286,12 @@ impl Generator {
         &self.shape
     }
 
-    /// Rows the stream holds in all (0200s; reversals come on top).
+    /// 0200s the stream holds in all (reversals come on top).
     pub fn len(&self) -> u64 {
         self.days.iter().map(|d| d.rows).sum()
     }
 
-    /// Whether the stream holds no rows.
+    /// Whether the stream holds no requests.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -329,7 +306,7 @@ impl Generator {
         while self.instants.is_empty() {
             let day = self.days.get(self.day)?.clone();
             self.day += 1;
-            // A stream of its own per day: the rest of the rows do not
+            // A stream of its own per day: the rest of the requests do not
             // depend on when today's fall (which depends on the time now).
             let mut rng =
                 Rng::new(self.shape.seed ^ (self.day as u64).wrapping_mul(0xA076_1D64_78BD_642F));
@@ -375,8 +352,8 @@ impl Generator {
         t.limit_minor.map_or(minor, |limit| minor.min(limit))
     }
 
-    /// A purchase's response code: mostly approved, else a decline the
-    /// host stores (13 only where a limit can be exceeded).
+    /// A purchase's intended response code: mostly approved, else a
+    /// decline the host stores (13 only where a limit can be exceeded).
     fn outcome(&mut self, has_limit: bool) -> ResponseCode {
         let x = self.rng.unit();
         if x < 0.025 {
@@ -399,6 +376,18 @@ impl Generator {
         while self.refundable.front().is_some_and(|r| r.seq < oldest) {
             self.refundable.pop_front();
         }
+    }
+
+    /// DE 7, 12 and 13 of a request sent `at`: UTC `MMDDhhmmss`, local
+    /// `hhmmss` and `MMDD`.
+    fn times(&self, at: Timestamp) -> [(u8, String); 3] {
+        let utc = TimeZone::UTC.to_datetime(at);
+        let local = self.zone.to_datetime(at);
+        [
+            (7, utc.strftime("%m%d%H%M%S").to_string()),
+            (12, local.strftime("%H%M%S").to_string()),
+            (13, local.strftime("%m%d").to_string()),
+        ]
     }
 }
 
@@ -446,8 +435,9 @@ impl Iterator for Generator {
             }
         };
 
-        // The outcome: refunds of a live purchase are approved; purchases
-        // meet the issuer simulator (…51 → 51, …05 → 05) and the rules.
+        // The intended outcome: refunds of a live purchase are approved;
+        // purchases meet the rules and the issuer simulator (…51 → 51,
+        // …05 → 05), so each decline is made of what the rules decline.
         let limit = self.shape.terminals[terminal].limit_minor;
         let code = match refund_of {
             Some(_) => ResponseCode::Approved,
@@ -463,67 +453,50 @@ impl Iterator for Generator {
             }
             _ => amount,
         };
-        let has_card = code != ResponseCode::InvalidCardNumber;
+        let (pan, expiry) = match code {
+            ResponseCode::InvalidCardNumber => (
+                self.cards.misread(card, &mut self.rng),
+                self.cards.expiry(card).to_owned(),
+            ),
+            ResponseCode::ExpiredCard => (
+                self.cards.pan(card),
+                cards::expired_before(self.clock.business_day(at), &mut self.rng),
+            ),
+            _ => (self.cards.pan(card), self.cards.expiry(card).to_owned()),
+        };
 
-        let kind = if refund_of.is_some() {
-            Kind::Refund
-        } else {
-            Kind::Purchase
-        };
         let stan = self.next_stan(device);
-        let utc = TimeZone::UTC.to_datetime(at);
-        let local = self.zone.to_datetime(at);
-        let approved = code == ResponseCode::Approved;
-        let card_facts = &self.cards[card];
-        let mut fingerprint = [0u8; 32];
-        for chunk in fingerprint.chunks_mut(8) {
-            chunk.copy_from_slice(&self.rng.next_u64().to_le_bytes());
-        }
-        let auth_code: String = (0..6)
-            .map(|_| {
-                char::from(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[self.rng.below(36) as usize])
-            })
-            .collect();
-        let entry_modes = ["071", "071", "071", "051", "021"];
+        let entry_mode = ENTRY_MODES[self.rng.below(ENTRY_MODES.len() as u64) as usize];
         let t = &self.shape.terminals[terminal];
-        let row = NewTransaction {
-            kind,
-            device_serial: self.shape.devices[device].clone(),
-            merchant_id: self.shape.merchant_id.clone(),
-            vt_id: t.id.clone(),
-            stan,
-            transmission_time: utc.strftime("%m%d%H%M%S").to_string(),
-            local_time: Some(local.strftime("%H%M%S").to_string()),
-            local_date: Some(local.strftime("%m%d").to_string()),
-            pos_entry_mode: Some(entry_modes[self.rng.below(5) as usize].into()),
-            processing_code: if refund_of.is_some() {
-                "200000"
-            } else {
-                "000000"
-            }
-            .into(),
-            amount_minor: amount,
-            currency: t.currency,
-            masked_pan: has_card.then(|| card_facts.masked.clone()),
-            pan_hash: has_card.then_some(card_facts.hash),
-            rrn: None,
-            auth_code: approved.then_some(auth_code),
-            response_code: code.as_str().into(),
-            business_day: self.clock.business_day(at).to_string(),
-            received_at: at.as_millisecond(),
-            original_id: None,
-            original_rrn: None,
-            original_data: None,
-            fingerprint,
-            response: Vec::new(),
-        };
+        let mut fields = Vec::with_capacity(13);
+        fields.extend([
+            (2, pan),
+            (
+                3,
+                if refund_of.is_some() {
+                    REFUND
+                } else {
+                    PURCHASE
+                }
+                .to_owned(),
+            ),
+            (4, format!("{amount:012}")),
+            (11, stan),
+            (14, expiry),
+            (22, entry_mode.to_owned()),
+            (41, t.id.clone()),
+            (42, self.shape.merchant_id.clone()),
+            (49, format!("{:03}", t.currency)),
+        ]);
+        fields.extend(self.times(at));
+        let request = Request::new(Mti::Financial, at, fields);
 
         // Approved purchases: some are reversed at once (the app timed out),
         // the rest may be refunded later.
         let mut reversal = None;
-        if approved && refund_of.is_none() {
+        if code == ResponseCode::Approved && refund_of.is_none() {
             if self.rng.chance(0.015) {
-                reversal = Some(self.reversal_of(&row, device, at));
+                reversal = Some(self.reversal_of(&request, device));
             } else {
                 self.refundable.push_back(Refundable {
                     seq,
@@ -536,7 +509,9 @@ impl Iterator for Generator {
         }
         Some(Event {
             seq,
-            row,
+            device,
+            request,
+            intended: code,
             refund_of,
             reversal,
         })
@@ -544,51 +519,26 @@ impl Iterator for Generator {
 }
 
 impl Generator {
-    /// The 0400 a device sends a few seconds after `original`.
-    fn reversal_of(
-        &mut self,
-        original: &NewTransaction,
-        device: usize,
-        at: Timestamp,
-    ) -> NewTransaction {
-        let later = at
+    /// The 0400 `device` sends a few seconds after `original`: the same
+    /// amount, terminal and merchant, its own STAN and times; DE 90 is the
+    /// writer's.
+    fn reversal_of(&mut self, original: &Request, device: usize) -> Request {
+        let later = original
+            .at
             .checked_add(SignedDuration::from_millis(
                 2_000 + self.rng.below(28_000) as i64,
             ))
-            .unwrap_or(at)
+            .unwrap_or(original.at)
             .min(self.now)
-            .max(at);
-        let stan = self.next_stan(device);
-        let mut fingerprint = [0u8; 32];
-        for chunk in fingerprint.chunks_mut(8) {
-            chunk.copy_from_slice(&self.rng.next_u64().to_le_bytes());
-        }
-        let local = self.zone.to_datetime(later);
-        NewTransaction {
-            kind: Kind::Reversal,
-            stan,
-            transmission_time: TimeZone::UTC
-                .to_datetime(later)
-                .strftime("%m%d%H%M%S")
-                .to_string(),
-            local_time: Some(local.strftime("%H%M%S").to_string()),
-            local_date: Some(local.strftime("%m%d").to_string()),
-            masked_pan: None,
-            pan_hash: None,
-            rrn: None,
-            auth_code: None,
-            response_code: "00".into(),
-            business_day: self.clock.business_day(later).to_string(),
-            received_at: later.as_millisecond(),
-            original_data: Some(format!(
-                "0200{}{}{}",
-                original.stan,
-                original.transmission_time,
-                "0".repeat(22)
-            )),
-            fingerprint,
-            ..original.clone()
-        }
+            .max(original.at);
+        let mut fields: Vec<(u8, String)> = original
+            .fields()
+            .filter(|(n, _)| matches!(n, 3 | 4 | 22 | 41 | 42 | 49))
+            .map(|(n, text)| (n, text.to_owned()))
+            .collect();
+        fields.push((11, self.next_stan(device)));
+        fields.extend(self.times(later));
+        Request::new(Mti::Reversal, later, fields)
     }
 }
 
@@ -662,6 +612,8 @@ fn plan_days(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mpos_domain::card::{Expiry, Pan};
+    use mpos_domain::ids::OriginalData;
     use std::collections::HashSet;
 
     fn shape(n: u64, days: u32, seed: u64) -> Shape {
@@ -692,16 +644,23 @@ mod tests {
         "2026-11-25T12:00:00Z".parse().unwrap()
     }
 
+    fn clock() -> BusinessDayClock {
+        BusinessDayClock::minsk().unwrap()
+    }
+
     fn events(shape: Shape) -> Vec<Event> {
-        let clock = BusinessDayClock::minsk().unwrap();
         let zone = TimeZone::get("Europe/Minsk").unwrap();
-        Generator::new(shape, &clock, &zone, now(), &PanKey::new(b"test key"))
+        Generator::new(shape, &clock(), &zone, now())
             .unwrap()
             .collect()
     }
 
+    fn business_day(e: &Event) -> String {
+        clock().business_day(e.request.at).to_string()
+    }
+
     #[test]
-    fn a_seed_gives_the_same_rows_and_another_seed_others() {
+    fn a_seed_gives_the_same_requests_and_another_seed_others() {
         let a = events(shape(2_000, 30, 7));
         let b = events(shape(2_000, 30, 7));
         let c = events(shape(2_000, 30, 8));
@@ -710,46 +669,39 @@ mod tests {
     }
 
     #[test]
-    fn later_the_same_day_only_the_times_of_todays_rows_move() {
-        let clock = BusinessDayClock::minsk().unwrap();
+    fn later_the_same_day_only_the_times_of_todays_requests_move() {
+        let clock = clock();
         let zone = TimeZone::get("Europe/Minsk").unwrap();
-        let key = PanKey::new(b"test key");
         let at = |now: &str| -> Vec<Event> {
-            Generator::new(
-                shape(3_000, 10, 4),
-                &clock,
-                &zone,
-                now.parse().unwrap(),
-                &key,
-            )
-            .unwrap()
-            .collect()
+            Generator::new(shape(3_000, 10, 4), &clock, &zone, now.parse().unwrap())
+                .unwrap()
+                .collect()
         };
         // 09:00 and 20:00 in Minsk, the same business day.
         let (morning, evening) = (at("2026-11-25T06:00:00Z"), at("2026-11-25T17:00:00Z"));
         assert_eq!(morning.len(), evening.len());
+        let timeless = |r: &Request| {
+            let mut r = r.clone();
+            r.at = Timestamp::UNIX_EPOCH;
+            for n in [7, 12, 13] {
+                r.remove(n);
+            }
+            r
+        };
         let timeless = |e: &Event| {
-            let mut row = e.row.clone();
-            row.received_at = 0;
-            row.transmission_time.clear();
-            row.local_time = None;
-            row.local_date = None;
             (
-                row,
+                e.seq,
+                e.device,
+                timeless(&e.request),
+                e.intended,
                 e.refund_of,
-                e.reversal.as_ref().map(|r| r.amount_minor),
+                e.reversal.as_ref().map(timeless),
             )
         };
         for (m, e) in morning.iter().zip(&evening) {
-            if m.row.business_day == "2026-11-25" {
+            if business_day(m) == "2026-11-25" {
                 assert_eq!(timeless(m), timeless(e));
-                assert!(
-                    m.row.received_at
-                        < "2026-11-25T06:00:00Z"
-                            .parse::<Timestamp>()
-                            .unwrap()
-                            .as_millisecond()
-                );
+                assert!(m.request.at < "2026-11-25T06:00:00Z".parse::<Timestamp>().unwrap());
             } else {
                 assert_eq!(m, e);
             }
@@ -757,38 +709,46 @@ mod tests {
     }
 
     #[test]
-    fn exactly_n_rows_over_the_days_ending_today_oldest_first() {
+    fn exactly_n_requests_over_the_days_ending_today_oldest_first() {
         let rows = events(shape(5_000, 30, 1));
         assert_eq!(rows.len(), 5_000);
-        let days: HashSet<&str> = rows.iter().map(|e| e.row.business_day.as_str()).collect();
-        assert_eq!(days.len(), 30, "every day has rows");
-        assert_eq!(rows[0].row.business_day, "2026-10-27");
-        assert_eq!(rows.last().unwrap().row.business_day, "2026-11-25");
+        let days: HashSet<String> = rows.iter().map(business_day).collect();
+        assert_eq!(days.len(), 30, "every day has requests");
+        assert_eq!(business_day(&rows[0]), "2026-10-27");
+        assert_eq!(business_day(rows.last().unwrap()), "2026-11-25");
         assert!(
-            rows.windows(2)
-                .all(|w| w[0].row.received_at <= w[1].row.received_at),
-            "in the order the host would have stored them"
+            rows.windows(2).all(|w| w[0].request.at <= w[1].request.at),
+            "in the order the host would have received them"
         );
         assert!(
             rows.iter()
-                .all(|e| e.row.received_at <= now().as_millisecond()),
+                .flat_map(|e| std::iter::once(&e.request).chain(&e.reversal))
+                .all(|r| r.at <= now()),
             "nothing in the future"
         );
-        let clock = BusinessDayClock::minsk().unwrap();
         for e in &rows {
-            let at = Timestamp::from_millisecond(e.row.received_at).unwrap();
-            assert_eq!(clock.business_day(at).to_string(), e.row.business_day);
+            // DE 7 is the instant in UTC, DE 12/13 in the local zone.
+            let utc = TimeZone::UTC.to_datetime(e.request.at);
+            assert_eq!(
+                e.request.field(7),
+                Some(utc.strftime("%m%d%H%M%S").to_string().as_str())
+            );
+            let local = clock().zone().to_datetime(e.request.at);
+            assert_eq!(
+                e.request.field(13),
+                Some(local.strftime("%m%d").to_string().as_str())
+            );
         }
         assert_eq!(events(shape(0, 30, 1)).len(), 0);
         assert_eq!(events(shape(3, 365, 1)).len(), 3);
     }
 
     #[test]
-    fn the_mix_is_realistic_and_consistent_with_the_rules() {
+    fn the_mix_is_realistic_and_each_request_gets_its_code_from_the_rules() {
         let rows = events(shape(20_000, 60, 3));
         let count = |f: &dyn Fn(&Event) -> bool| rows.iter().filter(|e| f(e)).count() as f64;
         let n = rows.len() as f64;
-        let refunds = count(&|e| e.row.kind == Kind::Refund) / n;
+        let refunds = count(&|e| e.request.field(3) == Some(REFUND)) / n;
         let declines = count(&|e| !e.approved()) / n;
         let reversed = count(&|e| e.reversal.is_some()) / n;
         assert!((0.02..0.06).contains(&refunds), "{refunds}");
@@ -796,34 +756,45 @@ mod tests {
         assert!((0.005..0.03).contains(&reversed), "{reversed}");
         let mut codes = HashSet::new();
         for e in &rows {
-            let r = &e.row;
-            codes.insert(r.response_code.clone());
-            assert!(ResponseCode::parse(&r.response_code).is_some());
-            assert!(r.amount_minor > 0);
-            match r.response_code.as_str() {
-                "51" => assert_eq!(r.amount_minor % 100, 51),
-                "05" => assert_eq!(r.amount_minor % 100, 5),
-                "00" if r.kind == Kind::Purchase => {
-                    assert!(!matches!(r.amount_minor % 100, 5 | 51));
-                    assert!(r.auth_code.as_ref().is_some_and(|a| a.len() == 6));
+            let r = &e.request;
+            codes.insert(e.intended.as_str());
+            assert_eq!(r.mti, Mti::Financial);
+            let amount = r.amount_minor();
+            assert!(amount > 0);
+            let pan = Pan::parse(r.field(2).unwrap());
+            let expired = Expiry::from_yymm(r.field(14).unwrap())
+                .unwrap()
+                .is_expired(clock().local_date(r.at));
+            let over_limit = r.field(41) == Some("10000002") && amount > 500_000;
+            // What each rule looks at gives exactly the intended code.
+            assert_eq!(pan.is_err(), e.intended == ResponseCode::InvalidCardNumber);
+            assert_eq!(expired, e.intended == ResponseCode::ExpiredCard);
+            assert_eq!(over_limit, e.intended == ResponseCode::InvalidAmount);
+            let purchase = r.field(3) == Some(PURCHASE);
+            match e.intended {
+                ResponseCode::InsufficientFunds => assert_eq!(amount % 100, 51),
+                ResponseCode::DoNotHonour => assert_eq!(amount % 100, 5),
+                ResponseCode::Approved if purchase => {
+                    assert!(!matches!(amount % 100, 5 | 51));
                 }
-                "14" => assert!(r.masked_pan.is_none() && r.pan_hash.is_none()),
                 _ => {}
             }
-            if r.vt_id == "10000002" && r.response_code != "13" {
-                assert!(r.amount_minor <= 500_000);
+            assert_eq!(r.field(11).map(str::len), Some(6));
+            assert_eq!(r.field(7).map(str::len), Some(10));
+            assert_eq!(r.field(37), None, "the writer names the purchase");
+            for n in [3, 4, 22, 41, 42, 49] {
+                assert!(r.field(n).is_some(), "DE {n}");
             }
-            assert_eq!(r.stan.len(), 6);
-            assert_eq!(r.transmission_time.len(), 10);
             if let Some(reversal) = &e.reversal {
-                assert!(e.approved() && r.kind == Kind::Purchase);
-                assert_eq!(reversal.kind, Kind::Reversal);
-                assert_eq!(reversal.amount_minor, r.amount_minor);
-                let de90 = reversal.original_data.as_ref().unwrap();
-                assert!(
-                    mpos_domain::ids::OriginalData::parse(de90).is_ok(),
-                    "{de90}"
-                );
+                assert!(e.approved() && purchase);
+                assert_eq!(reversal.mti, Mti::Reversal);
+                assert_eq!(reversal.amount_minor(), amount);
+                assert_eq!(reversal.field(2), None, "a 0400 carries no card");
+                assert_eq!(reversal.field(41), r.field(41));
+                assert!(reversal.at >= r.at);
+                assert_eq!(reversal.field(90), None, "the writer names the original");
+                let de90 = super::super::writer::original_data(r);
+                assert!(OriginalData::parse(&de90).is_ok(), "{de90}");
             }
         }
         for code in ["00", "51", "05", "54", "14", "13"] {
@@ -838,59 +809,55 @@ mod tests {
         for e in &rows {
             if let Some(of) = e.refund_of {
                 assert!(e.seq - of <= REFUND_WINDOW);
+                assert_eq!(e.request.field(3), Some(REFUND));
                 let purchase = &rows[of as usize];
                 assert!(purchase.approved() && purchase.reversal.is_none());
-                assert_eq!(purchase.row.pan_hash, e.row.pan_hash);
-                assert_eq!(purchase.row.vt_id, e.row.vt_id);
-                let remaining = left.entry(of).or_insert(purchase.row.amount_minor);
-                assert!(e.row.amount_minor <= *remaining, "never more than is left");
-                *remaining -= e.row.amount_minor;
+                assert_eq!(purchase.request.field(3), Some(PURCHASE));
+                assert_eq!(purchase.request.field(2), e.request.field(2));
+                assert_eq!(purchase.request.field(41), e.request.field(41));
+                assert_eq!(purchase.device, e.device);
+                let remaining = left.entry(of).or_insert(purchase.request.amount_minor());
+                assert!(
+                    e.request.amount_minor() <= *remaining,
+                    "never more than is left"
+                );
+                *remaining -= e.request.amount_minor();
             }
         }
         assert!(!left.is_empty());
     }
 
     #[test]
-    fn only_masked_pans_and_their_stans_do_not_clash() {
+    fn card_numbers_come_from_the_pool_and_stans_do_not_clash() {
         let rows = events(shape(20_000, 30, 9));
         let mut keys = HashSet::new();
         for e in &rows {
-            if let Some(masked) = &e.row.masked_pan {
-                assert_eq!(masked.len(), 16);
-                assert_eq!(&masked[6..12], "******", "{masked}");
-            }
-            for r in std::iter::once(&e.row).chain(&e.reversal) {
+            let pan = e.request.field(2).unwrap();
+            assert_eq!(pan.len(), 16);
+            assert!(
+                ["427655", "546938", "911200", "220070"].contains(&&pan[..6]),
+                "a pool BIN"
+            );
+            for r in std::iter::once(&e.request).chain(&e.reversal) {
                 assert!(keys.insert((
-                    r.device_serial.clone(),
-                    r.kind.mti(),
-                    r.stan.clone(),
-                    r.transmission_time.clone()
+                    e.device,
+                    r.mti,
+                    r.field(11).unwrap().to_owned(),
+                    r.field(7).unwrap().to_owned()
                 )));
             }
         }
     }
 
     #[test]
-    fn the_pool_cards_pass_the_luhn_check() {
-        // The textbook example: 7992739871 gets 3.
-        assert_eq!(luhn_check_digit(b"7992739871"), 3);
-        let mut rng = Rng::new(1);
-        let key = PanKey::new(b"k");
-        let pool = card_pool(&mut rng, 100, &key);
-        let distinct: HashSet<[u8; 32]> = pool.iter().map(|c| c.hash).collect();
-        assert_eq!(distinct.len(), 100);
-    }
-
-    #[test]
     fn no_devices_or_terminals_is_refused_with_what_to_do() {
-        let clock = BusinessDayClock::minsk().unwrap();
+        let clock = clock();
         let zone = TimeZone::get("Europe/Minsk").unwrap();
-        let key = PanKey::new(b"k");
         let no_devices = Shape {
             devices: vec![],
             ..shape(10, 10, 1)
         };
-        let error = Generator::new(no_devices, &clock, &zone, now(), &key)
+        let error = Generator::new(no_devices, &clock, &zone, now())
             .err()
             .unwrap();
         assert!(
@@ -901,7 +868,7 @@ mod tests {
             terminals: vec![],
             ..shape(10, 10, 1)
         };
-        let error = Generator::new(no_terminals, &clock, &zone, now(), &key)
+        let error = Generator::new(no_terminals, &clock, &zone, now())
             .err()
             .unwrap();
         assert!(error.to_string().contains("mpos admin terminal add"));

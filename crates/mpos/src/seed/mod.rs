@@ -1,39 +1,45 @@
 //! Synthetic payment history for one merchant (`mpos admin seed-history`,
-//! and the cabinet bench's fixture): [`generator`] makes the rows, this
-//! module stores them the way the host does.
+//! and the cabinet bench's fixture): [`generator`] makes the requests its
+//! card readers would have sent, [`writer`] sends each through the host's
+//! own path, this module runs the two.
 //!
-//! Rows go through the store's writer in jobs of [`BATCH`] rows, one
-//! queued ahead while the next is generated, each row by
-//! `ops::transactions::insert` — so the `daily_totals` triggers keep the
-//! history's totals exactly as they do for the host. Approvals get their
-//! RRN from the row id and a real encoded answer; reversals are a stored
-//! 0400 and `ops::transactions::mark_reversed` on the original. The audit
-//! entry commits with the first batch, so no seeded row is ever unaudited;
-//! an interrupted run keeps the batches that committed before it.
+//! Requests go to the store's writer in jobs of [`BATCH`] events, one
+//! queued ahead while the next is generated. In each job every 0200 and
+//! 0400 is encoded with the configured layout, decoded, typed by step 1 and
+//! decided and stored by `mpos_acquirer::record`, exactly as the host does
+//! for a device, at the event's instant: the rows, their RRNs, answers and
+//! card facts, and the `daily_totals` the triggers keep, are the host's.
+//! Full card numbers live only in the generator's memory (wiped when it is
+//! dropped); the host's path masks and hashes them as for a real device.
+//!
+//! The same seed gives the same requests; the stored rows differ between
+//! two runs only by what the host draws at random (authorization codes,
+//! and the answers that carry them). The audit entry commits with the
+//! first batch, so no seeded row is ever unaudited; an interrupted run
+//! keeps the batches that committed before it.
 
+mod cards;
 pub mod generator;
+pub mod request;
+mod writer;
 
 pub use generator::{Event, GenerateError, Generator, Shape, Terminal};
+pub use request::Request;
+pub use writer::Stop;
 
-use bytes::BytesMut;
-use generator::REFUND_WINDOW;
+use crate::app::App;
 use jiff::civil::Date;
-use mpos_iso8583::{Layout, MessageBuilder, Mti};
-use mpos_store::ops::audit::{self, Actor};
-use mpos_store::ops::transactions::{self, Kind, NewTransaction};
+use mpos_domain::ids::DeviceSerial;
+use mpos_domain::rules::Session;
+use mpos_store::ops::audit::Actor;
 use mpos_store::ops::{devices, merchants, terminals};
-use mpos_store::rusqlite::Connection;
-use mpos_store::{Store, StoreError, WriteAck};
-use std::collections::VecDeque;
+use mpos_store::{Snapshot, Store, StoreError, WriteAck};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use writer::{Parts, Writer};
 
-/// Rows per job of the store's writer (one commit each).
+/// Events per job of the store's writer (one commit each).
 pub const BATCH: usize = 10_000;
-
-/// Tries of a row whose (device, STAN, DE 7) clashes with a stored one,
-/// each with the next STAN.
-const STAN_TRIES: u32 = 16;
 
 /// Why seeding stopped.
 #[derive(Debug, thiserror::Error)]
@@ -47,7 +53,7 @@ pub enum SeedError {
     /// The store refused; `stored` rows committed before it.
     #[error("seeding stopped after {stored} stored transaction(s): {source}")]
     Store {
-        /// 0200 rows that committed before the failure.
+        /// 0200s that committed before the failure.
         stored: u64,
         /// What the store said.
         source: StoreError,
@@ -55,6 +61,18 @@ pub enum SeedError {
     /// The merchant's devices or terminals could not be read.
     #[error(transparent)]
     Read(#[from] StoreError),
+    /// The host's path did not store what the generator meant; `stored`
+    /// 0200s committed before it.
+    #[error("seeding stopped after {stored} stored transaction(s): {stop}")]
+    Stopped {
+        /// 0200s that committed before it.
+        stored: u64,
+        /// What went wrong.
+        stop: Stop,
+    },
+    /// A device of the shape is not in the directory.
+    #[error("no card reader {0} in the directory (see `mpos admin device list`)")]
+    UnknownDevice(String),
     /// The async runtime that waits for commits could not start.
     #[error("cannot start the runtime that waits for commits: {0}")]
     Runtime(std::io::Error),
@@ -80,6 +98,8 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// Counts `event` as the host answered it (the writer checked it got
+    /// the intended code).
     fn count(&mut self, event: &Event) {
         self.transactions += 1;
         match (event.approved(), event.refund_of.is_some()) {
@@ -132,32 +152,52 @@ pub fn shape_of(
     })
 }
 
-/// What the writer's jobs share: they run one after another on the
-/// writer's thread, each taking it for its batch.
-struct Shared {
-    /// The row ids of recent approved purchases, by `seq`, for refunds.
-    purchases: VecDeque<(u64, i64)>,
-    /// A job failed: the ones queued behind it must not store rows that
-    /// could refer to it.
-    failed: bool,
-    /// Whether the audit entry is written.
-    audited: bool,
-    /// The audit entry's detail.
-    audit_detail: String,
-    layout: Arc<Layout>,
+/// The directory the seeded requests are decided with: the store's, but
+/// with the shape's devices active. The history is of the past, when a
+/// reader blocked today was still taking payments; deciding it with today's
+/// block would turn all its rows into 58s. Terminals stay as they are:
+/// [`shape_of`] takes only the active ones.
+fn seeding_directory(now: &Snapshot, devices: &[String]) -> Snapshot {
+    let mut seeded = Snapshot {
+        version: now.version,
+        devices: now.devices.clone(),
+        terminals: now.terminals.clone(),
+    };
+    for serial in devices {
+        if let Some(device) = seeded.devices.get_mut(serial) {
+            device.blocked = false;
+        }
+    }
+    seeded
 }
 
-/// Stores `generator`'s rows through `store`'s writer, calling `progress`
-/// with the 0200s stored so far after each commit. `actor` is recorded in
-/// the audit entry.
+/// The session each device of `devices` signs on with, under its current
+/// credentials.
+fn sessions(directory: &Snapshot, devices: &[String]) -> Result<Vec<Session>, SeedError> {
+    devices
+        .iter()
+        .map(|serial| {
+            let unknown = || SeedError::UnknownDevice(serial.clone());
+            let row = directory.devices.get(serial).ok_or_else(unknown)?;
+            Ok(Session {
+                device: DeviceSerial::new(serial).map_err(|_| unknown())?,
+                credentials_version: row.credentials_version,
+            })
+        })
+        .collect()
+}
+
+/// Sends `generator`'s requests through the host's path on `app`'s store
+/// (its layout, PAN key and clock), calling `progress` with the 0200s
+/// stored so far after each commit. `actor` is recorded in the audit entry.
 pub fn seed(
-    store: &Store,
+    app: &App,
     generator: Generator,
-    layout: Arc<Layout>,
     actor: Actor,
     mut progress: impl FnMut(u64),
 ) -> Result<Summary, SeedError> {
     let started = Instant::now();
+    let store = &app.store;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .build()
         .map_err(SeedError::Runtime)?;
@@ -166,18 +206,25 @@ pub fn seed(
         ..Summary::default()
     };
     let merchant_id = generator.shape().merchant_id.clone();
-    let shared = Arc::new(Mutex::new(Shared {
-        purchases: VecDeque::new(),
-        failed: false,
-        audited: false,
-        audit_detail: format!(
+    // The devices as stored now, whatever this process last saw.
+    store.refresh_directory()?;
+    let directory = seeding_directory(&store.directory().snapshot(), &generator.shape().devices);
+    let parts = Parts {
+        layout: Arc::clone(&app.layout),
+        pan_key: app.pan_key.clone(),
+        clock: app.clock.clone(),
+        sessions: sessions(&directory, &generator.shape().devices)?,
+        directory: Arc::new(directory),
+    };
+    let writer = Arc::new(Mutex::new(Writer::new(
+        parts,
+        format!(
             "{} transaction(s) over {} business day(s), seed {}",
             generator.len(),
             generator.shape().days,
             generator.shape().seed
         ),
-        layout,
-    }));
+    )));
     let mut generator = generator;
     let mut in_flight: Option<(WriteAck<()>, u64)> = None;
     let mut stored = 0u64;
@@ -189,19 +236,19 @@ pub fn seed(
             summary.count(event);
         }
         let next = (!done).then(|| {
-            let shared = Arc::clone(&shared);
+            let writer = Arc::clone(&writer);
             let actor = actor.clone();
             let merchant_id = merchant_id.clone();
             let ack = store.write(move |conn| {
-                let mut state = shared
+                let mut writer = writer
                     .lock()
                     .map_err(|_| StoreError::Aborted("a seeding job panicked".into()))?;
-                if state.failed {
+                if writer.failed {
                     return Err(StoreError::Aborted("an earlier batch failed".into()));
                 }
-                let result = store_batch(conn, &mut state, &batch, &actor, &merchant_id);
+                let result = writer.store_batch(conn, batch, &actor, &merchant_id);
                 if result.is_err() {
-                    state.failed = true;
+                    writer.failed = true;
                 }
                 result
             });
@@ -210,9 +257,13 @@ pub fn seed(
         // One job queued ahead: the writer stores a batch while the next
         // is generated.
         if let Some((ack, rows)) = in_flight.take() {
-            runtime
-                .block_on(ack)
-                .map_err(|source| SeedError::Store { stored, source })?;
+            if let Err(source) = runtime.block_on(ack) {
+                let stop = writer.lock().ok().and_then(|mut w| w.stop.take());
+                return Err(match stop {
+                    Some(stop) => SeedError::Stopped { stored, stop },
+                    None => SeedError::Store { stored, source },
+                });
+            }
             stored += rows;
             progress(stored);
         }
@@ -225,125 +276,5 @@ pub fn seed(
     Ok(summary)
 }
 
-/// One batch, in one job of the writer.
-fn store_batch(
-    conn: &Connection,
-    state: &mut Shared,
-    batch: &[Event],
-    actor: &Actor,
-    merchant_id: &str,
-) -> Result<(), StoreError> {
-    if !state.audited {
-        audit::record(
-            conn,
-            actor,
-            Some(merchant_id),
-            "history.seeded",
-            Some(merchant_id),
-            Some(&state.audit_detail),
-        )?;
-        state.audited = true;
-    }
-    let mut next_id = transactions::max_id(conn)? + 1;
-    for event in batch {
-        let mut row = event.row.clone();
-        if let Some(of) = event.refund_of {
-            let id = state
-                .purchases
-                .binary_search_by_key(&of, |(seq, _)| *seq)
-                .ok()
-                .map(|i| state.purchases[i].1)
-                .ok_or_else(|| {
-                    StoreError::Missing(format!("the purchase of refund {}", event.seq))
-                })?;
-            row.original_id = Some(id);
-            row.original_rrn = Some(rrn_of(id));
-        }
-        let id = insert(conn, &state.layout, &mut row, next_id)?;
-        next_id = id + 1;
-        if event.approved() && event.refund_of.is_none() {
-            if let Some(reversal) = &event.reversal {
-                transactions::mark_reversed(conn, id)?;
-                let mut reversal = reversal.clone();
-                reversal.original_id = Some(id);
-                next_id = insert(conn, &state.layout, &mut reversal, next_id)? + 1;
-            } else {
-                state.purchases.push_back((event.seq, id));
-            }
-        }
-        let oldest = event.seq.saturating_sub(REFUND_WINDOW);
-        while state
-            .purchases
-            .front()
-            .is_some_and(|(seq, _)| *seq < oldest)
-        {
-            state.purchases.pop_front();
-        }
-    }
-    Ok(())
-}
-
-/// The RRN the host gives row `id`.
-fn rrn_of(id: i64) -> String {
-    format!("{id:012}")
-}
-
-/// Inserts `row` as row `expected_id` with the answer the host would have
-/// sent (an approval's RRN is made of the id), taking the next STAN while
-/// its duplicate key clashes with a stored row. Returns the row id.
-fn insert(
-    conn: &Connection,
-    layout: &Layout,
-    row: &mut NewTransaction,
-    expected_id: i64,
-) -> Result<i64, StoreError> {
-    let mut tries = 0;
-    loop {
-        if row.response_code == "00" && row.kind != Kind::Reversal {
-            row.rrn = Some(rrn_of(expected_id));
-        }
-        row.response = answer(layout, row)?;
-        match transactions::insert(conn, row) {
-            Ok(id) if id == expected_id => return Ok(id),
-            Ok(id) => {
-                return Err(StoreError::Aborted(format!(
-                    "row {id} was stored where row {expected_id} was expected: its RRN would be wrong"
-                )));
-            }
-            Err(e) if e.is_unique_violation() && tries < STAN_TRIES => {
-                tries += 1;
-                let stan: u32 = row.stan.parse().unwrap_or(0);
-                row.stan = format!("{:06}", stan % 999_999 + 1);
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// The answer the host sends to `row`: the echoed fields, the RRN and
-/// authorization code of an approval, DE 39.
-fn answer(layout: &Layout, row: &NewTransaction) -> Result<Vec<u8>, StoreError> {
-    let mti = Mti::new(row.kind.mti().as_str())
-        .map_err(|e| StoreError::Aborted(e.to_string()))?
-        .response();
-    let amount = format!("{:012}", row.amount_minor);
-    let currency = format!("{:03}", row.currency);
-    let mut builder = MessageBuilder::new(mti);
-    builder
-        .set(3, &row.processing_code)
-        .set(4, &amount)
-        .set(7, &row.transmission_time)
-        .set(11, &row.stan)
-        .set(41, &row.vt_id)
-        .set(42, &row.merchant_id)
-        .set(49, &currency);
-    if let (Some(rrn), Some(auth)) = (&row.rrn, &row.auth_code) {
-        builder.set(37, rrn).set(38, auth);
-    }
-    builder.set(39, &row.response_code);
-    let mut out = BytesMut::with_capacity(128);
-    layout
-        .encode(&builder, &mut out)
-        .map_err(|e| StoreError::Aborted(format!("cannot encode a seeded answer: {e}")))?;
-    Ok(out.to_vec())
-}
+#[cfg(test)]
+mod tests;
