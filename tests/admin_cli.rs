@@ -14,6 +14,23 @@ fn admin(data_dir: &Path, args: &[&str]) -> Output {
     MPOS.admin(data_dir, args)
 }
 
+/// `mpos admin device add --serial SERIAL --merchant MERCHANT --password PASSWORD`.
+fn add_device(data_dir: &Path, serial: &str, merchant: &str, password: &str) -> Output {
+    admin(
+        data_dir,
+        &[
+            "device",
+            "add",
+            "--serial",
+            serial,
+            "--merchant",
+            merchant,
+            "--password",
+            password,
+        ],
+    )
+}
+
 fn ok(out: Output) -> String {
     assert!(
         out.status.success(),
@@ -134,18 +151,11 @@ fn device_commands_change_state_and_leave_an_audit_trail() {
             "new-app-pass",
         ],
     ));
-    ok(admin(
+    ok(add_device(
         dir.path(),
-        &[
-            "device",
-            "add",
-            "--serial",
-            "MPOS-0003",
-            "--merchant",
-            "MTB000000000001",
-            "--password",
-            "app-pass-3",
-        ],
+        "MPOS-0003",
+        "MTB000000000001",
+        "app-pass-3",
     ));
     ok(admin(
         dir.path(),
@@ -205,18 +215,11 @@ fn mistakes_get_one_line_saying_what_to_do() {
             .contains("no device NOPE (see `mpos admin device list`)")
     );
     assert!(
-        failed(admin(
+        failed(add_device(
             dir.path(),
-            &[
-                "device",
-                "add",
-                "--serial",
-                "X-1",
-                "--merchant",
-                "MTB000000000009",
-                "--password",
-                "app-pass-9"
-            ]
+            "X-1",
+            "MTB000000000009",
+            "app-pass-9"
         ))
         .contains("no merchant MTB000000000009")
     );
@@ -282,18 +285,11 @@ fn app_passwords_the_cabinet_refuses_are_refused_saying_why_and_nothing_changes(
             "an app password must be at most 999 characters",
         ),
     ] {
-        let add = failed(admin(
+        let add = failed(add_device(
             dir.path(),
-            &[
-                "device",
-                "add",
-                "--serial",
-                "MPOS-0009",
-                "--merchant",
-                "MTB000000000001",
-                "--password",
-                password,
-            ],
+            "MPOS-0009",
+            "MTB000000000001",
+            password,
         ));
         assert!(add.contains(rule), "{rule} for {password:?}: {add}");
         let set = failed(admin(
@@ -344,18 +340,11 @@ fn app_passwords_the_cabinet_refuses_are_refused_saying_why_and_nothing_changes(
     drop(store);
 
     // What the cabinet accepts, the CLI accepts.
-    ok(admin(
+    ok(add_device(
         dir.path(),
-        &[
-            "device",
-            "add",
-            "--serial",
-            "MPOS-0009",
-            "--merchant",
-            "MTB000000000001",
-            "--password",
-            "app pass 10",
-        ],
+        "MPOS-0009",
+        "MTB000000000001",
+        "app pass 10",
     ));
     ok(admin(
         dir.path(),
