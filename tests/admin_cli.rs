@@ -31,6 +31,14 @@ fn add_device(data_dir: &Path, serial: &str, merchant: &str, password: &str) -> 
     )
 }
 
+/// `mpos admin device set-password SERIAL --password PASSWORD`.
+fn set_app_password(data_dir: &Path, serial: &str, password: &str) -> Output {
+    admin(
+        data_dir,
+        &["device", "set-password", serial, "--password", password],
+    )
+}
+
 fn ok(out: Output) -> String {
     assert!(
         out.status.success(),
@@ -141,16 +149,7 @@ fn device_commands_change_state_and_leave_an_audit_trail() {
         "{list}"
     );
     ok(admin(dir.path(), &["device", "unblock", "MPOS-0002"]));
-    ok(admin(
-        dir.path(),
-        &[
-            "device",
-            "set-password",
-            "MPOS-0001",
-            "--password",
-            "new-app-pass",
-        ],
-    ));
+    ok(set_app_password(dir.path(), "MPOS-0001", "new-app-pass"));
     ok(add_device(
         dir.path(),
         "MPOS-0003",
@@ -292,16 +291,7 @@ fn app_passwords_the_cabinet_refuses_are_refused_saying_why_and_nothing_changes(
             password,
         ));
         assert!(add.contains(rule), "{rule} for {password:?}: {add}");
-        let set = failed(admin(
-            dir.path(),
-            &[
-                "device",
-                "set-password",
-                "MPOS-0001",
-                "--password",
-                password,
-            ],
-        ));
+        let set = failed(set_app_password(dir.path(), "MPOS-0001", password));
         assert!(set.contains(rule), "{rule} for {password:?}: {set}");
     }
     // The first line of stdin is judged by the same rule.
@@ -346,16 +336,7 @@ fn app_passwords_the_cabinet_refuses_are_refused_saying_why_and_nothing_changes(
         "MTB000000000001",
         "app pass 10",
     ));
-    ok(admin(
-        dir.path(),
-        &[
-            "device",
-            "set-password",
-            "MPOS-0001",
-            "--password",
-            "app-pass-10",
-        ],
-    ));
+    ok(set_app_password(dir.path(), "MPOS-0001", "app-pass-10"));
     let store = open_store(dir.path());
     for (serial, password) in [("MPOS-0009", "app pass 10"), ("MPOS-0001", "app-pass-10")] {
         let device = store.directory().device(serial).unwrap();
