@@ -612,75 +612,58 @@ fn reversal_rules() {
 #[test]
 fn sign_on_rules() {
     let w = world();
-    let right = |_: &DeviceSerial| true;
-    let wrong = |_: &DeviceSerial| false;
-    let signed = decide_sign_on(
-        &serial("MPOS-0001"),
-        Some(&mid(M1)),
-        w.device(&serial("MPOS-0001")).as_ref(),
-        right,
-    );
-    assert_eq!(signed, SignOnDecision::SignedOn(session("MPOS-0001", 1)));
-    assert_eq!(
-        decide_sign_on(
-            &serial("MPOS-0001"),
-            None,
-            w.device(&serial("MPOS-0001")).as_ref(),
-            right
-        ),
-        SignOnDecision::SignedOn(session("MPOS-0001", 1))
-    );
+    let signed = SignOnDecision::SignedOn(session("MPOS-0001", 1));
     let refused = |code| SignOnDecision::Refused(code);
-    assert_eq!(
-        decide_sign_on(
-            &serial("MPOS-9999"),
+    // (device, DE 42, whether the password matches, decision, why)
+    let cases = [
+        ("MPOS-0001", Some(M1), true, signed.clone(), "DE 42 given"),
+        ("MPOS-0001", None, true, signed, "without DE 42"),
+        (
+            "MPOS-9999",
             None,
-            w.device(&serial("MPOS-9999")).as_ref(),
-            right
+            true,
+            refused(ResponseCode::SecurityViolation),
+            "unknown device",
         ),
-        refused(ResponseCode::SecurityViolation),
-        "unknown device"
-    );
-    assert_eq!(
-        decide_sign_on(
-            &serial("MPOS-0001"),
+        (
+            "MPOS-0001",
             None,
-            w.device(&serial("MPOS-0001")).as_ref(),
-            wrong
+            false,
+            refused(ResponseCode::SecurityViolation),
+            "wrong password",
         ),
-        refused(ResponseCode::SecurityViolation),
-        "wrong password"
-    );
-    assert_eq!(
-        decide_sign_on(
-            &serial("MPOS-0002"),
+        (
+            "MPOS-0002",
             None,
-            w.device(&serial("MPOS-0002")).as_ref(),
-            right
+            true,
+            refused(ResponseCode::NotPermitted),
+            "blocked",
         ),
-        refused(ResponseCode::NotPermitted),
-        "blocked"
-    );
-    assert_eq!(
-        decide_sign_on(
-            &serial("MPOS-0002"),
+        (
+            "MPOS-0002",
             None,
-            w.device(&serial("MPOS-0002")).as_ref(),
-            wrong
+            false,
+            refused(ResponseCode::SecurityViolation),
+            "blocked, wrong password: no hint",
         ),
-        refused(ResponseCode::SecurityViolation),
-        "blocked, wrong password: no hint"
-    );
-    assert_eq!(
-        decide_sign_on(
-            &serial("MPOS-0001"),
-            Some(&mid(M2)),
-            w.device(&serial("MPOS-0001")).as_ref(),
-            right
+        (
+            "MPOS-0001",
+            Some(M2),
+            true,
+            refused(ResponseCode::SecurityViolation),
+            "DE 42 of another merchant",
         ),
-        refused(ResponseCode::SecurityViolation),
-        "DE 42 of another merchant"
-    );
+    ];
+    for (device, merchant, matches, expected, why) in cases {
+        let device = serial(device);
+        let merchant = merchant.map(mid);
+        let view = w.device(&device);
+        assert_eq!(
+            decide_sign_on(&device, merchant.as_ref(), view.as_ref(), |_| matches),
+            expected,
+            "{why}"
+        );
+    }
     let mut checked = false;
     decide_sign_on(
         &serial("MPOS-9999"),
