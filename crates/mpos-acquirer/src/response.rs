@@ -47,7 +47,7 @@ pub fn answer(
 /// [`ECHOED`]: for 0800s, and for requests refused at step 1.
 pub(crate) fn echo(layout: &Layout, request: &Message<'_>, code: ResponseCode) -> Bytes {
     let mut builder = MessageBuilder::new(request.mti().response());
-    let is_network = request.mti().digits() == *b"0800";
+    let is_network = Mti::from_digits(&request.mti().digits()) == Some(Mti::Network);
     let echoed: Vec<(u8, String)> = ECHOED
         .iter()
         .filter(|n| **n != 70 || is_network)
@@ -71,16 +71,31 @@ pub(crate) fn format_error(layout: &Layout, mti: mpos_iso8583::Mti, stan: Option
     encode(layout, &builder)
 }
 
-/// The codec's MTI of the answer to each request MTI, by [`Mti::index`].
-const ANSWER_MTIS: [mpos_iso8583::Mti; 3] = [
-    mpos_iso8583::Mti::from_static(*b"0210"),
-    mpos_iso8583::Mti::from_static(*b"0410"),
-    mpos_iso8583::Mti::from_static(*b"0810"),
+/// The codec's MTI of each request MTI and of its answer, by [`Mti::index`].
+const WIRE_MTIS: [(mpos_iso8583::Mti, mpos_iso8583::Mti); 3] = [
+    (
+        mpos_iso8583::Mti::from_static(*b"0200"),
+        mpos_iso8583::Mti::from_static(*b"0210"),
+    ),
+    (
+        mpos_iso8583::Mti::from_static(*b"0400"),
+        mpos_iso8583::Mti::from_static(*b"0410"),
+    ),
+    (
+        mpos_iso8583::Mti::from_static(*b"0800"),
+        mpos_iso8583::Mti::from_static(*b"0810"),
+    ),
 ];
+
+/// The codec's MTI of a request MTI, for those who build requests (the
+/// seeder, tests).
+pub fn wire_mti(mti: Mti) -> mpos_iso8583::Mti {
+    WIRE_MTIS[mti.index()].0
+}
 
 /// The codec's MTI of the answer to `mti`.
 fn response_mti(mti: Mti) -> mpos_iso8583::Mti {
-    ANSWER_MTIS[mti.index()]
+    WIRE_MTIS[mti.index()].1
 }
 
 fn encode(layout: &Layout, builder: &MessageBuilder<'_>) -> Bytes {
@@ -122,9 +137,10 @@ mod tests {
     }
 
     #[test]
-    fn answer_mtis_follow_the_codec_rule() {
+    fn wire_mtis_follow_the_codec_rule() {
         for mti in Mti::ALL {
             let codec = mpos_iso8583::Mti::new(mti.as_str()).expect("four digits");
+            assert_eq!(wire_mti(mti), codec);
             assert_eq!(response_mti(mti), codec.response());
         }
     }

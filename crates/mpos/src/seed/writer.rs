@@ -313,11 +313,10 @@ impl Writer {
         let Writer { parts, wire, .. } = self;
         let mti = request.mti;
         let wire_error = |reason: String| Stop::Wire { seq, mti, reason };
-        let codec_mti = match mti {
-            Mti::Financial => mpos_iso8583::Mti::from_static(*b"0200"),
-            Mti::Reversal => mpos_iso8583::Mti::from_static(*b"0400"),
-            Mti::Network => return Err(wire_error("the seeder sends no 0800".into()).into()),
-        };
+        if mti == Mti::Network {
+            return Err(wire_error("the seeder sends no 0800".into()).into());
+        }
+        let codec_mti = mpos_acquirer::response::wire_mti(mti);
         wire.clear();
         parts
             .layout
