@@ -260,11 +260,7 @@ fn shutdown_answers_what_is_in_flight_and_loses_nothing() {
     }
     assert_eq!(approved.len(), 20, "every request in flight was answered");
     assert!(status.success(), "mpos exits 0 on SIGTERM: {status:?}");
-    let store = mpos_store::Store::open(
-        &server.data_dir().join("mpos.db"),
-        &mpos_store::StoreOptions::default(),
-    )
-    .unwrap();
+    let store = mpos_testkit::app::in_dir(server.data_dir()).store;
     for rrn in approved {
         let found = store
             .read(|c| mpos_store::ops::transactions::find_refund_target(c, &rrn))

@@ -3,7 +3,6 @@
 //! the middle of the load — that every approval the client received is in
 //! the database after a restart.
 
-use mpos_store::{Store, StoreOptions};
 use mpos_testkit::server::{Mpos, Server};
 use std::process::Command;
 use std::time::Duration;
@@ -49,7 +48,7 @@ fn json_number(json: &str, key: &str) -> f64 {
 
 /// Every "SERIAL STAN RRN" line of the log is an approved transaction in the database.
 fn assert_all_logged_approvals_stored(data: &std::path::Path, log: &std::path::Path) -> usize {
-    let store = Store::open(&data.join("mpos.db"), &StoreOptions::default()).unwrap();
+    let store = mpos_testkit::app::in_dir(data).store;
     let text = std::fs::read_to_string(log).unwrap();
     let mut checked = 0;
     for line in text.lines() {
