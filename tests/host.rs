@@ -442,3 +442,119 @@ fn the_log_written_to_a_file_has_no_escape_codes() {
         "no escape codes in a log file: {text:?}"
     );
 }
+
+/// The ticket of a successful sign-on's 0810 (DE 61): 64 hex characters.
+fn ticket_of(answer: &Answer) -> String {
+    assert_eq!(answer.code(), "00", "a successful sign-on");
+    let ticket = answer
+        .get(61)
+        .expect("the 0810 carries a ticket")
+        .to_owned();
+    assert!(
+        ticket.len() == 64 && ticket.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{ticket:?}"
+    );
+    ticket
+}
+
+#[test]
+fn a_ticket_signs_on_without_the_password_and_is_replaced_by_the_next() {
+    let server = MPOS.serve();
+    let first = ticket_of(&server.connect().sign_on("MPOS-0001", "app-pass-1"));
+
+    let mut client = server.connect();
+    let answer = client.sign_on_by_ticket("MPOS-0001", &first);
+    let second = ticket_of(&answer);
+    assert_ne!(second, first, "every sign-on issues a new ticket");
+    assert_eq!(pay(&mut client, 2).code(), "00", "the connection is bound");
+
+    let refused = server.connect().sign_on_by_ticket("MPOS-0001", &first);
+    assert_eq!(refused.code(), "63", "the replaced ticket is void");
+    assert!(refused.get(61).is_none(), "no ticket with a refusal");
+    for (serial, ticket) in [
+        ("MPOS-0002", second.as_str()),
+        ("MPOS-0001", "not a ticket"),
+        ("MPOS-9999", second.as_str()),
+    ] {
+        assert_eq!(
+            server.connect().sign_on_by_ticket(serial, ticket).code(),
+            "63",
+            "{serial} {ticket}"
+        );
+    }
+    let lower = second.to_ascii_lowercase();
+    ticket_of(&server.connect().sign_on_by_ticket("MPOS-0001", &lower));
+}
+
+#[test]
+fn a_sign_on_needs_exactly_one_of_password_and_ticket() {
+    let server = MPOS.serve();
+    let ticket = ticket_of(&server.connect().sign_on("MPOS-0001", "app-pass-1"));
+    let mut client = server.connect();
+    let both = sign_on(1, "MPOS-0001", "app-pass-1").with(&[(61, &ticket)]);
+    assert_eq!(client.exchange(&both).code(), "30");
+    let neither = sign_on(2, "MPOS-0001", "").without(48);
+    assert_eq!(client.exchange(&neither).code(), "30");
+    assert_eq!(pay(&mut client, 3).code(), "63", "not signed on");
+    ticket_of(&client.sign_on_by_ticket("MPOS-0001", &ticket));
+}
+
+#[test]
+fn signing_off_and_a_new_app_password_void_the_ticket() {
+    let server = MPOS.serve();
+    let mut client = server.connect();
+    let ticket = ticket_of(&client.sign_on("MPOS-0001", "app-pass-1"));
+    let sign_off = sign_on(2, "MPOS-0001", "")
+        .without(48)
+        .without(62)
+        .with(&[(70, "002")]);
+    assert_eq!(client.exchange(&sign_off).code(), "00");
+    assert_eq!(
+        server
+            .connect()
+            .sign_on_by_ticket("MPOS-0001", &ticket)
+            .code(),
+        "63",
+        "void on sign-off"
+    );
+
+    let mut signed_on = server.connect();
+    let ticket = ticket_of(&signed_on.sign_on("MPOS-0001", "app-pass-1"));
+    let out = server.admin(&[
+        "device",
+        "set-password",
+        "MPOS-0001",
+        "--password",
+        "new-app-pass-1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        server
+            .connect()
+            .sign_on_by_ticket("MPOS-0001", &ticket)
+            .code(),
+        "63",
+        "void on a new app password"
+    );
+    // Once the host's directory has the new password (the old sign-on is
+    // revoked), it signs on and gets a ticket.
+    until_code(&mut signed_on, "63", 10);
+    ticket_of(&server.connect().sign_on("MPOS-0001", "new-app-pass-1"));
+}
+
+#[test]
+fn a_ticket_survives_a_restart_of_the_host() {
+    let mut server = MPOS.serve();
+    let ticket = ticket_of(&server.connect().sign_on("MPOS-0001", "app-pass-1"));
+    assert!(server.terminate().success());
+    let data = std::mem::replace(&mut server.data, tempfile::tempdir().expect("temp dir"));
+    drop(server);
+    let server = MPOS.serve_in(data, &[], &[]);
+    let mut client = server.connect();
+    ticket_of(&client.sign_on_by_ticket("MPOS-0001", &ticket));
+    assert_eq!(pay(&mut client, 2).code(), "00");
+}

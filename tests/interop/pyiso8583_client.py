@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """An independent mPOS client built on pyiso8583 (not on our codec): signs on,
 pays, refunds and reverses against a running `mpos serve`, checking every
-answer against shared/spec/host-interface.md. Exits non-zero on the first
+answer against shared/spec/host-interface.md, and signs on by the ticket
+its first sign-on got. Exits non-zero on the first
 disagreement, naming it.
 
 Usage: pyiso8583_client.py HOST:PORT
@@ -81,6 +82,21 @@ def main():
     expect("sign-on", a, "00", "0810")
     if a.get("70") != "001":
         raise SystemExit("0810 does not echo DE 70")
+    ticket = a.get("61", "")
+    if len(ticket) != 64 or any(ch not in "0123456789abcdefABCDEF" for ch in ticket):
+        raise SystemExit(f"the 0810 to a sign-on carries no 64-hex ticket in DE 61: {a}")
+
+    # A second connection signs on by the ticket instead of the password,
+    # and gets the next ticket; the first is void from then on.
+    c2 = Client(sys.argv[1])
+    by_ticket = {"t": "0800", "7": t7, "11": c2.next_stan(), "61": ticket, "62": "MPOS-0001", "70": "001"}
+    a2 = c2.exchange(by_ticket)
+    expect("sign-on by ticket", a2, "00", "0810")
+    if a2.get("61", ticket) == ticket:
+        raise SystemExit(f"a sign-on by ticket did not hand out a new ticket: {a2}")
+    expect("sign-on by the replaced ticket", c2.exchange(dict(by_ticket, **{"11": c2.next_stan()})), "63", "0810")
+    both = dict(by_ticket, **{"11": c2.next_stan(), "48": "app-pass-1", "61": a2["61"]})
+    expect("sign-on with both password and ticket", c2.exchange(both), "30", "0810")
 
     p = dict(purchase, **{"11": c.next_stan()})
     approved = c.exchange(p)

@@ -14,6 +14,7 @@ use mpos_domain::response::ResponseCode;
 use mpos_domain::rules::{
     AsReceived, CardInput, FinancialRequest, Fingerprint, RequestHeader, ReversalRequest,
 };
+use mpos_domain::ticket::Ticket;
 use mpos_iso8583::Message;
 
 const FORMAT: ResponseCode = ResponseCode::FormatError;
@@ -133,12 +134,21 @@ pub fn reversal(message: &Message<'_>, key: &PanKey) -> Result<ReversalRequest, 
     Ok(ReversalRequest { header, original })
 }
 
+/// What a sign-on proves itself with: exactly one of DE 48 and DE 61.
+pub(crate) enum Credential {
+    /// DE 48, the app password.
+    Password(String),
+    /// DE 61, a sign-on ticket; `None` when the text cannot be one of ours
+    /// (answered 63, like any ticket that is not valid).
+    Ticket(Option<Ticket>),
+}
+
 /// What an 0800 asks.
 pub(crate) enum NetworkRequest {
-    /// 001 with the device, its password and optionally its merchant.
+    /// 001 with the device, its credential and optionally its merchant.
     SignOn {
         serial: DeviceSerial,
-        password: String,
+        credential: Credential,
         merchant_id: Option<MerchantId>,
     },
     /// 002.
@@ -147,7 +157,8 @@ pub(crate) enum NetworkRequest {
     Echo,
 }
 
-/// An 0800 as a typed request; an unknown DE 70 is 12.
+/// An 0800 as a typed request; an unknown DE 70 is 12, a sign-on with both
+/// DE 48 and DE 61 or neither is 30.
 pub(crate) fn network(message: &Message<'_>) -> Result<NetworkRequest, ResponseCode> {
     all_present(message, &[7, 11, 70])?;
     TransmissionTime::new(need(message, 7)?).map_err(|_| FORMAT)?;
@@ -155,7 +166,11 @@ pub(crate) fn network(message: &Message<'_>) -> Result<NetworkRequest, ResponseC
     match NetworkCode::from_de70(need(message, 70)?) {
         Some(NetworkCode::SignOn) => Ok(NetworkRequest::SignOn {
             serial: DeviceSerial::new(need(message, 62)?).map_err(|_| FORMAT)?,
-            password: need(message, 48)?.to_owned(),
+            credential: match (message.str(48), message.str(61)) {
+                (Some(password), None) => Credential::Password(password.to_owned()),
+                (None, Some(ticket)) => Credential::Ticket(Ticket::parse(ticket)),
+                _ => return Err(FORMAT),
+            },
             merchant_id: message
                 .str(42)
                 .map(MerchantId::new)

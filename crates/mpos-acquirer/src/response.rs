@@ -11,6 +11,7 @@ use bytes::Bytes;
 use mpos_domain::mti::Mti;
 use mpos_domain::response::ResponseCode;
 use mpos_domain::rules::RequestHeader;
+use mpos_domain::ticket::Ticket;
 use mpos_iso8583::{Layout, Message, MessageBuilder};
 
 /// Fields an answer echoes from its request's message (70 only in an 0810).
@@ -46,6 +47,16 @@ pub fn answer(
 /// The answer to a decoded message with `code`, echoing what it holds of
 /// [`ECHOED`]: for 0800s, and for requests refused at step 1.
 pub(crate) fn echo(layout: &Layout, request: &Message<'_>, code: ResponseCode) -> Bytes {
+    echo_with_ticket(layout, request, code, None)
+}
+
+/// [`echo`], and for a successful sign-on the device's new ticket in DE 61.
+pub(crate) fn echo_with_ticket(
+    layout: &Layout,
+    request: &Message<'_>,
+    code: ResponseCode,
+    ticket: Option<&Ticket>,
+) -> Bytes {
     let mut builder = MessageBuilder::new(request.mti().response());
     let is_network = Mti::from_digits(&request.mti().digits()) == Some(Mti::Network);
     let echoed: Vec<(u8, String)> = ECHOED
@@ -57,6 +68,9 @@ pub(crate) fn echo(layout: &Layout, request: &Message<'_>, code: ResponseCode) -
         builder.set(*n, text);
     }
     builder.set(39, code.as_str());
+    if let Some(ticket) = ticket {
+        builder.set(61, ticket.as_str());
+    }
     encode(layout, &builder)
 }
 

@@ -22,6 +22,8 @@ pub struct HostConfig {
     pub idle_timeout: Duration,
     /// The largest message accepted.
     pub max_frame: usize,
+    /// How long a sign-on ticket stays valid after it is issued.
+    pub ticket_ttl: Duration,
 }
 
 impl Default for HostConfig {
@@ -31,6 +33,7 @@ impl Default for HostConfig {
             max_in_flight: 32,
             idle_timeout: Duration::from_secs(300),
             max_frame: mpos_iso8583::DEFAULT_MAX_FRAME,
+            ticket_ttl: Duration::from_secs(24 * 3600),
         }
     }
 }

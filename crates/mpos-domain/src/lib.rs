@@ -11,7 +11,8 @@
 //! - [`response`]: response codes and their meanings;
 //! - [`business_day`]: which business day an instant belongs to;
 //! - [`rules`]: the decisions of the host interface, step by step;
-//! - [`password`]: salted PBKDF2 hashes of cabinet and app passwords.
+//! - [`password`]: salted PBKDF2 hashes of cabinet and app passwords;
+//! - [`ticket`]: sign-on tickets, the cheap credential of a reconnecting device.
 
 #![warn(missing_docs)]
 
@@ -25,3 +26,4 @@ pub mod mti;
 pub mod password;
 pub mod response;
 pub mod rules;
+pub mod ticket;

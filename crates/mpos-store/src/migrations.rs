@@ -220,6 +220,17 @@ CREATE INDEX transactions_history_filters
     ON transactions(merchant_id, business_day, id, mti, device_serial, vt_id);
 DROP INDEX transactions_history;
 "#,
+    // 4: sign-on tickets (host interface, section 4). One per device: issuing
+    // a ticket replaces the row, which voids the one before. Only the ticket's
+    // SHA-256 is kept.
+    r#"
+CREATE TABLE sign_on_tickets (
+    device_serial TEXT PRIMARY KEY REFERENCES devices(serial),
+    ticket_hash   BLOB NOT NULL CHECK (length(ticket_hash) = 32),
+    issued_at     INTEGER NOT NULL,   -- Unix milliseconds, UTC
+    expires_at    INTEGER NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The schema version this build writes.

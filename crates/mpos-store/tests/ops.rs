@@ -174,3 +174,44 @@ fn the_audit_log_keeps_who_did_what() {
         2
     );
 }
+
+#[test]
+fn a_device_has_one_ticket_until_it_expires_signs_off_or_gets_a_new_password() {
+    use mpos_domain::ticket::TicketHash;
+    use mpos_store::ops::tickets;
+    let (_dir, store) = store();
+    let (first, second) = (TicketHash([1; 32]), TicketHash([2; 32]));
+    let valid = |ticket: TicketHash, now: i64| {
+        store
+            .read(move |c| tickets::is_valid(c, "MPOS-0001", &ticket, now))
+            .unwrap()
+    };
+    store
+        .write_blocking(move |c| tickets::issue(c, "MPOS-0001", &first, 1_000, 2_000))
+        .unwrap();
+    assert!(valid(first, 1_999));
+    assert!(!valid(first, 2_000), "expired at its expiry");
+    assert!(!valid(second, 1_500), "another ticket");
+    assert!(
+        !store
+            .read(move |c| tickets::is_valid(c, "MPOS-0101", &first, 1_500))
+            .unwrap(),
+        "another device's"
+    );
+    store
+        .write_blocking(move |c| tickets::issue(c, "MPOS-0001", &second, 1_100, 2_100))
+        .unwrap();
+    assert!(!valid(first, 1_500), "a new ticket voids the one before");
+    assert!(valid(second, 1_500));
+    store
+        .write_blocking(|c| tickets::void(c, "MPOS-0001"))
+        .unwrap();
+    assert!(!valid(second, 1_500), "void on sign-off");
+    store
+        .write_blocking(move |c| tickets::issue(c, "MPOS-0001", &first, 1_000, 2_000))
+        .unwrap();
+    store
+        .write_blocking(|c| devices::set_app_password(c, "MPOS-0001", None, "h9", &Actor::System))
+        .unwrap();
+    assert!(!valid(first, 1_500), "void on a new app password");
+}

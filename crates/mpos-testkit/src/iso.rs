@@ -99,6 +99,11 @@ impl Client {
         self.exchange(&messages::sign_on(1, serial, password))
     }
 
+    /// Signs on as device `serial` with a sign-on ticket (STAN 1).
+    pub fn sign_on_by_ticket(&mut self, serial: &str, ticket: &str) -> Answer {
+        self.exchange(&messages::sign_on_by_ticket(1, serial, ticket))
+    }
+
     /// Pays `amount_minor` with the standard [`messages::purchase`]; the
     /// answer's code.
     pub fn pay(&mut self, stan: u32, amount_minor: u64) -> String {

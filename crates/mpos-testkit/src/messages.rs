@@ -112,6 +112,14 @@ pub fn sign_on(stan_no: u32, serial: &str, password: &str) -> Request {
     )
 }
 
+/// An 0800 sign-on of device `serial` with the sign-on ticket (DE 61) an
+/// earlier 0810 gave it.
+pub fn sign_on_by_ticket(stan_no: u32, serial: &str, ticket: &str) -> Request {
+    sign_on(stan_no, serial, "")
+        .without(48)
+        .with(&[(61, ticket)])
+}
+
 /// A 0200 purchase of `amount_minor` BYN kopecks with [`CARD`], keyed, on
 /// the demo merchant's standard terminal. The amount's last two digits pick
 /// the simulated issuer's answer (51 and 05 decline).

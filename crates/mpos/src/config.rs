@@ -108,6 +108,8 @@ pub struct HostSection {
     pub idle_timeout_secs: u64,
     /// Largest message, bytes.
     pub max_frame: usize,
+    /// Hours a sign-on ticket stays valid after it is issued.
+    pub ticket_ttl_hours: u64,
 }
 
 /// `[http]`.
@@ -251,6 +253,10 @@ impl Config {
             (
                 "host.idle_timeout_secs",
                 usize::try_from(self.host.idle_timeout_secs).unwrap_or(usize::MAX),
+            ),
+            (
+                "host.ticket_ttl_hours",
+                usize::try_from(self.host.ticket_ttl_hours).unwrap_or(usize::MAX),
             ),
         ];
         for (key, value) in positive {

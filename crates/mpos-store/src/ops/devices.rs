@@ -84,8 +84,9 @@ pub fn set_blocked(
 }
 
 /// Sets a new app password hash, as `actor` asks, revokes existing
-/// sign-ons (by bumping the credentials version) and audits it in the same
-/// write; `Ok(false)` if no such device (of this merchant).
+/// sign-ons (by bumping the credentials version), voids the device's
+/// sign-on ticket and audits it in the same write; `Ok(false)` if no such
+/// device (of this merchant).
 pub fn set_app_password(
     conn: &Connection,
     serial: &str,
@@ -101,6 +102,7 @@ pub fn set_app_password(
          WHERE serial = ?1",
     )?
     .execute(params![serial, app_password_hash])?;
+    crate::ops::tickets::void(conn, serial)?;
     audit::record(
         conn,
         actor,

@@ -12,6 +12,7 @@ pub mod merchants;
 pub mod reset_tokens;
 pub mod sessions;
 pub mod terminals;
+pub mod tickets;
 pub mod transactions;
 
 /// Milliseconds since the Unix epoch, UTC: how the store keeps instants.
