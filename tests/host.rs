@@ -558,3 +558,75 @@ fn a_ticket_survives_a_restart_of_the_host() {
     ticket_of(&client.sign_on_by_ticket("MPOS-0001", &ticket));
     assert_eq!(pay(&mut client, 2).code(), "00");
 }
+
+/// Five wrong passwords for one serial within 15 minutes: its password
+/// sign-ons get 75, the right password too, until 15 minutes after the
+/// last failure; its ticket still signs on.
+fn lock_out(server: &Server, serial: &str) {
+    let mut client = server.connect();
+    for attempt in 0..5 {
+        assert_eq!(
+            client.sign_on(serial, "wrong-password").code(),
+            "63",
+            "{serial}: attempt {attempt}"
+        );
+    }
+}
+
+#[test]
+fn five_wrong_passwords_lock_password_sign_ons_but_not_tickets() {
+    let server = MPOS.serve();
+    let ticket = ticket_of(&server.connect().sign_on("MPOS-0001", "app-pass-1"));
+    lock_out(&server, "MPOS-0001");
+    let mut client = server.connect();
+    let locked = client.sign_on("MPOS-0001", "app-pass-1");
+    assert_eq!(locked.code(), "75", "the right password is refused too");
+    assert!(locked.get(61).is_none());
+    assert_eq!(pay(&mut client, 2).code(), "63", "not signed on");
+    ticket_of(&client.sign_on_by_ticket("MPOS-0001", &ticket));
+    assert_eq!(pay(&mut client, 3).code(), "00", "signed on by ticket");
+    assert_eq!(
+        server.connect().sign_on("MPOS-0002", "app-pass-2").code(),
+        "00",
+        "other serials are not affected"
+    );
+    // Serials that do not exist are counted alike.
+    lock_out(&server, "MPOS-9999");
+    assert_eq!(server.connect().sign_on("MPOS-9999", "x").code(), "75");
+}
+
+#[test]
+fn a_lockout_survives_a_restart_and_a_new_app_password_lifts_it() {
+    let mut server = MPOS.serve();
+    let ticket = ticket_of(&server.connect().sign_on("MPOS-0001", "app-pass-1"));
+    lock_out(&server, "MPOS-0001");
+    assert!(server.terminate().success());
+    let data = std::mem::replace(&mut server.data, tempfile::tempdir().expect("temp dir"));
+    drop(server);
+    let server = MPOS.serve_in(data, &[], &[]);
+    assert_eq!(
+        server.connect().sign_on("MPOS-0001", "app-pass-1").code(),
+        "75",
+        "the count survives the restart"
+    );
+
+    // Signed on by ticket (which the lockout leaves alone), the connection
+    // sees the new app password revoke it: then the host has the new
+    // password, and the lockout is lifted.
+    let mut by_ticket = server.connect();
+    ticket_of(&by_ticket.sign_on_by_ticket("MPOS-0001", &ticket));
+    let out = server.admin(&[
+        "device",
+        "set-password",
+        "MPOS-0001",
+        "--password",
+        "new-app-pass-1",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    until_code(&mut by_ticket, "63", 10);
+    ticket_of(&server.connect().sign_on("MPOS-0001", "new-app-pass-1"));
+}

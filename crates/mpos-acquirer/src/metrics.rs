@@ -12,7 +12,7 @@ use std::time::Duration;
 const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
-const CODES: usize = 14;
+const CODES: usize = 15;
 
 /// The host's counters.
 pub struct Metrics {

@@ -92,6 +92,9 @@ pub struct Texts {
     pub blocked: &'static str,
     /// No sign-on yet.
     pub never: &'static str,
+    /// A reader whose password sign-ons are locked by wrong passwords, before
+    /// the time it unlocks.
+    pub password_locked_until: &'static str,
     /// Accessible label of the toggle: what it does.
     pub block_it: &'static str,
     /// Accessible label of the toggle: what it does.
@@ -222,6 +225,7 @@ const RU: Texts = Texts {
     active: "Активен",
     blocked: "Заблокирован",
     never: "не было",
+    password_locked_until: "Вход по паролю заблокирован до",
     block_it: "Заблокировать терминал",
     unblock_it: "Разблокировать терминал",
     change_password: "Сменить пароль",
@@ -303,6 +307,7 @@ const EN: Texts = Texts {
     active: "Active",
     blocked: "Blocked",
     never: "never",
+    password_locked_until: "Password sign-on locked until",
     block_it: "Block this card reader",
     unblock_it: "Unblock this card reader",
     change_password: "Change password",

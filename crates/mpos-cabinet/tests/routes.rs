@@ -625,3 +625,53 @@ async fn changing_the_cabinet_password_checks_each_field_and_ends_other_sessions
     let old = post_login(&app, "demo@merchant.test", "demo-password-1").await;
     assert_eq!(old.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_reader_locked_by_wrong_passwords_shows_until_when_and_a_new_app_password_lifts_it() {
+    use mpos_store::ops::sign_on_failures;
+    let app = app("http://localhost");
+    let (cookie, csrf) = session_and_csrf(&app).await;
+    let now = mpos_store::ops::now_millis();
+    app.store
+        .write_blocking(move |c| {
+            for n in 0..5 {
+                sign_on_failures::record(c, "MPOS-0001", now - 1_000 + n)?;
+            }
+            sign_on_failures::record(c, "MPOS-0002", now)
+        })
+        .unwrap();
+    let page = call(&app, "GET", "/devices", &cookie, None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(
+        page.body.matches("Вход по паролю заблокирован до").count(),
+        1,
+        "MPOS-0001 only (one failure does not lock MPOS-0002): {}",
+        page.body
+    );
+    let row = &page.body[page.body.find("MPOS-0001").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("Вход по паролю заблокирован до"), "{row}");
+
+    let changed = call(
+        &app,
+        "POST",
+        "/devices/MPOS-0001/password",
+        &cookie,
+        Some(&format!(
+            "new_password=new-app-pass-1&new_password_repeat=new-app-pass-1&csrf_token={csrf}"
+        )),
+    )
+    .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER);
+    let failures = app
+        .store
+        .read(|c| sign_on_failures::latest(c, "MPOS-0001"))
+        .unwrap();
+    assert_eq!(
+        failures,
+        (0, None),
+        "the new app password lifts the lockout"
+    );
+    let page = call(&app, "GET", "/devices", &cookie, None).await;
+    assert!(!page.body.contains("Вход по паролю заблокирован до"));
+}

@@ -39,13 +39,15 @@ pub enum ResponseCode {
     NotPermitted,
     /// 63 security violation (not signed on, bad credentials).
     SecurityViolation,
+    /// 75 too many wrong passwords: sign-on by password locked for 15 minutes.
+    PasswordLocked,
     /// 94 duplicate transmission with different content.
     Duplicate,
     /// 96 system malfunction.
     SystemMalfunction,
 }
 
-const ALL: [(ResponseCode, &str, &str, &str); 14] = [
+const ALL: [(ResponseCode, &str, &str, &str); 15] = [
     (ResponseCode::Approved, "00", "Одобрено", "Approved"),
     (
         ResponseCode::InvalidMerchant,
@@ -114,6 +116,12 @@ const ALL: [(ResponseCode, &str, &str, &str); 14] = [
         "Security violation",
     ),
     (
+        ResponseCode::PasswordLocked,
+        "75",
+        "Вход по паролю заблокирован после неверных попыток",
+        "Too many wrong passwords: sign-on by password locked",
+    ),
+    (
         ResponseCode::Duplicate,
         "94",
         "Повторная передача с другим содержимым",
@@ -177,7 +185,8 @@ mod tests {
         assert_eq!(
             codes,
             [
-                "00", "03", "05", "12", "13", "14", "25", "30", "51", "54", "58", "63", "94", "96"
+                "00", "03", "05", "12", "13", "14", "25", "30", "51", "54", "58", "63", "75", "94",
+                "96"
             ]
         );
         for code in ResponseCode::all() {

@@ -231,6 +231,17 @@ CREATE TABLE sign_on_tickets (
     expires_at    INTEGER NOT NULL
 ) STRICT;
 "#,
+    // 5: failed password sign-ons per DE 62 value, for the lockout (host
+    // interface, section 4). Serials that do not exist are counted alike, so
+    // no reference to devices.
+    r#"
+CREATE TABLE sign_on_failures (
+    id     INTEGER PRIMARY KEY,
+    serial TEXT NOT NULL,
+    at     INTEGER NOT NULL               -- Unix milliseconds, UTC
+) STRICT;
+CREATE INDEX sign_on_failures_by_serial ON sign_on_failures(serial, at);
+"#,
 ];
 
 /// The schema version this build writes.
@@ -278,7 +289,7 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 10);
+        assert_eq!(tables, 12, "ten, then sign-on tickets (4) and failures (5)");
         let indexes: Vec<String> = conn
             .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'transactions' AND sql IS NOT NULL ORDER BY name")
             .unwrap()

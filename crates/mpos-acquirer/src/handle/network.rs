@@ -7,12 +7,12 @@ use crate::state::HostState;
 use bytes::Bytes;
 use mpos_domain::ids::{DeviceSerial, MerchantId};
 use mpos_domain::response::ResponseCode;
-use mpos_domain::rules::{Session, SignOnDecision, decide_sign_on};
+use mpos_domain::rules::{Session, SignOnDecision, decide_sign_on, locked_until};
 use mpos_domain::ticket::{Ticket, TicketHash};
 use mpos_iso8583::Message;
 use mpos_store::StoreError;
 use mpos_store::ledger::device_view;
-use mpos_store::ops::{devices, tickets};
+use mpos_store::ops::{devices, sign_on_failures, tickets};
 use mpos_store::rusqlite::Connection;
 use std::sync::Arc;
 
@@ -63,7 +63,20 @@ async fn sign_on(
     let directory = state.store.directory();
     let decision = match credential {
         Credential::Password(password) => {
-            // The slow password check runs first, off the async threads; an
+            // A serial locked out by wrong passwords is answered 75 before
+            // any password is hashed.
+            let locked = {
+                let serial = serial.to_string();
+                state
+                    .store
+                    .write(move |conn| sign_on_failures::latest(conn, &serial))
+                    .await
+                    .map_err(|error| store_failed(&error))?
+            };
+            if locked_until(locked.0, locked.1, issue.now).is_some() {
+                return Err(ResponseCode::PasswordLocked);
+            }
+            // The slow password check runs next, off the async threads; an
             // unknown device costs the same, so timing does not reveal it.
             let stored = directory
                 .device(serial.as_str())
@@ -79,10 +92,24 @@ async fn sign_on(
                     let device = session.device.to_string();
                     state
                         .store
-                        .write(move |conn| job.store(conn, &device))
+                        .write(move |conn| {
+                            sign_on_failures::forget(conn, &device)?;
+                            job.store(conn, &device)
+                        })
                         .await
                         .map_err(|error| store_failed(&error))?;
                     SignOnDecision::SignedOn(session)
+                }
+                // Every 63 to a password counts toward the lockout, whether
+                // or not the serial exists; it is stored before the answer.
+                SignOnDecision::Refused(ResponseCode::SecurityViolation) => {
+                    let (serial, at) = (serial.to_string(), issue.now);
+                    state
+                        .store
+                        .write(move |conn| sign_on_failures::record(conn, &serial, at))
+                        .await
+                        .map_err(|error| store_failed(&error))?;
+                    SignOnDecision::Refused(ResponseCode::SecurityViolation)
                 }
                 refused => refused,
             }

@@ -13,8 +13,9 @@ use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use mpos_domain::rules::locked_until;
 use mpos_store::ops::audit::Actor;
-use mpos_store::ops::devices;
+use mpos_store::ops::{devices, sign_on_failures};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -23,6 +24,8 @@ struct DeviceLine {
     serial: String,
     blocked: bool,
     last_sign_on: String,
+    /// When its password sign-ons unlock, if wrong passwords locked them.
+    locked_until: Option<String>,
 }
 
 #[derive(Template)]
@@ -98,8 +101,18 @@ pub async fn list(
     me: SignedIn,
 ) -> Result<Response, PageError> {
     let merchant = me.merchant.id.clone();
+    let now = mpos_store::ops::now_millis();
+    // Each reader with when its password lockout ends, if it is locked.
     let rows = cabinet
-        .read(move |c| devices::list(c, Some(&merchant)))
+        .read(move |c| {
+            devices::list(c, Some(&merchant))?
+                .into_iter()
+                .map(|d| {
+                    let (in_window, latest) = sign_on_failures::latest(c, &d.serial)?;
+                    Ok((d, locked_until(in_window, latest, now)))
+                })
+                .collect::<Result<Vec<_>, mpos_store::StoreError>>()
+        })
         .await?;
     let t = language.lang.texts();
     // Only about one of the merchant's own devices: the query is not trusted.
@@ -108,24 +121,27 @@ pub async fn list(
         .as_deref()
         .and_then(Done::parse)
         .zip(query.serial.as_deref())
-        .filter(|(_, serial)| rows.iter().any(|d| d.serial == *serial))
+        .filter(|(_, serial)| rows.iter().any(|(d, _)| d.serial == *serial))
         .map(|(done, serial)| done.notice(t, serial));
+    let local = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms).ok().map(|at| {
+            cabinet
+                .config
+                .business_day
+                .zone()
+                .to_datetime(at)
+                .strftime("%d.%m.%Y %H:%M")
+                .to_string()
+        })
+    };
     let devices = rows
         .into_iter()
-        .map(|d| DeviceLine {
+        .map(|(d, locked)| DeviceLine {
             last_sign_on: d
                 .last_sign_on_at
-                .and_then(|ms| jiff::Timestamp::from_millisecond(ms).ok())
-                .map(|at| {
-                    cabinet
-                        .config
-                        .business_day
-                        .zone()
-                        .to_datetime(at)
-                        .strftime("%d.%m.%Y %H:%M")
-                        .to_string()
-                })
+                .and_then(local)
                 .unwrap_or_else(|| t.never.to_owned()),
+            locked_until: locked.and_then(local),
             serial: d.serial,
             blocked: d.blocked,
         })

@@ -18,7 +18,7 @@ mod network;
 mod reversal;
 
 pub use financial::{FinancialDecision, FinancialRequest, decide_financial};
-pub use network::{SignOnDecision, decide_sign_on};
+pub use network::{LOCKOUT_FAILURES, LOCKOUT_MS, SignOnDecision, decide_sign_on, locked_until};
 pub use reversal::{ReversalDecision, ReversalRequest, decide_reversal};
 
 use crate::card::{Expiry, MaskedPan, PanHash, PanKey};

@@ -4,6 +4,25 @@ use super::{DeviceView, Session};
 use crate::ids::{DeviceSerial, MerchantId};
 use crate::response::ResponseCode;
 
+/// Failed password sign-ons (63) of one DE 62 value that lock its password
+/// sign-ons (spec section 4).
+pub const LOCKOUT_FAILURES: u32 = 5;
+
+/// The window those failures fall in, and how long the lock lasts after the
+/// last of them: 15 minutes, in milliseconds.
+pub const LOCKOUT_MS: i64 = 15 * 60 * 1000;
+
+/// Until when (Unix milliseconds) password sign-ons of a serial are
+/// answered 75, right password or not: when its `latest` failure is less
+/// than [`LOCKOUT_MS`] old and at least [`LOCKOUT_FAILURES`] failures
+/// (`in_window`, the latest included) fell in the [`LOCKOUT_MS`] before it.
+/// Sign-ons answered 75 are not failures: the lock ends 15 minutes after
+/// the failure that set it, however often a guesser knocks meanwhile.
+pub fn locked_until(in_window: u32, latest: Option<i64>, now: i64) -> Option<i64> {
+    let until = latest?.saturating_add(LOCKOUT_MS);
+    (in_window >= LOCKOUT_FAILURES && now < until).then_some(until)
+}
+
 /// The outcome of a sign-on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignOnDecision {

@@ -610,6 +610,27 @@ fn reversal_rules() {
 }
 
 #[test]
+fn five_failures_within_fifteen_minutes_lock_until_fifteen_after_the_last() {
+    let minute = 60_000;
+    let last = 100 * minute;
+    let until = last + LOCKOUT_MS;
+    assert_eq!(locked_until(5, Some(last), last), Some(until));
+    assert_eq!(locked_until(5, Some(last), until - 1), Some(until));
+    assert_eq!(
+        locked_until(5, Some(last), until),
+        None,
+        "15 minutes after the last"
+    );
+    assert_eq!(
+        locked_until(4, Some(last), last),
+        None,
+        "four are not enough"
+    );
+    assert_eq!(locked_until(9, Some(last), last + 1), Some(until));
+    assert_eq!(locked_until(0, None, last), None, "no failures");
+}
+
+#[test]
 fn sign_on_rules() {
     let w = world();
     let signed = SignOnDecision::SignedOn(session("MPOS-0001", 1));
@@ -731,6 +752,10 @@ fn every_response_code_is_reached_by_a_rule_or_left_to_the_caller() {
         decide_reversal(&reversal("000012", 10_000), Some(&s1), &w).unwrap()
     {
         seen.insert(code.as_str());
+    }
+    // 75: the password lockout, before any password is checked.
+    if locked_until(LOCKOUT_FAILURES, Some(1_000), 1_001).is_some() {
+        seen.insert(ResponseCode::PasswordLocked.as_str());
     }
     // 30 is step 1 (the typed constructors refuse the field), 96 a failed
     // store or ledger: both are the caller's to answer.

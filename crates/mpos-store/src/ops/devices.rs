@@ -85,7 +85,8 @@ pub fn set_blocked(
 
 /// Sets a new app password hash, as `actor` asks, revokes existing
 /// sign-ons (by bumping the credentials version), voids the device's
-/// sign-on ticket and audits it in the same write; `Ok(false)` if no such
+/// sign-on ticket, lifts its password lockout and audits it in the same
+/// write; `Ok(false)` if no such
 /// device (of this merchant).
 pub fn set_app_password(
     conn: &Connection,
@@ -103,6 +104,7 @@ pub fn set_app_password(
     )?
     .execute(params![serial, app_password_hash])?;
     crate::ops::tickets::void(conn, serial)?;
+    crate::ops::sign_on_failures::forget(conn, serial)?;
     audit::record(
         conn,
         actor,

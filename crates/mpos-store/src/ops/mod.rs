@@ -11,6 +11,7 @@ pub mod login_attempts;
 pub mod merchants;
 pub mod reset_tokens;
 pub mod sessions;
+pub mod sign_on_failures;
 pub mod terminals;
 pub mod tickets;
 pub mod transactions;
