@@ -8,7 +8,7 @@
 //! handle/        frame → decoded once → 0800 answered here, 0200/0400 queued to the writer
 //! record.rs      decide and store a typed 0200/0400 in one writer job (also seed-history's)
 //! response.rs    the answer: echoes, RRN, authorization code, DE 39
-//! passwords.rs   app password checks off the async threads, with a cache
+//! passwords.rs   app password checks: bounded pool, single flight, a cache
 //! metrics.rs     counters and latency histograms as Prometheus text
 //! ```
 //!
