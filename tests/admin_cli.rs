@@ -117,18 +117,55 @@ fn loading_the_demo_twice_provisions_it_once() {
 }
 
 #[test]
-fn the_load_fixture_has_256_devices_sharing_one_password() {
-    let dir = tempfile::tempdir().unwrap();
-    ok(admin(dir.path(), &["load", &fixture("load.toml")]));
-    let devices = ok(admin(
-        dir.path(),
-        &["device", "list", "--merchant", "MTBLOAD00000001"],
-    ));
-    assert_eq!(devices.lines().count(), 257, "header and 256 devices");
-    assert!(devices.contains("LOAD-0001") && devices.contains("LOAD-0256"));
-    let store = open_store(dir.path());
-    let terminal = store.directory().terminal("90000001").unwrap();
-    assert_eq!((terminal.currency, terminal.limit_minor), (933, None));
+fn the_load_and_fleet_fixtures_have_their_devices_sharing_one_password() {
+    for (file, merchant, devices, first, last, terminal) in [
+        (
+            "load.toml",
+            "MTBLOAD00000001",
+            256,
+            "LOAD-0001",
+            "LOAD-0256",
+            "90000001",
+        ),
+        (
+            "fleet.toml",
+            "MTBFLEET0000001",
+            10_000,
+            "FLEET-00001",
+            "FLEET-10000",
+            "90000002",
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        ok(admin(dir.path(), &["load", &fixture(file)]));
+        let list = ok(admin(
+            dir.path(),
+            &["device", "list", "--merchant", merchant],
+        ));
+        assert_eq!(
+            list.lines().count(),
+            devices + 1,
+            "{file}: header and devices"
+        );
+        assert!(list.contains(first) && list.contains(last), "{file}");
+        let store = open_store(dir.path());
+        let hashes: i64 = store
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT count(DISTINCT app_password_hash) FROM devices WHERE merchant_id = ?1",
+                    [merchant],
+                    |r| r.get(0),
+                )?)
+            })
+            .unwrap();
+        assert_eq!(hashes, 1, "{file}: one salted hash for the file");
+        let terminal = store.directory().terminal(terminal).unwrap();
+        assert_eq!(
+            (terminal.currency, terminal.limit_minor),
+            (933, None),
+            "{file}"
+        );
+    }
 }
 
 #[test]

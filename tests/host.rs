@@ -630,3 +630,34 @@ fn a_lockout_survives_a_restart_and_a_new_app_password_lifts_it() {
     until_code(&mut by_ticket, "63", 10);
     ticket_of(&server.connect().sign_on("MPOS-0001", "new-app-pass-1"));
 }
+
+/// The host raises its open-file limit so that `[host] max_connections`
+/// signed-on readers fit, as far as the hard limit allows.
+#[test]
+fn the_host_raises_its_open_file_limit_for_its_connections() {
+    // Start it under a low soft limit (as most shells give), which it
+    // inherits from this process for the moment it is spawned.
+    let (soft, hard) = rlimit::Resource::NOFILE.get().expect("the limit");
+    rlimit::Resource::NOFILE
+        .set(soft.min(1024), hard)
+        .expect("lowered");
+    let server = MPOS.serve_in(
+        tempfile::tempdir().expect("temp dir"),
+        &[],
+        &[("MPOS_HOST__MAX_CONNECTIONS", "10000")],
+    );
+    rlimit::Resource::NOFILE.set(soft, hard).expect("restored");
+    let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.child.id()))
+        .expect("the process's limits");
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .expect("the open-file limit");
+    let numbers: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|w| w.parse().ok().or((w == "unlimited").then_some(u64::MAX)))
+        .collect();
+    let (soft, hard) = (numbers[0], numbers[1]);
+    let wanted = 10_000 + 1024 + 64;
+    assert!(soft >= wanted.min(hard), "{line}");
+}
