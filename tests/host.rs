@@ -18,6 +18,16 @@ fn pay(client: &mut Client, stan: u32) -> Answer {
     client.exchange(&purchase(stan, 1_000))
 }
 
+/// A new app password for `serial` with `mpos admin device set-password`.
+fn set_app_password(server: &Server, serial: &str, password: &str) {
+    let out = server.admin(&["device", "set-password", serial, "--password", password]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn signed_on(server: &Server) -> Client {
     server.signed_on("MPOS-0001", "app-pass-1")
 }
@@ -193,18 +203,7 @@ fn the_longest_app_password_the_rule_allows_reaches_the_host_in_de48() {
     let inner: String = printable.chars().cycle().take(997).collect();
     let password = format!("!{inner}~");
     assert_eq!(password.len(), 999);
-    let out = server.admin(&[
-        "device",
-        "set-password",
-        "MPOS-0001",
-        "--password",
-        &password,
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    set_app_password(&server, "MPOS-0001", &password);
     // Once the host has seen the change (the old sign-on is revoked)...
     until_code(&mut client, "63", 1);
     assert_eq!(client.sign_on("MPOS-0001", &password).code(), "00");
@@ -520,18 +519,7 @@ fn signing_off_and_a_new_app_password_void_the_ticket() {
 
     let mut signed_on = server.connect();
     let ticket = ticket_of(&signed_on.sign_on("MPOS-0001", "app-pass-1"));
-    let out = server.admin(&[
-        "device",
-        "set-password",
-        "MPOS-0001",
-        "--password",
-        "new-app-pass-1",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    set_app_password(&server, "MPOS-0001", "new-app-pass-1");
     assert_eq!(
         server
             .connect()
@@ -615,18 +603,7 @@ fn a_lockout_survives_a_restart_and_a_new_app_password_lifts_it() {
     // password, and the lockout is lifted.
     let mut by_ticket = server.connect();
     ticket_of(&by_ticket.sign_on_by_ticket("MPOS-0001", &ticket));
-    let out = server.admin(&[
-        "device",
-        "set-password",
-        "MPOS-0001",
-        "--password",
-        "new-app-pass-1",
-    ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    set_app_password(&server, "MPOS-0001", "new-app-pass-1");
     until_code(&mut by_ticket, "63", 10);
     ticket_of(&server.connect().sign_on("MPOS-0001", "new-app-pass-1"));
 }

@@ -452,6 +452,19 @@ async fn device_changes_without_the_csrf_token_are_403_and_change_nothing() {
     );
 }
 
+/// POSTs a new app password for MPOS-0001, typed twice alike.
+async fn new_app_password(app: &App, cookie: &str, csrf: &str, password: &str) -> Answer {
+    let form = format!("new_password={password}&new_password_repeat={password}&csrf_token={csrf}");
+    call(
+        app,
+        "POST",
+        "/devices/MPOS-0001/password",
+        cookie,
+        Some(&form),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn a_new_app_password_is_checked_next_to_its_field_then_revokes_sign_ons() {
     let app = app("http://localhost");
@@ -504,16 +517,7 @@ async fn a_new_app_password_is_checked_next_to_its_field_then_revokes_sign_ons()
         "nothing changed"
     );
     let before = device(&app, "MPOS-0001").credentials_version;
-    let ok = call(
-        &app,
-        "POST",
-        "/devices/MPOS-0001/password",
-        &cookie,
-        Some(&format!(
-            "new_password=new-app-pass-1&new_password_repeat=new-app-pass-1&csrf_token={csrf}"
-        )),
-    )
-    .await;
+    let ok = new_app_password(&app, &cookie, &csrf, "new-app-pass-1").await;
     assert_eq!(ok.status, StatusCode::SEE_OTHER);
     let after = device(&app, "MPOS-0001");
     assert!(
@@ -652,16 +656,7 @@ async fn a_reader_locked_by_wrong_passwords_shows_until_when_and_a_new_app_passw
     let row = &row[..row.find("</tr>").unwrap()];
     assert!(row.contains("Вход по паролю заблокирован до"), "{row}");
 
-    let changed = call(
-        &app,
-        "POST",
-        "/devices/MPOS-0001/password",
-        &cookie,
-        Some(&format!(
-            "new_password=new-app-pass-1&new_password_repeat=new-app-pass-1&csrf_token={csrf}"
-        )),
-    )
-    .await;
+    let changed = new_app_password(&app, &cookie, &csrf, "new-app-pass-1").await;
     assert_eq!(changed.status, StatusCode::SEE_OTHER);
     let failures = app
         .store
