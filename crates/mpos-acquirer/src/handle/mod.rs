@@ -31,7 +31,8 @@ pub(crate) struct Answer {
     pub mti: Mti,
     /// DE 39 sent.
     pub code: ResponseCode,
-    /// The request's DE 11, when it had a readable one (for the log).
+    /// The request's DE 11, when it had a readable one and the DEBUG log
+    /// that prints it is on (no allocation otherwise).
     pub stan: Option<Stan>,
     /// When the request arrived.
     pub received: Instant,
@@ -76,12 +77,19 @@ pub(crate) async fn dispatch(
                 bytes: response::format_error(&state.layout, wire_mti, stan),
                 mti,
                 code: ResponseCode::FormatError,
-                stan: stan.and_then(|s| Stan::new(std::str::from_utf8(s).ok()?).ok()),
+                stan: stan
+                    .filter(|_| logging_stans())
+                    .and_then(|s| Stan::new(std::str::from_utf8(s).ok()?).ok()),
                 received,
             });
         }
     };
-    let stan = || message.str(11).and_then(|s| Stan::new(s).ok());
+    let stan = || {
+        message
+            .str(11)
+            .filter(|_| logging_stans())
+            .and_then(|s| Stan::new(s).ok())
+    };
     // Step 1: a typed request, or 30/12 with nothing stored.
     let typed = match mti {
         Mti::Network => {
@@ -187,10 +195,18 @@ fn recorded(
             bytes,
             mti,
             code,
-            stan: Some(header.stan.clone()),
+            stan: logging_stans().then(|| header.stan.clone()),
             received,
         }
     }))
+}
+
+/// Whether the DEBUG line that names each answer's STAN is on: only then
+/// does an answer carry a copy of it.
+fn logging_stans() -> bool {
+    // The line is the connection's: ask with its target, so that
+    // RUST_LOG=mpos_acquirer::connection=debug alone still shows STANs.
+    tracing::enabled!(target: "mpos_acquirer::connection", tracing::Level::DEBUG)
 }
 
 /// Milliseconds since the Unix epoch, for bookkeeping timestamps.
