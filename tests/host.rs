@@ -426,7 +426,7 @@ fn the_log_written_to_a_file_has_no_escape_codes() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let path = dir.path().join("mpos.log");
     let log = std::fs::File::create(&path).expect("the log file");
-    let mut server = MPOS.serve_logging_to(log, "info");
+    let mut server = MPOS.serve_logging_to(log, "info,mpos_acquirer::connection=debug");
     let mut client = signed_on(&server);
     assert_eq!(pay(&mut client, 1).code(), "00");
     drop(client);
@@ -435,6 +435,10 @@ fn the_log_written_to_a_file_has_no_escape_codes() {
     assert!(
         text.contains("INFO") && text.contains("signed on"),
         "the sign-on is logged: {text}"
+    );
+    assert!(
+        text.contains("stan=Some(\"000001\")") && text.contains("code=00"),
+        "the connection's DEBUG line names each answer's STAN: {text}"
     );
     assert!(
         !text.contains('\u{1b}'),
