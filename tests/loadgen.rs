@@ -1,7 +1,8 @@
 //! `mpos loadgen` against the real `mpos serve` with the load fixture: the
 //! JSON summary, the approvals log, and — killing the host with SIGKILL in
 //! the middle of the load — that every approval the client received is in
-//! the database after a restart.
+//! the database after a restart, and that the devices, like the app, come
+//! back by ticket to the restarted host and pay again.
 
 use mpos_testkit::server::{Mpos, Server};
 use std::process::Command;
@@ -15,6 +16,10 @@ fn load_server(data: tempfile::TempDir) -> Server {
     MPOS.serve_in(data, &["--fixtures", fixture], &[])
 }
 
+/// Devices and requests each keeps in flight, as [`loadgen`] runs them.
+const DEVICES: f64 = 4.0;
+const PIPELINE: f64 = 4.0;
+
 fn loadgen(iso: &str, seconds: &str, log: &std::path::Path) -> Command {
     let mut command = MPOS.command();
     command
@@ -23,9 +28,9 @@ fn loadgen(iso: &str, seconds: &str, log: &std::path::Path) -> Command {
             "--iso",
             iso,
             "--devices",
-            "4",
+            &DEVICES.to_string(),
             "--pipeline",
-            "4",
+            &PIPELINE.to_string(),
             "--duration",
             seconds,
             "--json",
@@ -132,4 +137,77 @@ fn every_approval_received_survives_a_sigkill_of_the_host() {
         &restarted.data_dir().join("approved.log"),
     );
     assert!(logged > 0);
+}
+
+/// Approved transactions in the data folder of a stopped host.
+fn approved_rows(data: &std::path::Path) -> i64 {
+    mpos_testkit::app::in_dir(data)
+        .store
+        .read(|c| {
+            Ok(c.query_row(
+                "SELECT count(*) FROM transactions WHERE response_code = '00'",
+                [],
+                |r| r.get(0),
+            )?)
+        })
+        .unwrap()
+}
+
+#[test]
+fn devices_resume_by_ticket_across_a_sigkill_and_restart_of_the_host() {
+    let mut server = load_server(tempfile::tempdir().unwrap());
+    let iso = server.iso.clone();
+    let log = server.data_dir().join("approved.log");
+    let client = loadgen(&iso, "7", &log)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    server.child.kill().unwrap(); // SIGKILL, mid-load
+    server.child.wait().unwrap();
+    let data = std::mem::replace(&mut server.data, tempfile::tempdir().unwrap());
+    drop(server);
+    let approved_at_kill = approved_rows(data.path());
+    assert!(approved_at_kill > 0);
+    // Down long enough for every device to notice and back off.
+    std::thread::sleep(Duration::from_millis(500));
+    let fixture = mpos_testkit::fixture("load.toml");
+    let restarted = MPOS.serve_at(data, &iso, &["--fixtures", fixture.to_str().unwrap()]);
+
+    let out = client.wait_with_output().unwrap();
+    assert!(out.status.success(), "loadgen exits 0");
+    let json = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        json_number(&json, "sign_ons_by_password"),
+        DEVICES,
+        "{json}"
+    );
+    assert_eq!(json_number(&json, "drops"), DEVICES, "{json}");
+    assert_eq!(
+        json_number(&json, "reconnects"),
+        DEVICES,
+        "every device came back: {json}"
+    );
+    assert_eq!(
+        json_number(&json, "sign_ons_by_ticket"),
+        DEVICES,
+        "and by ticket, its password never needed again: {json}"
+    );
+    assert_eq!(json_number(&json, "tickets_refused"), 0.0, "{json}");
+    assert!(json_number(&json, "all_resumed_ms") >= 0.0, "{json}");
+    let errors = json_number(&json, "errors");
+    assert!(
+        errors <= DEVICES * PIPELINE,
+        "no errors beyond the requests in flight at the kill: {json}"
+    );
+
+    let data = restarted.data_dir().to_owned();
+    let logged = assert_all_logged_approvals_stored(&data, &data.join("approved.log"));
+    assert!(logged > 0);
+    let mut restarted = restarted;
+    restarted.terminate();
+    assert!(
+        approved_rows(&data) > approved_at_kill,
+        "the devices paid again after the restart"
+    );
 }

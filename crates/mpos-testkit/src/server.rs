@@ -83,7 +83,13 @@ impl Mpos {
         extra: &[&str],
         env: &[(&str, &str)],
     ) -> Server {
-        self.start(data, extra, env, Stdio::inherit())
+        self.start(data, "127.0.0.1:0", extra, env, Stdio::inherit())
+    }
+
+    /// Starts `mpos serve` on an existing data folder with its ISO 8583
+    /// listener on `iso` (a restart on the address its clients know).
+    pub fn serve_at(&self, data: tempfile::TempDir, iso: &str, extra: &[&str]) -> Server {
+        self.start(data, iso, extra, &[], Stdio::inherit())
     }
 
     /// Starts `mpos serve` on a fresh data folder with its log (stderr)
@@ -91,14 +97,22 @@ impl Mpos {
     /// `mpos serve 2> mpos.log` or systemd gets it: not a terminal.
     pub fn serve_logging_to(&self, log: std::fs::File, rust_log: &str) -> Server {
         let data = tempfile::tempdir().expect("temp dir");
-        self.start(data, &[], &[("RUST_LOG", rust_log)], Stdio::from(log))
+        self.start(
+            data,
+            "127.0.0.1:0",
+            &[],
+            &[("RUST_LOG", rust_log)],
+            Stdio::from(log),
+        )
     }
 
-    /// Starts `mpos serve` on port 0 over `data` and waits for its banner.
+    /// Starts `mpos serve` with its ISO 8583 listener on `iso` (port 0: a
+    /// free one), HTTP on a free port, over `data`, and waits for its banner.
     /// The log is quiet (`RUST_LOG=error`) unless `env` says otherwise.
     fn start(
         &self,
         data: tempfile::TempDir,
+        iso: &str,
         extra: &[&str],
         env: &[(&str, &str)],
         stderr: Stdio,
@@ -108,7 +122,7 @@ impl Mpos {
             .args([
                 "serve",
                 "--iso-listen",
-                "127.0.0.1:0",
+                iso,
                 "--http-listen",
                 "127.0.0.1:0",
                 "--data-dir",

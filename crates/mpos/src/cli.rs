@@ -28,10 +28,18 @@ pub enum Command {
     ///
     /// Each simulated device (LOAD-0001, LOAD-0002, ... of fixtures/load.toml)
     /// has its own connection, signs on, and keeps --pipeline requests in
-    /// flight: mostly purchases, some refunds and reversals. Exits 0 even if
-    /// the host goes away; its errors are counted in the summary.
+    /// flight (or, with --rate, sends them when due): mostly purchases, some
+    /// refunds and reversals. Like the Android app, a device keeps the sign-on
+    /// ticket of each 0810 and, when its connection drops (a host restart, a
+    /// failover), reconnects with backoff and signs on by ticket, falling back
+    /// to its password. Stops after --duration and exits 0 even if the host
+    /// goes away; lost requests, reconnects and sign-ons are counted in the
+    /// summary.
     ///
     /// Example: mpos loadgen --iso 127.0.0.1:8583 --devices 64 --pipeline 4 --duration 30
+    ///
+    /// Example: mpos loadgen --devices 10000 --first-serial FLEET-00001 --password fleet-pass-1
+    /// --merchant MTBFLEET0000001 --terminal 90000002 --rate 5000
     Loadgen(LoadgenArgs),
     /// Decode and encode ISO 8583 messages, with JSON on the other side.
     #[command(subcommand)]
@@ -64,15 +72,34 @@ pub struct LoadgenArgs {
     /// The host's ISO 8583 address.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8583")]
     pub iso: String,
-    /// Simulated devices, each on its own connection (LOAD-0001 upwards; at most 256 in load.toml).
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=9999))]
-    pub devices: u16,
+    /// Simulated devices, each on its own connection, numbered up from --first-serial
+    /// (256 in fixtures/load.toml, 10,000 in fixtures/fleet.toml).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub devices: u32,
+    /// The first device's serial (DE 62); the others count up from its trailing digits.
+    ///
+    /// Example: --first-serial FLEET-00001 for the devices of fixtures/fleet.toml.
+    #[arg(long, value_name = "SERIAL", default_value = "LOAD-0001")]
+    pub first_serial: String,
     /// How long to send, seconds.
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub duration: u64,
-    /// Requests each device keeps in flight.
+    /// Requests each device keeps in flight (with --rate: at most).
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=1024))]
     pub pipeline: u16,
+    /// Open-loop load: N requests per second in all, spread evenly over the devices.
+    ///
+    /// Each request is sent when it is due, whether or not earlier answers have come
+    /// (up to --pipeline in flight per device), and its latency counts from when it was
+    /// due, so a host that stalls shows in the percentiles instead of slowing the
+    /// client down (the wrk2 way). Without --rate each device sends its next request
+    /// as soon as one of its --pipeline slots frees (closed loop).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rate: Option<u32>,
+    /// Also send N sign-ons per second with wrong passwords for made-up serials,
+    /// as a password guesser would (to measure payments under that abuse).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub wrong_sign_ons: Option<u32>,
     /// Print the summary as one JSON line (and no progress bar).
     #[arg(long)]
     pub json: bool,

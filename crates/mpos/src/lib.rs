@@ -12,6 +12,7 @@ pub mod error;
 mod fixtures;
 mod ids;
 mod iso;
+mod limits;
 mod loadgen;
 mod output;
 pub mod secrets;

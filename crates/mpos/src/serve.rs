@@ -36,7 +36,12 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         },
     )?;
     let app = App::build(config)?;
-    raise_open_file_limit(app.config.host.max_connections);
+    match crate::limits::raise_open_files(
+        u64::try_from(app.config.host.max_connections).unwrap_or(u64::MAX),
+    ) {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(error) => tracing::warn!("{error}, or lower [host] max_connections"),
+    }
     load_fixtures_if_empty(&app.store, args.fixtures.as_deref())?;
     let mailer = Mailer::new(app.config.mail_settings())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -49,29 +54,6 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
     app.store.flush_blocking()?;
     crate::output::write_stdout("mpos stopped.\n");
     Ok(())
-}
-
-/// Files the process keeps open besides its ISO connections: the HTTP
-/// listener's connections, the database and its readers, logs.
-const OTHER_FILES: u64 = 1024 + 64;
-
-/// Raises the open-file limit so that `max_connections` signed-on readers
-/// fit (each is an open socket), as far as the hard limit allows; says what
-/// to do when it does not.
-fn raise_open_file_limit(max_connections: usize) {
-    let wanted = u64::try_from(max_connections)
-        .unwrap_or(u64::MAX)
-        .saturating_add(OTHER_FILES);
-    match rlimit::increase_nofile_limit(wanted) {
-        Ok(got) if got >= wanted => tracing::debug!(limit = got, "open-file limit"),
-        Ok(got) => tracing::warn!(
-            limit = got,
-            wanted,
-            "the open-file limit is below what [host] max_connections needs: raise the hard \
-             limit (ulimit -Hn, or LimitNOFILE= in the systemd unit) or lower max_connections"
-        ),
-        Err(error) => tracing::warn!(%error, "cannot read or raise the open-file limit"),
-    }
 }
 
 /// An empty database gets `fixtures` (the built-in demo data by default),
