@@ -92,8 +92,10 @@ pub struct LoadgenArgs {
     /// Each request is sent when it is due, whether or not earlier answers have come
     /// (up to --pipeline in flight per device), and its latency counts from when it was
     /// due, so a host that stalls shows in the percentiles instead of slowing the
-    /// client down (the wrk2 way). Without --rate each device sends its next request
-    /// as soon as one of its --pipeline slots frees (closed loop).
+    /// client down (the wrk2 way). Requests that fall due while a device is not
+    /// signed on (starting, reconnecting) are skipped and counted as such. Without
+    /// --rate each device sends its next request as soon as one of its --pipeline
+    /// slots frees (closed loop).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub rate: Option<u32>,
     /// Also send N sign-ons per second with wrong passwords for made-up serials,

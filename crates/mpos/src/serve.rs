@@ -18,7 +18,7 @@ use mpos_store::ops::merchants;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 
 /// Runs `mpos serve` until Ctrl-C or SIGTERM.
 pub fn run(args: ServeArgs) -> Result<(), CliError> {
@@ -90,8 +90,18 @@ fn load_fixtures_if_empty(store: &Store, fixtures: Option<&Path>) -> Result<(), 
 /// then no new connections, and what is in flight is answered.
 async fn serve(app: &App, mailer: Mailer) -> Result<(), CliError> {
     let config = &app.config;
-    let iso = bind(&config.host.listen, "ISO 8583 host", "--iso-listen").await?;
-    let http = bind(&config.http.listen, "HTTP", "--http-listen").await?;
+    // A fleet reconnects all at once after a restart: with the usual backlog
+    // of 1,024 the kernel drops the rest of the SYNs and those readers wait
+    // out the 1 s and 3 s of SYN retransmission.
+    let fleet_backlog = u32::try_from(config.host.max_connections).unwrap_or(u32::MAX);
+    let iso = bind(
+        &config.host.listen,
+        "ISO 8583 host",
+        "--iso-listen",
+        fleet_backlog,
+    )
+    .await?;
+    let http = bind(&config.http.listen, "HTTP", "--http-listen", 1024).await?;
     let address = |listener: &TcpListener| {
         listener
             .local_addr()
@@ -150,19 +160,38 @@ fn http_router(metrics: Arc<Metrics>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
 }
 
+/// Binds a listener whose accept queue holds `backlog` connections (the
+/// kernel caps it at `net.core.somaxconn`).
 async fn bind(
     address: &str,
     what: &'static str,
     flag: &'static str,
+    backlog: u32,
 ) -> Result<TcpListener, CliError> {
-    TcpListener::bind(address)
-        .await
-        .map_err(|source| CliError::Bind {
-            what,
-            address: address.to_owned(),
-            flag,
-            source,
-        })
+    let listen = async {
+        let resolved = tokio::net::lookup_host(address)
+            .await?
+            .next()
+            .ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "no address to listen on")
+            })?;
+        let socket = if resolved.is_ipv4() {
+            TcpSocket::new_v4()?
+        } else {
+            TcpSocket::new_v6()?
+        };
+        // As TcpListener::bind does: a restart may listen again at once,
+        // beside the old connections still in TIME_WAIT.
+        socket.set_reuseaddr(true)?;
+        socket.bind(resolved)?;
+        socket.listen(backlog)
+    };
+    listen.await.map_err(|source| CliError::Bind {
+        what,
+        address: address.to_owned(),
+        flag,
+        source,
+    })
 }
 
 fn print_banner(

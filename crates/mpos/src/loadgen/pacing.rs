@@ -38,14 +38,18 @@ impl Pacing {
         }
     }
 
-    /// Drops the slots that fell due while the device could not send (no
-    /// connection), keeping the latest; returns how many were dropped.
+    /// Drops the slots that fell due while the device could not send (not
+    /// yet signed on, or reconnecting), so that latencies measure the host
+    /// while the device is connected; returns how many were dropped.
     pub(super) fn skip_missed(&mut self, now: Instant) -> u64 {
         match self {
             Pacing::Closed => 0,
             Pacing::Open { next_due, interval } => {
+                if *next_due >= now {
+                    return 0;
+                }
                 let behind = now.saturating_duration_since(*next_due);
-                let missed = behind.as_nanos() / interval.as_nanos().max(1);
+                let missed = behind.as_nanos().div_ceil(interval.as_nanos().max(1));
                 let missed = u32::try_from(missed).unwrap_or(u32::MAX);
                 *next_due += *interval * missed;
                 u64::from(missed)
@@ -112,12 +116,13 @@ mod tests {
     }
 
     #[test]
-    fn slots_missed_without_a_connection_are_skipped_but_the_latest() {
+    fn slots_missed_without_a_connection_are_skipped() {
         let start = Instant::now();
         let mut pacing = Pacing::new(Some(10), 0, 1, start);
         let skipped = pacing.skip_missed(start + Duration::from_millis(350));
-        assert_eq!(skipped, 3, "0, 100, 200 ms dropped");
-        assert_eq!(pacing.next_due(), start + Duration::from_millis(300));
+        assert_eq!(skipped, 4, "0, 100, 200, 300 ms dropped");
+        assert_eq!(pacing.next_due(), start + Duration::from_millis(400));
+        assert_eq!(pacing.skip_missed(start + Duration::from_millis(400)), 0);
         assert_eq!(Pacing::Closed.skip_missed(start), 0);
     }
 }

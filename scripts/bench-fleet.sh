@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# The fleet benchmarks of BENCHMARKS.md ("A fleet back in seconds"), side by
+# side in one run on this machine, with the release build:
+#   storm N      N devices sign on by password to a cold host; the host is
+#                killed (SIGKILL) and restarted on the same address; the
+#                devices come back by ticket. Prints loadgen's JSON: the
+#                times are all_signed_on_ms (cold, by password) and
+#                all_resumed_ms (first reconnection to last device back).
+#   memory       the host's RSS with no device, then with 10,000 signed on.
+#   open-loop    10,000 devices at --rate 5000 for 30 s, synchronous=full.
+#   abuse        64 devices at pipeline 4 for 20 s, quiet and beside 200
+#                wrong-password sign-ons a second, alternated twice.
+# Usage: scripts/bench-fleet.sh [storm 256|storm 10000|memory|open-loop|abuse|all]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MPOS=./target/release/mpos
+ISO=127.0.0.1:18583
+HTTP=127.0.0.1:18080
+WORK=$(mktemp -d /tmp/mpos-fleet.XXXXXX)
+HOST_PID=
+trap 'kill -9 $HOST_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+FLEET=(--first-serial FLEET-00001 --password fleet-pass-1 --merchant MTBFLEET0000001 --terminal 90000002)
+
+# start_host DATA_DIR FIXTURE: starts the host and waits for its banner.
+start_host() {
+    RUST_LOG=error $MPOS serve --data-dir "$1" --fixtures "$2" \
+        --iso-listen $ISO --http-listen $HTTP >"$WORK/banner" 2>>"$WORK/host.log" &
+    HOST_PID=$!
+    for _ in $(seq 1 200); do
+        grep -q '^Press' "$WORK/banner" 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "the host did not start; see $WORK/host.log" >&2
+    exit 1
+}
+
+kill_host() { kill -9 "$HOST_PID"; wait "$HOST_PID" 2>/dev/null || true; }
+
+rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$HOST_PID/status"; }
+
+storm() {
+    local devices=$1 fixture=fixtures/load.toml extra=()
+    if [ "$devices" -gt 256 ]; then fixture=fixtures/fleet.toml; extra=("${FLEET[@]}"); fi
+    local data="$WORK/storm-$devices"
+    start_host "$data" "$fixture"
+    # A light open-loop load, so that the storm, not the payments, is measured.
+    $MPOS loadgen --iso $ISO --devices "$devices" "${extra[@]}" --rate 1000 \
+        --duration 25 --json >"$WORK/storm.json" &
+    local loadgen=$!
+    sleep 10
+    kill_host
+    sleep 0.5
+    start_host "$data" "$fixture"
+    wait $loadgen
+    echo "storm $devices: $(cat "$WORK/storm.json")"
+    kill_host
+}
+
+memory() {
+    local data="$WORK/memory"
+    start_host "$data" fixtures/fleet.toml
+    sleep 1
+    local before; before=$(rss_kib)
+    $MPOS loadgen --iso $ISO --devices 10000 "${FLEET[@]}" --rate 100 --duration 20 --json \
+        >"$WORK/memory.json" &
+    local loadgen=$!
+    sleep 15
+    local during; during=$(rss_kib)
+    wait $loadgen
+    echo "memory: RSS ${before} KiB with no device, ${during} KiB with 10,000 signed on:" \
+        "$(( (during - before) * 1024 / 10000 )) bytes each; loadgen: $(cat "$WORK/memory.json")"
+    kill_host
+}
+
+open_loop() {
+    start_host "$WORK/open-loop" fixtures/fleet.toml
+    echo "open loop: $($MPOS loadgen --iso $ISO --devices 10000 "${FLEET[@]}" --rate 5000 --duration 30 --json)"
+    kill_host
+}
+
+abuse() {
+    start_host "$WORK/abuse" fixtures/load.toml
+    for round in 1 2; do
+        echo "quiet $round: $($MPOS loadgen --iso $ISO --devices 64 --pipeline 4 --duration 20 --json)"
+        $MPOS loadgen --iso $ISO --devices 1 --first-serial LOAD-0256 --rate 1 --duration 22 \
+            --wrong-sign-ons 200 --json >"$WORK/guesser.json" &
+        local guesser=$!
+        sleep 1
+        echo "beside 200 wrong sign-ons/s $round: $($MPOS loadgen --iso $ISO --devices 64 --pipeline 4 --duration 20 --json)"
+        wait $guesser
+        echo "  the guesser: $(cat "$WORK/guesser.json")"
+    done
+    kill_host
+}
+
+cargo build --release --quiet --bin mpos
+case "${1:-all}" in
+    storm) storm "${2:-256}" ;;
+    memory) memory ;;
+    open-loop) open_loop ;;
+    abuse) abuse ;;
+    all) storm 256; storm 10000; memory; open_loop; abuse ;;
+    *) echo "usage: $0 [storm 256|storm 10000|memory|open-loop|abuse|all]" >&2; exit 2 ;;
+esac
