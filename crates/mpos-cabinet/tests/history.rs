@@ -270,7 +270,9 @@ async fn filters_by_device_terminal_id_and_name_combine() {
 }
 
 /// The Russian message of a wrong date: it names every accepted form.
-const BAD_DATE_RU: &str = "Дата должна быть в виде ДД.ММ.ГГГГ, Д.М.ГГГГ или ГГГГ-ММ-ДД";
+/// (The ISO form's hyphens do not break: U+2011.)
+const BAD_DATE_RU: &str =
+    "Дата должна быть в виде ДД.ММ.ГГГГ, Д.М.ГГГГ или ГГГГ\u{2011}ММ\u{2011}ДД";
 
 /// `YYYY-MM-DD` → (`DD.MM.YYYY`, `D.M.YYYY`).
 fn russian_forms(iso: &str) -> (String, String) {
@@ -326,8 +328,12 @@ async fn the_date_fields_show_their_forms_without_a_date_picker() {
     let (app, _) = seeded();
     let cookie = session_cookie(&logged_in(&app).await);
     for (lang, placeholder, hint) in [
-        ("ru", "ДД.ММ.ГГГГ", "ДД.ММ.ГГГГ или ГГГГ-ММ-ДД"),
-        ("en", "DD.MM.YYYY", "DD.MM.YYYY or YYYY-MM-DD"),
+        (
+            "ru",
+            "ДД.ММ.ГГГГ",
+            "ДД.ММ.ГГГГ или ГГГГ\u{2011}ММ\u{2011}ДД",
+        ),
+        ("en", "DD.MM.YYYY", "DD.MM.YYYY or YYYY\u{2011}MM\u{2011}DD"),
     ] {
         let page = get(&app, &cookie, &format!("/history?lang={lang}")).await;
         for field in ["from", "to"] {
@@ -349,9 +355,21 @@ async fn the_date_fields_show_their_forms_without_a_date_picker() {
     let wrong = get(
         &app,
         &cookie,
-        "/history?period=custom&from=20.11&to=2026-12-01",
+        "/history?period=custom&from=20.11&to=1.12.2026",
     )
     .await;
+    // The date that reads comes back in ISO form (a date picker shows no
+    // other), the wrong one as typed.
+    assert!(
+        wrong
+            .body
+            .contains("id=\"to\" name=\"to\" type=\"date\" value=\"2026-12-01\"")
+    );
+    assert!(
+        wrong
+            .body
+            .contains("id=\"from\" name=\"from\" type=\"date\" value=\"20.11\"")
+    );
     assert!(
         wrong.body.contains(&format!(
             "aria-describedby=\"from-error from-hint\">\n      \
@@ -374,7 +392,7 @@ async fn a_wrong_period_gets_a_message_next_to_its_field_not_a_server_error() {
         ("period=custom&from=1.12.26&to=2026-12-01", BAD_DATE_RU),
         (
             "period=custom&from=1.12.26&to=2026-12-01&lang=en",
-            "A date is written DD.MM.YYYY, D.M.YYYY or YYYY-MM-DD",
+            "A date is written DD.MM.YYYY, D.M.YYYY or YYYY\u{2011}MM\u{2011}DD",
         ),
         (
             "period=custom&from=2026-12-02&to=2026-12-01",

@@ -150,9 +150,17 @@ pub struct Echo {
 }
 
 impl HistoryQuery {
-    /// The values to show back in the form.
+    /// The values to show back in the form; a date that reads in any form
+    /// comes back in ISO form, the only one a date picker shows (a wrong
+    /// one comes back as typed, for its message to be about).
     pub fn echo(&self) -> Echo {
         let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or("").to_owned();
+        let date = |v: &Option<String>| {
+            let typed = text(v);
+            DateInput::parse(&typed)
+                .map(|input| input.date().to_string())
+                .unwrap_or(typed)
+        };
         Echo {
             period: self
                 .period
@@ -160,8 +168,8 @@ impl HistoryQuery {
                 .filter(|p| !p.is_empty())
                 .unwrap_or("week")
                 .to_owned(),
-            from: text(&self.from),
-            to: text(&self.to),
+            from: date(&self.from),
+            to: date(&self.to),
             device: text(&self.device),
             vt_id: text(&self.vt_id),
             vt_name: text(&self.vt_name),
@@ -385,6 +393,15 @@ mod tests {
                 "?period=custom&from=2026-02-01&to=2026-02-28&view=days"
             );
         }
+    }
+
+    #[test]
+    fn the_form_shows_readable_dates_in_iso_and_wrong_ones_as_typed() {
+        let echo = query(&[("from", " 5.1.2026 "), ("to", "31.02.2026")]).echo();
+        assert_eq!(
+            (echo.from.as_str(), echo.to.as_str()),
+            ("2026-01-05", "31.02.2026")
+        );
     }
 
     #[test]
