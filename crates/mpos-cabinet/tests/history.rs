@@ -285,42 +285,70 @@ fn russian_forms(iso: &str) -> (String, String) {
 
 #[tokio::test]
 async fn a_period_typed_dd_mm_yyyy_or_d_m_yyyy_is_the_iso_period() {
-    let (app, _) = seeded();
+    // Today's payment, one two days ago, and one on a fixed day whose day
+    // and month have one digit, so that `Д.М.ГГГГ` differs from
+    // `ДД.ММ.ГГГГ` whatever today is.
+    let app = app("http://127.0.0.1:8080");
+    terminals(&app);
+    store_all(
+        &app,
+        vec![
+            purchase(12_550, day(0)),
+            purchase(600_000, day(2)),
+            purchase(4_200, "2025-03-05".to_owned()),
+        ],
+    );
     let cookie = session_cookie(&logged_in(&app).await);
-    // Nine days back to yesterday: the installment payment two days ago,
-    // and a single-digit day or month somewhere in most months' periods.
-    let (from, to) = (day(9), day(1));
-    let ((from_dd, from_d), (to_dd, to_d)) = (russian_forms(&from), russian_forms(&to));
-    for lang in ["ru", "en"] {
-        for view in ["days", "transactions"] {
-            let query = |from: &str, to: &str| {
-                format!("?period=custom&from={from}&to={to}&view={view}&lang={lang}")
-            };
-            let iso = query(&from, &to);
-            let page = get(&app, &cookie, &format!("/history{iso}")).await;
-            assert_eq!(page.status, StatusCode::OK, "{iso}: {}", page.body);
-            assert!(page.body.contains("6\u{a0}000,00") && !page.body.contains("125,50"));
-            let csv = get(&app, &cookie, &format!("/history.csv{iso}")).await;
-            let csv_records = records(&csv);
-            assert!(csv_records.len() > 1, "{iso}: {csv_records:?}");
-            for typed in [query(&from_dd, &to_dd), query(&from_d, &to_d)] {
-                let same = get(&app, &cookie, &format!("/history{typed}")).await;
-                assert_eq!(same.status, StatusCode::OK, "{typed}");
-                // The same page to the byte: the fields, the tabs, the
-                // language switch and the CSV link all hold ISO dates.
-                assert_eq!(same.body, page.body, "{typed}");
-                assert!(same.body.contains(&format!("value=\"{from}\"")), "{typed}");
-                let same_csv = get(&app, &cookie, &format!("/history.csv{typed}")).await;
-                assert_eq!(records(&same_csv), csv_records, "{typed}");
-                assert_eq!(same_csv.body, csv.body, "{typed}");
-                assert_eq!(
-                    same_csv.headers.get(header::CONTENT_DISPOSITION),
-                    csv.headers.get(header::CONTENT_DISPOSITION),
-                    "{typed}"
+    // Nine days back to yesterday (the payment two days ago), and the
+    // first days of March 2025.
+    for (from, to, shown, not_shown) in [
+        (day(9), day(1), "6\u{a0}000,00", "125,50"),
+        (
+            "2025-03-01".to_owned(),
+            "2025-03-09".to_owned(),
+            "42,00",
+            "6\u{a0}000,00",
+        ),
+    ] {
+        let ((from_dd, from_d), (to_dd, to_d)) = (russian_forms(&from), russian_forms(&to));
+        for lang in ["ru", "en"] {
+            for view in ["days", "transactions"] {
+                let query = |from: &str, to: &str| {
+                    format!("?period=custom&from={from}&to={to}&view={view}&lang={lang}")
+                };
+                let iso = query(&from, &to);
+                let page = get(&app, &cookie, &format!("/history{iso}")).await;
+                assert_eq!(page.status, StatusCode::OK, "{iso}: {}", page.body);
+                assert!(
+                    page.body.contains(shown) && !page.body.contains(not_shown),
+                    "{iso}"
                 );
+                let csv = get(&app, &cookie, &format!("/history.csv{iso}")).await;
+                let csv_records = records(&csv);
+                assert!(csv_records.len() > 1, "{iso}: {csv_records:?}");
+                for typed in [query(&from_dd, &to_dd), query(&from_d, &to_d)] {
+                    let same = get(&app, &cookie, &format!("/history{typed}")).await;
+                    assert_eq!(same.status, StatusCode::OK, "{typed}");
+                    // The same page to the byte: the fields, the tabs, the
+                    // language switch and the CSV link all hold ISO dates.
+                    assert_eq!(same.body, page.body, "{typed}");
+                    assert!(same.body.contains(&format!("value=\"{from}\"")), "{typed}");
+                    let same_csv = get(&app, &cookie, &format!("/history.csv{typed}")).await;
+                    assert_eq!(records(&same_csv), csv_records, "{typed}");
+                    assert_eq!(same_csv.body, csv.body, "{typed}");
+                    assert_eq!(
+                        same_csv.headers.get(header::CONTENT_DISPOSITION),
+                        csv.headers.get(header::CONTENT_DISPOSITION),
+                        "{typed}"
+                    );
+                }
             }
         }
     }
+    assert_eq!(
+        russian_forms("2025-03-05"),
+        ("05.03.2025".to_owned(), "5.3.2025".to_owned())
+    );
 }
 
 #[tokio::test]
