@@ -303,7 +303,9 @@ document.querySelector('link[rel="stylesheet"]').disabled = false;
 
 /// Every form control that a person could not use: hidden, zero-sized or
 /// (partly) off the screen sideways. A radio button or checkbox that is
-/// drawn by its label (the period's choice) is judged by its label.
+/// drawn by its label (the period's choice) is judged by its label, and a
+/// checked one's label must look unlike its unchecked neighbours' (else
+/// nobody sees which period is chosen).
 const UNUSABLE_CONTROLS: &str = r#"
 const width = document.documentElement.clientWidth;
 const shown = (el) => {
@@ -324,6 +326,20 @@ for (const el of document.querySelectorAll('input:not([type="hidden"]), select, 
     problems.push(`${name}: hidden or zero-sized`);
   } else if (box.left < -0.5 || box.right > width + 0.5) {
     problems.push(`${name}: off the screen sideways (${box.left}..${box.right} of ${width} px)`);
+  }
+}
+const look = (label) => {
+  const style = getComputedStyle(label);
+  return `${style.color} on ${style.backgroundColor}`;
+};
+for (const checked of document.querySelectorAll('input[type="radio"]:checked')) {
+  const hidden = parseFloat(getComputedStyle(checked).opacity) === 0;
+  if (!hidden || !checked.labels || checked.labels.length === 0) continue;
+  const others = document.querySelectorAll(`input[type="radio"][name="${checked.name}"]:not(:checked)`);
+  for (const other of others) {
+    if (other.labels && other.labels.length > 0 && look(other.labels[0]) === look(checked.labels[0])) {
+      problems.push(`${checked.id}: checked, but its label looks like ${other.id}'s (${look(other.labels[0])})`);
+    }
   }
 }
 return problems;
