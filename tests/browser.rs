@@ -14,8 +14,9 @@
 //! show it: the served stylesheet with every declaration such an engine
 //! cannot parse removed (`mpos_testkit::legacy_css`), swapped in for the
 //! `<link>`, on a 1024 px screen, saved as `legacy-*.png`. There the test
-//! fails on a page wider than the screen and on a form control that is
-//! hidden, zero-sized or off the screen.
+//! fails on a page wider than the screen, on a form control that is
+//! hidden, zero-sized or off the screen, and on a chosen period that does
+//! not look chosen.
 //!
 //! Needs Debian's `chromium` and `chromium-driver`; `scripts/install-test-deps.sh`
 //! installs them. Without them the test fails (it never skips silently).
