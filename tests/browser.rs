@@ -421,12 +421,48 @@ async fn shoot(browser: &Client, name: &str, screen: Screen) {
             .as_f64()
             .unwrap_or_else(|| panic!("Page.getLayoutMetrics without a content size: {metrics}"))
     };
-    emulate(f64::from(screen.height)).await;
-    let metrics = cdp(browser, "Page.getLayoutMetrics", json!({})).await;
-    let height = content_height(&metrics)
+    // The page's height depends on its width (the chart scales with it),
+    // and its width on whether a scroll bar shows: measured while a scroll
+    // bar narrowed it, the page is taller once it has the full width, and
+    // the bar stays. So the viewport grows until the page has the screen's
+    // full width and fits in it (a few rounds at most).
+    let mut height = f64::from(screen.height);
+    emulate(height).await;
+    for _ in 0..8 {
+        let metrics = cdp(browser, "Page.getLayoutMetrics", json!({})).await;
+        let needed = content_height(&metrics).ceil();
+        let narrowed = metrics["cssLayoutViewport"]["clientWidth"]
+            .as_f64()
+            .is_some_and(|width| width < f64::from(screen.width));
+        if needed <= height && !narrowed {
+            break;
+        }
+        height = if narrowed {
+            needed.max(height) + 32.0
+        } else {
+            needed
+        };
+        emulate(height).await;
+    }
+    // Room made for a scroll bar to go is more than the page needs at its
+    // full width: the viewport shrinks back to the page's height (the
+    // body's: the content size counts the viewport in).
+    let body = browser
+        .execute(
+            "return document.body.getBoundingClientRect().bottom + window.scrollY;",
+            vec![],
+        )
+        .await
+        .expect("the body's height");
+    let needed = body
+        .as_f64()
+        .unwrap_or(height)
         .ceil()
         .max(f64::from(screen.height));
-    emulate(height).await;
+    if needed < height {
+        height = needed;
+        emulate(height).await;
+    }
     let metrics = cdp(browser, "Page.getLayoutMetrics", json!({})).await;
     let content = metrics["cssContentSize"]["width"].as_f64().unwrap_or(0.0);
     let viewport = metrics["cssLayoutViewport"]["clientWidth"]
