@@ -8,6 +8,11 @@
 #     /usr/bin/chromedriver): tests/browser.rs drives the cabinet in a real
 #     headless browser. Only the distribution's packages: a test tool's own
 #     browser download cannot work on a machine without internet.
+#   - Node.js and npm (Debian's nodejs and npm packages when missing), then
+#     `npm ci` in scripts/css-compat/: doiuse and browserslist at the versions
+#     package-lock.json pins, for the stylesheet's compatibility check with
+#     the browsers the user manual names. Only at install time: the check
+#     itself downloads nothing.
 # Each step does nothing when what it installs is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -60,5 +65,38 @@ install_chromium() {
     fi
 }
 
+install_node() {
+    if command -v node >/dev/null && command -v npm >/dev/null; then
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null; then
+        echo "error: node or npm is missing and there is no apt-get; install Node.js 18 or later with npm" >&2
+        exit 1
+    fi
+    echo "==> installing nodejs and npm (Debian packages) for scripts/css-compat"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends nodejs npm
+    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+        echo "error: apt-get installed nodejs and npm, but node or npm is still missing" >&2
+        exit 1
+    fi
+}
+
+# `npm ci` (exactly package-lock.json) once per lock file: a stamp in
+# node_modules/ remembers which lock file was installed.
+install_css_compat() {
+    local dir=scripts/css-compat
+    local stamp=$dir/node_modules/.mpos-installed-lock.json
+    if [ -f "$stamp" ] && cmp -s "$dir/package-lock.json" "$stamp"; then
+        return 0
+    fi
+    echo "==> installing the stylesheet check's packages (npm ci in $dir)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$dir/package-lock.json" "$stamp"
+}
+
 install_python_deps
 install_chromium
+install_node
+install_css_compat

@@ -9,6 +9,15 @@
 //! people to look at; unattended, the test fails on what the browser logs
 //! as an error and on pages wider than the screen.
 //!
+//! Every page is then shown a second time as the oldest browser the user
+//! manual names (Chrome 37; IE 10, Firefox 40 and Opera 25 alike) would
+//! show it: the served stylesheet with every declaration such an engine
+//! cannot parse removed (`mpos_testkit::legacy_css`), swapped in for the
+//! `<link>`, on a 1024 px screen, saved as `legacy-*.png`. There the test
+//! fails on a page wider than the screen, on a form control that is
+//! hidden, zero-sized or off the screen, and on a chosen period that does
+//! not look chosen.
+//!
 //! Needs Debian's `chromium` and `chromium-driver`; `scripts/install-test-deps.sh`
 //! installs them. Without them the test fails (it never skips silently).
 
@@ -22,7 +31,7 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{OnceLock, mpsc};
 use std::time::{Duration, Instant};
 
 const MPOS: Mpos = Mpos::at(env!("CARGO_BIN_EXE_mpos"));
@@ -52,6 +61,18 @@ const DESKTOP: Screen = Screen {
     scale: 1,
     mobile: false,
 };
+
+/// The manual's old browsers' screen: a 1024 px wide laptop of their time.
+const LEGACY: Screen = Screen {
+    width: 1024,
+    height: 768,
+    scale: 1,
+    mobile: false,
+};
+
+/// The served stylesheet as Chrome 37 keeps it: made once, from what the
+/// server sends, before the first page is shown.
+static LEGACY_CSS: OnceLock<String> = OnceLock::new();
 
 /// A phone: an iPhone 12 to 15's CSS viewport, at its pixel ratio of 2
 /// (rounded down from 3, to keep the files small).
@@ -255,9 +276,119 @@ fn screenshot_dir() -> PathBuf {
     dir
 }
 
-/// Saves the whole page at the desktop's width as `target/screenshots/NAME`.
+/// Saves the whole page at the desktop's width as `target/screenshots/NAME`,
+/// then as the manual's old browsers show it as `legacy-NAME`.
 async fn screenshot(browser: &Client, name: &str) {
     shoot(browser, name, DESKTOP).await;
+    legacy_screenshot(browser, name).await;
+}
+
+/// Swaps the served stylesheet's `<link>` for the legacy text (a
+/// constructed stylesheet: an inline `<style>` would be refused by the CSP,
+/// rightly) and answers whether exactly that is what applies now.
+const LEGACY_IN: &str = r#"
+const [css] = arguments;
+const link = document.querySelector('link[rel="stylesheet"]');
+const sheet = new CSSStyleSheet();
+sheet.replaceSync(css);
+link.disabled = true;
+document.adoptedStyleSheets = [sheet];
+return link.sheet === null || link.sheet.disabled;
+"#;
+
+/// Puts the served stylesheet back.
+const LEGACY_OUT: &str = r#"
+document.adoptedStyleSheets = [];
+document.querySelector('link[rel="stylesheet"]').disabled = false;
+"#;
+
+/// Every form control that a person could not use: hidden, zero-sized or
+/// (partly) off the screen sideways. A radio button or checkbox that is
+/// drawn by its label (the period's choice) is judged by its label, and a
+/// checked one's label must look unlike its unchecked neighbours' (else
+/// nobody sees which period is chosen).
+const UNUSABLE_CONTROLS: &str = r#"
+const width = document.documentElement.clientWidth;
+const shown = (el) => {
+  const box = el.getBoundingClientRect();
+  const style = getComputedStyle(el);
+  const ok = box.width > 0 && box.height > 0 && style.visibility !== 'hidden'
+    && style.display !== 'none' && parseFloat(style.opacity) > 0;
+  return ok ? box : null;
+};
+const problems = [];
+for (const el of document.querySelectorAll('input:not([type="hidden"]), select, textarea, button')) {
+  const name = el.id || el.name || el.textContent.trim().slice(0, 40) || el.outerHTML.slice(0, 80);
+  let box = shown(el);
+  if (!box && (el.type === 'radio' || el.type === 'checkbox') && el.labels && el.labels.length > 0) {
+    box = shown(el.labels[0]);
+  }
+  if (!box) {
+    problems.push(`${name}: hidden or zero-sized`);
+  } else if (box.left < -0.5 || box.right > width + 0.5) {
+    problems.push(`${name}: off the screen sideways (${box.left}..${box.right} of ${width} px)`);
+  }
+}
+const look = (label) => {
+  const style = getComputedStyle(label);
+  return `${style.color} on ${style.backgroundColor}`;
+};
+for (const checked of document.querySelectorAll('input[type="radio"]:checked')) {
+  const hidden = parseFloat(getComputedStyle(checked).opacity) === 0;
+  if (!hidden || !checked.labels || checked.labels.length === 0) continue;
+  const others = document.querySelectorAll(`input[type="radio"][name="${checked.name}"]:not(:checked)`);
+  for (const other of others) {
+    if (other.labels && other.labels.length > 0 && look(other.labels[0]) === look(checked.labels[0])) {
+      problems.push(`${checked.id}: checked, but its label looks like ${other.id}'s (${look(other.labels[0])})`);
+    }
+  }
+}
+return problems;
+"#;
+
+/// Shows the page with the legacy stylesheet on the old browsers' 1024 px
+/// screen: fails on a control nobody could use, then saves it as
+/// `legacy-NAME` (which fails on a page wider than the screen), and puts
+/// the served stylesheet back.
+async fn legacy_screenshot(browser: &Client, name: &str) {
+    let css = LEGACY_CSS
+        .get()
+        .expect("the legacy stylesheet is made before the first page");
+    let swapped = browser
+        .execute(LEGACY_IN, vec![json!(css)])
+        .await
+        .expect("the legacy stylesheet swapped in");
+    assert_eq!(
+        swapped,
+        json!(true),
+        "{name}: the served stylesheet still applies"
+    );
+    cdp(
+        browser,
+        "Emulation.setDeviceMetricsOverride",
+        json!({
+            "width": LEGACY.width,
+            "height": LEGACY.height,
+            "deviceScaleFactor": LEGACY.scale,
+            "mobile": LEGACY.mobile,
+        }),
+    )
+    .await;
+    let problems = browser
+        .execute(UNUSABLE_CONTROLS, vec![])
+        .await
+        .expect("the form controls measured");
+    cdp(browser, "Emulation.clearDeviceMetricsOverride", json!({})).await;
+    assert_eq!(
+        problems,
+        json!([]),
+        "{name}: form controls a merchant could not use in the manual's old browsers"
+    );
+    shoot(browser, &format!("legacy-{name}"), LEGACY).await;
+    browser
+        .execute(LEGACY_OUT, vec![])
+        .await
+        .expect("the served stylesheet put back");
 }
 
 /// Saves the whole page as a phone lays it out (390 CSS px wide, touch, the
@@ -290,12 +421,48 @@ async fn shoot(browser: &Client, name: &str, screen: Screen) {
             .as_f64()
             .unwrap_or_else(|| panic!("Page.getLayoutMetrics without a content size: {metrics}"))
     };
-    emulate(f64::from(screen.height)).await;
-    let metrics = cdp(browser, "Page.getLayoutMetrics", json!({})).await;
-    let height = content_height(&metrics)
+    // The page's height depends on its width (the chart scales with it),
+    // and its width on whether a scroll bar shows: measured while a scroll
+    // bar narrowed it, the page is taller once it has the full width, and
+    // the bar stays. So the viewport grows until the page has the screen's
+    // full width and fits in it (a few rounds at most).
+    let mut height = f64::from(screen.height);
+    emulate(height).await;
+    for _ in 0..8 {
+        let metrics = cdp(browser, "Page.getLayoutMetrics", json!({})).await;
+        let needed = content_height(&metrics).ceil();
+        let narrowed = metrics["cssLayoutViewport"]["clientWidth"]
+            .as_f64()
+            .is_some_and(|width| width < f64::from(screen.width));
+        if needed <= height && !narrowed {
+            break;
+        }
+        height = if narrowed {
+            needed.max(height) + 32.0
+        } else {
+            needed
+        };
+        emulate(height).await;
+    }
+    // Room made for a scroll bar to go is more than the page needs at its
+    // full width: the viewport shrinks back to the page's height (the
+    // body's: the content size counts the viewport in).
+    let body = browser
+        .execute(
+            "return document.body.getBoundingClientRect().bottom + window.scrollY;",
+            vec![],
+        )
+        .await
+        .expect("the body's height");
+    let needed = body
+        .as_f64()
+        .unwrap_or(height)
         .ceil()
         .max(f64::from(screen.height));
-    emulate(height).await;
+    if needed < height {
+        height = needed;
+        emulate(height).await;
+    }
     let metrics = cdp(browser, "Page.getLayoutMetrics", json!({})).await;
     let content = metrics["cssContentSize"]["width"].as_f64().unwrap_or(0.0);
     let viewport = metrics["cssLayoutViewport"]["clientWidth"]
@@ -475,6 +642,10 @@ async fn a_merchant_clicks_through_the_cabinet_in_chromium() {
     let started = Instant::now();
     let server = MPOS.serve();
     let base = server.http.trim_end_matches('/').to_owned();
+    let served =
+        tokio::task::block_in_place(|| server.http("GET", "/static/cabinet.css", "", None));
+    assert_eq!(served.status, 200, "the stylesheet is served");
+    LEGACY_CSS.get_or_init(|| mpos_testkit::legacy_css::legacy_stylesheet(&served.body));
 
     // Payments first, so the history has rows: approvals on both demo
     // readers and an issuer's decline (amount ending in 51).
@@ -685,6 +856,26 @@ async fn a_merchant_clicks_through_the_cabinet_in_chromium() {
         records.iter().all(|r| r.split(';').count() >= 10),
         "every record has its fields separated by `;`: {records:#?}"
     );
+
+    // A period typed as a Russian merchant types it where there is no date
+    // picker, one date unfinished: the message under its field names the
+    // accepted forms, and each date field shows them in a hint.
+    browser
+        .goto(&format!(
+            "{base}/history?period=custom&from=20.11&to=25.11.2026&view=days"
+        ))
+        .await
+        .expect("open a history with a wrong date");
+    let message = text_of(&browser, "#from-error").await;
+    assert!(
+        message.contains("ДД.ММ.ГГГГ, Д.М.ГГГГ или ГГГГ\u{2011}ММ\u{2011}ДД"),
+        "{message}"
+    );
+    assert_eq!(
+        text_of(&browser, "#to-hint").await,
+        "ДД.ММ.ГГГГ или ГГГГ\u{2011}ММ\u{2011}ДД"
+    );
+    screenshot(&browser, "08b-history-wrong-date.png").await;
 
     // The cabinet password: the page, then the errors a mistyped form shows
     // (a wrong current password and a short new one; nothing changes).

@@ -269,18 +269,158 @@ async fn filters_by_device_terminal_id_and_name_combine() {
     assert_eq!(found, [1, 1, 1, 4, 0, 0, 0, 0]);
 }
 
+/// The Russian message of a wrong date: it names every accepted form.
+/// (The ISO form's hyphens do not break: U+2011.)
+const BAD_DATE_RU: &str =
+    "Дата должна быть в виде ДД.ММ.ГГГГ, Д.М.ГГГГ или ГГГГ\u{2011}ММ\u{2011}ДД";
+
+/// `YYYY-MM-DD` → (`DD.MM.YYYY`, `D.M.YYYY`).
+fn russian_forms(iso: &str) -> (String, String) {
+    let date = jiff::civil::Date::strptime("%Y-%m-%d", iso).unwrap();
+    (
+        date.strftime("%d.%m.%Y").to_string(),
+        format!("{}.{}.{}", date.day(), date.month(), date.year()),
+    )
+}
+
+#[tokio::test]
+async fn a_period_typed_dd_mm_yyyy_or_d_m_yyyy_is_the_iso_period() {
+    // Today's payment, one two days ago, and one on a fixed day whose day
+    // and month have one digit, so that `Д.М.ГГГГ` differs from
+    // `ДД.ММ.ГГГГ` whatever today is.
+    let app = app("http://127.0.0.1:8080");
+    terminals(&app);
+    store_all(
+        &app,
+        vec![
+            purchase(12_550, day(0)),
+            purchase(600_000, day(2)),
+            purchase(4_200, "2025-03-05".to_owned()),
+        ],
+    );
+    let cookie = session_cookie(&logged_in(&app).await);
+    // Nine days back to yesterday (the payment two days ago), and the
+    // first days of March 2025.
+    for (from, to, shown, not_shown) in [
+        (day(9), day(1), "6\u{a0}000,00", "125,50"),
+        (
+            "2025-03-01".to_owned(),
+            "2025-03-09".to_owned(),
+            "42,00",
+            "6\u{a0}000,00",
+        ),
+    ] {
+        let ((from_dd, from_d), (to_dd, to_d)) = (russian_forms(&from), russian_forms(&to));
+        for lang in ["ru", "en"] {
+            for view in ["days", "transactions"] {
+                let query = |from: &str, to: &str| {
+                    format!("?period=custom&from={from}&to={to}&view={view}&lang={lang}")
+                };
+                let iso = query(&from, &to);
+                let page = get(&app, &cookie, &format!("/history{iso}")).await;
+                assert_eq!(page.status, StatusCode::OK, "{iso}: {}", page.body);
+                assert!(
+                    page.body.contains(shown) && !page.body.contains(not_shown),
+                    "{iso}"
+                );
+                let csv = get(&app, &cookie, &format!("/history.csv{iso}")).await;
+                let csv_records = records(&csv);
+                assert!(csv_records.len() > 1, "{iso}: {csv_records:?}");
+                for typed in [query(&from_dd, &to_dd), query(&from_d, &to_d)] {
+                    let same = get(&app, &cookie, &format!("/history{typed}")).await;
+                    assert_eq!(same.status, StatusCode::OK, "{typed}");
+                    // The same page to the byte: the fields, the tabs, the
+                    // language switch and the CSV link all hold ISO dates.
+                    assert_eq!(same.body, page.body, "{typed}");
+                    assert!(same.body.contains(&format!("value=\"{from}\"")), "{typed}");
+                    let same_csv = get(&app, &cookie, &format!("/history.csv{typed}")).await;
+                    assert_eq!(records(&same_csv), csv_records, "{typed}");
+                    assert_eq!(same_csv.body, csv.body, "{typed}");
+                    assert_eq!(
+                        same_csv.headers.get(header::CONTENT_DISPOSITION),
+                        csv.headers.get(header::CONTENT_DISPOSITION),
+                        "{typed}"
+                    );
+                }
+            }
+        }
+    }
+    assert_eq!(
+        russian_forms("2025-03-05"),
+        ("05.03.2025".to_owned(), "5.3.2025".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn the_date_fields_show_their_forms_without_a_date_picker() {
+    let (app, _) = seeded();
+    let cookie = session_cookie(&logged_in(&app).await);
+    for (lang, placeholder, hint) in [
+        (
+            "ru",
+            "ДД.ММ.ГГГГ",
+            "ДД.ММ.ГГГГ или ГГГГ\u{2011}ММ\u{2011}ДД",
+        ),
+        ("en", "DD.MM.YYYY", "DD.MM.YYYY or YYYY\u{2011}MM\u{2011}DD"),
+    ] {
+        let page = get(&app, &cookie, &format!("/history?lang={lang}")).await;
+        for field in ["from", "to"] {
+            assert!(
+                page.body.contains(&format!(
+                    "placeholder=\"{placeholder}\" aria-describedby=\"{field}-hint\""
+                )),
+                "{lang} {field}: {}",
+                page.body
+            );
+            assert!(
+                page.body
+                    .contains(&format!("<p class=\"hint\" id=\"{field}-hint\">{hint}</p>")),
+                "{lang} {field}"
+            );
+        }
+    }
+    // A wrong date: its message right after its field, the hint still there.
+    let wrong = get(
+        &app,
+        &cookie,
+        "/history?period=custom&from=20.11&to=1.12.2026",
+    )
+    .await;
+    // The date that reads comes back in ISO form (a date picker shows no
+    // other), the wrong one as typed.
+    assert!(
+        wrong
+            .body
+            .contains("id=\"to\" name=\"to\" type=\"date\" value=\"2026-12-01\"")
+    );
+    assert!(
+        wrong
+            .body
+            .contains("id=\"from\" name=\"from\" type=\"date\" value=\"20.11\"")
+    );
+    assert!(
+        wrong.body.contains(&format!(
+            "aria-describedby=\"from-error from-hint\">\n      \
+             <p class=\"field-error\" id=\"from-error\" role=\"alert\">{BAD_DATE_RU}"
+        )),
+        "{}",
+        wrong.body
+    );
+}
+
 #[tokio::test]
 async fn a_wrong_period_gets_a_message_next_to_its_field_not_a_server_error() {
     let (app, _) = seeded();
     let cookie = session_cookie(&logged_in(&app).await);
     for (query, message) in [
+        ("period=custom&from=2026-13-01&to=2026-12-01", BAD_DATE_RU),
+        ("period=custom&from=yesterday&to=2026-12-01", BAD_DATE_RU),
+        ("period=custom&from=01.12.2026&to=31.11.2026", BAD_DATE_RU),
+        ("period=custom&from=01/12/2026&to=2026-12-01", BAD_DATE_RU),
+        ("period=custom&from=1.12.26&to=2026-12-01", BAD_DATE_RU),
         (
-            "period=custom&from=2026-13-01&to=2026-12-01",
-            "Дата должна быть в виде ГГГГ-ММ-ДД",
-        ),
-        (
-            "period=custom&from=yesterday&to=2026-12-01",
-            "Дата должна быть в виде ГГГГ-ММ-ДД",
+            "period=custom&from=1.12.26&to=2026-12-01&lang=en",
+            "A date is written DD.MM.YYYY, D.M.YYYY or YYYY\u{2011}MM\u{2011}DD",
         ),
         (
             "period=custom&from=2026-12-02&to=2026-12-01",

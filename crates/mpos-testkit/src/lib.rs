@@ -9,6 +9,8 @@
 //! - [`host`]: the acquirer host's state over a store, in process;
 //! - [`cabinet`]: the cabinet's router called as a browser would, the login
 //!   steps, CSRF tokens and the mail outbox;
+//! - [`legacy_css`]: the cabinet's stylesheet as the oldest browser the
+//!   user manual names keeps it, for the browser test's second look;
 //! - [`server`]: the real `mpos` binary on free loopback ports, with an ISO
 //!   8583 client ([`iso`]) and a plain HTTP/1.1 client ([`http`]).
 //!
@@ -24,6 +26,7 @@ pub mod cabinet;
 pub mod host;
 pub mod http;
 pub mod iso;
+pub mod legacy_css;
 pub mod messages;
 pub mod provision;
 pub mod server;

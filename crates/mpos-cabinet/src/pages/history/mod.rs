@@ -4,6 +4,7 @@
 //!
 //! ```text
 //! query.rs   the query string → a checked Report (or a message per field)
+//! date_input.rs  a typed date: DD.MM.YYYY, D.M.YYYY or YYYY-MM-DD
 //! view.rs    store rows → what the page and the CSV show
 //! chart.rs   the net per day as server-side SVG
 //! csv.rs     CSV records (BOM, `;`, decimal comma)
@@ -17,6 +18,7 @@
 
 mod chart;
 mod csv;
+mod date_input;
 mod export;
 mod query;
 mod texts;
@@ -143,13 +145,11 @@ pub async fn page(
             return render(&page, StatusCode::BAD_REQUEST, cookies);
         }
     };
-    // The date fields show the period shown, ready to be edited.
-    if page.echo.from.is_empty() {
-        page.echo.from = report.from.to_string();
-    }
-    if page.echo.to.is_empty() {
-        page.echo.to = report.to.to_string();
-    }
+    // The date fields show the period shown, ready to be edited, in ISO
+    // form whatever form was typed: a date picker shows nothing for any
+    // other value, and a picker-less browser accepts it back.
+    page.echo.from = report.from.to_string();
+    page.echo.to = report.to.to_string();
     let names = view::terminal_names(&loaded.terminals);
     let zone = cabinet.config.business_day.zone();
     page.period = view::period_words(report.from, report.to);

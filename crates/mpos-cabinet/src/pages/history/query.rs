@@ -2,6 +2,7 @@
 //! two business days, the filters, the view and the page. Anything wrong is
 //! a [`QueryError`] naming the field, shown next to it, never a 500.
 
+use super::date_input::DateInput;
 use crate::pages::percent_encode;
 use jiff::civil::Date;
 use serde::Deserialize;
@@ -84,8 +85,8 @@ pub enum QueryError {
     /// `period` or `view` is not one of the choices.
     #[error("{0:?} is not one of the choices")]
     BadChoice(Field),
-    /// A date is not `YYYY-MM-DD`.
-    #[error("{0:?} is not a YYYY-MM-DD date")]
+    /// A date is none of the forms [`DateInput`] reads, or no such day.
+    #[error("{0:?} is not a DD.MM.YYYY, D.M.YYYY or YYYY-MM-DD date")]
     BadDate(Field),
     /// A custom period lacks a date.
     #[error("a custom period needs both dates")]
@@ -149,9 +150,17 @@ pub struct Echo {
 }
 
 impl HistoryQuery {
-    /// The values to show back in the form.
+    /// The values to show back in the form; a date that reads in any form
+    /// comes back in ISO form, the only one a date picker shows (a wrong
+    /// one comes back as typed, for its message to be about).
     pub fn echo(&self) -> Echo {
         let text = |v: &Option<String>| v.as_deref().map(str::trim).unwrap_or("").to_owned();
+        let date = |v: &Option<String>| {
+            let typed = text(v);
+            DateInput::parse(&typed)
+                .map(|input| input.date().to_string())
+                .unwrap_or(typed)
+        };
         Echo {
             period: self
                 .period
@@ -159,8 +168,8 @@ impl HistoryQuery {
                 .filter(|p| !p.is_empty())
                 .unwrap_or("week")
                 .to_owned(),
-            from: text(&self.from),
-            to: text(&self.to),
+            from: date(&self.from),
+            to: date(&self.to),
             device: text(&self.device),
             vt_id: text(&self.vt_id),
             vt_name: text(&self.vt_name),
@@ -234,20 +243,14 @@ fn non_empty(value: &Option<String>) -> Option<&str> {
     value.as_deref().map(str::trim).filter(|v| !v.is_empty())
 }
 
-/// `YYYY-MM-DD` exactly (the date input's format), or `None` if absent.
+/// A date in any form [`DateInput`] reads, or `None` if absent.
 fn parse_date(text: Option<&str>, field: Field) -> Result<Option<Date>, QueryError> {
-    let Some(text) = text else { return Ok(None) };
-    let shaped = text.len() == 10
-        && text.bytes().enumerate().all(|(i, b)| match i {
-            4 | 7 => b == b'-',
-            _ => b.is_ascii_digit(),
-        });
-    if !shaped {
-        return Err(QueryError::BadDate(field));
-    }
-    text.parse::<Date>()
-        .map(Some)
-        .map_err(|_| QueryError::BadDate(field))
+    text.map(|text| {
+        DateInput::parse(text)
+            .map(DateInput::date)
+            .map_err(|_| QueryError::BadDate(field))
+    })
+    .transpose()
 }
 
 impl Report {
@@ -336,8 +339,12 @@ mod tests {
                 QueryError::BadDate(Field::From),
             ),
             (
-                vec![("from", "01.02.2026"), ("to", "2026-03-01")],
+                vec![("from", "01/02/2026"), ("to", "2026-03-01")],
                 QueryError::BadDate(Field::From),
+            ),
+            (
+                vec![("from", "2026-02-01"), ("to", "31.02.2026")],
+                QueryError::BadDate(Field::To),
             ),
             (
                 vec![("from", "2026-02-01"), ("to", "+2026-3-1")],
@@ -364,6 +371,36 @@ mod tests {
         assert_eq!(
             query(&[("view", "chart")]).parse(TODAY),
             Err(QueryError::BadChoice(Field::View))
+        );
+    }
+
+    #[test]
+    fn the_russian_forms_give_the_iso_period_and_iso_links() {
+        let iso = query(&[
+            ("period", "custom"),
+            ("from", "2026-02-01"),
+            ("to", "2026-02-28"),
+        ])
+        .parse(TODAY)
+        .unwrap();
+        for (from, to) in [("01.02.2026", "28.02.2026"), ("1.2.2026", "28.2.2026")] {
+            let typed = query(&[("period", "custom"), ("from", from), ("to", to)])
+                .parse(TODAY)
+                .unwrap();
+            assert_eq!(typed, iso, "{from} {to}");
+            assert_eq!(
+                typed.query(View::Days, None),
+                "?period=custom&from=2026-02-01&to=2026-02-28&view=days"
+            );
+        }
+    }
+
+    #[test]
+    fn the_form_shows_readable_dates_in_iso_and_wrong_ones_as_typed() {
+        let echo = query(&[("from", " 5.1.2026 "), ("to", "31.02.2026")]).echo();
+        assert_eq!(
+            (echo.from.as_str(), echo.to.as_str()),
+            ("2026-01-05", "31.02.2026")
         );
     }
 
@@ -408,8 +445,8 @@ mod tests {
         #[test]
         fn any_query_is_parsed_or_refused_never_a_panic(
             period in proptest::option::of("(week|month|custom|[a-z]{0,8})"),
-            from in proptest::option::of("([0-9]{4}-[0-9]{2}-[0-9]{2}|\\PC{0,12})"),
-            to in proptest::option::of("([0-9]{4}-[0-9]{2}-[0-9]{2}|\\PC{0,12})"),
+            from in proptest::option::of("([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}\\.[0-9]{1,2}\\.[0-9]{4}|\\PC{0,12})"),
+            to in proptest::option::of("([0-9]{4}-[0-9]{2}-[0-9]{2}|[0-9]{1,2}\\.[0-9]{1,2}\\.[0-9]{4}|\\PC{0,12})"),
             view in proptest::option::of("(days|transactions|\\PC{0,6})"),
             page in proptest::option::of("([0-9]{0,25}|\\PC{0,6})"),
             text in proptest::option::of("\\PC{0,20}"),

@@ -112,8 +112,17 @@ pub struct HistoryTexts {
     pub pages: &'static str,
     /// Count of transactions found.
     pub found: &'static str,
-    /// Error: a date that is not a date.
+    /// Error: a date that is not a date; names every form the field takes.
+    /// (The ISO form's hyphens are non-breaking, U+2011, here and in the
+    /// hint: a line never ends in «ГГГГ-ММ-».)
     pub bad_date: &'static str,
+    /// The date fields' placeholder: the form a browser without a date
+    /// picker shows in its empty text box.
+    pub date_placeholder: &'static str,
+    /// The hint under each date field, the accepted forms, shown in every
+    /// browser (a placeholder vanishes once typing starts, and a picker
+    /// hides it).
+    pub date_hint: &'static str,
     /// Error: custom period without its dates.
     pub dates_needed: &'static str,
     /// Error: from after to.
@@ -188,7 +197,9 @@ const RU: HistoryTexts = HistoryTexts {
     page_of: "из",
     pages: "Страницы",
     found: "Операций найдено",
-    bad_date: "Дата должна быть в виде ГГГГ-ММ-ДД, например 2026-11-25.",
+    bad_date: "Дата должна быть в виде ДД.ММ.ГГГГ, Д.М.ГГГГ или ГГГГ\u{2011}ММ\u{2011}ДД, например 25.11.2026.",
+    date_placeholder: "ДД.ММ.ГГГГ",
+    date_hint: "ДД.ММ.ГГГГ или ГГГГ\u{2011}ММ\u{2011}ДД",
     dates_needed: "Укажите обе даты периода.",
     from_after_to: "Дата начала позже даты окончания.",
     too_long: "Период не может быть длиннее 366 дней.",
@@ -250,7 +261,9 @@ const EN: HistoryTexts = HistoryTexts {
     page_of: "of",
     pages: "Pages",
     found: "Transactions found",
-    bad_date: "A date is written YYYY-MM-DD, for example 2026-11-25.",
+    bad_date: "A date is written DD.MM.YYYY, D.M.YYYY or YYYY\u{2011}MM\u{2011}DD, for example 25.11.2026.",
+    date_placeholder: "DD.MM.YYYY",
+    date_hint: "DD.MM.YYYY or YYYY\u{2011}MM\u{2011}DD",
     dates_needed: "Give both dates of the period.",
     from_after_to: "The start date is after the end date.",
     too_long: "A period can be at most 366 days long.",
