@@ -98,6 +98,10 @@ pub struct LoadgenArgs {
     /// slots frees (closed loop).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub rate: Option<u32>,
+    /// Seconds at the start whose requests are sent but left out of the
+    /// latency percentiles (a fleet's sign-on storm is not the steady state).
+    #[arg(long, value_name = "SECS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3_600))]
+    pub warmup: u64,
     /// Also send N sign-ons per second with wrong passwords for made-up serials,
     /// as a password guesser would (to measure payments under that abuse).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]

@@ -168,7 +168,11 @@ pub fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
             log,
             mtis: Mtis::SENT,
         });
-        let totals = Arc::new(Totals::new(args.devices, histogram));
+        let totals = Arc::new(Totals::new(
+            args.devices,
+            histogram,
+            Duration::from_secs(args.warmup),
+        ));
         let progress = (!args.json).then(|| progress_bar(args.duration));
         let devices: Vec<_> = (0..args.devices)
             .map(|index| {

@@ -15,6 +15,8 @@ const NEVER: u64 = u64::MAX;
 /// Counters shared by the device tasks, the progress bar and the summary.
 pub(super) struct Totals {
     started: Instant,
+    /// Requests due before this are not in the latency histogram.
+    measured_from: Instant,
     devices: u64,
     /// Payments sent.
     pub(super) sent: AtomicU64,
@@ -56,10 +58,13 @@ pub(super) struct Totals {
 }
 
 impl Totals {
-    /// Counters for `devices` devices, the clock starting now.
-    pub(super) fn new(devices: u32, histogram: Histogram<u64>) -> Self {
+    /// Counters for `devices` devices, the clock starting now; latencies
+    /// recorded after `warmup`.
+    pub(super) fn new(devices: u32, histogram: Histogram<u64>, warmup: Duration) -> Self {
+        let started = Instant::now();
         Totals {
-            started: Instant::now(),
+            started,
+            measured_from: started + warmup,
             devices: u64::from(devices),
             sent: AtomicU64::new(0),
             approved: AtomicU64::new(0),
@@ -88,8 +93,12 @@ impl Totals {
         u64::try_from(self.started.elapsed().as_micros()).unwrap_or(NEVER - 1)
     }
 
-    /// One answered payment: its latency from when it was due.
+    /// One answered payment: its latency from when it was due (unless it
+    /// was due during the warm-up).
     pub(super) fn latency(&self, due: Instant) {
+        if due < self.measured_from {
+            return;
+        }
         let micros = u64::try_from(due.elapsed().as_micros())
             .unwrap_or(u64::MAX)
             .max(1);
@@ -313,6 +322,7 @@ mod tests {
         Totals::new(
             devices,
             Histogram::new_with_bounds(1, 60_000_000, 3).unwrap(),
+            Duration::ZERO,
         )
     }
 
@@ -361,6 +371,20 @@ mod tests {
             json["all_signed_on_ms"].is_null(),
             "not every device signed on"
         );
+    }
+
+    #[test]
+    fn latencies_due_in_the_warm_up_are_left_out() {
+        let totals = Totals::new(
+            1,
+            Histogram::new_with_bounds(1, 60_000_000, 3).unwrap(),
+            Duration::from_secs(60),
+        );
+        totals.latency(Instant::now());
+        let recorded = totals.latencies.lock().unwrap().len();
+        assert_eq!(recorded, 0);
+        totals.latency(Instant::now() + Duration::from_secs(61));
+        assert_eq!(totals.latencies.lock().unwrap().len(), 1);
     }
 
     #[test]
