@@ -7,7 +7,8 @@
 #                times are all_signed_on_ms (cold, by password) and
 #                all_resumed_ms (first reconnection to last device back).
 #   memory       the host's RSS with no device, then with 10,000 signed on.
-#   open-loop    10,000 devices at --rate 5000 for 30 s, synchronous=full.
+#   open-loop    --rate 5000, synchronous=full, 30 s after a 5 s warm-up:
+#                64 devices, then the fleet's 10,000.
 #   abuse        64 devices at pipeline 4 for 20 s, quiet and beside 200
 #                wrong-password sign-ons a second, alternated twice.
 # Usage: scripts/bench-fleet.sh [storm 256|storm 10000|memory|open-loop|abuse|all]
@@ -74,8 +75,12 @@ memory() {
 }
 
 open_loop() {
-    start_host "$WORK/open-loop" fixtures/fleet.toml
-    echo "open loop: $($MPOS loadgen --iso $ISO --devices 10000 "${FLEET[@]}" --rate 5000 --duration 30 --json)"
+    # 35 s with a 5 s warm-up: 30 s of steady state measured.
+    start_host "$WORK/open-loop-64" fixtures/load.toml
+    echo "open loop, 64 devices: $($MPOS loadgen --iso $ISO --devices 64 --rate 5000 --duration 35 --warmup 5 --json)"
+    kill_host
+    start_host "$WORK/open-loop-fleet" fixtures/fleet.toml
+    echo "open loop, 10,000 devices: $($MPOS loadgen --iso $ISO --devices 10000 "${FLEET[@]}" --rate 5000 --duration 35 --warmup 5 --json)"
     kill_host
 }
 
