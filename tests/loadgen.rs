@@ -51,6 +51,20 @@ fn json_number(json: &str, key: &str) -> f64 {
         .unwrap_or_else(|| panic!("{key} is a number in {json}"))
 }
 
+/// Starts `mpos loadgen` for `seconds` (approvals logged into the data
+/// folder), and 1.5 s into the load kills the host with SIGKILL.
+fn load_then_kill_the_host(server: &mut Server, seconds: &str) -> std::process::Child {
+    let log = server.data_dir().join("approved.log");
+    let client = loadgen(&server.iso, seconds, &log)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    server.child.kill().unwrap(); // SIGKILL, mid-load
+    server.child.wait().unwrap();
+    client
+}
+
 /// Every "SERIAL STAN RRN" line of the log is an approved transaction in the database.
 fn assert_all_logged_approvals_stored(data: &std::path::Path, log: &std::path::Path) -> usize {
     let store = mpos_testkit::app::in_dir(data).store;
@@ -111,14 +125,7 @@ fn a_short_run_prints_a_json_summary_and_logs_every_approval() {
 fn every_approval_received_survives_a_sigkill_of_the_host() {
     let data = tempfile::tempdir().unwrap();
     let mut server = load_server(data);
-    let log = server.data_dir().join("approved.log");
-    let client = loadgen(&server.iso, "6", &log)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    server.child.kill().unwrap(); // SIGKILL, mid-load
-    server.child.wait().unwrap();
+    let client = load_then_kill_the_host(&mut server, "6");
     let out = client.wait_with_output().unwrap();
     assert!(out.status.success(), "loadgen exits 0 when the host dies");
     let json = String::from_utf8(out.stdout).unwrap();
@@ -157,14 +164,7 @@ fn approved_rows(data: &std::path::Path) -> i64 {
 fn devices_resume_by_ticket_across_a_sigkill_and_restart_of_the_host() {
     let mut server = load_server(tempfile::tempdir().unwrap());
     let iso = server.iso.clone();
-    let log = server.data_dir().join("approved.log");
-    let client = loadgen(&iso, "7", &log)
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    server.child.kill().unwrap(); // SIGKILL, mid-load
-    server.child.wait().unwrap();
+    let client = load_then_kill_the_host(&mut server, "7");
     let data = std::mem::replace(&mut server.data, tempfile::tempdir().unwrap());
     drop(server);
     let approved_at_kill = approved_rows(data.path());
