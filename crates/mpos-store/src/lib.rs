@@ -12,6 +12,8 @@
 
 mod directory;
 mod error;
+pub mod fault_log;
+pub mod health;
 pub mod ledger;
 mod migrations;
 pub mod ops;
@@ -95,6 +97,7 @@ struct Inner {
     writer: Option<WriterHandle>,
     readers: Readers,
     directory: Arc<Directory>,
+    health: Arc<health::StoreHealth>,
     threads: Mutex<Vec<JoinHandle<()>>>,
     /// Dropping it stops the directory poller.
     stop_poller: Option<crossbeam_channel::Sender<()>>,
@@ -122,12 +125,14 @@ impl Store {
         let poll_conn = open_reader(path).map_err(open_error)?;
         directory.reload(&poll_conn)?;
 
+        let health = Arc::new(health::StoreHealth::default());
         let (writer, writer_thread) = writer::start(
             conn,
             WriterConfig {
                 max_batch: options.max_batch,
                 queue: options.queue,
             },
+            Arc::clone(&health),
         )
         .map_err(|source| StoreError::Thread {
             thread: "writer",
@@ -159,6 +164,7 @@ impl Store {
                 writer: Some(writer),
                 readers,
                 directory,
+                health,
                 threads: Mutex::new(vec![writer_thread, poller]),
                 stop_poller: Some(stop_poller),
             }),
@@ -209,6 +215,11 @@ impl Store {
         read: impl FnOnce(&Connection) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.inner.readers.with(read)
+    }
+
+    /// Whether the store can commit, as the writer last saw it (readiness, metrics).
+    pub fn health(&self) -> &health::StoreHealth {
+        &self.inner.health
     }
 
     /// The in-memory directory of devices and terminals.

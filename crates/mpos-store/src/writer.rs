@@ -8,8 +8,10 @@
 //! If the commit itself fails, every write of the batch is told so.
 
 use crate::error::StoreError;
+use crate::health::{FailureReason, StoreHealth};
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use rusqlite::Connection;
+use std::sync::Arc;
 use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 
@@ -19,6 +21,9 @@ pub(crate) trait Job: Send {
     fn apply(&mut self, conn: &Connection) -> Result<(), ()>;
     /// Sends the result once the batch has committed (or failed to).
     fn finish(self: Box<Self>, commit: Result<(), &str>);
+    /// Why the write failed, when that is the store's fault (disk full,
+    /// I/O) rather than the request's.
+    fn fault(&self) -> Option<(FailureReason, String)>;
 }
 
 /// Where a job's result goes: an async waiter or a blocked thread.
@@ -63,6 +68,15 @@ where
         let ok = result.is_ok();
         self.result = Some(result);
         if ok { Ok(()) } else { Err(()) }
+    }
+
+    fn fault(&self) -> Option<(FailureReason, String)> {
+        match &self.result {
+            Some(Err(StoreError::Sqlite(error))) => {
+                FailureReason::of(error).map(|reason| (reason, error.to_string()))
+            }
+            _ => None,
+        }
     }
 
     fn finish(self: Box<Self>, commit: Result<(), &str>) {
@@ -115,15 +129,16 @@ impl WriterHandle {
 pub(crate) fn start(
     conn: Connection,
     config: WriterConfig,
+    health: Arc<StoreHealth>,
 ) -> std::io::Result<(WriterHandle, JoinHandle<()>)> {
     let (jobs, queue) = crossbeam_channel::bounded(config.queue.max(1));
     let thread = std::thread::Builder::new()
         .name("mpos-store-writer".into())
-        .spawn(move || run(conn, queue, config.max_batch.max(1)))?;
+        .spawn(move || run(conn, queue, config.max_batch.max(1), &health))?;
     Ok((WriterHandle { jobs }, thread))
 }
 
-fn run(conn: Connection, queue: Receiver<Box<dyn Job>>, max_batch: usize) {
+fn run(conn: Connection, queue: Receiver<Box<dyn Job>>, max_batch: usize, health: &StoreHealth) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
     // recv() returns queued jobs before reporting that all senders are gone,
     // so everything submitted before shutdown is written.
@@ -135,7 +150,8 @@ fn run(conn: Connection, queue: Receiver<Box<dyn Job>>, max_batch: usize) {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        let commit = commit_batch(&conn, &mut batch);
+        let commit = commit_batch(&conn, &mut batch).map_err(|error| error.to_string());
+        report(health, &batch, commit.as_ref().err());
         let commit = commit.as_ref().map(|_| ()).map_err(String::as_str);
         for job in batch.drain(..) {
             job.finish(commit);
@@ -143,10 +159,28 @@ fn run(conn: Connection, queue: Receiver<Box<dyn Job>>, max_batch: usize) {
     }
 }
 
+/// Tells the store's health how a batch went: a failed commit fails every
+/// write of it; otherwise the writes that failed by the store's fault are
+/// counted, and a batch without any is a success.
+fn report(health: &StoreHealth, batch: &[Box<dyn Job>], commit_failed: Option<&String>) {
+    if let Some(error) = commit_failed {
+        let reason = batch
+            .iter()
+            .find_map(|job| job.fault())
+            .map_or(FailureReason::Other, |(reason, _)| reason);
+        health.failed(reason, error, batch.len() as u64);
+        return;
+    }
+    let mut faults = batch.iter().filter_map(|job| job.fault());
+    match faults.next() {
+        Some((reason, error)) => health.failed(reason, &error, 1 + faults.count() as u64),
+        None => health.committed(),
+    }
+}
+
 /// Applies every job in one transaction; `Err` is why the commit failed.
-fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), String> {
-    conn.execute_batch("BEGIN IMMEDIATE")
-        .map_err(|e| e.to_string())?;
+fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), rusqlite::Error> {
+    conn.execute_batch("BEGIN IMMEDIATE")?;
     for job in batch.iter_mut() {
         let applied = savepoint(conn, "SAVEPOINT job").and_then(|()| match job.apply(conn) {
             Ok(()) => savepoint(conn, "RELEASE job"),
@@ -159,15 +193,13 @@ fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), Str
             return Err(reason);
         }
     }
-    conn.execute_batch("COMMIT").map_err(|e| {
+    conn.execute_batch("COMMIT").inspect_err(|_| {
         let _ = conn.execute_batch("ROLLBACK");
-        e.to_string()
     })
 }
 
-fn savepoint(conn: &Connection, sql: &str) -> Result<(), String> {
+fn savepoint(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {
     conn.prepare_cached(sql)
         .and_then(|mut statement| statement.execute([]))
         .map(|_| ())
-        .map_err(|e| e.to_string())
 }

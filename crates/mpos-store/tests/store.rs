@@ -299,3 +299,51 @@ async fn when_a_batch_cannot_commit_every_write_in_it_is_told_so() {
     store.write(|conn| insert_purchase(conn, 3)).await.unwrap();
     assert_eq!(count_transactions(&store), 1);
 }
+
+#[test]
+fn a_full_database_marks_the_store_failing_until_it_commits_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("mpos.db"));
+    provision(&store);
+    assert!(store.health().snapshot().failing.is_none());
+    // The database may not grow: as a full disk, without root.
+    store
+        .write_blocking(|conn| {
+            let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+            Ok(())
+        })
+        .unwrap();
+    let mut refused = 0;
+    for stan in 1..=2_000 {
+        if store
+            .write_blocking(move |conn| insert_purchase(conn, stan))
+            .is_err()
+        {
+            refused += 1;
+        }
+        if refused >= 5 {
+            break;
+        }
+    }
+    assert!(refused >= 5, "the page limit refuses inserts");
+    let snapshot = store.health().snapshot();
+    let failing = snapshot.failing.expect("failing");
+    assert!(failing.starts_with("disk_full:"), "{failing}");
+    assert_eq!(snapshot.failures[0].0.label(), "disk_full");
+    assert!(snapshot.failures[0].1 >= 5);
+
+    store
+        .write_blocking(|conn| {
+            conn.query_row("PRAGMA max_page_count = 1073741823", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .unwrap();
+    store
+        .write_blocking(|conn| insert_purchase(conn, 999_999))
+        .unwrap();
+    assert!(
+        store.health().snapshot().failing.is_none(),
+        "back without a restart"
+    );
+}
