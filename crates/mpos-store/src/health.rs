@@ -60,6 +60,7 @@ pub struct StoreHealth {
 #[derive(Default)]
 struct State {
     last_commit: Option<Instant>,
+    last_failure: Option<Instant>,
     failing: Option<String>,
     failures: BTreeMap<FailureReason, u64>,
 }
@@ -69,6 +70,8 @@ struct State {
 pub struct HealthSnapshot {
     /// How long ago a batch last committed (`None`: never, in this process).
     pub since_commit: Option<Duration>,
+    /// How long ago a write last failed by the store's fault.
+    pub since_failure: Option<Duration>,
     /// Why the store is failing now (`None`: it is not).
     pub failing: Option<String>,
     /// Failures so far, by reason.
@@ -98,6 +101,7 @@ impl StoreHealth {
     pub(crate) fn failed(&self, reason: FailureReason, error: &dyn std::fmt::Display, count: u64) {
         if let Ok(mut state) = self.state.lock() {
             *state.failures.entry(reason).or_default() += count;
+            state.last_failure = Some(Instant::now());
             state.failing = Some(format!("{}: {error}", reason.label()));
         }
         for _ in 0..count {
@@ -111,6 +115,7 @@ impl StoreHealth {
             .lock()
             .map(|state| HealthSnapshot {
                 since_commit: state.last_commit.map(|at| at.elapsed()),
+                since_failure: state.last_failure.map(|at| at.elapsed()),
                 failing: state.failing.clone(),
                 failures: state.failures.iter().map(|(r, n)| (*r, *n)).collect(),
             })

@@ -37,6 +37,14 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use writer::{Reply, WriterConfig, WriterHandle};
 
+/// How recent a commit (or a failure) must be for readiness to trust it
+/// without a probe write.
+pub const FRESH: Duration = Duration::from_secs(2);
+
+/// How long a readiness probe write may take before the store counts as
+/// unable to commit.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// How hard SQLite works to make a commit survive a power cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Synchronous {
@@ -220,6 +228,38 @@ impl Store {
     /// Whether the store can commit, as the writer last saw it (readiness, metrics).
     pub fn health(&self) -> &health::StoreHealth {
         &self.inner.health
+    }
+
+    /// Whether the store can commit now, for readiness: `Err` says why not,
+    /// in one line. A write failed by the store's fault within [`FRESH`]:
+    /// not ready. A batch committed within [`FRESH`]: ready. Otherwise a
+    /// probe write (one row rewritten) decides, within [`PROBE_TIMEOUT`]; a
+    /// probe that commits also ends a fault that no request has met since.
+    pub async fn ready(&self) -> Result<(), String> {
+        let health = self.health().snapshot();
+        let recent = |since: Option<Duration>| since.is_some_and(|d| d < FRESH);
+        if let (Some(reason), true) = (&health.failing, recent(health.since_failure)) {
+            return Err(format!("the store cannot commit: {reason}"));
+        }
+        if health.failing.is_none() && recent(health.since_commit) {
+            return Ok(());
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        let probe = self.write(move |conn| {
+            conn.prepare_cached("UPDATE readiness_probe SET at = ?1 WHERE id = 1")?
+                .execute([now])?;
+            Ok(())
+        });
+        match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(error)) => Err(format!("the store cannot commit: {error}")),
+            Err(_) => Err(format!(
+                "the store did not commit a probe within {} ms",
+                PROBE_TIMEOUT.as_millis()
+            )),
+        }
     }
 
     /// The in-memory directory of devices and terminals.

@@ -242,6 +242,16 @@ CREATE TABLE sign_on_failures (
 ) STRICT;
 CREATE INDEX sign_on_failures_by_serial ON sign_on_failures(serial, at);
 "#,
+    // 6: one row the readiness probe rewrites, to learn whether the store
+    // can commit when nothing else was committed lately (deployment.md,
+    // section 5).
+    r#"
+CREATE TABLE readiness_probe (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    at INTEGER NOT NULL                   -- Unix milliseconds, UTC
+) STRICT;
+INSERT INTO readiness_probe (id, at) VALUES (1, 0);
+"#,
 ];
 
 /// The schema version this build writes.
@@ -289,7 +299,10 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        assert_eq!(tables, 12, "ten, then sign-on tickets (4) and failures (5)");
+        assert_eq!(
+            tables, 13,
+            "ten, then sign-on tickets (4), failures (5), the readiness probe (6)"
+        );
         let indexes: Vec<String> = conn
             .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'transactions' AND sql IS NOT NULL ORDER BY name")
             .unwrap()

@@ -347,3 +347,43 @@ fn a_full_database_marks_the_store_failing_until_it_commits_again() {
         "back without a restart"
     );
 }
+
+#[test]
+fn ready_after_a_commit_or_a_probe_not_ready_while_writes_fail() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("mpos.db"));
+    provision(&store);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    assert_eq!(runtime.block_on(store.ready()), Ok(()), "just committed");
+    store
+        .write_blocking(|conn| {
+            let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+            Ok(())
+        })
+        .unwrap();
+    let refused = (1..=2_000)
+        .map(|stan| store.write_blocking(move |conn| insert_purchase(conn, stan)))
+        .find(Result::is_err);
+    assert!(refused.is_some(), "the page limit refuses an insert");
+    let answer = runtime.block_on(store.ready()).unwrap_err();
+    assert!(
+        answer.starts_with("the store cannot commit: disk_full"),
+        "{answer}"
+    );
+
+    store
+        .write_blocking(|conn| {
+            conn.query_row("PRAGMA max_page_count = 1073741823", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .unwrap();
+    // No request meets the fault again; once it is no longer recent, a probe
+    // write decides, commits, and ends it.
+    std::thread::sleep(mpos_store::FRESH + Duration::from_millis(100));
+    assert_eq!(runtime.block_on(store.ready()), Ok(()));
+    assert!(store.health().snapshot().failing.is_none());
+}
