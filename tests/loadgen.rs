@@ -211,3 +211,76 @@ fn devices_resume_by_ticket_across_a_sigkill_and_restart_of_the_host() {
         "the devices paid again after the restart"
     );
 }
+
+/// A host that signs devices on and then never answers: loadgen still ends
+/// soon after its duration, counting what went unanswered as errors.
+#[test]
+fn a_host_that_stops_answering_does_not_keep_loadgen_running() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().take(DEVICES as usize) {
+            let mut stream = stream.unwrap();
+            std::thread::spawn(move || {
+                let layout = mpos_iso8583::Layout::shipped("generic-1987-ascii").unwrap();
+                let mut length = [0u8; 2];
+                while stream.read_exact(&mut length).is_ok() {
+                    let mut frame = vec![0u8; usize::from(u16::from_be_bytes(length))];
+                    if stream.read_exact(&mut frame).is_err() {
+                        return;
+                    }
+                    if !frame.starts_with(b"0800") {
+                        continue; // payments: never answered
+                    }
+                    let request = layout.decode(&frame).unwrap();
+                    let answer = mpos_testkit::messages::Request::new(
+                        "0810",
+                        &[
+                            (7, request.str(7).unwrap()),
+                            (11, request.str(11).unwrap()),
+                            (39, "00"),
+                            (61, &"ab".repeat(32)),
+                            (70, "001"),
+                        ],
+                    )
+                    .encode(&layout);
+                    let length = u16::try_from(answer.len()).unwrap().to_be_bytes();
+                    let _ = stream.write_all(&[&length[..], &answer].concat());
+                }
+            });
+        }
+    });
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let started = std::time::Instant::now();
+    let mut client = loadgen(&address, "1", log.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Bounded by the duration and the 5 s wait for answers; killed past that.
+    while client.try_wait().unwrap().is_none() && started.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ended = client.try_wait().unwrap().is_some();
+    let _ = client.kill();
+    let out = client.wait_with_output().unwrap();
+    let took = started.elapsed();
+    assert!(ended, "loadgen still running after {took:?}");
+    assert!(out.status.success());
+    assert!(
+        took < Duration::from_secs(1 + 5 + 4),
+        "bounded by the duration and the 5 s wait for answers: {took:?}"
+    );
+    let json = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        json_number(&json, "sign_ons_by_password"),
+        DEVICES,
+        "{json}"
+    );
+    assert_eq!(json_number(&json, "approved"), 0.0, "{json}");
+    assert_eq!(
+        json_number(&json, "errors"),
+        DEVICES * PIPELINE,
+        "every request in flight is lost: {json}"
+    );
+}

@@ -22,6 +22,10 @@ use tokio_util::codec::{FramedRead, FramedWrite};
 
 /// How long one connection attempt may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long past the deadline a device waits for the answers still due
+/// before it counts them as lost: a host that stops answering must not keep
+/// the run from ending.
+const ANSWER_GRACE: Duration = Duration::from_secs(5);
 
 /// A connection to the host, its halves apart so that a device can read
 /// answers while it waits for its next request to fall due.
@@ -239,6 +243,7 @@ impl Device {
                     let Some(Ok(frame)) = frame else { break Ended::Dropped };
                     self.answer(&frame, in_flight.pop_front());
                 }
+                () = tokio::time::sleep_until(deadline + ANSWER_GRACE) => break Ended::Deadline,
                 () = tokio::time::sleep_until(next_due), if can_send && next_due < deadline => {
                     // Fill the free slots whose time has come, then flush once.
                     let mut fed = false;
