@@ -199,22 +199,32 @@ fn the_21st_failed_login_from_one_address_is_429_without_hashing() {
 fn a_serial_with_slash_question_mark_and_hash_is_blocked_and_unblocked_in_the_cabinet() {
     const SERIAL: &str = "MPOS/77?x#y";
     const ENCODED: &str = "MPOS%2F77%3Fx%23y";
-    let server = MPOS.serve();
-    let added = server.admin(&[
-        "device",
-        "add",
-        "--serial",
-        SERIAL,
-        "--merchant",
-        "MTB000000000001",
-        "--password",
-        "app-pass-77",
-    ]);
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
+    // Added before the server starts, so the host knows it from its first
+    // directory load: the demo data, then the serial.
+    let data = tempfile::tempdir().expect("a data folder");
+    let demo = mpos_testkit::fixture("demo.toml");
+    let demo = demo.to_str().expect("a UTF-8 path");
+    for args in [
+        &["load", demo][..],
+        &[
+            "device",
+            "add",
+            "--serial",
+            SERIAL,
+            "--merchant",
+            "MTB000000000001",
+            "--password",
+            "app-pass-77",
+        ],
+    ] {
+        let out = MPOS.admin(data.path(), args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let server = MPOS.serve_in(data, &[], &[]);
     let mut client = server.signed_on(SERIAL, "app-pass-77");
     assert_eq!(client.pay(2, 100), "00");
     let cookie = server.cabinet_login("demo@merchant.test", "demo-password-1");
