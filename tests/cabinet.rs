@@ -151,3 +151,133 @@ fn a_store_fault_shows_an_error_page_and_keeps_the_session() {
     let devices = server.http("GET", "/devices", &cookie, None);
     assert!(devices.body.contains("MPOS-0001"), "{}", devices.body);
 }
+
+/// Issue 11, item 4: a client spraying logins with ever-new e-mails gets
+/// 429 on its 21st failure within the minute, answered before any password
+/// is hashed (the shared pool's counter does not move), with a readable
+/// page and `Retry-After`.
+#[test]
+fn the_21st_failed_login_from_one_address_is_429_without_hashing() {
+    let server = MPOS.serve();
+    let at_start = server.password_hashes();
+    for n in 0..20 {
+        let failed = server.cabinet_log_in(&format!("spray-{n}@example.test"), "wrong-pass-1");
+        assert_eq!(failed.status, 401, "failure {n}: {}", failed.body);
+    }
+    let before = server.password_hashes();
+    assert!(
+        before >= at_start + 20,
+        "each failure was a check: {at_start} then {before}"
+    );
+    // Even the right password is not checked now.
+    let refused = server.cabinet_log_in("demo@merchant.test", "demo-password-1");
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    let wait: u64 = refused
+        .header("retry-after")
+        .and_then(|s| s.parse().ok())
+        .expect("a Retry-After in seconds");
+    assert!((1..=60).contains(&wait), "Retry-After {wait}");
+    assert!(
+        refused
+            .body
+            .contains("Слишком много неудачных попыток входа с вашего адреса"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.cookie("mpos_session").is_none());
+    assert_eq!(
+        server.password_hashes(),
+        before,
+        "the 429 was answered without hashing"
+    );
+}
+
+/// Issue 11, item 7: a serial an operator created with `/`, `?` and `#` is
+/// listed with encoded links, and blocked and unblocked through the
+/// cabinet; the host sees both.
+#[test]
+fn a_serial_with_slash_question_mark_and_hash_is_blocked_and_unblocked_in_the_cabinet() {
+    const SERIAL: &str = "MPOS/77?x#y";
+    const ENCODED: &str = "MPOS%2F77%3Fx%23y";
+    // Added before the server starts, so the host knows it from its first
+    // directory load: the demo data, then the serial.
+    let data = tempfile::tempdir().expect("a data folder");
+    let demo = mpos_testkit::fixture("demo.toml");
+    let demo = demo.to_str().expect("a UTF-8 path");
+    for args in [
+        &["load", demo][..],
+        &[
+            "device",
+            "add",
+            "--serial",
+            SERIAL,
+            "--merchant",
+            "MTB000000000001",
+            "--password",
+            "app-pass-77",
+        ],
+    ] {
+        let out = MPOS.admin(data.path(), args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let server = MPOS.serve_in(data, &[], &[]);
+    let mut client = server.signed_on(SERIAL, "app-pass-77");
+    assert_eq!(client.pay(2, 100), "00");
+    let cookie = server.cabinet_login("demo@merchant.test", "demo-password-1");
+    let devices = server.http("GET", "/devices", &cookie, None);
+    assert!(
+        devices
+            .body
+            .contains(&format!("action=\"/devices/{ENCODED}/state\"")),
+        "{}",
+        devices.body
+    );
+    assert!(
+        devices
+            .body
+            .contains(&format!("href=\"/devices/{ENCODED}/password\""))
+    );
+    let csrf = devices.csrf_token();
+    let state = format!("/devices/{ENCODED}/state");
+    let blocked = server.http(
+        "POST",
+        &state,
+        &cookie,
+        Some(&format!("state=blocked&csrf_token={csrf}")),
+    );
+    assert_eq!(blocked.status, 303, "{}", blocked.body);
+    let back = blocked.header("location").expect("back to the list");
+    assert_eq!(back, format!("/devices?done=blocked&serial={ENCODED}"));
+    let notice = server.http("GET", back, &cookie, None);
+    assert!(
+        notice.body.contains("MPOS/77?x#y заблокирован"),
+        "{}",
+        notice.body
+    );
+    assert_eq!(listed_state(&server, SERIAL), "blocked");
+    let stan = until_code(&mut client, "58", 3);
+
+    let unblocked = server.http(
+        "POST",
+        &state,
+        &cookie,
+        Some(&format!("state=active&csrf_token={csrf}")),
+    );
+    assert_eq!(unblocked.status, 303, "{}", unblocked.body);
+    until_code(&mut client, "00", stan);
+    assert_eq!(listed_state(&server, SERIAL), "active");
+}
+
+/// The state `mpos admin device list` shows for `serial`.
+fn listed_state(server: &Server, serial: &str) -> String {
+    let list = String::from_utf8_lossy(&server.admin(&["device", "list"]).stdout).into_owned();
+    list.lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .find(|columns| columns.first() == Some(&serial))
+        .and_then(|columns| columns.get(2).map(|s| (*s).to_owned()))
+        .unwrap_or_else(|| panic!("{serial} in {list}"))
+}

@@ -8,7 +8,6 @@
 //! handle/        frame → decoded once → 0800 answered here, 0200/0400 queued to the writer
 //! record.rs      decide and store a typed 0200/0400 in one writer job (also seed-history's)
 //! response.rs    the answer: echoes, RRN, authorization code, DE 39
-//! passwords.rs   app password checks: bounded pool, single flight, a cache
 //! metrics.rs     counters and latency histograms as Prometheus text
 //! ```
 //!
@@ -22,7 +21,6 @@
 mod connection;
 mod handle;
 mod metrics;
-mod passwords;
 pub mod record;
 pub mod request;
 pub mod response;

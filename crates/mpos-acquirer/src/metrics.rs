@@ -4,7 +4,9 @@
 
 use mpos_domain::mti::Mti;
 use mpos_domain::response::ResponseCode;
+use mpos_passwords::PasswordPool;
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -26,6 +28,8 @@ pub struct Metrics {
     closed_bad_frame: AtomicU64,
     closed_bad_mti: AtomicU64,
     closed_idle: AtomicU64,
+    /// The shared password pool, whose counters are rendered too.
+    passwords: Option<Arc<PasswordPool>>,
 }
 
 impl Default for Metrics {
@@ -39,6 +43,7 @@ impl Default for Metrics {
             closed_bad_frame: AtomicU64::new(0),
             closed_bad_mti: AtomicU64::new(0),
             closed_idle: AtomicU64::new(0),
+            passwords: None,
         }
     }
 }
@@ -55,6 +60,15 @@ pub enum CloseReason {
 }
 
 impl Metrics {
+    /// Counters that also render the password pool's (one `/metrics` for
+    /// the host and the hashing it shares with the cabinet).
+    pub fn with_passwords(passwords: Arc<PasswordPool>) -> Self {
+        Metrics {
+            passwords: Some(passwords),
+            ..Metrics::default()
+        }
+    }
+
     /// Counts one answer and its latency.
     pub fn record(&self, mti: Mti, code: ResponseCode, elapsed: Duration) {
         let m = mti.index();
@@ -162,6 +176,9 @@ impl Metrics {
                 "mpos_host_closed_total{{reason=\"{reason}\"}} {}",
                 load(n)
             );
+        }
+        if let Some(passwords) = &self.passwords {
+            out.push_str(&passwords.render_metrics());
         }
         out
     }

@@ -2,11 +2,11 @@
 //! clock, the issuer, the limits and the metrics.
 
 use crate::metrics::Metrics;
-use crate::passwords::PasswordCache;
 use mpos_domain::business_day::BusinessDayClock;
 use mpos_domain::card::PanKey;
 use mpos_domain::rules::Issuer;
 use mpos_iso8583::Layout;
+use mpos_passwords::PasswordPool;
 use mpos_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,11 +54,14 @@ pub struct HostState {
     pub config: HostConfig,
     /// Counters and latencies.
     pub metrics: Arc<Metrics>,
-    pub(crate) passwords: Arc<PasswordCache>,
+    /// The process's one pool of password checks, shared with the cabinet.
+    pub(crate) passwords: Arc<PasswordPool>,
 }
 
 impl HostState {
-    /// The state of a host over `store`.
+    /// The state of a host over `store`, checking app passwords on
+    /// `passwords` (the process's one pool, which the cabinet shares; its
+    /// counters are part of [`Metrics::render`]).
     pub fn new(
         store: Store,
         layout: Layout,
@@ -66,6 +69,7 @@ impl HostState {
         clock: BusinessDayClock,
         issuer: Arc<dyn Issuer + Send + Sync>,
         config: HostConfig,
+        passwords: Arc<PasswordPool>,
     ) -> Self {
         HostState {
             store,
@@ -74,8 +78,8 @@ impl HostState {
             clock,
             issuer,
             config,
-            metrics: Arc::new(Metrics::default()),
-            passwords: Arc::new(PasswordCache::default()),
+            metrics: Arc::new(Metrics::with_passwords(Arc::clone(&passwords))),
+            passwords,
         }
     }
 }

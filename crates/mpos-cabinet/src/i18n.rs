@@ -56,6 +56,11 @@ pub struct Texts {
     pub login_failed: &'static str,
     /// Lockout message.
     pub locked: &'static str,
+    /// Too many failed logins from the client's address: the start of the
+    /// sentence, followed by the wait in seconds and [`Texts::seconds`].
+    pub address_throttled: &'static str,
+    /// The unit after a number of seconds.
+    pub seconds: &'static str,
     /// Navigation.
     pub nav_home: &'static str,
     /// Navigation.
@@ -207,6 +212,8 @@ const RU: Texts = Texts {
     forgot: "Забыли пароль?",
     login_failed: "Неверный e-mail или пароль.",
     locked: "Слишком много неудачных попыток входа. Вход для этого e-mail заблокирован на 15 минут.",
+    address_throttled: "Слишком много неудачных попыток входа с вашего адреса. Попробуйте снова через",
+    seconds: "с",
     nav_home: "Главная",
     nav_devices: "Устройства",
     nav_history: "История платежей",
@@ -289,6 +296,8 @@ const EN: Texts = Texts {
     forgot: "Forgot your password?",
     login_failed: "Wrong e-mail or password.",
     locked: "Too many failed sign-in attempts. Sign-in for this e-mail is locked for 15 minutes.",
+    address_throttled: "Too many failed sign-in attempts from your address. Try again in",
+    seconds: "s",
     nav_home: "Home",
     nav_devices: "Devices",
     nav_history: "Payment history",

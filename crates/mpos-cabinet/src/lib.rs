@@ -2,7 +2,8 @@
 //! describe, as an axum router over the host's store.
 //!
 //! ```text
-//! session.rs    tokens (stored hashed), cookies, CSRF, expiry
+//! session.rs    tokens (stored hashed), cookies, CSRF (signed before login), expiry
+//! throttle.rs   failed logins per client address (429 past 20 a minute)
 //! security.rs   CSP, no framing, no sniffing, on every answer
 //! i18n.rs       Russian first, English by ?lang=en
 //! mail.rs       sending e-mail: an outbox folder of .eml files, or SMTP
@@ -27,16 +28,17 @@ pub mod mail;
 mod pages;
 mod security;
 mod session;
+mod throttle;
 
 pub use i18n::Lang;
 
 use axum::Router;
 use axum::routing::{get, post};
-use mpos_domain::password::PasswordHash;
+use mpos_passwords::PasswordPool;
 use mpos_store::rusqlite::Connection;
 use mpos_store::{Store, StoreError};
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// Where the Android app is downloaded from.
 #[derive(Debug, Clone)]
@@ -60,23 +62,36 @@ pub struct CabinetConfig {
     pub business_day: mpos_domain::business_day::BusinessDayClock,
     /// Sends the password recovery e-mails.
     pub mail: mail::Mailer,
+    /// The process's one pool of password checks, shared with the host's
+    /// sign-ons: every login, password change and new password hashes on
+    /// it, so that together they leave payments a core.
+    pub passwords: Arc<PasswordPool>,
 }
 
 /// The cabinet's shared state.
 pub struct Cabinet {
     store: Store,
     config: CabinetConfig,
-    /// A hash of no one's password: unknown e-mails cost a check too.
-    decoy: OnceLock<Option<PasswordHash>>,
+    /// Failed logins per client address.
+    throttle: throttle::LoginThrottle,
+    /// Signs the double-submit CSRF tokens of forms shown before login;
+    /// `None` only if the system's randomness failed at start, and then
+    /// those forms answer 403 rather than take unsigned tokens.
+    csrf_key: Option<session::CsrfKey>,
 }
 
 impl Cabinet {
     /// The cabinet over `store`.
     pub fn new(store: Store, config: CabinetConfig) -> Arc<Cabinet> {
+        let csrf_key = session::CsrfKey::random();
+        if csrf_key.is_none() {
+            tracing::error!("no randomness for the CSRF key: the login form will answer 403");
+        }
         Arc::new(Cabinet {
             store,
             config,
-            decoy: OnceLock::new(),
+            throttle: throttle::LoginThrottle::default(),
+            csrf_key,
         })
     }
 

@@ -2,11 +2,14 @@
 //! SameSite=Lax cookie (Secure behind https); the store keeps only its
 //! SHA-256. Sessions end after 30 minutes idle or 12 hours in all, on
 //! logout, and on a password change. Forms of a session carry its CSRF
-//! token; forms before login (the login itself) use a double-submit cookie.
+//! token; forms before login (the login itself) use a double-submit cookie
+//! whose value the server signs ([`CsrfKey`]): someone who can plant a
+//! cookie (a sibling subdomain, a man in the middle of plain http) cannot
+//! make up one that passes, only a value this process issued.
 
 use axum::http::HeaderMap;
-use ring::digest;
 use ring::rand::{SecureRandom, SystemRandom};
+use ring::{digest, hmac};
 
 /// The session cookie.
 pub const SESSION_COOKIE: &str = "mpos_session";
@@ -32,6 +35,73 @@ pub fn token_hash(token: &str) -> [u8; 32] {
     let mut out = [0u8; 32];
     out.copy_from_slice(digest.as_ref());
     out
+}
+
+/// The key that signs the double-submit CSRF tokens of forms shown before
+/// login. Random per process: a restart only makes a login form open at
+/// that moment answer 403 once (reload, and it works), and no key has to
+/// be stored.
+pub struct CsrfKey(hmac::Key);
+
+/// The separator of a signed token's nonce and signature (not a hex digit).
+const SIGNED: char = '.';
+/// What a signature signs besides the nonce: a signature made for anything
+/// else under the same key is no CSRF token.
+const CSRF_CONTEXT: &[u8] = b"mpos double-submit csrf\0";
+
+impl CsrfKey {
+    /// A fresh random key; `None` only if the system's randomness fails.
+    pub fn random() -> Option<CsrfKey> {
+        let mut secret = [0u8; 32];
+        SystemRandom::new().fill(&mut secret).ok()?;
+        Some(CsrfKey(hmac::Key::new(hmac::HMAC_SHA256, &secret)))
+    }
+
+    /// A new signed token, `<nonce hex>.<signature hex>`: the double-submit
+    /// cookie's value and the form's hidden field alike. `None` only if the
+    /// system's randomness fails.
+    pub fn new_token(&self) -> Option<String> {
+        let nonce = new_token()?;
+        Some(format!(
+            "{nonce}{SIGNED}{}",
+            hex(self.sign(&nonce).as_ref())
+        ))
+    }
+
+    /// Whether `token` is one this key signed: the signature checked in
+    /// constant time (ring's `hmac::verify`).
+    pub fn signed(&self, token: &str) -> bool {
+        let Some((nonce, signature)) = token.split_once(SIGNED) else {
+            return false;
+        };
+        let Some(signature) = unhex(signature) else {
+            return false;
+        };
+        nonce.len() == 64 && hmac::verify(&self.0, &Self::message(nonce), &signature).is_ok()
+    }
+
+    fn sign(&self, nonce: &str) -> hmac::Tag {
+        hmac::sign(&self.0, &Self::message(nonce))
+    }
+
+    fn message(nonce: &str) -> Vec<u8> {
+        [CSRF_CONTEXT, nonce.as_bytes()].concat()
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hex into bytes; `None` for anything else.
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if text.len() % 2 != 0 || !text.is_ascii() {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).ok())
+        .collect()
 }
 
 /// Whether two secrets are equal, in time independent of where they differ.
@@ -116,5 +186,28 @@ mod tests {
         assert!(
             same_secret("abc", "abc") && !same_secret("abc", "abd") && !same_secret("ab", "abc")
         );
+    }
+
+    #[test]
+    fn csrf_tokens_pass_only_with_this_keys_signature() {
+        let key = CsrfKey::random().unwrap();
+        let token = key.new_token().unwrap();
+        assert!(key.signed(&token));
+        assert_ne!(token, key.new_token().unwrap());
+        let (nonce, signature) = token.split_once('.').unwrap();
+        assert_eq!((nonce.len(), signature.len()), (64, 64));
+        let other = CsrfKey::random().unwrap();
+        assert!(!other.signed(&token), "another key's token");
+        for forged in [
+            nonce.to_owned(),
+            format!("{nonce}."),
+            format!("{nonce}.{}", "0".repeat(64)),
+            format!("{}.{signature}", "0".repeat(64)),
+            format!("{nonce}.{signature}00"),
+            format!("{nonce}.{}", "é".repeat(32)),
+            String::new(),
+        ] {
+            assert!(!key.signed(&forged), "{forged}");
+        }
     }
 }

@@ -6,6 +6,7 @@ use axum::http::{StatusCode, header};
 use mpos_domain::password::PasswordHash;
 use mpos_store::ops::{audit, merchants};
 use mpos_testkit::cabinet::*;
+use mpos_testkit::provision::{MERCHANT, MERCHANT_EMAIL, MERCHANT_PASSWORD};
 
 #[tokio::test]
 async fn logging_in_sets_a_safe_session_cookie_and_opens_the_home_page() {
@@ -669,4 +670,216 @@ async fn a_reader_locked_by_wrong_passwords_shows_until_when_and_a_new_app_passw
     );
     let page = call(&app, "GET", "/devices", &cookie, None).await;
     assert!(!page.body.contains("Вход по паролю заблокирован до"));
+}
+
+/// The login form's CSRF cookie and token, with the email and password.
+fn login_form(csrf: &str, email: &str, password: &str) -> String {
+    format!(
+        "email={}&password={}&csrf_token={csrf}",
+        encode(email),
+        encode(password)
+    )
+}
+
+#[tokio::test]
+async fn twenty_failures_from_one_address_answer_its_logins_429_without_a_password_check() {
+    let app = app("http://localhost");
+    let router = mpos_cabinet::router(std::sync::Arc::clone(&app.cabinet));
+    let sprayer: std::net::SocketAddr = "192.0.2.7:51000".parse().unwrap();
+    let csrf = login_csrf_of(&router).await;
+    let cookie = format!("mpos_csrf={csrf}");
+    for n in 0..20 {
+        let form = login_form(&csrf, &format!("spray-{n}@example.test"), "wrong-pass-1");
+        let failed =
+            call_router_from(&router, sprayer, "POST", "/login", &cookie, Some(&form)).await;
+        assert_eq!(failed.status, StatusCode::UNAUTHORIZED, "failure {n}");
+    }
+    let (hashed, recorded) = (app.built.passwords.computed(), attempts(&app));
+    assert_eq!(recorded, 20);
+    // The 21st, even with the right password and from another port of the
+    // same address: 429, a readable page, Retry-After; nothing checked or
+    // stored.
+    let right = login_form(&csrf, MERCHANT_EMAIL, MERCHANT_PASSWORD);
+    let same_host: std::net::SocketAddr = "192.0.2.7:51001".parse().unwrap();
+    let refused =
+        call_router_from(&router, same_host, "POST", "/login", &cookie, Some(&right)).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = refused.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(
+        refused.body.contains(&format!(
+            "Слишком много неудачных попыток входа с вашего адреса. Попробуйте снова через {wait} с."
+        )),
+        "{}",
+        refused.body
+    );
+    assert!(refused.cookie("mpos_session").is_none());
+    assert_eq!(
+        app.built.passwords.computed(),
+        hashed,
+        "no password checked"
+    );
+    assert_eq!(attempts(&app), recorded, "nothing stored");
+    // In English for a merchant who chose it.
+    let english = format!("{cookie}; mpos_lang=en");
+    let refused =
+        call_router_from(&router, sprayer, "POST", "/login", &english, Some(&right)).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        refused
+            .body
+            .contains("Too many failed sign-in attempts from your address. Try again in"),
+        "{}",
+        refused.body
+    );
+    // Another address logs in as usual.
+    let elsewhere: std::net::SocketAddr = "198.51.100.1:40000".parse().unwrap();
+    let welcome =
+        call_router_from(&router, elsewhere, "POST", "/login", &cookie, Some(&right)).await;
+    assert_eq!(welcome.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn successful_logins_do_not_count_towards_the_address_limit() {
+    let app = app("http://localhost");
+    let router = mpos_cabinet::router(std::sync::Arc::clone(&app.cabinet));
+    for _ in 0..25 {
+        log_in(&router, MERCHANT_EMAIL, MERCHANT_PASSWORD).await;
+    }
+}
+
+#[tokio::test]
+async fn a_forged_or_unsigned_csrf_cookie_with_a_matching_form_token_is_403() {
+    let app = app("http://localhost");
+    let signed = login_csrf(&app).await;
+    let (nonce, signature) = signed.split_once('.').expect("a signed token");
+    let other_app = mpos_testkit::cabinet::app("http://localhost");
+    let foreign = login_csrf(&other_app).await;
+    for token in [
+        "a".repeat(64),
+        nonce.to_owned(),
+        format!("{nonce}.{}", "0".repeat(64)),
+        format!("{}.{signature}", "b".repeat(64)),
+        foreign,
+    ] {
+        let form = login_form(&token, MERCHANT_EMAIL, MERCHANT_PASSWORD);
+        let answer = call(
+            &app,
+            "POST",
+            "/login",
+            &format!("mpos_csrf={token}"),
+            Some(&form),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{token}");
+        assert!(answer.cookie("mpos_session").is_none());
+    }
+    assert_eq!(attempts(&app), 0, "nothing recorded");
+    // An unsigned cookie is replaced by a signed one when the form is shown.
+    let page = call(
+        &app,
+        "GET",
+        "/login",
+        &format!("mpos_csrf={}", "a".repeat(64)),
+        None,
+    )
+    .await;
+    let fresh = page.cookie_value("mpos_csrf").expect("a new cookie");
+    assert_ne!(fresh, "a".repeat(64));
+    assert_eq!(page.csrf_token(), fresh);
+}
+
+#[tokio::test]
+async fn a_serial_with_slash_question_mark_and_hash_is_managed_through_encoded_links() {
+    const SERIAL: &str = "MPOS/77?x#y";
+    const ENCODED: &str = "MPOS%2F77%3Fx%23y";
+    let app = app("http://localhost");
+    mpos_testkit::provision::Provision::new()
+        .device(SERIAL, MERCHANT, false, OLD_APP_PASSWORD_HASH)
+        .apply(&app.store);
+    let (cookie, csrf) = session_and_csrf(&app).await;
+    let list = call(&app, "GET", "/devices", &cookie, None).await;
+    assert!(
+        list.body
+            .contains(&format!("action=\"/devices/{ENCODED}/state\"")),
+        "{}",
+        list.body
+    );
+    assert!(
+        list.body
+            .contains(&format!("href=\"/devices/{ENCODED}/password\""))
+    );
+    let state = format!("/devices/{ENCODED}/state");
+    let blocked = call(
+        &app,
+        "POST",
+        &state,
+        &cookie,
+        Some(&format!("state=blocked&csrf_token={csrf}")),
+    )
+    .await;
+    assert_eq!(blocked.status, StatusCode::SEE_OTHER, "{}", blocked.body);
+    assert_eq!(
+        blocked.headers[header::LOCATION],
+        format!("/devices?done=blocked&serial={ENCODED}").as_str()
+    );
+    assert!(device(&app, SERIAL).blocked);
+    let unblocked = call(
+        &app,
+        "POST",
+        &state,
+        &cookie,
+        Some(&format!("state=active&csrf_token={csrf}")),
+    )
+    .await;
+    assert_eq!(unblocked.status, StatusCode::SEE_OTHER);
+    assert!(!device(&app, SERIAL).blocked);
+
+    let form = call(
+        &app,
+        "GET",
+        &format!("/devices/{ENCODED}/password"),
+        &cookie,
+        None,
+    )
+    .await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(
+        form.body
+            .contains(&format!("action=\"/devices/{ENCODED}/password\"")),
+        "{}",
+        form.body
+    );
+    let changed = call(
+        &app,
+        "POST",
+        &format!("/devices/{ENCODED}/password"),
+        &cookie,
+        Some(&format!(
+            "new_password=new-app-pass-77&new_password_repeat=new-app-pass-77&csrf_token={csrf}"
+        )),
+    )
+    .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.body);
+    let hash = device(&app, SERIAL).app_password_hash;
+    assert!(
+        PasswordHash::parse(&hash)
+            .unwrap()
+            .verify("new-app-pass-77")
+    );
+    // The unencoded form is another path: not this device.
+    let raw = call(
+        &app,
+        "POST",
+        "/devices/MPOS/77/state",
+        &cookie,
+        Some(&format!("state=blocked&csrf_token={csrf}")),
+    )
+    .await;
+    assert_eq!(raw.status, StatusCode::NOT_FOUND);
+    assert!(!device(&app, SERIAL).blocked);
 }

@@ -5,11 +5,13 @@
 
 use crate::provision::{self, MERCHANT, MERCHANT_EMAIL, MERCHANT_PASSWORD, OTHER_MERCHANT};
 use axum::body::Body;
+use axum::extract::connect_info::MockConnectInfo;
 use axum::http::{HeaderMap, Request, StatusCode, header};
 use mpos_cabinet::mail::{MailSettings, MailTransport, Mailer};
 use mpos_cabinet::{AppDownload, Cabinet, CabinetConfig, router};
 use mpos_store::Store;
 use mpos_store::ops::devices;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -146,8 +148,13 @@ pub fn csrf_token(page: &str) -> String {
         .to_owned()
 }
 
+/// The client address of the router's requests (the TCP peer `mpos serve`
+/// gives every request), unless a test picks one with [`call_router_from`].
+pub const TEST_PEER: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 40_000);
+
 /// One request to `router` as a browser sends it: `cookies` as the
-/// `Cookie` header (none if empty), `form` as an urlencoded body.
+/// `Cookie` header (none if empty), `form` as an urlencoded body, from
+/// [`TEST_PEER`].
 pub async fn call_router(
     router: &axum::Router,
     method: &str,
@@ -155,6 +162,20 @@ pub async fn call_router(
     cookies: &str,
     form: Option<&str>,
 ) -> Answer {
+    call_router_from(router, TEST_PEER, method, uri, cookies, form).await
+}
+
+/// One request to `router` (see [`call_router`]) from client address
+/// `peer`, given as axum's `MockConnectInfo` since there is no socket.
+pub async fn call_router_from(
+    router: &axum::Router,
+    peer: SocketAddr,
+    method: &str,
+    uri: &str,
+    cookies: &str,
+    form: Option<&str>,
+) -> Answer {
+    let router = router.clone().layer(MockConnectInfo(peer));
     let mut request = Request::builder().method(method).uri(uri);
     if !cookies.is_empty() {
         request = request.header(header::COOKIE, cookies);
@@ -167,7 +188,6 @@ pub async fn call_router(
         None => Body::empty(),
     };
     let response = router
-        .clone()
         .oneshot(request.body(body).expect("a valid test request"))
         .await
         .expect("the router answers");

@@ -235,6 +235,25 @@ impl Server {
         )
     }
 
+    /// The Prometheus text of `/metrics`.
+    pub fn metrics(&self) -> String {
+        let answer = self.http("GET", "/metrics", "", None);
+        assert_eq!(answer.status, 200, "/metrics: {}", answer.body);
+        answer.body
+    }
+
+    /// PBKDF2 runs of the process's shared password pool so far
+    /// (`mpos_password_hashes_total`): how a test proves an answer came
+    /// without hashing.
+    pub fn password_hashes(&self) -> u64 {
+        let metrics = self.metrics();
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix("mpos_password_hashes_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no mpos_password_hashes_total in {metrics}"))
+    }
+
     /// Logs in to the cabinet; the session cookie (`mpos_session=…`).
     pub fn cabinet_login(&self, email: &str, password: &str) -> String {
         let answer = self.cabinet_log_in(email, password);

@@ -1,6 +1,7 @@
 //! The one place that turns a configuration into the parts every command
 //! works with: the store (data folder created on first use), the
-//! business-day clock, the wire layout and the PAN hash key. `mpos serve`,
+//! business-day clock, the wire layout, the PAN hash key and the one pool of
+//! password checks that the host and the cabinet share. `mpos serve`,
 //! `mpos admin`, the benches and the tests all build through [`App::build`],
 //! so none of them loads a part its own way.
 
@@ -14,6 +15,7 @@ use mpos_domain::business_day::BusinessDayClock;
 use mpos_domain::card::PanKey;
 use mpos_domain::rules::Issuer;
 use mpos_iso8583::Layout;
+use mpos_passwords::PasswordPool;
 use mpos_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +34,10 @@ pub struct App {
     pub layout: Arc<Layout>,
     /// The data folder's PAN hash key (created with the database).
     pub pan_key: PanKey,
+    /// The process's one pool of password checks (PBKDF2): device sign-ons
+    /// and the cabinet share it, so that together they take at most cores
+    /// − 1 and payments keep a core.
+    pub passwords: Arc<PasswordPool>,
 }
 
 impl App {
@@ -52,6 +58,7 @@ impl App {
             clock,
             layout: Arc::new(layout),
             pan_key,
+            passwords: Arc::new(PasswordPool::default()),
         })
     }
 
@@ -77,6 +84,7 @@ impl App {
             self.clock.clone(),
             issuer,
             self.host_config(),
+            Arc::clone(&self.passwords),
         )
     }
 
@@ -93,6 +101,7 @@ impl App {
             app_download,
             business_day: self.clock.clone(),
             mail,
+            passwords: Arc::clone(&self.passwords),
         }
     }
 }

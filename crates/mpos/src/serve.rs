@@ -122,7 +122,9 @@ async fn serve(app: &App, mailer: Mailer) -> Result<(), CliError> {
     let router = http_router(Arc::clone(&state.metrics)).merge(mpos_cabinet::router(cabinet));
     let mut http_shutdown = shutdown.clone();
     let http_task = tokio::spawn(async move {
-        axum::serve(http, router)
+        // The peer's address reaches the cabinet's login throttle.
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(http, service)
             .with_graceful_shutdown(async move { http_shutdown.started().await })
             .await
     });

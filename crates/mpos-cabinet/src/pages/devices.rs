@@ -2,6 +2,8 @@
 //! app password. Another merchant's serial answers 404 exactly like one
 //! that does not exist. Every change is audited, and the host sees it for
 //! the device's next message (the directory is refreshed after the commit).
+//! Links and form actions carry the serial percent-encoded ([`device_path`]),
+//! so any serial an operator may create (`MPOS/77?x#y`) can be managed.
 
 use super::{
     CsrfForm, Language, NewPasswordForm, PageError, RememberedLang, SignedIn, app_password_problem,
@@ -22,6 +24,8 @@ use std::sync::Arc;
 /// One row of the devices table.
 struct DeviceLine {
     serial: String,
+    /// `/devices/<serial percent-encoded>`, the base of its actions.
+    path: String,
     blocked: bool,
     last_sign_on: String,
     /// When its password sign-ons unlock, if wrong passwords locked them.
@@ -89,6 +93,8 @@ struct PasswordPage<'a> {
     csrf: &'a str,
     active: &'a str,
     serial: &'a str,
+    /// [`device_path`] of the serial: the form's action.
+    path: &'a str,
     new_password_error: Option<&'a str>,
     repeat_error: Option<&'a str>,
 }
@@ -142,6 +148,7 @@ pub async fn list(
                 .and_then(local)
                 .unwrap_or_else(|| t.never.to_owned()),
             locked_until: locked.and_then(local),
+            path: device_path(&d.serial),
             serial: d.serial,
             blocked: d.blocked,
         })
@@ -210,6 +217,7 @@ pub async fn password_form(
         csrf: &me.csrf,
         active: "devices",
         serial: &serial,
+        path: &device_path(&serial),
         new_password_error: None,
         repeat_error: None,
     };
@@ -240,12 +248,13 @@ pub async fn set_password(
             csrf: &me.csrf,
             active: "devices",
             serial: &serial,
+            path: &device_path(&serial),
             new_password_error,
             repeat_error,
         };
         return render(&page, StatusCode::BAD_REQUEST, &[]);
     }
-    let hash = hash_password(password).await?;
+    let hash = hash_password(&cabinet, password).await?;
     let merchant = me.merchant.id.clone();
     let shown = serial.clone();
     let changed = cabinet
@@ -259,6 +268,15 @@ pub async fn set_password(
         return Err(PageError::NotFound);
     }
     Ok(after_change(&cabinet, Done::AppPassword, &shown).await)
+}
+
+/// `/devices/<serial>` with the serial percent-encoded as one path segment:
+/// a `/`, `?` or `#` in it stays part of the serial (axum's `Path` decodes
+/// it back).
+pub(crate) fn device_path(serial: &str) -> String {
+    let mut path = String::from("/devices/");
+    super::percent_encode(serial, &mut path);
+    path
 }
 
 /// Nothing if the signed-in merchant owns the device; 404 (the same for

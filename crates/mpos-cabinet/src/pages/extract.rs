@@ -8,7 +8,8 @@
 //!   a store failure an error page (never a sign-out).
 //! - [`CsrfForm`]: a form of the session, its CSRF token checked; and
 //!   [`GuestCsrfForm`]: a form shown before login, checked against the
-//!   double-submit cookie. A wrong token is a 403 before anything changes.
+//!   double-submit cookie, which must carry this process's signature. A
+//!   wrong token is a 403 before anything changes.
 //!
 //! Those that can fail fail with a [`PageError`], so a handler's own
 //! failures and its extractors' answer alike.
@@ -239,7 +240,8 @@ where
 
 /// A posted form shown before login (login, forgot, reset), its CSRF token
 /// the double-submit cookie's: a form that does not parse is axum's
-/// rejection, a missing cookie or another token 403.
+/// rejection; a missing cookie, one this process did not sign, or another
+/// token 403.
 pub(crate) struct GuestCsrfForm<T> {
     /// The checked token, for the form shown again.
     pub csrf: String,
@@ -247,19 +249,25 @@ pub(crate) struct GuestCsrfForm<T> {
     pub form: T,
 }
 
-impl<S, T> FromRequest<S> for GuestCsrfForm<T>
+impl<T> FromRequest<Arc<Cabinet>> for GuestCsrfForm<T>
 where
-    S: Send + Sync,
     T: DeserializeOwned + Send,
 {
     type Rejection = PageError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, PageError> {
+    async fn from_request(request: Request, cabinet: &Arc<Cabinet>) -> Result<Self, PageError> {
         let expected = session::cookie(request.headers(), CSRF_COOKIE)
             .unwrap_or_default()
             .to_owned();
-        let Form(posted) = Form::<Tokened<T>>::from_request(request, state).await?;
-        if expected.is_empty() || !session::same_secret(&expected, &posted.csrf_token) {
+        let Form(posted) = Form::<Tokened<T>>::from_request(request, cabinet).await?;
+        // Both checks run whatever the first says: the signature (ring's
+        // constant-time verify) and the double submit (constant-time too).
+        let signed = cabinet
+            .csrf_key
+            .as_ref()
+            .is_some_and(|key| key.signed(&expected));
+        let submitted = session::same_secret(&expected, &posted.csrf_token);
+        if expected.is_empty() || !(signed & submitted) {
             return Err(PageError::Forbidden);
         }
         Ok(GuestCsrfForm {
@@ -312,6 +320,7 @@ mod tests {
                 app_download: AppDownload::Url("https://example.invalid/app.apk".into()),
                 business_day: BusinessDayClock::minsk().unwrap(),
                 mail,
+                passwords: Arc::new(mpos_passwords::PasswordPool::new(1)),
             },
         )
     }
@@ -482,20 +491,43 @@ mod tests {
 
     #[tokio::test]
     async fn a_guest_form_passes_only_with_the_double_submit_cookie() {
+        let dir = tempfile::tempdir().unwrap();
+        let cabinet = cabinet(&dir);
         let posted = |cookie: &str, form: &str| request("/login", cookie, Some(form));
-        let passed =
-            GuestCsrfForm::<Posted>::from_request(posted("mpos_csrf=abc", "csrf_token=abc"), &())
-                .await
-                .ok()
-                .unwrap();
-        assert_eq!(passed.csrf, "abc");
+        // The cookie must be one this cabinet signed (before, any value
+        // passed): "abc" stands for a signed token here.
+        let abc = cabinet.csrf_key.as_ref().unwrap().new_token().unwrap();
+        let passed = GuestCsrfForm::<Posted>::from_request(
+            posted(&format!("mpos_csrf={abc}"), &format!("csrf_token={abc}")),
+            &cabinet,
+        )
+        .await
+        .ok()
+        .unwrap();
+        assert_eq!(passed.csrf, abc);
+        let abd = format!("{}d", &abc[..abc.len() - 1]);
+        let (nonce, _) = abc.split_once('.').unwrap();
+        let forged = format!("{nonce}.{}", "0".repeat(64));
+        let elsewhere = session::CsrfKey::random().unwrap().new_token().unwrap();
         for (cookie, form) in [
-            ("", "csrf_token="),
-            ("mpos_csrf=", "csrf_token="),
-            ("mpos_csrf=abc", "csrf_token=abd"),
-            ("mpos_csrf=abc", "state=on"),
+            ("".to_owned(), "csrf_token=".to_owned()),
+            ("mpos_csrf=".into(), "csrf_token=".into()),
+            (format!("mpos_csrf={abc}"), format!("csrf_token={abd}")),
+            (format!("mpos_csrf={abc}"), "state=on".into()),
+            // Unsigned, forged and another key's cookies, each with the
+            // matching form token: an attacker who can plant cookies.
+            ("mpos_csrf=abc".into(), "csrf_token=abc".into()),
+            (format!("mpos_csrf={nonce}"), format!("csrf_token={nonce}")),
+            (
+                format!("mpos_csrf={forged}"),
+                format!("csrf_token={forged}"),
+            ),
+            (
+                format!("mpos_csrf={elsewhere}"),
+                format!("csrf_token={elsewhere}"),
+            ),
         ] {
-            let refused = GuestCsrfForm::<Posted>::from_request(posted(cookie, form), &())
+            let refused = GuestCsrfForm::<Posted>::from_request(posted(&cookie, &form), &cabinet)
                 .await
                 .err()
                 .unwrap();

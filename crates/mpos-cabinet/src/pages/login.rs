@@ -1,7 +1,9 @@
 //! `/login` and `/logout`. One message for any login failure (no hint
 //! whether the e-mail exists, and an unknown e-mail costs a password check
 //! too); five failures for an e-mail within 15 minutes lock its logins for
-//! 15 minutes.
+//! 15 minutes; twenty from one client address within a minute answer its
+//! logins 429 for the rest of that minute, before any password is checked
+//! (`throttle.rs`). Every check runs on the process's shared password pool.
 
 use super::{
     CsrfForm, GuestCsrfForm, Language, PageError, RememberedLang, SignedIn, ending_session,
@@ -10,13 +12,14 @@ use super::{
 use crate::Cabinet;
 use crate::i18n::Texts;
 use crate::session::{self, CSRF_COOKIE, SESSION_COOKIE};
+use crate::throttle::RetryAfter;
 use askama::Template;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use mpos_domain::password::PasswordHash;
 use mpos_store::ops::{login_attempts, merchants, sessions};
 use serde::Deserialize;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Failures that lock an e-mail.
@@ -78,9 +81,11 @@ pub struct LoginForm {
     password: String,
 }
 
-/// POST /login.
+/// POST /login. The client's address is the TCP peer's (`ConnectInfo`,
+/// which the server gives every request).
 pub async fn submit(
     State(cabinet): State<Arc<Cabinet>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     RememberedLang(lang): RememberedLang,
     GuestCsrfForm { csrf, form }: GuestCsrfForm<LoginForm>,
 ) -> Result<Response, PageError> {
@@ -97,33 +102,42 @@ pub async fn submit(
     };
     let email = form.email.trim().to_owned();
     let now = now_millis();
-    let counted = email.clone();
-    let (failures, _) = cabinet
-        .read(move |c| login_attempts::failures_since(c, &counted, now - LOCK_MS))
-        .await?;
+    // First, before the store or any hashing: a sprayer's address is
+    // refused for the rest of its minute at the cost of a map lookup.
+    let counted = match cabinet.throttle.begin(peer.ip(), now) {
+        Ok(counted) => counted,
+        Err(RetryAfter(seconds)) => {
+            let t = lang.texts();
+            let error = format!("{} {seconds} {}.", t.address_throttled, t.seconds);
+            let mut answer = again(&error, StatusCode::TOO_MANY_REQUESTS)?;
+            answer
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            return Ok(answer);
+        }
+    };
+    let lookup = email.clone();
+    let failures = cabinet
+        .read(move |c| login_attempts::failures_since(c, &lookup, now - LOCK_MS))
+        .await;
+    let (failures, _) = failures.inspect_err(|_| cabinet.throttle.forgive(counted))?;
     if failures >= MAX_FAILURES {
+        // No password checked: the per-e-mail lock answers on its own.
+        cabinet.throttle.forgive(counted);
         return again(lang.texts().locked, StatusCode::TOO_MANY_REQUESTS);
     }
     let lookup = email.clone();
     let merchant = cabinet
         .read(move |c| merchants::by_email(c, &lookup))
-        .await?;
-    let stored = merchant.as_ref().map(|m| m.password_hash.clone());
+        .await
+        .inspect_err(|_| cabinet.throttle.forgive(counted))?;
+    let passwords = &cabinet.config.passwords;
     let password = form.password.clone();
-    let cabinet_for_check = Arc::clone(&cabinet);
-    let matches = tokio::task::spawn_blocking(move || match stored {
-        Some(hash) => PasswordHash::parse(&hash).is_ok_and(|h| h.verify(&password)),
-        None => {
-            // Same cost for an unknown e-mail: the timing tells nothing.
-            let decoy = cabinet_for_check
-                .decoy
-                .get_or_init(|| PasswordHash::new("decoy: no merchant has this password").ok());
-            let _ = decoy.as_ref().map(|h| h.verify(&password));
-            false
-        }
-    })
-    .await
-    .unwrap_or(false);
+    // Same cost for an unknown e-mail: the timing tells nothing.
+    let matches = match merchant.as_ref() {
+        Some(m) => passwords.verify(m.password_hash.clone(), password).await,
+        None => passwords.verify_unknown(password).await,
+    };
     let Some(merchant) = merchant.filter(|_| matches) else {
         let recorded = email.clone();
         cabinet
@@ -132,6 +146,7 @@ pub async fn submit(
             .await?;
         return again(lang.texts().login_failed, StatusCode::UNAUTHORIZED);
     };
+    cabinet.throttle.forgive(counted);
     let (Some(token), Some(session_csrf)) = (session::new_token(), session::new_token()) else {
         return Err(PageError::NoRandomness);
     };
@@ -171,12 +186,16 @@ pub async fn logout(
 }
 
 /// The double-submit CSRF token of a form shown before login: the
-/// request's cookie, or a new one to set.
+/// request's cookie if this process signed it, or a new signed one to set
+/// (empty, so that the form answers 403, only if randomness failed).
 pub(super) fn anonymous_csrf(cabinet: &Cabinet, headers: &HeaderMap) -> (String, Option<String>) {
-    match session::cookie(headers, CSRF_COOKIE).filter(|t| t.len() == 64) {
+    let key = cabinet.csrf_key.as_ref();
+    match session::cookie(headers, CSRF_COOKIE).filter(|t| key.is_some_and(|k| k.signed(t))) {
         Some(token) => (token.to_owned(), None),
         None => {
-            let token = session::new_token().unwrap_or_default();
+            let token = key
+                .and_then(session::CsrfKey::new_token)
+                .unwrap_or_default();
             let cookie = session::set_cookie(
                 CSRF_COOKIE,
                 &token,

@@ -22,7 +22,6 @@ use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use mpos_domain::input::{AppPassword, AppPasswordError, CabinetPassword, CabinetPasswordError};
-use mpos_domain::password::PasswordHash;
 use serde::Deserialize;
 
 /// The stylesheet, compiled in: no external assets.
@@ -74,10 +73,14 @@ pub(crate) fn ending_session(cabinet: &Cabinet, response: Response) -> Response 
     with_cookie(response, &gone)
 }
 
-/// The stored form of a new password, hashed on the blocking pool (it is
-/// slow on purpose).
-pub(crate) async fn hash_password(password: String) -> Result<String, PageError> {
-    let hash = tokio::task::spawn_blocking(move || PasswordHash::new(&password)).await??;
+/// The stored form of a new password, hashed on the process's shared
+/// password pool (it is slow on purpose, and must not take the CPU that
+/// payments need).
+pub(crate) async fn hash_password(
+    cabinet: &Cabinet,
+    password: String,
+) -> Result<String, PageError> {
+    let hash = cabinet.config.passwords.hash(password).await?;
     Ok(hash.as_str().to_owned())
 }
 

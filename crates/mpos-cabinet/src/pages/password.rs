@@ -13,7 +13,6 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use mpos_domain::password::PasswordHash;
 use mpos_store::ops::audit::{self, Actor};
 use mpos_store::ops::{merchants, reset_tokens, sessions};
 use serde::Deserialize;
@@ -76,13 +75,14 @@ pub async fn submit(
     CsrfForm { me, form }: CsrfForm<ChangeForm>,
 ) -> Result<Response, PageError> {
     let t = lang.texts();
-    let stored = me.merchant.password_hash.clone();
-    let given = form.current_password.clone();
-    let current_ok = tokio::task::spawn_blocking(move || {
-        PasswordHash::parse(&stored).is_ok_and(|h| h.verify(&given))
-    })
-    .await
-    .unwrap_or(false);
+    let current_ok = cabinet
+        .config
+        .passwords
+        .verify(
+            me.merchant.password_hash.clone(),
+            form.current_password.clone(),
+        )
+        .await;
     let current_error = (!current_ok).then_some(t.wrong_current);
     let (new_password_error, repeat_error) = new_password_errors(
         t,
@@ -103,7 +103,7 @@ pub async fn submit(
         };
         return render(&page, StatusCode::BAD_REQUEST, &[]);
     }
-    let hash = hash_password(form.new_password).await?;
+    let hash = hash_password(&cabinet, form.new_password).await?;
     let (merchant, keep) = (me.merchant.id.clone(), me.token_hash);
     cabinet
         .store

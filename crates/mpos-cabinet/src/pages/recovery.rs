@@ -185,7 +185,7 @@ pub async fn reset_submit(
         };
         return render(&page, StatusCode::BAD_REQUEST, &[]);
     }
-    let password_hash = hash_password(form.new_password).await?;
+    let password_hash = hash_password(&cabinet, form.new_password).await?;
     // The hash took a while: the token is checked again, and used, in the
     // same job as the change it allows.
     let now = now_millis();
