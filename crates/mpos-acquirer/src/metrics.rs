@@ -26,6 +26,8 @@ pub struct Metrics {
     closed_bad_frame: AtomicU64,
     closed_bad_mti: AtomicU64,
     closed_idle: AtomicU64,
+    closed_sign_on_deadline: AtomicU64,
+    closed_unsigned_limit: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -39,6 +41,8 @@ impl Default for Metrics {
             closed_bad_frame: AtomicU64::new(0),
             closed_bad_mti: AtomicU64::new(0),
             closed_idle: AtomicU64::new(0),
+            closed_sign_on_deadline: AtomicU64::new(0),
+            closed_unsigned_limit: AtomicU64::new(0),
         }
     }
 }
@@ -52,6 +56,11 @@ pub enum CloseReason {
     BadMti,
     /// Silent past the idle timeout.
     Idle,
+    /// Not signed on by the sign-on deadline.
+    SignOnDeadline,
+    /// Not signed on while the connections not signed on filled their
+    /// quarter of `max_connections`.
+    UnsignedLimit,
 }
 
 impl Metrics {
@@ -88,6 +97,8 @@ impl Metrics {
             CloseReason::BadFrame => &self.closed_bad_frame,
             CloseReason::BadMti => &self.closed_bad_mti,
             CloseReason::Idle => &self.closed_idle,
+            CloseReason::SignOnDeadline => &self.closed_sign_on_deadline,
+            CloseReason::UnsignedLimit => &self.closed_unsigned_limit,
         }
         .fetch_add(1, Ordering::Relaxed);
     }
@@ -156,6 +167,8 @@ impl Metrics {
             ("bad_frame", &self.closed_bad_frame),
             ("bad_mti", &self.closed_bad_mti),
             ("idle", &self.closed_idle),
+            ("sign_on_deadline", &self.closed_sign_on_deadline),
+            ("unsigned_limit", &self.closed_unsigned_limit),
         ] {
             let _ = writeln!(
                 out,
