@@ -56,7 +56,9 @@ pub(crate) async fn run(
             // not outrun it. Then answers: they free room for more requests.
             biased;
             () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
-                tracing::info!(%peer, "not signed on by the sign-on deadline: closing the connection");
+                // Per connection at DEBUG: a flood would otherwise flood the log too
+                // (the metrics count them).
+                tracing::debug!(%peer, "not signed on by the sign-on deadline: closing the connection");
                 state.metrics.closed_by_host(CloseReason::SignOnDeadline);
                 return;
             }
