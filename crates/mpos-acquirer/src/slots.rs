@@ -30,7 +30,9 @@ pub(crate) struct Slots {
 
 /// The slot a connection holds while it has not signed on; dropping it
 /// gives the slot back.
-pub(crate) struct UnsignedSlot(#[allow(dead_code)] OwnedSemaphorePermit);
+pub(crate) struct UnsignedSlot {
+    _permit: OwnedSemaphorePermit,
+}
 
 impl Slots {
     /// Slots for `max_connections` connections, a quarter of them (at least
@@ -58,7 +60,7 @@ impl Slots {
         Arc::clone(&self.unsigned)
             .try_acquire_owned()
             .ok()
-            .map(UnsignedSlot)
+            .map(|permit| UnsignedSlot { _permit: permit })
     }
 
     /// Counts a connection closed for want of an unsigned slot, and logs
