@@ -130,6 +130,10 @@ pub trait Ledger {
 /// a 58 or 03 whose duplicate key a stored row holds already).
 pub(crate) struct Refused(pub ResponseCode, pub bool);
 
+/// What steps 2 to 4 let through: the session, its device and the request's
+/// terminal.
+pub(crate) type Admitted<'s> = (&'s Session, DeviceView, TerminalView);
+
 /// Steps 2 to 4, the same for 0200 and 0400: signed on and not revoked (63),
 /// not blocked (58), DE 42 the device's merchant and DE 41 one of its active
 /// terminals (03). Gives the session, the device and the terminal, or the
@@ -145,7 +149,7 @@ pub(crate) fn admit<'s, L: Ledger>(
     mti: Mti,
     header: &RequestHeader,
     ledger: &L,
-) -> Result<Result<(&'s Session, DeviceView, TerminalView), Refused>, L::Error> {
+) -> Result<Result<Admitted<'s>, Refused>, L::Error> {
     let Some(session) = session else {
         return Ok(Err(Refused(ResponseCode::SecurityViolation, false)));
     };
