@@ -5,7 +5,8 @@
 //! decision rules themselves are table-tested in mpos-domain.
 
 use mpos_testkit::iso::{Answer, Client};
-use mpos_testkit::messages::{Request, purchase, reversal, sign_on};
+use mpos_testkit::messages::{Request, TRANSMISSION_TIME, purchase, reversal, sign_on};
+use mpos_testkit::provision::OTHER_MERCHANT;
 use mpos_testkit::server::{Mpos, Server};
 use std::time::{Duration, Instant};
 
@@ -372,6 +373,76 @@ fn every_response_code_of_the_spec_through_the_wire() {
     block_mpos_0002(&server);
     let mut stranger = server.connect();
     check(&mut stranger, "63 not signed on", with(&[], next()), "63");
+}
+
+/// The rows stored under `stan` and DE 7 [`TRANSMISSION_TIME`] for
+/// MPOS-0001, by MTI: (MTI, DE 39) in insertion order.
+fn rows_under_key(server: &Server, stan: u32) -> Vec<(String, String)> {
+    let store = mpos_testkit::app::in_dir(server.data_dir()).store;
+    store
+        .read(|c| {
+            let mut statement = c.prepare(
+                "SELECT mti, response_code FROM transactions
+                 WHERE device_serial = 'MPOS-0001' AND stan = ?1 AND transmission_time = ?2
+                 ORDER BY id",
+            )?;
+            let rows = statement
+                .query_map((format!("{stan:06}"), TRANSMISSION_TIME), |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .expect("the rows read")
+}
+
+/// Steps 3 and 4 come before the duplicate check (step 5): a 0200 or 0400
+/// they refuse that reuses a stored key gets 58 or 03, not the 96 of a
+/// second row under the key, and stores nothing new (like a 94).
+#[test]
+fn a_58_or_03_under_a_stored_key_is_answered_and_stores_nothing_new() {
+    let server = MPOS.serve();
+    let mut c = signed_on(&server);
+    let foreign_terminal: Changes = &[(41, "20000001")];
+    let foreign_merchant: Changes = &[(42, OTHER_MERCHANT)];
+    let approved = pay(&mut c, 7);
+    assert_eq!(approved.code(), "00");
+    for changes in [foreign_terminal, foreign_merchant] {
+        let answer = c.exchange(&purchase(7, 1_000).with(changes));
+        assert_eq!(answer.code(), "03", "{changes:?} under an approval's key");
+        assert_eq!(answer.get(37), None, "no RRN");
+    }
+    // A 03 stored first, then the same request again: 03 again.
+    let refused = purchase(8, 1_000).with(foreign_terminal);
+    assert_eq!(c.exchange(&refused).code(), "03");
+    assert_eq!(c.exchange(&refused).code(), "03", "the 03 retransmitted");
+    // A 0400 under a stored reversal's key.
+    assert_eq!(c.exchange(&reversal(9, 1_000, "000007")).code(), "00");
+    for changes in [foreign_terminal, foreign_merchant] {
+        let answer = c.exchange(&reversal(9, 1_000, "000007").with(changes));
+        assert_eq!(answer.code(), "03", "0400 {changes:?} under a stored key");
+    }
+    // Blocked: the approval retransmitted is replayed until the block
+    // reaches the host, then 58 (step 3), never 96.
+    let out = server.admin(&["device", "block", "MPOS-0001"]);
+    assert!(out.status.success());
+    let deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let answer = pay(&mut c, 7);
+        if answer.code() == "58" {
+            break;
+        }
+        assert_eq!(answer.code(), "00", "a replay until the block is seen");
+        assert_eq!(answer.get(37), approved.get(37), "the same RRN");
+        assert!(Instant::now() < deadline, "58 within a second of the block");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(c.exchange(&reversal(9, 1_000, "000007")).code(), "58");
+
+    let one = |mti: &str, code: &str| vec![(mti.to_owned(), code.to_owned())];
+    assert_eq!(rows_under_key(&server, 7), one("0200", "00"));
+    assert_eq!(rows_under_key(&server, 8), one("0200", "03"));
+    assert_eq!(rows_under_key(&server, 9), one("0400", "00"));
 }
 
 #[test]

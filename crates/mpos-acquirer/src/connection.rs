@@ -2,10 +2,16 @@
 //! requests arrived. Up to `max_in_flight` requests are being processed at
 //! once (their store writes overlap in group commits); reading pauses while
 //! that many wait, which is the connection's backpressure.
+//!
+//! A connection not signed on is closed at its sign-on deadline, whatever
+//! it sends meanwhile (`slots.rs`), and no connection waits longer than its
+//! deadline (or, signed on, the idle timeout) for a peer that does not read
+//! its answers: either would otherwise keep its slot forever.
 
 use crate::handle::{self, Dispatch, PendingAnswer};
 use crate::metrics::CloseReason;
 use crate::shutdown::Shutdown;
+use crate::slots::{SignOnClock, later};
 use crate::state::HostState;
 use bytes::Bytes;
 use futures_util::stream::FuturesOrdered;
@@ -15,15 +21,18 @@ use mpos_iso8583::{FrameCodec, FrameError};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpStream;
+use tokio::time::{Instant, sleep_until, timeout_at};
 use tokio_util::codec::Framed;
 
 /// Serves one connection until the peer leaves, the stream turns
-/// untrustworthy, it idles out, or the host shuts down; what is in flight
-/// is answered before it ends.
+/// untrustworthy, it idles out, misses its sign-on deadline, or the host
+/// shuts down; what is in flight is answered before it ends (but at the
+/// sign-on deadline, which closes it at once).
 pub(crate) async fn run(
     state: Arc<HostState>,
     socket: TcpStream,
     peer: SocketAddr,
+    mut sign_on: SignOnClock,
     mut shutdown: Shutdown,
 ) {
     // Answers are small and latency matters more than packet count.
@@ -35,13 +44,24 @@ pub(crate) async fn run(
     let max_in_flight = state.config.max_in_flight.max(1);
     let idle = state.config.idle_timeout;
     let mut reading = true;
+    // Writing an answer waits for a peer that reads it at most this long.
+    let write_limit = |sign_on: &SignOnClock| sign_on.deadline().unwrap_or_else(|| later(idle));
     loop {
         if !reading && pending.is_empty() {
             break;
         }
+        let deadline = sign_on.deadline();
         tokio::select! {
-            // Answer first: it frees room for more requests.
+            // The deadline first: a peer that keeps sending (echoes) must
+            // not outrun it. Then answers: they free room for more requests.
             biased;
+            () = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                // Per connection at DEBUG: a flood would otherwise flood the log too
+                // (the metrics count them).
+                tracing::debug!(%peer, "not signed on by the sign-on deadline: closing the connection");
+                state.metrics.closed_by_host(CloseReason::SignOnDeadline);
+                return;
+            }
             Some(answer) = pending.next(), if !pending.is_empty() => {
                 state.metrics.record(answer.mti, answer.code, answer.received.elapsed());
                 // Device, STAN, MTI and code: never card data.
@@ -53,10 +73,15 @@ pub(crate) async fn run(
                     code = %answer.code,
                     "answered"
                 );
-                if framed.feed(answer.bytes).await.is_err() {
+                let limit = write_limit(&sign_on);
+                if !matches!(timeout_at(limit, framed.feed(answer.bytes)).await, Ok(Ok(()))) {
+                    tracing::debug!(%peer, "answer not taken: closing the connection");
                     break;
                 }
-                if pending.is_empty() && SinkExt::<Bytes>::flush(&mut framed).await.is_err() {
+                if pending.is_empty()
+                    && !matches!(timeout_at(limit, SinkExt::<Bytes>::flush(&mut framed)).await, Ok(Ok(())))
+                {
+                    tracing::debug!(%peer, "answer not taken: closing the connection");
                     break;
                 }
             }
@@ -79,16 +104,24 @@ pub(crate) async fn run(
                         state.metrics.closed_by_host(CloseReason::BadFrame);
                         reading = false;
                     }
-                    Ok(Some(Ok(frame))) => match handle::dispatch(&state, &mut session, frame.freeze()).await {
-                        Dispatch::Answer(answer) => pending.push_back(answer),
-                        Dispatch::Close(reason) => {
-                            state.metrics.closed_by_host(reason);
+                    Ok(Some(Ok(frame))) => {
+                        let was_signed_on = session.is_some();
+                        match handle::dispatch(&state, &mut session, frame.freeze()).await {
+                            Dispatch::Answer(answer) => pending.push_back(answer),
+                            Dispatch::Close(reason) => {
+                                state.metrics.closed_by_host(reason);
+                                reading = false;
+                            }
+                        }
+                        if !sign_on.follow(was_signed_on, session.is_some()) {
+                            // Lost its binding with no unsigned slot free:
+                            // answer what it sent, then close.
                             reading = false;
                         }
-                    },
+                    }
                 }
             }
         }
     }
-    let _ = SinkExt::<Bytes>::flush(&mut framed).await;
+    let _ = timeout_at(write_limit(&sign_on), SinkExt::<Bytes>::flush(&mut framed)).await;
 }

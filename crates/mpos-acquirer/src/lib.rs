@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! server.rs      accept loop, connection limit, shutdown
+//! slots.rs       connection slots: a quarter for those not signed on, their deadline
 //! connection.rs  one task per connection: frames in, answers out in arrival order
 //! request.rs     step 1: a decoded message into a typed request (30, 12)
 //! handle/        frame → decoded once → 0800 answered here, 0200/0400 queued to the writer
@@ -26,6 +27,7 @@ pub mod request;
 pub mod response;
 mod server;
 mod shutdown;
+mod slots;
 mod state;
 
 use bytes::Bytes;

@@ -30,6 +30,8 @@ pub struct Metrics {
     closed_idle: AtomicU64,
     /// The shared password pool, whose counters are rendered too.
     passwords: Option<Arc<PasswordPool>>,
+    closed_sign_on_deadline: AtomicU64,
+    closed_unsigned_limit: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -44,6 +46,8 @@ impl Default for Metrics {
             closed_bad_mti: AtomicU64::new(0),
             closed_idle: AtomicU64::new(0),
             passwords: None,
+            closed_sign_on_deadline: AtomicU64::new(0),
+            closed_unsigned_limit: AtomicU64::new(0),
         }
     }
 }
@@ -57,6 +61,11 @@ pub enum CloseReason {
     BadMti,
     /// Silent past the idle timeout.
     Idle,
+    /// Not signed on by the sign-on deadline.
+    SignOnDeadline,
+    /// Not signed on while the connections not signed on filled their
+    /// quarter of `max_connections`.
+    UnsignedLimit,
 }
 
 impl Metrics {
@@ -102,6 +111,8 @@ impl Metrics {
             CloseReason::BadFrame => &self.closed_bad_frame,
             CloseReason::BadMti => &self.closed_bad_mti,
             CloseReason::Idle => &self.closed_idle,
+            CloseReason::SignOnDeadline => &self.closed_sign_on_deadline,
+            CloseReason::UnsignedLimit => &self.closed_unsigned_limit,
         }
         .fetch_add(1, Ordering::Relaxed);
     }
@@ -170,6 +181,8 @@ impl Metrics {
             ("bad_frame", &self.closed_bad_frame),
             ("bad_mti", &self.closed_bad_mti),
             ("idle", &self.closed_idle),
+            ("sign_on_deadline", &self.closed_sign_on_deadline),
+            ("unsigned_limit", &self.closed_unsigned_limit),
         ] {
             let _ = writeln!(
                 out,

@@ -1,15 +1,17 @@
-//! The accept loop: a semaphore caps the connections served at once (more
-//! wait in the listen backlog), each connection gets its task, accept errors
-//! back off instead of spinning, and shutdown stops accepting and waits for
-//! every connection to answer what it has in flight.
+//! The accept loop: the connection slots (`slots.rs`) cap the connections
+//! served at once (more wait in the listen backlog) and those not signed on
+//! (past their quarter, a new connection is closed at once), each
+//! connection gets its task, accept errors back off instead of spinning,
+//! and shutdown stops accepting and waits for every connection to answer
+//! what it has in flight.
 
 use crate::connection;
 use crate::shutdown::Shutdown;
+use crate::slots::{SignOnClock, Slots};
 use crate::state::HostState;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
 use tokio_util::task::TaskTracker;
 
 /// Why the host stopped other than by shutdown.
@@ -29,14 +31,14 @@ pub async fn serve(
 ) -> Result<(), HostError> {
     let address = listener.local_addr().map_err(HostError::Listener)?;
     tracing::info!(%address, "ISO 8583 host listening");
-    let limit = Arc::new(Semaphore::new(state.config.max_connections.max(1)));
+    let slots = Slots::new(state.config.max_connections, Arc::clone(&state.metrics));
     let connections = TaskTracker::new();
     let mut backoff = Duration::from_millis(10);
     loop {
         let permit = tokio::select! {
-            permit = Arc::clone(&limit).acquire_owned() => match permit {
-                Ok(permit) => permit,
-                Err(_closed) => break,
+            permit = slots.connection() => match permit {
+                Some(permit) => permit,
+                None => break,
             },
             () = shutdown.started() => break,
         };
@@ -54,11 +56,19 @@ pub async fn serve(
             () = shutdown.started() => break,
         };
         backoff = Duration::from_millis(10);
+        // Past the quarter, closed at once: dropping the socket ends it
+        // before it costs more than this accept.
+        let Some(unsigned) = slots.unsigned() else {
+            drop(socket);
+            slots.refused();
+            continue;
+        };
+        let sign_on = SignOnClock::start(Arc::clone(&slots), unsigned, state.config.signon_timeout);
         let state = Arc::clone(&state);
         let shutdown = shutdown.clone();
         connections.spawn(async move {
             state.metrics.connection_opened();
-            connection::run(Arc::clone(&state), socket, peer, shutdown).await;
+            connection::run(Arc::clone(&state), socket, peer, sign_on, shutdown).await;
             state.metrics.connection_closed();
             drop(permit);
         });

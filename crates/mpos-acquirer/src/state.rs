@@ -14,12 +14,16 @@ use std::time::Duration;
 /// The host's limits, from the configuration.
 #[derive(Debug, Clone)]
 pub struct HostConfig {
-    /// Connections served at once; more wait in the listen backlog.
+    /// Connections served at once; more wait in the listen backlog. A
+    /// quarter of them (at least one) may be connections not signed on.
     pub max_connections: usize,
     /// Requests of one connection being processed at once (pipelining).
     pub max_in_flight: usize,
     /// A connection silent this long is closed.
     pub idle_timeout: Duration,
+    /// A connection not signed on this long after it was accepted (or
+    /// after it lost its binding) is closed, whatever it sent meanwhile.
+    pub signon_timeout: Duration,
     /// The largest message accepted.
     pub max_frame: usize,
     /// How long a sign-on ticket stays valid after it is issued.
@@ -29,9 +33,10 @@ pub struct HostConfig {
 impl Default for HostConfig {
     fn default() -> Self {
         HostConfig {
-            max_connections: 1024,
+            max_connections: 10_000,
             max_in_flight: 32,
             idle_timeout: Duration::from_secs(300),
+            signon_timeout: Duration::from_secs(30),
             max_frame: mpos_iso8583::DEFAULT_MAX_FRAME,
             ticket_ttl: Duration::from_secs(24 * 3600),
         }

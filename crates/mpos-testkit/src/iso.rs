@@ -6,7 +6,7 @@ use mpos_iso8583::Layout;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// A decoded answer: MTI and field texts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +88,39 @@ impl Client {
         self.receive().expect("an answer")
     }
 
+    /// Sends and waits for the answer; `None` if the host closed the
+    /// connection before answering (or before the request could be sent).
+    pub fn try_exchange(&mut self, request: &Request) -> Option<Answer> {
+        let body = request.encode(&self.layout);
+        let length = u16::try_from(body.len()).expect("a test frame under 64 KiB");
+        let mut frame = length.to_be_bytes().to_vec();
+        frame.extend_from_slice(&body);
+        self.stream.write_all(&frame).ok()?;
+        self.receive()
+    }
+
+    /// Whether the host closes the connection within `wait` without being
+    /// sent anything (EOF); `false` if it is still open then. Restores the
+    /// usual 15 s read timeout.
+    pub fn closes_within(&mut self, wait: Duration) -> bool {
+        self.stream
+            .set_read_timeout(Some(wait))
+            .expect("read timeout");
+        let mut byte = [0u8; 1];
+        let closed = match self.stream.read(&mut byte) {
+            Ok(0) => true,
+            Ok(_) => panic!("the host sent something unasked"),
+            Err(e) => !matches!(
+                e.kind(),
+                std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+            ),
+        };
+        self.stream
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .expect("read timeout");
+        closed
+    }
+
     /// Whether the host closed the connection (reads EOF).
     pub fn is_closed(&mut self) -> bool {
         let mut byte = [0u8; 1];
@@ -111,4 +144,49 @@ impl Client {
             .code()
             .to_owned()
     }
+}
+
+/// Opens `n` connections to the host at `address` that send nothing, as a
+/// flood of clients that never sign on would; each is non-blocking, for
+/// [`count_closed`]. The caller raises its open-file limit first.
+pub fn idle_connections(address: &str, n: usize) -> Vec<TcpStream> {
+    (0..n)
+        .map(|i| {
+            let stream = TcpStream::connect(address)
+                .unwrap_or_else(|e| panic!("idle connection {i} of {n} connects: {e}"));
+            stream.set_nonblocking(true).expect("non-blocking");
+            stream
+        })
+        .collect()
+}
+
+/// How many of `streams` (non-blocking, sent nothing) the host has closed,
+/// watched until `expected` are or `wait` has passed, then `settle` more to
+/// see that no others follow.
+pub fn count_closed(
+    streams: &[TcpStream],
+    expected: usize,
+    wait: Duration,
+    settle: Duration,
+) -> usize {
+    let mut closed = vec![false; streams.len()];
+    let look = |closed: &mut [bool]| {
+        for (stream, closed) in streams.iter().zip(closed.iter_mut()) {
+            if !*closed {
+                let mut byte = [0u8; 1];
+                *closed = match (&*stream).read(&mut byte) {
+                    Ok(0) => true,
+                    Ok(_) => panic!("the host sent something unasked"),
+                    Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+                };
+            }
+        }
+        closed.iter().filter(|c| **c).count()
+    };
+    let until = Instant::now() + wait;
+    while look(&mut closed) < expected && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(settle);
+    look(&mut closed)
 }

@@ -112,6 +112,14 @@ pub fn sign_on(stan_no: u32, serial: &str, password: &str) -> Request {
     )
 }
 
+/// An 0800 echo (DE 70 = 301): answered 00 with or without a sign-on.
+pub fn echo(stan_no: u32) -> Request {
+    Request::new(
+        "0800",
+        &[(7, TRANSMISSION_TIME), (11, &stan(stan_no)), (70, "301")],
+    )
+}
+
 /// An 0800 sign-on of device `serial` with the sign-on ticket (DE 61) an
 /// earlier 0810 gave it.
 pub fn sign_on_by_ticket(stan_no: u32, serial: &str, ticket: &str) -> Request {

@@ -96,14 +96,21 @@ impl Mpos {
     /// written to `log` at level `rust_log`, as an operator's
     /// `mpos serve 2> mpos.log` or systemd gets it: not a terminal.
     pub fn serve_logging_to(&self, log: std::fs::File, rust_log: &str) -> Server {
+        self.serve_logging_with(log, rust_log, &[])
+    }
+
+    /// [`Mpos::serve_logging_to`] with more environment variables (the
+    /// host's limits, for instance).
+    pub fn serve_logging_with(
+        &self,
+        log: std::fs::File,
+        rust_log: &str,
+        env: &[(&str, &str)],
+    ) -> Server {
         let data = tempfile::tempdir().expect("temp dir");
-        self.start(
-            data,
-            "127.0.0.1:0",
-            &[],
-            &[("RUST_LOG", rust_log)],
-            Stdio::from(log),
-        )
+        let mut env = env.to_vec();
+        env.push(("RUST_LOG", rust_log));
+        self.start(data, "127.0.0.1:0", &[], &env, Stdio::from(log))
     }
 
     /// Starts `mpos serve` with its ISO 8583 listener on `iso` (port 0: a

@@ -69,6 +69,7 @@ impl App {
             max_connections: host.max_connections,
             max_in_flight: host.max_in_flight,
             idle_timeout: Duration::from_secs(host.idle_timeout_secs),
+            signon_timeout: Duration::from_secs(host.signon_timeout_secs),
             max_frame: host.max_frame,
             ticket_ttl: Duration::from_secs(host.ticket_ttl_hours.saturating_mul(3600)),
         }

@@ -100,12 +100,16 @@ pub struct HostSection {
     pub listen: String,
     /// Wire layout: shipped name or file.
     pub layout: String,
-    /// Connections served at once.
+    /// Connections served at once; a quarter of them may be connections
+    /// not signed on.
     pub max_connections: usize,
     /// Requests in flight per connection.
     pub max_in_flight: usize,
     /// Idle timeout, seconds.
     pub idle_timeout_secs: u64,
+    /// Seconds from the accept (or the loss of a binding) by which a
+    /// connection must have signed on; echoes do not extend it.
+    pub signon_timeout_secs: u64,
     /// Largest message, bytes.
     pub max_frame: usize,
     /// Hours a sign-on ticket stays valid after it is issued.
@@ -267,6 +271,15 @@ impl Config {
                 });
             }
         }
+        if !(1..=86_400).contains(&self.host.signon_timeout_secs) {
+            return Err(ConfigError::Value {
+                key: "host.signon_timeout_secs",
+                problem: format!(
+                    "{} must be from 1 to 86400 seconds",
+                    self.host.signon_timeout_secs
+                ),
+            });
+        }
         if !(64..=65535).contains(&self.host.max_frame) {
             return Err(ConfigError::Value {
                 key: "host.max_frame",
@@ -383,6 +396,8 @@ mod tests {
             assert_eq!(config.data_dir, PathBuf::from("./data"));
             assert_eq!(config.store.synchronous, SynchronousSetting::Full);
             assert_eq!(config.business_day.time_zone, "Europe/Minsk");
+            assert_eq!(config.host.max_connections, 10_000);
+            assert_eq!(config.host.signon_timeout_secs, 30);
             assert_eq!(config.database_path(), PathBuf::from("./data/mpos.db"));
             Ok(())
         });
@@ -568,6 +583,23 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.contains("Mars/Olympus"), "{err}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            for (value, refused) in [("0", true), ("86401", true), ("1", false), ("30", false)] {
+                jail.set_env("MPOS_HOST__SIGNON_TIMEOUT_SECS", value);
+                match Config::load(None, &FlagOverrides::default()) {
+                    Err(err) if refused => assert!(
+                        err.to_string().contains("host.signon_timeout_secs: ")
+                            && err.to_string().contains("from 1 to 86400"),
+                        "{err}"
+                    ),
+                    Ok(config) if !refused => {
+                        assert_eq!(config.host.signon_timeout_secs.to_string(), value);
+                    }
+                    other => panic!("signon_timeout_secs = {value}: {other:?}"),
+                }
+            }
             Ok(())
         });
         Jail::expect_with(|_| {

@@ -23,7 +23,13 @@ pub(super) async fn handle(
     message: &Message<'_>,
 ) -> (Bytes, ResponseCode) {
     let (code, ticket) = match request::network(message) {
-        Err(code) => (code, None),
+        Err(code) => {
+            // A sign-on refused at step 1 is a failed sign-on too.
+            if message.str(70) == Some(SIGN_ON) {
+                end_binding(session);
+            }
+            (code, None)
+        }
         Ok(NetworkRequest::Echo) => (ResponseCode::Approved, None),
         Ok(NetworkRequest::SignOff) => (sign_off(state, session).await, None),
         Ok(NetworkRequest::SignOn {
@@ -38,12 +44,25 @@ pub(super) async fn handle(
             }
             Err(code) => {
                 tracing::info!(device = %serial, code = %code, "sign-on refused");
+                end_binding(session);
                 (code, None)
             }
         },
     };
     let answer = response::echo_with_ticket(&state.layout, message, code, ticket.as_ref());
     (answer, code)
+}
+
+/// DE 70 of a sign-on.
+const SIGN_ON: &str = "001";
+
+/// A failed sign-on ends the binding the connection had (spec section 4):
+/// whoever failed to sign on does not keep the device an earlier sign-on
+/// bound. The device's ticket stays valid: only a sign-off voids it.
+fn end_binding(session: &mut Option<Session>) {
+    if let Some(ended) = session.take() {
+        tracing::info!(device = %ended.device, "a failed sign-on ended the connection's binding");
+    }
 }
 
 /// Signs a device on by its app password or its ticket: the session and

@@ -37,7 +37,8 @@ pub enum FinancialDecision {
     Decline {
         /// DE 39.
         code: ResponseCode,
-        /// Whether to store it (every decline past step 2, but 94).
+        /// Whether to store it: every decline past step 2, but 94 and a 58
+        /// or 03 whose duplicate key is taken already.
         store: bool,
         /// A refund's purchase, when it was found.
         original_id: Option<i64>,
@@ -72,11 +73,10 @@ pub fn decide_financial<L: Ledger>(
     };
 
     // 2 to 4: signed on, not blocked, the device's merchant and terminal.
-    let (session, device, terminal) =
-        match admit(session, &header.merchant_id, &header.terminal_id, ledger) {
-            Ok(admitted) => admitted,
-            Err(Refused(code, store)) => return Ok(decline(code, store, None)),
-        };
+    let (session, device, terminal) = match admit(session, Mti::Financial, header, ledger)? {
+        Ok(admitted) => admitted,
+        Err(Refused(code, store)) => return Ok(decline(code, store, None)),
+    };
     // 5. Duplicate key: replay an identical retransmission, 94 otherwise.
     match retransmission(
         ledger,

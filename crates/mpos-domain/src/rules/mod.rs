@@ -126,34 +126,56 @@ pub trait Ledger {
 }
 
 /// Why steps 2 to 4 refused a request: the code, and whether the decline
-/// is stored (58 and 03 are; 63, before the device is known, is not).
+/// is stored (58 and 03 are; 63, before the device is known, is not; nor is
+/// a 58 or 03 whose duplicate key a stored row holds already).
 pub(crate) struct Refused(pub ResponseCode, pub bool);
+
+/// What steps 2 to 4 let through: the session, its device and the request's
+/// terminal.
+pub(crate) type Admitted<'s> = (&'s Session, DeviceView, TerminalView);
 
 /// Steps 2 to 4, the same for 0200 and 0400: signed on and not revoked (63),
 /// not blocked (58), DE 42 the device's merchant and DE 41 one of its active
-/// terminals (03). Gives the session, the device and the terminal.
+/// terminals (03). Gives the session, the device and the terminal, or the
+/// refusal; `Err` only when the ledger failed.
+///
+/// These steps come before the duplicate check (step 5), so a request they
+/// refuse may reuse a key (device, MTI, DE 11, DE 7) a stored row holds:
+/// it still gets its own 58 or 03, but like a 94 it stores nothing, since
+/// the key belongs to the row stored first (and a second row under it
+/// could not be stored at all).
 pub(crate) fn admit<'s, L: Ledger>(
     session: Option<&'s Session>,
-    merchant_id: &MerchantId,
-    terminal_id: &TerminalId,
+    mti: Mti,
+    header: &RequestHeader,
     ledger: &L,
-) -> Result<(&'s Session, DeviceView, TerminalView), Refused> {
-    let not_signed_on = || Refused(ResponseCode::SecurityViolation, false);
-    let session = session.ok_or_else(not_signed_on)?;
-    let device = ledger
+) -> Result<Result<Admitted<'s>, Refused>, L::Error> {
+    let Some(session) = session else {
+        return Ok(Err(Refused(ResponseCode::SecurityViolation, false)));
+    };
+    let Some(device) = ledger
         .device(&session.device)
         .filter(|d| d.credentials_version == session.credentials_version)
-        .ok_or_else(not_signed_on)?;
-    if device.blocked {
-        return Err(Refused(ResponseCode::NotPermitted, true));
-    }
-    let terminal = ledger
-        .terminal(terminal_id)
-        .filter(|t| {
-            t.active && t.merchant_id == device.merchant_id && *merchant_id == device.merchant_id
-        })
-        .ok_or(Refused(ResponseCode::InvalidMerchant, true))?;
-    Ok((session, device, terminal))
+    else {
+        return Ok(Err(Refused(ResponseCode::SecurityViolation, false)));
+    };
+    let terminal = ledger.terminal(&header.terminal_id).filter(|t| {
+        t.active && t.merchant_id == device.merchant_id && header.merchant_id == device.merchant_id
+    });
+    let code = match terminal {
+        _ if device.blocked => ResponseCode::NotPermitted,
+        None => ResponseCode::InvalidMerchant,
+        Some(terminal) => return Ok(Ok((session, device, terminal))),
+    };
+    let key_free = ledger
+        .prior(
+            &session.device,
+            mti,
+            &header.stan,
+            &header.transmission_time,
+        )?
+        .is_none();
+    Ok(Err(Refused(code, key_free)))
 }
 
 /// Step 5 for a request of `mti` under the session's key: `Some(true)` for

@@ -32,7 +32,8 @@ pub enum ReversalDecision {
     Decline {
         /// DE 39.
         code: ResponseCode,
-        /// Whether to store it (past step 2, but 94).
+        /// Whether to store it: past step 2, but 94 and a 58 or 03 whose
+        /// duplicate key is taken already.
         store: bool,
         /// The original, when found.
         original_id: Option<i64>,
@@ -52,7 +53,7 @@ pub fn decide_reversal<L: Ledger>(
     };
     let header = &request.header;
     // Steps 2 to 4 as for a 0200.
-    let (session, _, _) = match admit(session, &header.merchant_id, &header.terminal_id, ledger) {
+    let (session, _, _) = match admit(session, Mti::Reversal, header, ledger)? {
         Ok(admitted) => admitted,
         Err(Refused(code, store)) => return Ok(decline(code, store, None)),
     };

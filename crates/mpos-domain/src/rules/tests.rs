@@ -143,6 +143,24 @@ fn world() -> World {
     );
     w.priors.insert(
         (
+            "MPOS-0002".into(),
+            "0200".into(),
+            "000098".into(),
+            "1125093000".into(),
+        ),
+        Fingerprint([9; 32]),
+    );
+    w.priors.insert(
+        (
+            "MPOS-0002".into(),
+            "0400".into(),
+            "000199".into(),
+            "1125093000".into(),
+        ),
+        Fingerprint([8; 32]),
+    );
+    w.priors.insert(
+        (
             "MPOS-0001".into(),
             "0400".into(),
             "000199".into(),
@@ -291,6 +309,33 @@ fn financial_rules_in_the_order_of_the_spec() {
             with(|r| r.header.terminal_id = TerminalId::new("99999999").unwrap()),
             Some(s1.clone()),
             ("03", true),
+        ),
+        // Steps 3 and 4 come before the duplicate check: a key a stored row
+        // holds gets the step's own code, and nothing new is stored.
+        (
+            "another merchant's terminal, key taken",
+            with(|r| {
+                r.header.stan = Stan::new("000099").unwrap();
+                r.header.terminal_id = TerminalId::new("20000001").unwrap();
+            }),
+            Some(s1.clone()),
+            ("03", false),
+        ),
+        (
+            "DE 42 of another merchant, identical to the stored request",
+            with(|r| {
+                r.header.stan = Stan::new("000099").unwrap();
+                r.header.fingerprint = Fingerprint([9; 32]);
+                r.header.merchant_id = mid(M2);
+            }),
+            Some(s1.clone()),
+            ("03", false),
+        ),
+        (
+            "blocked device, key taken",
+            with(|r| r.header.stan = Stan::new("000098").unwrap()),
+            Some(session("MPOS-0002", 1)),
+            ("58", false),
         ),
         (
             "identical retransmission",
@@ -598,6 +643,29 @@ fn reversal_rules() {
             }),
             s1.clone(),
             decline(ResponseCode::InvalidMerchant, true, None),
+        ),
+        // Steps 3 and 4 before the duplicate check: their own code, and
+        // nothing new stored under a key a row holds.
+        (
+            "another merchant, key taken",
+            with(&retransmitted, |r| r.header.merchant_id = mid(M2)),
+            s1.clone(),
+            decline(ResponseCode::InvalidMerchant, false, None),
+        ),
+        (
+            "inactive terminal, key taken by another reversal",
+            with(&retransmitted, |r| {
+                r.header.fingerprint = Fingerprint([7; 32]);
+                r.header.terminal_id = TerminalId::new("10000009").unwrap();
+            }),
+            s1.clone(),
+            decline(ResponseCode::InvalidMerchant, false, None),
+        ),
+        (
+            "blocked, key taken",
+            retransmitted.clone(),
+            Some(session("MPOS-0002", 1)),
+            decline(ResponseCode::NotPermitted, false, None),
         ),
     ];
     for (name, request, session, expected) in cases {
