@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 /// No request head is being read.
@@ -35,6 +36,9 @@ pub struct Activity {
     /// Whether a request has arrived: from then on silence between
     /// requests is kept-alive idleness, not a slow first request.
     served: AtomicBool,
+    /// Wakes the watchdog when its deadline may have come closer (a head
+    /// begins, a handler ends); more bytes only ever move it later.
+    changed: Notify,
 }
 
 impl Activity {
@@ -46,6 +50,7 @@ impl Activity {
             head_since: AtomicU64::new(NONE),
             handling: AtomicUsize::new(0),
             served: AtomicBool::new(false),
+            changed: Notify::new(),
         }
     }
 
@@ -58,10 +63,13 @@ impl Activity {
     fn read(&self) {
         let now = self.now();
         self.last_io.store(now, Ordering::Relaxed);
-        if self.handling.load(Ordering::Acquire) == 0 {
-            let _ =
-                self.head_since
-                    .compare_exchange(NONE, now, Ordering::AcqRel, Ordering::Relaxed);
+        if self.handling.load(Ordering::Acquire) == 0
+            && self
+                .head_since
+                .compare_exchange(NONE, now, Ordering::AcqRel, Ordering::Relaxed)
+                .is_ok()
+        {
+            self.changed.notify_one();
         }
     }
 
@@ -116,6 +124,7 @@ impl Drop for Handling {
             if head != NONE {
                 activity.head_since.store(now, Ordering::Release);
             }
+            activity.changed.notify_one();
         }
     }
 }
@@ -123,11 +132,15 @@ impl Drop for Handling {
 /// Resolves once `activity`'s connection has been too slow or too idle.
 pub async fn expired(activity: &Activity, limits: HttpLimits) {
     loop {
-        match activity.deadline(limits) {
+        let deadline = match activity.deadline(limits) {
             Some(deadline) if deadline <= Instant::now() => return,
-            Some(deadline) => tokio::time::sleep_until(deadline).await,
-            // A handler runs: look again later.
-            None => tokio::time::sleep(limits.header_timeout).await,
+            Some(deadline) => deadline,
+            // A handler runs: its end wakes us.
+            None => Instant::now() + limits.idle_timeout.max(limits.header_timeout),
+        };
+        tokio::select! {
+            () = tokio::time::sleep_until(deadline) => {}
+            () = activity.changed.notified() => {}
         }
     }
 }
@@ -251,5 +264,26 @@ mod tests {
         let started = Instant::now();
         expired(&activity, LIMITS).await;
         assert_eq!(started.elapsed(), LIMITS.header_timeout);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_deadline_that_comes_closer_wakes_the_watchdog() {
+        let short_idle = HttpLimits {
+            idle_timeout: Duration::from_secs(2),
+            ..LIMITS
+        };
+        let activity = Arc::new(Activity::new());
+        let handling = activity.request_started();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            drop(handling);
+        });
+        let started = Instant::now();
+        expired(&activity, short_idle).await;
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(3),
+            "1 s handled, 2 s idle"
+        );
     }
 }
