@@ -218,6 +218,29 @@ pub fn open_files(pid: u32) -> usize {
         .count()
 }
 
+/// `dir` and everything under it (symbolic links not followed), each with
+/// its permission bits and whether it is a folder, sorted by path.
+pub fn modes_under(dir: &Path) -> Vec<(PathBuf, u32, bool)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut found = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let meta = std::fs::symlink_metadata(&folder).expect("a folder's metadata");
+        found.push((folder.clone(), meta.permissions().mode() & 0o777, true));
+        for entry in std::fs::read_dir(&folder).expect("a readable folder") {
+            let entry = entry.expect("a folder entry");
+            let meta = entry.metadata().expect("an entry's metadata");
+            if meta.is_dir() {
+                folders.push(entry.path());
+            } else {
+                found.push((entry.path(), meta.permissions().mode() & 0o777, false));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
 /// A running `mpos serve`, killed when dropped.
 pub struct Server {
     mpos: Mpos,
