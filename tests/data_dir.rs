@@ -29,7 +29,12 @@ fn everything_serve_creates_is_its_owners_only() {
     let mut client = server.signed_on("MPOS-0001", "app-pass-1");
     assert_eq!(client.pay(1, 1_000), "00");
     let answer = server.cabinet_forgot("demo@merchant.test");
-    assert!(answer.status < 400, "forgot: {} {}", answer.status, answer.body);
+    assert!(
+        answer.status < 400,
+        "forgot: {} {}",
+        answer.status,
+        answer.body
+    );
     let outbox = server.data_dir().join("outbox");
     let started = Instant::now();
     let has_mail = || {
@@ -51,7 +56,10 @@ fn everything_serve_creates_is_its_owners_only() {
         .filter_map(|(path, _, _)| Some(path.file_name()?.to_string_lossy().into_owned()))
         .collect();
     for expected in ["mpos.db", "mpos.db-wal", "mpos.db-shm", "pan-hash.key"] {
-        assert!(names.iter().any(|n| n == expected), "{expected} in {names:?}");
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} in {names:?}"
+        );
     }
     assert_private(server.data_dir());
 }
@@ -78,6 +86,9 @@ fn admin_creates_private_files_and_tightens_an_old_folder() {
     open(&data, 0o755);
     open(&data.join("mpos.db"), 0o644);
     let stderr = list(true);
-    assert!(stderr.contains("mpos.db"), "names what it tightened: {stderr}");
+    assert!(
+        stderr.contains("mpos.db"),
+        "names what it tightened: {stderr}"
+    );
     assert_private(&data);
 }

@@ -147,6 +147,13 @@ impl Mpos {
         env: &[(&str, &str)],
         stderr: Stdio,
     ) -> Server {
+        // Private, as an operator prepares it: otherwise every start would
+        // warn that it had to tighten the temporary folder.
+        std::fs::set_permissions(
+            data.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .expect("a private data folder");
         let mut child = launcher
             .args([
                 "serve",
