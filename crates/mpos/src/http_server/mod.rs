@@ -155,3 +155,44 @@ async fn connection(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// The router gets the peer's address as `into_make_service_with_connect_info`
+    /// would give it: the cabinet limits logins per client address by it.
+    #[tokio::test]
+    async fn handlers_get_the_peers_address() {
+        let router = Router::new().route(
+            "/peer",
+            get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.to_string() }),
+        );
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let (shutdown, stop) = Shutdown::new();
+        let limits = HttpLimits {
+            max_connections: 4,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+        };
+        let server = tokio::spawn(serve(listener, router, limits, shutdown, "test"));
+        let mut client = TcpStream::connect(address).await.unwrap();
+        let me = client.local_addr().unwrap();
+        client
+            .write_all(b"GET /peer HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        client.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        assert!(answer.ends_with(&me.to_string()), "{answer}");
+        stop();
+        tokio::time::timeout(Duration::from_secs(5), server)
+            .await
+            .expect("shutdown ends the listener")
+            .unwrap();
+    }
+}
