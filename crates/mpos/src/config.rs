@@ -585,6 +585,69 @@ mod tests {
     }
 
     #[test]
+    fn app_download_is_read_beside_the_file_that_sets_it() {
+        Jail::expect_with(|jail| {
+            let shipped =
+                Config::load(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            let file = shipped.app_download_file().expect("a file by default");
+            assert!(file.is_absolute() && file.is_file(), "{}", file.display());
+            shipped.check_app_download().map_err(|e| e.to_string())?;
+
+            jail.create_dir("site")?;
+            jail.create_file("site/mpos.toml", "[cabinet]\napp_download = \"app.apk\"\n")?;
+            let site = Config::load(Some(Path::new("site/mpos.toml")), &FlagOverrides::default())
+                .map_err(|e| e.to_string())?;
+            let file = site.app_download_file().expect("a file");
+            assert!(
+                file.is_absolute() && file.ends_with("site/app.apk"),
+                "{}",
+                file.display()
+            );
+            let err = site.check_app_download().unwrap_err().to_string();
+            assert!(
+                err.contains("cabinet.app_download") && err.contains("site/app.apk"),
+                "{err}"
+            );
+            jail.create_file("site/app.apk", "apk")?;
+            site.check_app_download().map_err(|e| e.to_string())?;
+
+            jail.set_env("MPOS_CABINET__APP_DOWNLOAD", "https://bank.example/app.apk");
+            let url = Config::load(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(url.cabinet.app_download, "https://bank.example/app.apk");
+            assert!(url.app_download_file().is_none());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn http_limits_have_defaults_and_refuse_zero() {
+        Jail::expect_with(|jail| {
+            let config =
+                Config::load(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.http.max_connections, 1024);
+            assert_eq!(config.http.header_timeout_secs, 10);
+            assert_eq!(config.http.idle_timeout_secs, 60);
+            assert_eq!(config.metrics.listen, "127.0.0.1:9464");
+            for key in [
+                "MAX_CONNECTIONS",
+                "HEADER_TIMEOUT_SECS",
+                "IDLE_TIMEOUT_SECS",
+            ] {
+                jail.set_env(format!("MPOS_HTTP__{key}"), "0");
+                let err = Config::load(None, &FlagOverrides::default())
+                    .unwrap_err()
+                    .to_string();
+                assert!(
+                    err.contains(&format!("http.{}", key.to_lowercase())),
+                    "{err}"
+                );
+                jail.set_env(format!("MPOS_HTTP__{key}"), "5");
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
     fn wrong_mail_settings_are_refused_with_the_key() {
         for (env, key) in [
             (vec![("MPOS_MAIL__TRANSPORT", "smtp")], "mail.smtp.host"),
