@@ -141,8 +141,9 @@ fn load_fixtures_if_empty(store: &Store, fixtures: Option<&Path>) -> Result<(), 
     Ok(())
 }
 
-/// Binds both listeners, prints how to use them, and serves until a signal:
-/// then no new connections, and what is in flight is answered.
+/// Binds the three listeners (the metrics' unless turned off), prints how
+/// to use them, and serves until a signal: then no new connections, and
+/// what is in flight is answered.
 async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(), CliError> {
     let config = &app.config;
     // A fleet reconnects all at once after a restart: with the usual backlog
