@@ -30,7 +30,8 @@ FLEET=(--first-serial FLEET-00001 --password fleet-pass-1 --merchant MTBFLEET000
 # start_host DATA_DIR FIXTURE: starts the host and waits for its banner.
 start_host() {
     RUST_LOG=error $MPOS serve --data-dir "$1" --fixtures "$2" \
-        --iso-listen $ISO --http-listen $HTTP >"$WORK/banner" 2>>"$WORK/host.log" &
+        --iso-listen $ISO --http-listen $HTTP --metrics-listen 127.0.0.1:19464 \
+        >"$WORK/banner" 2>>"$WORK/host.log" &
     HOST_PID=$!
     for _ in $(seq 1 200); do
         grep -q '^Press' "$WORK/banner" 2>/dev/null && return 0

@@ -1,5 +1,5 @@
 //! The cabinet on the real `mpos serve`: the HTTP listener serves it beside
-//! /metrics and /healthz.
+//! /healthz (/metrics has its own listener: tests/host.rs).
 
 use mpos_testkit::iso::Client;
 use mpos_testkit::messages::CARD;

@@ -269,13 +269,23 @@ fn shutdown_answers_what_is_in_flight_and_loses_nothing() {
     }
 }
 
+/// `/metrics` on its own listener only (its counts are not for the
+/// cabinet's public one); `/healthz` on both.
 #[test]
 fn metrics_and_health_are_served() {
     let server = MPOS.serve();
     let mut client = signed_on(&server);
     pay(&mut client, 1);
     assert_eq!(server.http_get("/healthz"), "ok\n");
-    let metrics = server.http_get("/metrics");
+    assert_eq!(server.metrics_http("/healthz").body, "ok\n");
+    assert_eq!(
+        server.http("GET", "/metrics", "", None).status,
+        404,
+        "no metrics on the cabinet's listener"
+    );
+    let answer = server.metrics_http("/metrics");
+    assert_eq!(answer.status, 200);
+    let metrics = answer.body;
     assert!(
         metrics.contains("mpos_host_responses_total{mti=\"0200\",code=\"00\"} 1"),
         "{metrics}"

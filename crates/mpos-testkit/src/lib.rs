@@ -12,7 +12,8 @@
 //! - [`legacy_css`]: the cabinet's stylesheet as the oldest browser the
 //!   user manual names keeps it, for the browser test's second look;
 //! - [`server`]: the real `mpos` binary on free loopback ports, with an ISO
-//!   8583 client ([`iso`]) and a plain HTTP/1.1 client ([`http`]).
+//!   8583 client ([`iso`]) and a plain HTTP/1.1 client ([`http`]);
+//! - [`flood`]: idle connections held open against a listener.
 //!
 //! Dev-only (`publish = false`): it is a dev-dependency of the crates whose
 //! tests use it, never a dependency of production code. Test helpers
@@ -23,6 +24,7 @@
 
 pub mod app;
 pub mod cabinet;
+pub mod flood;
 pub mod host;
 pub mod http;
 pub mod iso;

@@ -92,6 +92,21 @@ impl Mpos {
         self.start(data, iso, extra, &[], Stdio::inherit())
     }
 
+    /// Starts `mpos serve` on a fresh data folder as [`Mpos::serve_in`]
+    /// does, but through `launcher`: a command whose arguments end in the
+    /// binary, which gets the serve arguments after them, e.g. `sh -c
+    /// 'ulimit -Sn 1024; exec "$0" "$@"'` (see [`soft_open_files`]) or a
+    /// command with another current folder.
+    pub fn serve_launched(
+        &self,
+        launcher: Command,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
+        let data = tempfile::tempdir().expect("temp dir");
+        self.launch(launcher, data, "127.0.0.1:0", extra, env, Stdio::inherit())
+    }
+
     /// Starts `mpos serve` on a fresh data folder with its log (stderr)
     /// written to `log` at level `rust_log`, as an operator's
     /// `mpos serve 2> mpos.log` or systemd gets it: not a terminal.
@@ -114,7 +129,8 @@ impl Mpos {
     }
 
     /// Starts `mpos serve` with its ISO 8583 listener on `iso` (port 0: a
-    /// free one), HTTP on a free port, over `data`, and waits for its banner.
+    /// free one), HTTP and metrics on free ports, over `data`, and waits for
+    /// its banner.
     /// The log is quiet (`RUST_LOG=error`) unless `env` says otherwise.
     fn start(
         &self,
@@ -124,13 +140,35 @@ impl Mpos {
         env: &[(&str, &str)],
         stderr: Stdio,
     ) -> Server {
-        let mut child = self
-            .command()
+        self.launch(self.command(), data, iso, extra, env, stderr)
+    }
+
+    /// [`Mpos::start`] through `launcher` (the binary itself, or a command
+    /// that runs it with the arguments that follow).
+    fn launch(
+        &self,
+        mut launcher: Command,
+        data: tempfile::TempDir,
+        iso: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+        stderr: Stdio,
+    ) -> Server {
+        // Private, as an operator prepares it: otherwise every start would
+        // warn that it had to tighten the temporary folder.
+        std::fs::set_permissions(
+            data.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .expect("a private data folder");
+        let mut child = launcher
             .args([
                 "serve",
                 "--iso-listen",
                 iso,
                 "--http-listen",
+                "127.0.0.1:0",
+                "--metrics-listen",
                 "127.0.0.1:0",
                 "--data-dir",
             ])
@@ -144,13 +182,19 @@ impl Mpos {
             .expect("mpos serve starts");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let (mut iso, mut http) = (None, None);
+        let (mut iso, mut http, mut metrics) = (None, None, None);
         for line in lines.by_ref() {
             let line = line.expect("banner line");
             let words: Vec<&str> = line.split_whitespace().collect();
             match words.as_slice() {
                 ["ISO", "8583", "host", address, ..] => iso = Some(address.to_string()),
                 ["HTTP", url, ..] => http = Some(url.to_string()),
+                ["Metrics", url, ..] => {
+                    metrics = url
+                        .strip_suffix("/metrics")
+                        .filter(|base| base.starts_with("http://"))
+                        .map(str::to_owned);
+                }
                 ["Press", ..] => break,
                 _ => {}
             }
@@ -162,9 +206,53 @@ impl Mpos {
             child,
             iso: iso.expect("the banner names the ISO 8583 address"),
             http: http.expect("the banner names the HTTP address"),
+            metrics,
             data,
         }
     }
+}
+
+/// A command that runs the binary at `mpos` with the arguments given after
+/// it at a soft open-file limit of `limit` (the hard one as it is): for
+/// [`Mpos::serve_launched`], as a service started with `ulimit -Sn 1024`.
+pub fn soft_open_files(mpos: &Mpos, limit: u64) -> Command {
+    let mut command = Command::new("sh");
+    command.args([
+        "-c",
+        &format!("ulimit -Sn {limit} && exec \"$0\" \"$@\""),
+        mpos.path,
+    ]);
+    command
+}
+
+/// The open files of process `pid` (Linux's `/proc`).
+pub fn open_files(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("the process's /proc/<pid>/fd")
+        .count()
+}
+
+/// `dir` and everything under it (symbolic links not followed), each with
+/// its permission bits and whether it is a folder, sorted by path.
+pub fn modes_under(dir: &Path) -> Vec<(PathBuf, u32, bool)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut found = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        let meta = std::fs::symlink_metadata(&folder).expect("a folder's metadata");
+        found.push((folder.clone(), meta.permissions().mode() & 0o777, true));
+        for entry in std::fs::read_dir(&folder).expect("a readable folder") {
+            let entry = entry.expect("a folder entry");
+            let meta = entry.metadata().expect("an entry's metadata");
+            if meta.is_dir() {
+                folders.push(entry.path());
+            } else {
+                found.push((entry.path(), meta.permissions().mode() & 0o777, false));
+            }
+        }
+    }
+    found.sort();
+    found
 }
 
 /// A running `mpos serve`, killed when dropped.
@@ -176,6 +264,9 @@ pub struct Server {
     pub iso: String,
     /// The HTTP listener's base URL (`http://127.0.0.1:port`).
     pub http: String,
+    /// The metrics' listener's base URL, unless the server serves no
+    /// metrics (`--metrics-listen ""`).
+    pub metrics: Option<String>,
     /// The data folder.
     pub data: tempfile::TempDir,
 }
@@ -224,6 +315,15 @@ impl Server {
         self.http("GET", path, "", None).body
     }
 
+    /// GETs a path of the metrics' listener without cookies; the answer.
+    pub fn metrics_http(&self, path: &str) -> HttpAnswer {
+        let base = self
+            .metrics
+            .as_deref()
+            .expect("the server has a metrics listener");
+        http::request(base, "GET", path, "", None)
+    }
+
     /// Posts the cabinet's login form (its CSRF token taken from a GET
     /// first) as `email` with `password`; the answer.
     pub fn cabinet_log_in(&self, email: &str, password: &str) -> HttpAnswer {
@@ -244,7 +344,7 @@ impl Server {
 
     /// The Prometheus text of `/metrics`.
     pub fn metrics(&self) -> String {
-        let answer = self.http("GET", "/metrics", "", None);
+        let answer = self.metrics_http("/metrics");
         assert_eq!(answer.status, 200, "/metrics: {}", answer.body);
         answer.body
     }
@@ -259,6 +359,25 @@ impl Server {
             .find_map(|line| line.strip_prefix("mpos_password_hashes_total "))
             .and_then(|n| n.trim().parse().ok())
             .unwrap_or_else(|| panic!("no mpos_password_hashes_total in {metrics}"))
+    }
+
+    /// Asks for a password recovery e-mail for `email` through the
+    /// cabinet's form (its CSRF token taken from a GET first); the answer.
+    pub fn cabinet_forgot(&self, email: &str) -> HttpAnswer {
+        let form = self.http("GET", "/password/forgot", "", None);
+        let cookie = form
+            .cookie("mpos_csrf")
+            .expect("the forgot form's CSRF cookie");
+        self.http(
+            "POST",
+            "/password/forgot",
+            &format!("mpos_csrf={cookie}"),
+            Some(&format!(
+                "email={}&csrf_token={}",
+                email.replace('@', "%40"),
+                form.csrf_token()
+            )),
+        )
     }
 
     /// Logs in to the cabinet; the session cookie (`mpos_session=…`).

@@ -40,6 +40,9 @@ pub fn run(args: AdminArgs) -> Result<(), CliError> {
             ..FlagOverrides::default()
         },
     )?;
+    // What admin creates in the data folder (the database on first use, its
+    // -wal and -shm) is its owner's only, as with `mpos serve`.
+    crate::data_dir::private_umask();
     let app = App::build(config)?;
     let store = &app.store;
     match args.command {

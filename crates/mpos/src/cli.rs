@@ -61,6 +61,10 @@ pub struct ServeArgs {
     /// Address of the HTTP listener [default: 127.0.0.1:8080]; port 0 picks a free one.
     #[arg(long, value_name = "ADDR")]
     pub http_listen: Option<String>,
+    /// Address of the /metrics listener [default: 127.0.0.1:9464]; port 0 picks a free
+    /// one, an empty value serves no metrics. Never the cabinet's listener.
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
     /// Fixture file to load into an empty database [default: the built-in demo data].
     #[arg(long, value_name = "FILE")]
     pub fixtures: Option<PathBuf>,

@@ -19,6 +19,7 @@ const SECTIONS: &[&str] = &[
     "business_day",
     "host",
     "http",
+    "metrics",
     "cabinet",
     "mail",
 ];
@@ -35,8 +36,10 @@ pub struct Config {
     pub business_day: BusinessDayConfig,
     /// The ISO 8583 host.
     pub host: HostSection,
-    /// The HTTP listener (cabinet, metrics, health).
+    /// The cabinet's HTTP listener (and `/healthz`).
     pub http: HttpSection,
+    /// The metrics' own HTTP listener.
+    pub metrics: MetricsSection,
     /// The merchant cabinet.
     pub cabinet: CabinetSection,
     /// The cabinet's e-mail (password recovery links).
@@ -122,6 +125,23 @@ pub struct HostSection {
 pub struct HttpSection {
     /// Address of the HTTP listener.
     pub listen: String,
+    /// HTTP connections open at once; more wait in the listen backlog, so
+    /// that HTTP clients cannot take the ISO 8583 host's open files.
+    pub max_connections: usize,
+    /// Seconds from a request's first byte (or a new connection) to the end
+    /// of its headers: a client trickling them is cut off.
+    pub header_timeout_secs: u64,
+    /// Seconds a kept-alive connection may stay silent between requests.
+    pub idle_timeout_secs: u64,
+}
+
+/// `[metrics]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Address of the `/metrics` listener, never the cabinet's (its counts
+    /// are not for the internet); empty: no metrics served.
+    pub listen: String,
 }
 
 /// `[store]`.
@@ -186,6 +206,9 @@ pub struct FlagOverrides {
     /// `--http-listen`, as a partial `[http]` table.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub http: Option<HttpFlags>,
+    /// `--metrics-listen`, as a partial `[metrics]` table.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<MetricsFlags>,
 }
 
 /// Flags that override `[host]` keys.
@@ -204,6 +227,22 @@ pub struct HttpFlags {
     pub listen: Option<String>,
 }
 
+/// Flags that override `[metrics]` keys.
+#[derive(Debug, Default, Serialize)]
+pub struct MetricsFlags {
+    /// `--metrics-listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+}
+
+/// The folder of the shipped `config/mpos.toml` where this binary was built:
+/// relative paths of the compiled-in defaults are read from there, as they
+/// would be from the file itself.
+const SHIPPED_CONFIG_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../config");
+
+/// The name figment gives the compiled-in defaults (`Toml::string`).
+const SHIPPED_SOURCE_NAME: &str = "TOML source string";
+
 impl Config {
     /// Loads the configuration: defaults, then `file`, then `MPOS_*`
     /// environment variables, then `flags`.
@@ -216,7 +255,7 @@ impl Config {
             }
             figment = figment.merge(Toml::file(file));
         }
-        let config: Config = figment
+        let figment = figment
             .merge(
                 Env::prefixed("MPOS_")
                     .split("__")
@@ -228,10 +267,12 @@ impl Config {
                             .any(|section| section.eq_ignore_ascii_case(top))
                     }),
             )
-            .merge(Serialized::defaults(flags))
+            .merge(Serialized::defaults(flags));
+        let mut config: Config = figment
             .extract()
             .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
         config.check()?;
+        config.cabinet.app_download = resolve_app_download(&figment, &config.cabinet.app_download);
         Ok(config)
     }
 
@@ -279,6 +320,25 @@ impl Config {
                     self.host.signon_timeout_secs
                 ),
             });
+        }
+        let http_positive = [
+            ("http.max_connections", self.http.max_connections),
+            (
+                "http.header_timeout_secs",
+                usize::try_from(self.http.header_timeout_secs).unwrap_or(usize::MAX),
+            ),
+            (
+                "http.idle_timeout_secs",
+                usize::try_from(self.http.idle_timeout_secs).unwrap_or(usize::MAX),
+            ),
+        ];
+        for (key, value) in http_positive {
+            if value == 0 {
+                return Err(ConfigError::Value {
+                    key,
+                    problem: "must be at least 1".into(),
+                });
+            }
         }
         if !(64..=65535).contains(&self.host.max_frame) {
             return Err(ConfigError::Value {
@@ -375,9 +435,59 @@ impl Config {
         }
     }
 
+    /// `[cabinet] app_download` as a file, if it is one (not an http(s)
+    /// address).
+    pub fn app_download_file(&self) -> Option<&Path> {
+        let download = &self.cabinet.app_download;
+        (!(download.starts_with("http://") || download.starts_with("https://")))
+            .then(|| Path::new(download))
+    }
+
+    /// Refuses a `[cabinet] app_download` file that is not there, naming
+    /// it: better than a 404 and a log line on the first download.
+    pub fn check_app_download(&self) -> Result<(), ConfigError> {
+        match self.app_download_file() {
+            Some(file) if !file.is_file() => Err(ConfigError::Value {
+                key: "cabinet.app_download",
+                problem: format!(
+                    "the file {} does not exist (a relative path is read from the folder of \
+                     the configuration file that sets it); name the app's file or an https:// address",
+                    file.display()
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// The database file inside the data folder.
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("mpos.db")
+    }
+}
+
+/// A relative `app_download` file read from the folder of the file that
+/// set it: a `--config` file's folder, the shipped file's for the default,
+/// the current folder for the environment and flags (made absolute, so the
+/// log names the file actually read). Addresses are left as they are.
+fn resolve_app_download(figment: &Figment, value: &str) -> String {
+    if value.starts_with("http://") || value.starts_with("https://") {
+        return value.to_owned();
+    }
+    let path = Path::new(value);
+    if path.is_absolute() {
+        return value.to_owned();
+    }
+    let metadata = figment.find_metadata("cabinet.app_download");
+    let base = match metadata.and_then(|m| m.source.as_ref()) {
+        Some(figment::Source::File(file)) => file.parent().map(Path::to_path_buf),
+        _ if metadata.is_some_and(|m| m.name == SHIPPED_SOURCE_NAME) => {
+            Some(PathBuf::from(SHIPPED_CONFIG_DIR))
+        }
+        _ => std::env::current_dir().ok(),
+    };
+    match base {
+        Some(base) => base.join(path).to_string_lossy().into_owned(),
+        None => value.to_owned(),
     }
 }
 
@@ -484,6 +594,69 @@ mod tests {
             match config.mail_settings().transport {
                 MailTransport::Smtp(smtp) => assert_eq!(smtp.password.expose(), "0071234"),
                 other => panic!("{other:?}"),
+            }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn app_download_is_read_beside_the_file_that_sets_it() {
+        Jail::expect_with(|jail| {
+            let shipped =
+                Config::load(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            let file = shipped.app_download_file().expect("a file by default");
+            assert!(file.is_absolute() && file.is_file(), "{}", file.display());
+            shipped.check_app_download().map_err(|e| e.to_string())?;
+
+            jail.create_dir("site")?;
+            jail.create_file("site/mpos.toml", "[cabinet]\napp_download = \"app.apk\"\n")?;
+            let site = Config::load(Some(Path::new("site/mpos.toml")), &FlagOverrides::default())
+                .map_err(|e| e.to_string())?;
+            let file = site.app_download_file().expect("a file");
+            assert!(
+                file.is_absolute() && file.ends_with("site/app.apk"),
+                "{}",
+                file.display()
+            );
+            let err = site.check_app_download().unwrap_err().to_string();
+            assert!(
+                err.contains("cabinet.app_download") && err.contains("site/app.apk"),
+                "{err}"
+            );
+            jail.create_file("site/app.apk", "apk")?;
+            site.check_app_download().map_err(|e| e.to_string())?;
+
+            jail.set_env("MPOS_CABINET__APP_DOWNLOAD", "https://bank.example/app.apk");
+            let url = Config::load(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(url.cabinet.app_download, "https://bank.example/app.apk");
+            assert!(url.app_download_file().is_none());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn http_limits_have_defaults_and_refuse_zero() {
+        Jail::expect_with(|jail| {
+            let config =
+                Config::load(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.http.max_connections, 1024);
+            assert_eq!(config.http.header_timeout_secs, 10);
+            assert_eq!(config.http.idle_timeout_secs, 60);
+            assert_eq!(config.metrics.listen, "127.0.0.1:9464");
+            for key in [
+                "MAX_CONNECTIONS",
+                "HEADER_TIMEOUT_SECS",
+                "IDLE_TIMEOUT_SECS",
+            ] {
+                jail.set_env(format!("MPOS_HTTP__{key}"), "0");
+                let err = Config::load(None, &FlagOverrides::default())
+                    .unwrap_err()
+                    .to_string();
+                assert!(
+                    err.contains(&format!("http.{}", key.to_lowercase())),
+                    "{err}"
+                );
+                jail.set_env(format!("MPOS_HTTP__{key}"), "5");
             }
             Ok(())
         });

@@ -5,8 +5,9 @@
 //! not.
 
 /// Files a process keeps open besides its connections: listeners, the
-/// database and its readers, logs, HTTP clients.
-const OTHER_FILES: u64 = 1024 + 64;
+/// database and its readers, logs, the mail outbox. (HTTP connections are
+/// counted by the caller, with `[http] max_connections`.)
+const OTHER_FILES: u64 = 256;
 
 /// Why the open-file limit could not be raised far enough.
 #[derive(Debug, thiserror::Error)]

@@ -1,12 +1,14 @@
-//! `mpos serve`: the host and the HTTP listener over one store, on an
-//! embedded default that a newcomer can use at once: demo data in an empty
-//! database, the addresses and credentials printed, Ctrl-C to stop cleanly.
+//! `mpos serve`: the host, the cabinet's HTTP listener and the metrics'
+//! listener over one store, on an embedded default that a newcomer can use
+//! at once: demo data in an empty database, the addresses and credentials
+//! printed, Ctrl-C to stop cleanly.
 
 use crate::app::App;
 use crate::cli::ServeArgs;
-use crate::config::{Config, FlagOverrides, HostFlags, HttpFlags};
+use crate::config::{Config, FlagOverrides, HostFlags, HttpFlags, MetricsFlags};
 use crate::error::CliError;
 use crate::fixtures;
+use crate::http_server::{self, HttpLimits};
 use axum::Router;
 use axum::routing::get;
 use mpos_acquirer::{Metrics, Shutdown};
@@ -18,7 +20,15 @@ use mpos_store::ops::merchants;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket};
+
+/// Connections the metrics' listener serves at once: a scraper or two.
+const METRICS_MAX_CONNECTIONS: usize = 64;
+
+/// The fewest HTTP connections served when the open-file limit is short:
+/// the cabinet stays usable, the host keeps the rest.
+const MIN_HTTP_CONNECTIONS: usize = 32;
 
 /// Runs `mpos serve` until Ctrl-C or SIGTERM.
 pub fn run(args: ServeArgs) -> Result<(), CliError> {
@@ -33,27 +43,72 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
             http: args.http_listen.clone().map(|listen| HttpFlags {
                 listen: Some(listen),
             }),
+            metrics: args.metrics_listen.clone().map(|listen| MetricsFlags {
+                listen: Some(listen),
+            }),
         },
     )?;
+    config.check_app_download()?;
+    // Whatever mpos, SQLite or the mailer creates from here on is its
+    // owner's only (deployment.md, section 4).
+    crate::data_dir::private_umask();
     let app = App::build(config)?;
-    match crate::limits::raise_open_files(
-        u64::try_from(app.config.host.max_connections).unwrap_or(u64::MAX),
-    ) {
-        Ok(limit) => tracing::debug!(limit, "open-file limit"),
-        Err(error) => tracing::warn!("{error}, or lower [host] max_connections"),
-    }
+    let http_connections = open_files_for(&app.config);
     load_fixtures_if_empty(&app.store, args.fixtures.as_deref())?;
     let mailer = Mailer::new(app.config.mail_settings())?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(&app, mailer))?;
+    runtime.block_on(serve(&app, mailer, http_connections))?;
     // Everything answered; make sure every queued write is on disk.
     drop(runtime);
     app.store.flush_blocking()?;
     crate::output::write_stdout("mpos stopped.\n");
     Ok(())
+}
+
+/// Raises the open-file limit for the host's, HTTP's and the metrics'
+/// connections and the rest; the HTTP connections to serve at once. When the
+/// system allows less, it says so, and HTTP gets only what the host's
+/// connections leave (at least [`MIN_HTTP_CONNECTIONS`]): the budgets stay
+/// separate, so HTTP clients never take the host's files.
+fn open_files_for(config: &Config) -> usize {
+    let count = |n: usize| u64::try_from(n).unwrap_or(u64::MAX);
+    let host = count(config.host.max_connections);
+    let metrics = if config.metrics.listen.is_empty() {
+        0
+    } else {
+        count(METRICS_MAX_CONNECTIONS)
+    };
+    let http = config.http.max_connections;
+    let connections = host.saturating_add(count(http)).saturating_add(metrics);
+    match crate::limits::raise_open_files(connections) {
+        Ok(limit) => {
+            tracing::debug!(limit, "open-file limit");
+            http
+        }
+        Err(error) => {
+            tracing::warn!("{error}, or lower [host] max_connections or [http] max_connections");
+            let left = match error {
+                crate::limits::OpenFilesError::Short { limit, wanted, .. } => {
+                    // What HTTP may take without eating into the host's.
+                    count(http).saturating_sub(wanted.saturating_sub(limit))
+                }
+                crate::limits::OpenFilesError::Unknown(_) => count(http),
+            };
+            let served = usize::try_from(left)
+                .unwrap_or(http)
+                .clamp(MIN_HTTP_CONNECTIONS.min(http), http);
+            if served < http {
+                tracing::warn!(
+                    "serving at most {served} HTTP connections at once instead of {http}, \
+                     to keep the ISO 8583 host's open files"
+                );
+            }
+            served
+        }
+    }
 }
 
 /// An empty database gets `fixtures` (the built-in demo data by default),
@@ -86,9 +141,10 @@ fn load_fixtures_if_empty(store: &Store, fixtures: Option<&Path>) -> Result<(), 
     Ok(())
 }
 
-/// Binds both listeners, prints how to use them, and serves until a signal:
-/// then no new connections, and what is in flight is answered.
-async fn serve(app: &App, mailer: Mailer) -> Result<(), CliError> {
+/// Binds the three listeners (the metrics' unless turned off), prints how
+/// to use them, and serves until a signal: then no new connections, and
+/// what is in flight is answered.
+async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(), CliError> {
     let config = &app.config;
     // A fleet reconnects all at once after a restart: with the usual backlog
     // of 1,024 the kernel drops the rest of the SYNs and those readers wait
@@ -102,12 +158,24 @@ async fn serve(app: &App, mailer: Mailer) -> Result<(), CliError> {
     )
     .await?;
     let http = bind(&config.http.listen, "HTTP", "--http-listen", 1024).await?;
+    let metrics = if config.metrics.listen.is_empty() {
+        None
+    } else {
+        Some(bind(&config.metrics.listen, "metrics", "--metrics-listen", 128).await?)
+    };
     let address = |listener: &TcpListener| {
         listener
             .local_addr()
             .map_err(|e| CliError::Runtime(e.to_string()))
     };
-    print_banner(config, address(&iso)?, address(&http)?, &mailer);
+    let metrics_address = metrics.as_ref().map(address).transpose()?;
+    print_banner(
+        config,
+        address(&iso)?,
+        address(&http)?,
+        metrics_address,
+        &mailer,
+    );
 
     let (shutdown, start_shutdown) = Shutdown::new();
     let start_shutdown = Arc::new(start_shutdown);
@@ -119,47 +187,69 @@ async fn serve(app: &App, mailer: Mailer) -> Result<(), CliError> {
     });
     let state = Arc::new(app.host_state(Arc::new(SimulatorIssuer)));
     let cabinet = mpos_cabinet::Cabinet::new(app.store.clone(), app.cabinet_config(mailer));
-    let router = http_router(Arc::clone(&state.metrics)).merge(mpos_cabinet::router(cabinet));
-    let mut http_shutdown = shutdown.clone();
-    let http_task = tokio::spawn(async move {
-        // The peer's address reaches the cabinet's login throttle.
-        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-        axum::serve(http, service)
-            .with_graceful_shutdown(async move { http_shutdown.started().await })
-            .await
-    });
+    let limits = HttpLimits {
+        max_connections: http_connections,
+        header_timeout: Duration::from_secs(config.http.header_timeout_secs),
+        idle_timeout: Duration::from_secs(config.http.idle_timeout_secs),
+    };
+    let cabinet_router = health_router().merge(mpos_cabinet::router(cabinet));
+    let mut listeners = tokio::task::JoinSet::new();
+    listeners.spawn(http_server::serve(
+        http,
+        cabinet_router,
+        limits,
+        shutdown.clone(),
+        "HTTP",
+    ));
+    if let Some(metrics) = metrics {
+        let metrics_limits = HttpLimits {
+            max_connections: METRICS_MAX_CONNECTIONS,
+            ..limits
+        };
+        listeners.spawn(http_server::serve(
+            metrics,
+            metrics_router(Arc::clone(&state.metrics)),
+            metrics_limits,
+            shutdown.clone(),
+            "metrics",
+        ));
+    }
     let host = mpos_acquirer::serve(iso, state, shutdown).await;
     start_shutdown();
-    let http_result = http_task.await;
-    host.map_err(|e| CliError::Runtime(e.to_string()))?;
-    match http_result {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => Err(CliError::Runtime(format!("the HTTP listener failed: {e}"))),
-        Err(e) => Err(CliError::Runtime(format!(
-            "the HTTP listener task failed: {e}"
-        ))),
+    let mut failed = None;
+    while let Some(ended) = listeners.join_next().await {
+        if let Err(e) = ended {
+            failed = Some(CliError::Runtime(format!(
+                "an HTTP listener's task failed: {e}"
+            )));
+        }
     }
+    host.map_err(|e| CliError::Runtime(e.to_string()))?;
+    failed.map_or(Ok(()), Err)
 }
 
-/// `/metrics` (Prometheus text) and `/healthz`.
-fn http_router(metrics: Arc<Metrics>) -> Router {
-    Router::new()
-        .route(
-            "/metrics",
-            get(move || {
-                let metrics = Arc::clone(&metrics);
-                async move {
-                    (
-                        [(
-                            axum::http::header::CONTENT_TYPE,
-                            "text/plain; version=0.0.4; charset=utf-8",
-                        )],
-                        metrics.render(),
-                    )
-                }
-            }),
-        )
-        .route("/healthz", get(|| async { "ok\n" }))
+/// `/healthz`, on every listener.
+fn health_router() -> Router {
+    Router::new().route("/healthz", get(|| async { "ok\n" }))
+}
+
+/// The metrics' listener: `/metrics` (Prometheus text) and `/healthz`.
+fn metrics_router(metrics: Arc<Metrics>) -> Router {
+    health_router().route(
+        "/metrics",
+        get(move || {
+            let metrics = Arc::clone(&metrics);
+            async move {
+                (
+                    [(
+                        axum::http::header::CONTENT_TYPE,
+                        "text/plain; version=0.0.4; charset=utf-8",
+                    )],
+                    metrics.render(),
+                )
+            }
+        }),
+    )
 }
 
 /// Binds a listener whose accept queue holds `backlog` connections (the
@@ -200,12 +290,18 @@ fn print_banner(
     config: &Config,
     iso: std::net::SocketAddr,
     http: std::net::SocketAddr,
+    metrics: Option<std::net::SocketAddr>,
     mailer: &Mailer,
 ) {
+    let metrics = match metrics {
+        Some(address) => format!("http://{address}/metrics  (and /healthz)"),
+        None => "off  ([metrics] listen is empty)".to_owned(),
+    };
     let text = format!(
         "mpos is running.
   ISO 8583 host  {iso}
-  HTTP           http://{http}  (the cabinet; /metrics, /healthz)
+  HTTP           http://{http}  (the cabinet; /healthz)
+  Metrics        {metrics}
   Data folder    {data}
   Mail           {mail}
 With the demo data, an app signs on with device MPOS-0001 and app password app-pass-1,

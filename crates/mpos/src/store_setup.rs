@@ -3,9 +3,11 @@
 //! the store's options come from `[store]`.
 
 use crate::config::{Config, SynchronousSetting};
+use crate::data_dir;
 use crate::secrets::{self, SecretError};
 use mpos_domain::card::PanKey;
 use mpos_store::{Store, StoreError, StoreOptions, Synchronous};
+use std::io::Write as _;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
 
@@ -15,6 +17,14 @@ pub enum OpenError {
     /// The data folder could not be created.
     #[error("cannot create the data folder {path}: {source}")]
     DataDir {
+        /// The folder.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The data folder's permissions could not be read or tightened.
+    #[error("cannot make the data folder {path} private to its owner: {source}")]
+    Private {
         /// The folder.
         path: PathBuf,
         /// The I/O error.
@@ -51,7 +61,9 @@ pub fn options(config: &Config) -> StoreOptions {
 
 /// Opens (creating if needed) the database in the configured data folder,
 /// with the PAN hash key beside it: the key and the database are born
-/// together and must be backed up together.
+/// together and must be backed up together. Everything in the folder is made
+/// its owner's only (a folder an older version made readable by others is
+/// tightened, with a warning), and the database is created 0600.
 pub fn open(config: &Config) -> Result<(Store, PanKey), OpenError> {
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -61,6 +73,27 @@ pub fn open(config: &Config) -> Result<(Store, PanKey), OpenError> {
             path: config.data_dir.clone(),
             source,
         })?;
+    let private = |source| OpenError::Private {
+        path: config.data_dir.clone(),
+        source,
+    };
+    let key_file = config.data_dir.join(secrets::PAN_HASH_KEY_FILE);
+    let tightened = data_dir::tighten(&config.data_dir, &key_file).map_err(private)?;
+    if !tightened.is_empty() {
+        let names: Vec<String> = tightened.iter().map(|p| p.display().to_string()).collect();
+        // A plain line: `mpos admin` installs no log subscriber.
+        let _ = writeln!(
+            std::io::stderr(),
+            "warning: others could read {} in the data folder; made private to its owner: {}",
+            if names.len() == 1 {
+                "one entry"
+            } else {
+                "entries"
+            },
+            names.join(", ")
+        );
+    }
     let key = PanKey::new(&secrets::pan_hash_key(&config.data_dir)?);
+    data_dir::create_private_file(&config.database_path()).map_err(private)?;
     Ok((Store::open(&config.database_path(), &options(config))?, key))
 }
