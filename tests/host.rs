@@ -298,6 +298,34 @@ fn metrics_and_health_are_served() {
         metrics.contains("mpos_host_latency_seconds_count{mti=\"0200\"} 1"),
         "{metrics}"
     );
+    assert!(metrics.contains("mpos_ready 1"), "{metrics}");
+    assert!(
+        metrics.contains("mpos_store_commit_failures_total{reason=\"disk_full\"} 0"),
+        "{metrics}"
+    );
+}
+
+/// `/readyz` for a load balancer, on both listeners: 200 while the store
+/// commits; and once nothing was committed for a while, a probe write
+/// decides, again 200.
+#[test]
+fn ready_on_both_listeners_while_the_store_commits() {
+    let server = MPOS.serve();
+    let mut client = signed_on(&server);
+    pay(&mut client, 1);
+    for answer in [
+        server.http("GET", "/readyz", "", None),
+        server.metrics_http("/readyz"),
+    ] {
+        assert_eq!((answer.status, answer.body.as_str()), (200, "ready\n"));
+    }
+    std::thread::sleep(mpos_store::FRESH + Duration::from_millis(200));
+    let answer = server.metrics_http("/readyz");
+    assert_eq!(
+        (answer.status, answer.body.as_str()),
+        (200, "ready\n"),
+        "by a probe"
+    );
 }
 
 #[test]

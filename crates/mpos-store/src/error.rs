@@ -84,6 +84,18 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the store itself failed (disk full, I/O, a failed commit, the
+    /// writer gone) rather than the request: such faults repeat for every
+    /// request until they end, and the store's health reports and logs them
+    /// once (`fault_log`), so callers log them at DEBUG, not once per request.
+    pub fn is_store_fault(&self) -> bool {
+        match self {
+            StoreError::Sqlite(error) => crate::health::FailureReason::of(error).is_some(),
+            StoreError::CommitFailed(_) | StoreError::Closed => true,
+            _ => false,
+        }
+    }
+
     /// Whether the error is a uniqueness conflict (a race lost to another
     /// writer of the same key), which callers may answer as a duplicate.
     pub fn is_unique_violation(&self) -> bool {

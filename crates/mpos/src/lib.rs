@@ -11,6 +11,7 @@ pub mod config;
 mod data_dir;
 pub mod error;
 mod fixtures;
+mod health;
 mod http_server;
 mod ids;
 mod iso;

@@ -8,6 +8,7 @@ use crate::cli::ServeArgs;
 use crate::config::{Config, FlagOverrides, HostFlags, HttpFlags, MetricsFlags};
 use crate::error::CliError;
 use crate::fixtures;
+use crate::health::{self, Health};
 use crate::http_server::{self, HttpLimits};
 use axum::Router;
 use axum::routing::get;
@@ -192,13 +193,20 @@ async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(),
         header_timeout: Duration::from_secs(config.http.header_timeout_secs),
         idle_timeout: Duration::from_secs(config.http.idle_timeout_secs),
     };
-    let cabinet_router = health_router().merge(mpos_cabinet::router(cabinet));
+    let health = Health {
+        store: app.store.clone(),
+        shutdown: shutdown.clone(),
+    };
+    // The HTTP listeners stop after the ISO host has answered what it had
+    // in flight, so that meanwhile /readyz tells a load balancer why (503).
+    let (http_shutdown, stop_http) = Shutdown::new();
+    let cabinet_router = health::router(health.clone()).merge(mpos_cabinet::router(cabinet));
     let mut listeners = tokio::task::JoinSet::new();
     listeners.spawn(http_server::serve(
         http,
         cabinet_router,
         limits,
-        shutdown.clone(),
+        http_shutdown.clone(),
         "HTTP",
     ));
     if let Some(metrics) = metrics {
@@ -208,14 +216,15 @@ async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(),
         };
         listeners.spawn(http_server::serve(
             metrics,
-            metrics_router(Arc::clone(&state.metrics)),
+            metrics_router(Arc::clone(&state.metrics), health),
             metrics_limits,
-            shutdown.clone(),
+            http_shutdown,
             "metrics",
         ));
     }
     let host = mpos_acquirer::serve(iso, state, shutdown).await;
     start_shutdown();
+    stop_http();
     let mut failed = None;
     while let Some(ended) = listeners.join_next().await {
         if let Err(e) = ended {
@@ -228,24 +237,23 @@ async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(),
     failed.map_or(Ok(()), Err)
 }
 
-/// `/healthz`, on every listener.
-fn health_router() -> Router {
-    Router::new().route("/healthz", get(|| async { "ok\n" }))
-}
-
-/// The metrics' listener: `/metrics` (Prometheus text) and `/healthz`.
-fn metrics_router(metrics: Arc<Metrics>) -> Router {
-    health_router().route(
+/// The metrics' listener: `/metrics` (Prometheus text: the host's counters
+/// and the readiness metrics), `/healthz` and `/readyz`.
+fn metrics_router(metrics: Arc<Metrics>, health: Health) -> Router {
+    health::router(health.clone()).route(
         "/metrics",
         get(move || {
             let metrics = Arc::clone(&metrics);
+            let health = health.clone();
             async move {
+                let mut text = metrics.render();
+                text.push_str(&health.render_metrics());
                 (
                     [(
                         axum::http::header::CONTENT_TYPE,
                         "text/plain; version=0.0.4; charset=utf-8",
                     )],
-                    metrics.render(),
+                    text,
                 )
             }
         }),

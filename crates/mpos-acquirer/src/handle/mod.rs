@@ -183,7 +183,13 @@ fn recorded(
         let (bytes, code) = match ack.await {
             Ok(recorded) => (recorded.answer, recorded.code),
             Err(error) => {
-                tracing::error!(%error, %mti, "not stored: answering 96");
+                // A fault of the store (disk full…) is logged by the store
+                // once, not here once per request; anything else is a bug.
+                if error.is_store_fault() {
+                    tracing::debug!(%error, %mti, "not stored: answering 96");
+                } else {
+                    tracing::error!(%error, %mti, "not stored: answering 96");
+                }
                 let code = ResponseCode::SystemMalfunction;
                 (
                     response::answer(&state.layout, mti, header, code, None),

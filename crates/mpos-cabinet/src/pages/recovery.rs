@@ -29,6 +29,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use mpos_store::fault_log::FaultLog;
 use mpos_store::ops::audit::{self, Actor};
 use mpos_store::ops::{login_attempts, merchants, reset_tokens, sessions};
 use serde::Deserialize;
@@ -348,12 +349,21 @@ async fn send_link(cabinet: Arc<Cabinet>, email: String) {
         .send(reset_email(merchant.email, &link))
         .await
     {
-        Ok(()) => tracing::info!(merchant = %merchant.id, "password recovery: link e-mailed"),
+        Ok(()) => {
+            MAIL.succeeded();
+            tracing::info!(merchant = %merchant.id, "password recovery: link e-mailed");
+        }
         Err(error) => {
-            tracing::warn!(merchant = %merchant.id, %error, "password recovery: the e-mail was not sent");
+            // A mail server that is down fails every e-mail: logged when it
+            // starts, every 10 s with a count, and when it ends.
+            MAIL.failed(&error);
+            tracing::debug!(merchant = %merchant.id, %error, "password recovery: the e-mail was not sent");
         }
     }
 }
+
+/// Sending mail, as a fault that may repeat (the mail server down).
+static MAIL: FaultLog = FaultLog::new("sending mail");
 
 /// The e-mail: Russian first, then English, the link in both.
 fn reset_email(to: String, link: &str) -> Email {
