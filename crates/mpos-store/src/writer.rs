@@ -150,8 +150,9 @@ fn run(conn: Connection, queue: Receiver<Box<dyn Job>>, max_batch: usize, health
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        let commit = commit_batch(&conn, &mut batch).map_err(|error| error.to_string());
+        let commit = commit_batch(&conn, &mut batch);
         report(health, &batch, commit.as_ref().err());
+        let commit = commit.map_err(|error| error.to_string());
         let commit = commit.as_ref().map(|_| ()).map_err(String::as_str);
         for job in batch.drain(..) {
             job.finish(commit);
@@ -162,12 +163,11 @@ fn run(conn: Connection, queue: Receiver<Box<dyn Job>>, max_batch: usize, health
 /// Tells the store's health how a batch went: a failed commit fails every
 /// write of it; otherwise the writes that failed by the store's fault are
 /// counted, and a batch without any is a success.
-fn report(health: &StoreHealth, batch: &[Box<dyn Job>], commit_failed: Option<&String>) {
+fn report(health: &StoreHealth, batch: &[Box<dyn Job>], commit_failed: Option<&rusqlite::Error>) {
     if let Some(error) = commit_failed {
-        let reason = batch
-            .iter()
-            .find_map(|job| job.fault())
-            .map_or(FailureReason::Other, |(reason, _)| reason);
+        let reason = FailureReason::of(error)
+            .or_else(|| batch.iter().find_map(|job| job.fault()).map(|(r, _)| r))
+            .unwrap_or(FailureReason::Other);
         health.failed(reason, error, batch.len() as u64);
         return;
     }

@@ -107,6 +107,25 @@ impl Mpos {
         self.launch(launcher, data, "127.0.0.1:0", extra, env, Stdio::inherit())
     }
 
+    /// [`Mpos::serve_launched`] with the log (stderr) written to `log` at
+    /// level `rust_log`.
+    pub fn serve_launched_logging_to(
+        &self,
+        launcher: Command,
+        log: std::fs::File,
+        rust_log: &str,
+    ) -> Server {
+        let data = tempfile::tempdir().expect("temp dir");
+        self.launch(
+            launcher,
+            data,
+            "127.0.0.1:0",
+            &[],
+            &[("RUST_LOG", rust_log)],
+            Stdio::from(log),
+        )
+    }
+
     /// Starts `mpos serve` on a fresh data folder with its log (stderr)
     /// written to `log` at level `rust_log`, as an operator's
     /// `mpos serve 2> mpos.log` or systemd gets it: not a terminal.
@@ -223,6 +242,25 @@ pub fn soft_open_files(mpos: &Mpos, limit: u64) -> Command {
         mpos.path,
     ]);
     command
+}
+
+/// A command that runs the binary at `mpos` with the arguments given after
+/// it with files limited to `bytes` (RLIMIT_FSIZE, soft; the hard limit
+/// unlimited), through util-linux's `prlimit`: a full disk without root.
+/// [`lift_file_size_limit`] gives the space back to the running process.
+pub fn limited_file_size(mpos: &Mpos, bytes: u64) -> Command {
+    let mut command = Command::new("prlimit");
+    command.args([&format!("--fsize={bytes}:unlimited"), "--", mpos.path]);
+    command
+}
+
+/// Raises process `pid`'s file-size limit to unlimited (as `prlimit --pid`).
+pub fn lift_file_size_limit(pid: u32) {
+    let status = Command::new("prlimit")
+        .args(["--pid", &pid.to_string(), "--fsize=unlimited:unlimited"])
+        .status()
+        .expect("prlimit runs");
+    assert!(status.success(), "prlimit --pid {pid} lifts the limit");
 }
 
 /// The open files of process `pid` (Linux's `/proc`).

@@ -186,6 +186,7 @@ async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(),
         tracing::info!("shutting down: no new connections, answering what is in flight");
         signals();
     });
+    survive_file_size_limits();
     let state = Arc::new(app.host_state(Arc::new(SimulatorIssuer)));
     let cabinet = mpos_cabinet::Cabinet::new(app.store.clone(), app.cabinet_config(mailer));
     let limits = HttpLimits {
@@ -235,6 +236,24 @@ async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(),
     }
     host.map_err(|e| CliError::Runtime(e.to_string()))?;
     failed.map_or(Ok(()), Err)
+}
+
+/// A file-size limit (`ulimit -f`, RLIMIT_FSIZE) makes the kernel send
+/// SIGXFSZ on a write past it, and its default action kills the process: a
+/// host that approved payments would vanish mid-commit. With the signal
+/// handled, the write fails (EFBIG) and the store treats it as a full disk:
+/// 96 for writes, /readyz 503, until the limit is raised — no restart.
+fn survive_file_size_limits() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let xfsz = SignalKind::from_raw(rustix::process::Signal::XFSZ.as_raw());
+    match signal(xfsz) {
+        Ok(mut signals) => {
+            tokio::spawn(async move { while signals.recv().await.is_some() {} });
+        }
+        Err(error) => {
+            tracing::warn!(%error, "cannot handle SIGXFSZ; a file-size limit would stop the process")
+        }
+    }
 }
 
 /// The metrics' listener: `/metrics` (Prometheus text: the host's counters
