@@ -103,3 +103,49 @@ fn a_full_store_answers_96_turns_unready_logs_a_handful_and_comes_back() {
         assert_eq!(found, 1, "approval {rrn} is stored");
     }
 }
+
+/// During a graceful shutdown the host still answers what it has in flight,
+/// and meanwhile `/readyz` tells a load balancer it is going: 503.
+#[test]
+fn readyz_is_503_while_a_shutdown_answers_what_is_in_flight() {
+    let mut server = MPOS.serve();
+    let mut client = server.signed_on("MPOS-0001", "app-pass-1");
+    assert_eq!(server.metrics_http("/readyz").status, 200);
+
+    // Another process holds the database's write lock, so the next purchase
+    // stays in flight (the host's writer waits up to 5 s for the lock).
+    let db = server.data_dir().join("mpos.db");
+    let locker = mpos_store::rusqlite::Connection::open(&db).unwrap();
+    locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    client.send(&purchase(1, 1_000));
+    std::thread::sleep(Duration::from_millis(200));
+    let pid = server.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+
+    let started = Instant::now();
+    let draining = loop {
+        let answer = server.metrics_http("/readyz");
+        if answer.status == 503 || started.elapsed() > Duration::from_secs(2) {
+            break answer;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(
+        (draining.status, draining.body.as_str()),
+        (503, "shutting down\n")
+    );
+    assert_eq!(server.http("GET", "/readyz", "", None).status, 503);
+
+    // The lock goes; the purchase in flight is answered and stored, then
+    // the host stops.
+    locker.execute_batch("ROLLBACK").unwrap();
+    let answer = client
+        .receive()
+        .expect("the purchase in flight is answered");
+    assert_eq!(answer.code(), "00");
+    assert_eq!(server.child.wait().unwrap().code(), Some(0));
+}

@@ -13,6 +13,10 @@ use std::time::{Duration, Instant};
 /// The longest a continuing fault goes without a line.
 pub const REPEAT: Duration = Duration::from_secs(10);
 
+/// A fault no request has met for this long is over, even where no success
+/// is ever reported (a page that failed): the next failure starts a new one.
+pub const QUIET: Duration = Duration::from_secs(60);
+
 /// One kind of fault, and whether it is going on.
 pub struct FaultLog {
     /// What fails, for the log line ("store commits", "mail").
@@ -26,6 +30,8 @@ struct State {
     since: Option<Instant>,
     /// When the last line about it was written.
     last_line: Option<Instant>,
+    /// When a request last met it.
+    last_failure: Option<Instant>,
     /// Requests affected since the last line, and since the start.
     since_line: u64,
     total: u64,
@@ -58,6 +64,7 @@ impl FaultLog {
             state: Mutex::new(State {
                 since: None,
                 last_line: None,
+                last_failure: None,
                 since_line: 0,
                 total: 0,
             }),
@@ -78,6 +85,19 @@ impl FaultLog {
         let Ok(mut state) = self.state.lock() else {
             return Line::Quiet;
         };
+        if state
+            .last_failure
+            .is_some_and(|last| now.duration_since(last) >= QUIET)
+        {
+            tracing::warn!(
+                affected = state.total,
+                "{} failed no request for {} s: over",
+                self.what,
+                QUIET.as_secs()
+            );
+            *state = State::default();
+        }
+        state.last_failure = Some(now);
         state.since_line += 1;
         state.total += 1;
         match (state.since, state.last_line) {
@@ -155,5 +175,13 @@ mod tests {
         assert_eq!(log.succeeded_at(later), Line::Ended { affected: 1_002 });
         assert!(!log.failing());
         assert_eq!(log.failed_at(later, &error), Line::Started, "a new fault");
+    }
+
+    #[test]
+    fn a_fault_no_request_meets_for_a_minute_is_over_without_a_success() {
+        let log = FaultLog::new("cabinet pages reading the store");
+        let start = Instant::now();
+        assert_eq!(log.failed_at(start, &"gone"), Line::Started);
+        assert_eq!(log.failed_at(start + QUIET, &"gone"), Line::Started);
     }
 }

@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use mpos_domain::password::PasswordError;
 use mpos_store::StoreError;
+use mpos_store::fault_log::FaultLog;
 
 /// Why a page is not shown. Each variant is one answer the merchant sees;
 /// the failures (store, hashing, tasks, rendering) are logged with their
@@ -47,6 +48,9 @@ pub(crate) enum PageError {
     Render(#[from] askama::Error),
 }
 
+/// Pages that failed because the store did, as a fault that repeats.
+static STORE_PAGES: FaultLog = FaultLog::new("cabinet pages reading the store");
+
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         match self {
@@ -70,7 +74,13 @@ impl IntoResponse for PageError {
             | PageError::Hash(_)
             | PageError::Task(_)
             | PageError::NoRandomness) => {
-                tracing::error!(error = %failure, "a page failed");
+                match &failure {
+                    // The store down fails every page: logged as one fault.
+                    PageError::Store(error) if error.is_store_fault() => {
+                        STORE_PAGES.failed(&failure);
+                    }
+                    _ => tracing::error!(error = %failure, "a page failed"),
+                }
                 (
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "500: please try again in a moment.\n",
