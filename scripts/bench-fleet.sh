@@ -17,31 +17,10 @@
 #                once and opened again every second), alternated twice.
 # Usage: scripts/bench-fleet.sh [storm 256|storm 10000|memory|open-loop|abuse|flood|all]
 set -euo pipefail
-cd "$(dirname "$0")/.."
-MPOS=./target/release/mpos
-ISO=127.0.0.1:18583
-HTTP=127.0.0.1:18080
-WORK=$(mktemp -d /tmp/mpos-fleet.XXXXXX)
-HOST_PID=
-trap 'kill -9 $HOST_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
+source "$(dirname "$0")/bench-lib.sh"
+bench_init fleet
 
 FLEET=(--first-serial FLEET-00001 --password fleet-pass-1 --merchant MTBFLEET0000001 --terminal 90000002)
-
-# start_host DATA_DIR FIXTURE: starts the host and waits for its banner.
-start_host() {
-    RUST_LOG=error $MPOS serve --data-dir "$1" --fixtures "$2" \
-        --iso-listen $ISO --http-listen $HTTP --metrics-listen 127.0.0.1:19464 \
-        >"$WORK/banner" 2>>"$WORK/host.log" &
-    HOST_PID=$!
-    for _ in $(seq 1 200); do
-        grep -q '^Press' "$WORK/banner" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "the host did not start; see $WORK/host.log" >&2
-    exit 1
-}
-
-kill_host() { kill -9 "$HOST_PID"; wait "$HOST_PID" 2>/dev/null || true; }
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$HOST_PID/status"; }
 
@@ -126,7 +105,6 @@ flood() {
     kill_host
 }
 
-cargo build --release --quiet --bin mpos
 case "${1:-all}" in
     storm) storm "${2:-256}" ;;
     memory) memory ;;

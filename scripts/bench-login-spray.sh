@@ -13,26 +13,9 @@
 # (answers by status, logins/s).
 # Usage: scripts/bench-login-spray.sh
 set -euo pipefail
-cd "$(dirname "$0")/.."
-MPOS=./target/release/mpos
-ISO=127.0.0.1:18583
-HTTP=127.0.0.1:18080
+source "$(dirname "$0")/bench-lib.sh"
+bench_init spray
 PYTHON=${MPOS_PYTHON:-python3}
-WORK=$(mktemp -d /tmp/mpos-spray.XXXXXX)
-HOST_PID=
-trap 'kill -9 $HOST_PID 2>/dev/null || true; rm -rf "$WORK"' EXIT
-
-start_host() {
-    RUST_LOG=error $MPOS serve --data-dir "$WORK/data" --fixtures fixtures/load.toml \
-        --iso-listen $ISO --http-listen $HTTP >"$WORK/banner" 2>>"$WORK/host.log" &
-    HOST_PID=$!
-    for _ in $(seq 1 200); do
-        grep -q '^Press' "$WORK/banner" 2>/dev/null && return 0
-        sleep 0.05
-    done
-    echo "the host did not start; see $WORK/host.log" >&2
-    exit 1
-}
 
 load() { $MPOS loadgen --iso $ISO --devices 64 --pipeline 4 --duration 20 --warmup 2 --json; }
 
@@ -48,11 +31,10 @@ beside() {
     echo "  the sprayer: $(cat "$WORK/spray.json")"
 }
 
-cargo build --release --quiet --bin mpos
-start_host
+start_host "$WORK/data" fixtures/load.toml
 for round in 1 2; do
     echo "quiet $round: $(load)"
     echo "one address $round: $(beside 1)"
     echo "many addresses $round: $(beside 1000)"
 done
-kill -9 "$HOST_PID"; wait "$HOST_PID" 2>/dev/null || true
+kill_host
