@@ -300,13 +300,9 @@ async fn when_a_batch_cannot_commit_every_write_in_it_is_told_so() {
     assert_eq!(count_transactions(&store), 1);
 }
 
-#[test]
-fn a_full_database_marks_the_store_failing_until_it_commits_again() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = open(&dir.path().join("mpos.db"));
-    provision(&store);
-    assert!(store.health().snapshot().failing.is_none());
-    // The database may not grow: as a full disk, without root.
+/// The writer's connection may add no page to the database: as a full
+/// disk, without root.
+fn let_the_database_not_grow(store: &Store) {
     store
         .write_blocking(|conn| {
             let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
@@ -314,6 +310,25 @@ fn a_full_database_marks_the_store_failing_until_it_commits_again() {
             Ok(())
         })
         .unwrap();
+}
+
+/// Lifts [`let_the_database_not_grow`].
+fn let_the_database_grow(store: &Store) {
+    store
+        .write_blocking(|conn| {
+            conn.query_row("PRAGMA max_page_count = 1073741823", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .unwrap();
+}
+
+#[test]
+fn a_full_database_marks_the_store_failing_until_it_commits_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir.path().join("mpos.db"));
+    provision(&store);
+    assert!(store.health().snapshot().failing.is_none());
+    let_the_database_not_grow(&store);
     let mut refused = 0;
     for stan in 1..=2_000 {
         if store
@@ -333,12 +348,7 @@ fn a_full_database_marks_the_store_failing_until_it_commits_again() {
     assert_eq!(snapshot.failures[0].0.label(), "disk_full");
     assert!(snapshot.failures[0].1 >= 5);
 
-    store
-        .write_blocking(|conn| {
-            conn.query_row("PRAGMA max_page_count = 1073741823", [], |_| Ok(()))?;
-            Ok(())
-        })
-        .unwrap();
+    let_the_database_grow(&store);
     store
         .write_blocking(|conn| insert_purchase(conn, 999_999))
         .unwrap();
@@ -358,13 +368,7 @@ fn ready_after_a_commit_or_a_probe_not_ready_while_writes_fail() {
         .build()
         .unwrap();
     assert_eq!(runtime.block_on(store.ready()), Ok(()), "just committed");
-    store
-        .write_blocking(|conn| {
-            let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-            conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
-            Ok(())
-        })
-        .unwrap();
+    let_the_database_not_grow(&store);
     let refused = (1..=2_000)
         .map(|stan| store.write_blocking(move |conn| insert_purchase(conn, stan)))
         .find(Result::is_err);
@@ -375,12 +379,7 @@ fn ready_after_a_commit_or_a_probe_not_ready_while_writes_fail() {
         "{answer}"
     );
 
-    store
-        .write_blocking(|conn| {
-            conn.query_row("PRAGMA max_page_count = 1073741823", [], |_| Ok(()))?;
-            Ok(())
-        })
-        .unwrap();
+    let_the_database_grow(&store);
     // No request meets the fault again; once it is no longer recent, a probe
     // write decides, commits, and ends it.
     std::thread::sleep(mpos_store::FRESH + Duration::from_millis(100));
