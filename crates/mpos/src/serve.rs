@@ -321,13 +321,13 @@ fn print_banner(
     mailer: &Mailer,
 ) {
     let metrics = match metrics {
-        Some(address) => format!("http://{address}/metrics  (and /healthz)"),
+        Some(address) => format!("http://{address}/metrics  (and /healthz, /readyz)"),
         None => "off  ([metrics] listen is empty)".to_owned(),
     };
     let text = format!(
         "mpos is running.
   ISO 8583 host  {iso}
-  HTTP           http://{http}  (the cabinet; /healthz)
+  HTTP           http://{http}  (the cabinet; /healthz, /readyz)
   Metrics        {metrics}
   Data folder    {data}
   Mail           {mail}
