@@ -660,3 +660,63 @@ fn seed_history_refuses_a_merchant_it_cannot_pay_for() {
         assert!(help.contains(words), "{words} in {help}");
     }
 }
+
+/// Python's `ssl` (OpenSSL, not ours) between a server with server.pem and a
+/// client trusting ca.pem and showing a device's certificate: the chain, the
+/// name 127.0.0.1 and the key pairs hold, and the server reads the
+/// device's serial as the client certificate's CN.
+const MUTUAL_TLS_HANDSHAKE: &str = r#"
+import socket, ssl, sys, threading
+folder, serial = sys.argv[1], sys.argv[2]
+server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+server.load_cert_chain(f"{folder}/server.pem", f"{folder}/server.key")
+server.load_verify_locations(f"{folder}/ca.pem")
+server.verify_mode = ssl.CERT_REQUIRED
+client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+client.load_verify_locations(f"{folder}/ca.pem")
+client.load_cert_chain(f"{folder}/{serial}.pem", f"{folder}/{serial}.key")
+listener = socket.create_server(("127.0.0.1", 0))
+seen = []
+def serve():
+    conn, _ = listener.accept()
+    with server.wrap_socket(conn, server_side=True) as tls:
+        subject = dict(x[0] for x in tls.getpeercert()["subject"])
+        seen.append(subject["commonName"])
+        tls.sendall(b"ok")
+thread = threading.Thread(target=serve)
+thread.start()
+with socket.create_connection(listener.getsockname(), timeout=10) as raw:
+    with client.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+        assert tls.recv(2) == b"ok"
+        org = dict(x[0] for x in tls.getpeercert()["subject"])["organizationName"]
+thread.join(10)
+print(seen[0], "|", org)
+"#;
+
+#[test]
+fn demo_certificates_for_testing_only_pass_a_mutual_tls_handshake_in_python() {
+    let data = tempfile::tempdir().unwrap();
+    let folder = data.path().join("demo-tls");
+    let folder_text = folder.to_str().unwrap();
+    let out = ok(admin(
+        data.path(),
+        &["tls", "demo-certs", folder_text, "--device", "MPOS-0001"],
+    ));
+    assert!(out.contains("FOR TESTING ONLY"), "{out}");
+    let handshake = std::process::Command::new(mpos_testkit::server::python())
+        .args(["-c", MUTUAL_TLS_HANDSHAKE, folder_text, "MPOS-0001"])
+        .output()
+        .unwrap();
+    assert!(
+        handshake.status.success(),
+        "{}",
+        String::from_utf8_lossy(&handshake.stderr)
+    );
+    assert_eq!(
+        String::from_utf8(handshake.stdout).unwrap().trim(),
+        "MPOS-0001 | mpos demo - FOR TESTING ONLY"
+    );
+    // Never overwritten: a second run refuses, in one line, naming the file.
+    let err = failed(admin(data.path(), &["tls", "demo-certs", folder_text]));
+    assert!(err.contains("ca.pem exists already"), "{err}");
+}

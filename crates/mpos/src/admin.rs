@@ -6,7 +6,7 @@
 use crate::app::App;
 use crate::cli::{
     AdminArgs, AdminCommand, DeviceCommand, MerchantCommand, PasswordInput, SeedHistoryArgs,
-    TerminalCommand,
+    TerminalCommand, TlsCommand,
 };
 use crate::config::{Config, FlagOverrides};
 use crate::error::CliError;
@@ -31,8 +31,26 @@ macro_rules! say {
     };
 }
 
+/// `mpos admin tls demo-certs`: writes them and says what each file is.
+fn demo_certs(dir: &std::path::Path, devices: &[String]) -> Result<(), CliError> {
+    let files = crate::demo_certs::write(dir, devices)?;
+    say!("Wrote throwaway certificates FOR TESTING ONLY (the CA's key is among them):");
+    for file in files {
+        say!("  {}", file.display());
+    }
+    say!("ca.pem is the CA that signed the rest; server.pem is valid for localhost and 127.0.0.1;");
+    say!(
+        "each SERIAL.pem is a reader's client certificate, its CN the serial. Never use them in production."
+    );
+    Ok(())
+}
+
 /// Runs one admin command, printing its outcome on stdout.
 pub fn run(args: AdminArgs) -> Result<(), CliError> {
+    // Certificates need no configuration and no database.
+    if let AdminCommand::Tls(TlsCommand::DemoCerts { dir, devices }) = &args.command {
+        return demo_certs(dir, devices);
+    }
     let config = Config::load(
         args.config.as_deref(),
         &FlagOverrides {
@@ -50,6 +68,7 @@ pub fn run(args: AdminArgs) -> Result<(), CliError> {
         AdminCommand::Merchant(command) => merchant(store, command),
         AdminCommand::Device(command) => device(store, command),
         AdminCommand::Terminal(command) => terminal(store, command),
+        AdminCommand::Tls(TlsCommand::DemoCerts { dir, devices }) => demo_certs(&dir, &devices),
         AdminCommand::Load { file } => {
             let report = fixtures::load(store, &file, Actor::Operator)?;
             say!("{}: {report}", file.display());

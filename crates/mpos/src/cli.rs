@@ -141,9 +141,33 @@ pub struct AdminArgs {
     pub command: AdminCommand,
 }
 
+/// `mpos admin tls`.
+#[derive(Debug, Subcommand)]
+pub enum TlsCommand {
+    /// Write throwaway certificates FOR TESTING ONLY: a CA, a server certificate
+    /// for localhost and 127.0.0.1, and one client certificate per --device
+    /// (its CN the serial), each with its key (mode 0600).
+    ///
+    /// Files: ca.pem, ca.key, server.pem, server.key, SERIAL.pem, SERIAL.key.
+    /// Existing files are never overwritten. Never use them in production: the
+    /// CA's key sits beside the certificates.
+    ///
+    /// Example: mpos admin tls demo-certs ./demo-tls --device MPOS-0001 --device MPOS-0002
+    DemoCerts {
+        /// The folder to write into (created if missing).
+        dir: PathBuf,
+        /// A device serial to issue a client certificate for (repeatable).
+        #[arg(long = "device", value_name = "SERIAL")]
+        devices: Vec<String>,
+    },
+}
+
 /// The admin commands.
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
+    /// TLS helpers.
+    #[command(subcommand)]
+    Tls(TlsCommand),
     /// Add or list merchants (their cabinet logins).
     #[command(subcommand)]
     Merchant(MerchantCommand),

@@ -83,6 +83,9 @@ pub enum CliError {
     /// `mpos iso` failed.
     #[error(transparent)]
     Iso(#[from] IsoError),
+    /// `mpos admin tls demo-certs` failed.
+    #[error(transparent)]
+    DemoCerts(#[from] crate::demo_certs::DemoCertsError),
 }
 
 /// A store error as an operator reads it: with the command that helps

@@ -9,6 +9,7 @@ pub mod app;
 mod cli;
 pub mod config;
 mod data_dir;
+mod demo_certs;
 pub mod error;
 mod fixtures;
 mod health;
