@@ -183,14 +183,7 @@ fn recorded(
         let (bytes, code) = match ack.await {
             Ok(recorded) => (recorded.answer, recorded.code),
             Err(error) => {
-                // A fault of the store (disk full…) is logged by the store
-                // once, not here once per request; anything else is a bug.
-                if error.is_store_fault() {
-                    tracing::debug!(%error, %mti, "not stored: answering 96");
-                } else {
-                    tracing::error!(%error, %mti, "not stored: answering 96");
-                }
-                let code = ResponseCode::SystemMalfunction;
+                let code = not_stored(&error, mti.as_str());
                 (
                     response::answer(&state.layout, mti, header, code, None),
                     code,
@@ -218,4 +211,16 @@ fn logging_stans() -> bool {
 /// Milliseconds since the Unix epoch, for bookkeeping timestamps.
 fn now_millis() -> i64 {
     jiff::Timestamp::now().as_millisecond()
+}
+
+/// 96 for a request whose write failed. A fault of the store itself (disk
+/// full…) is logged by the store once per episode (`fault_log`), so here only
+/// at DEBUG; anything else is a bug and logged every time.
+pub(super) fn not_stored(error: &mpos_store::StoreError, what: &str) -> ResponseCode {
+    if error.is_store_fault() {
+        tracing::debug!(%error, what, "not stored: answering 96");
+    } else {
+        tracing::error!(%error, what, "not stored: answering 96");
+    }
+    ResponseCode::SystemMalfunction
 }

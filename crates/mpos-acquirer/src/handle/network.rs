@@ -212,11 +212,5 @@ async fn sign_off(state: &Arc<HostState>, session: &mut Option<Session>) -> Resp
 
 /// 96 for a store that failed during a sign-on or sign-off.
 fn store_failed(error: &StoreError) -> ResponseCode {
-    // A fault of the store is logged by the store once, not once per request.
-    if error.is_store_fault() {
-        tracing::debug!(%error, "sign-on or sign-off not stored: answering 96");
-    } else {
-        tracing::error!(%error, "sign-on or sign-off not stored: answering 96");
-    }
-    ResponseCode::SystemMalfunction
+    super::not_stored(error, "sign-on or sign-off")
 }
