@@ -3,12 +3,15 @@
 pays, refunds and reverses against a running `mpos serve`, checking every
 answer against shared/spec/host-interface.md, and signs on by the ticket
 its first sign-on got. Exits non-zero on the first
-disagreement, naming it.
+disagreement, naming it. Over TLS (host-interface.md section 8) with
+Python's own `ssl` module when given a CA to trust, and with a client
+certificate for mutual TLS.
 
-Usage: pyiso8583_client.py HOST:PORT
+Usage: pyiso8583_client.py HOST:PORT [--ca CA.pem [--cert C.pem --key K.pem]]
 """
 
 import socket
+import ssl
 import struct
 import sys
 from datetime import datetime, timezone
@@ -19,10 +22,27 @@ from iso8583.specs import default_ascii as SPEC
 PAN = "4276550012341239"  # passes the Luhn check
 
 
+def tls_context(ca, cert=None, key=None, maximum=None):
+    """A client context trusting `ca` (and nothing else), presenting
+    `cert`/`key` when given, capped at `maximum` when given."""
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca)
+    if cert:
+        context.load_cert_chain(cert, key)
+    if maximum is not None:
+        # OpenSSL 3 refuses TLS 1.1 at its default security level; lower
+        # it so that the client really offers the old version.
+        context.set_ciphers("DEFAULT:@SECLEVEL=0")
+        context.minimum_version = ssl.TLSVersion.MINIMUM_SUPPORTED
+        context.maximum_version = maximum
+    return context
+
+
 class Client:
-    def __init__(self, address):
+    def __init__(self, address, tls=None):
         host, port = address.rsplit(":", 1)
         self.sock = socket.create_connection((host, int(port)), timeout=10)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname=host)
         self.stan = 0
 
     def next_stan(self):
@@ -61,10 +81,22 @@ def expect(label, answer, code, mti):
     print(f"ok  {label}: {mti} {code}")
 
 
-def main():
-    if len(sys.argv) != 2:
+def parse_args(argv):
+    """HOST:PORT and the TLS options: the address and a context or None."""
+    if len(argv) < 2:
         raise SystemExit(__doc__)
-    c = Client(sys.argv[1])
+    options = dict(zip(argv[2::2], argv[3::2]))
+    if len(argv) % 2 != 0 or set(options) - {"--ca", "--cert", "--key"}:
+        raise SystemExit(__doc__)
+    tls = None
+    if "--ca" in options:
+        tls = tls_context(options["--ca"], options.get("--cert"), options.get("--key"))
+    return argv[1], tls
+
+
+def main():
+    address, tls = parse_args(sys.argv)
+    c = Client(address, tls)
     t7 = de7()
 
     a = c.exchange({"t": "0800", "7": t7, "11": c.next_stan(), "70": "301"})
@@ -88,7 +120,7 @@ def main():
 
     # A second connection signs on by the ticket instead of the password,
     # and gets the next ticket; the first is void from then on.
-    c2 = Client(sys.argv[1])
+    c2 = Client(address, tls)
     by_ticket = {"t": "0800", "7": t7, "11": c2.next_stan(), "61": ticket, "62": "MPOS-0001", "70": "001"}
     a2 = c2.exchange(by_ticket)
     expect("sign-on by ticket", a2, "00", "0810")

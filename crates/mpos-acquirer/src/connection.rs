@@ -1,4 +1,4 @@
-//! One task per connection: frames in, answers out in the order the
+//! One task per connection, over TCP or TLS alike: frames in, answers out in the order the
 //! requests arrived. Up to `max_in_flight` requests are being processed at
 //! once (their store writes overlap in group commits); reading pauses while
 //! that many wait, which is the connection's backpressure.
@@ -10,6 +10,7 @@
 
 use crate::handle::{self, Dispatch, PendingAnswer};
 use crate::metrics::CloseReason;
+use crate::peer::Certified;
 use crate::shutdown::Shutdown;
 use crate::slots::{SignOnClock, later};
 use crate::state::HostState;
@@ -20,7 +21,7 @@ use mpos_domain::rules::Session;
 use mpos_iso8583::{FrameCodec, FrameError};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, sleep_until, timeout_at};
 use tokio_util::codec::Framed;
 
@@ -28,15 +29,16 @@ use tokio_util::codec::Framed;
 /// untrustworthy, it idles out, misses its sign-on deadline, or the host
 /// shuts down; what is in flight is answered before it ends (but at the
 /// sign-on deadline, which closes it at once).
-pub(crate) async fn run(
+pub(crate) async fn run<S>(
     state: Arc<HostState>,
-    socket: TcpStream,
+    socket: S,
     peer: SocketAddr,
+    certified: Certified,
     mut sign_on: SignOnClock,
     mut shutdown: Shutdown,
-) {
-    // Answers are small and latency matters more than packet count.
-    let _ = socket.set_nodelay(true);
+) where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let mut framed = Framed::new(socket, FrameCodec::new(state.config.max_frame));
     let mut pending: FuturesOrdered<PendingAnswer> = FuturesOrdered::new();
     // The connection-bound sign-on.
@@ -106,7 +108,7 @@ pub(crate) async fn run(
                     }
                     Ok(Some(Ok(frame))) => {
                         let was_signed_on = session.is_some();
-                        match handle::dispatch(&state, &mut session, frame.freeze()).await {
+                        match handle::dispatch(&state, &mut session, &certified, frame.freeze()).await {
                             Dispatch::Answer(answer) => pending.push_back(answer),
                             Dispatch::Close(reason) => {
                                 state.metrics.closed_by_host(reason);

@@ -4,7 +4,8 @@
 //! ```text
 //! server.rs      accept loop, connection limit, shutdown
 //! slots.rs       connection slots: a quarter for those not signed on, their deadline
-//! connection.rs  one task per connection: frames in, answers out in arrival order
+//! connection.rs  one task per connection (TCP or TLS): frames in, answers out in arrival order
+//! peer.rs        what mutual TLS proved: the reader's serial from its certificate
 //! request.rs     step 1: a decoded message into a typed request (30, 12)
 //! handle/        frame → decoded once → 0800 answered here, 0200/0400 queued to the writer
 //! record.rs      decide and store a typed 0200/0400 in one writer job (also seed-history's)
@@ -22,6 +23,7 @@
 mod connection;
 mod handle;
 mod metrics;
+mod peer;
 pub mod record;
 pub mod request;
 pub mod response;
@@ -35,6 +37,7 @@ use mpos_domain::rules::Session;
 use std::sync::Arc;
 
 pub use metrics::Metrics;
+pub use peer::Certified;
 pub use server::{HostError, serve};
 pub use shutdown::Shutdown;
 pub use state::{HostConfig, HostState};
@@ -49,7 +52,7 @@ pub async fn process(
     session: &mut Option<Session>,
     frame: Bytes,
 ) -> Option<Bytes> {
-    match handle::dispatch(state, session, frame).await {
+    match handle::dispatch(state, session, &Certified::Nothing, frame).await {
         handle::Dispatch::Answer(answer) => Some(answer.await.bytes),
         handle::Dispatch::Close(_) => None,
     }

@@ -13,7 +13,8 @@
 //!   user manual names keeps it, for the browser test's second look;
 //! - [`server`]: the real `mpos` binary on free loopback ports, with an ISO
 //!   8583 client ([`iso`]) and a plain HTTP/1.1 client ([`http`]);
-//! - [`flood`]: idle connections held open against a listener.
+//! - [`flood`]: idle connections held open against a listener;
+//! - [`tls`]: demo certificates, a TLS host, and Python's `ssl` as client.
 //!
 //! Dev-only (`publish = false`): it is a dev-dependency of the crates whose
 //! tests use it, never a dependency of production code. Test helpers
@@ -32,6 +33,7 @@ pub mod legacy_css;
 pub mod messages;
 pub mod provision;
 pub mod server;
+pub mod tls;
 
 use std::path::{Path, PathBuf};
 

@@ -58,3 +58,44 @@ where
         open,
     })
 }
+
+/// A TLS listener's configuration (reloadable) and its counters, as the
+/// accept loops hold them.
+#[derive(Clone)]
+pub struct TlsListener {
+    /// The configuration new handshakes use.
+    pub config: Arc<crate::ReloadableServerTls>,
+    /// The listener's handshake counters.
+    pub metrics: Arc<TlsMetrics>,
+}
+
+impl TlsListener {
+    /// A listener with `config` and fresh counters.
+    pub fn new(config: Arc<crate::ReloadableServerTls>) -> Self {
+        TlsListener {
+            config,
+            metrics: Arc::new(TlsMetrics::default()),
+        }
+    }
+
+    /// Reads the files again (SIGHUP), counting the outcome: on error the
+    /// configuration in force stays, and the error names the file.
+    pub fn reload(&self) -> Result<(), crate::TlsFileError> {
+        let outcome = self.config.reload();
+        self.metrics.reloaded(outcome.is_ok());
+        outcome
+    }
+
+    /// Runs the server handshake on `stream` with the configuration in
+    /// force now, giving up at `deadline`.
+    pub async fn accept<S>(
+        &self,
+        stream: S,
+        deadline: Instant,
+    ) -> Result<Accepted<S>, HandshakeFailure>
+    where
+        S: AsyncRead + AsyncWrite + Unpin,
+    {
+        accept(&self.config.acceptor(), stream, deadline, &self.metrics).await
+    }
+}

@@ -23,7 +23,7 @@ pub mod metrics;
 pub mod peer;
 pub mod server;
 
-pub use accept::{Accepted, accept};
+pub use accept::{Accepted, TlsListener, accept};
 pub use client::{ClientIdentity, ClientTls};
 pub use files::{FileRole, TlsFileError};
 pub use metrics::{HandshakeFailure, TlsMetrics};

@@ -103,6 +103,8 @@ pub struct TlsMetrics {
     /// [version]
     open: [AtomicU64; 2],
     failures: [AtomicU64; HandshakeFailure::ALL.len()],
+    /// [loaded, refused]
+    reloads: [AtomicU64; 2],
 }
 
 /// Counts a connection open by version until dropped.
@@ -142,6 +144,12 @@ impl TlsMetrics {
             .position(|r| *r == reason)
             .unwrap_or(HandshakeFailure::ALL.len() - 1);
         self.failures[index].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a reload of the listener's files (SIGHUP): loaded, or
+    /// refused (the old files stay in force).
+    pub fn reloaded(&self, loaded: bool) {
+        self.reloads[usize::from(!loaded)].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Completed handshakes: (full, resumed), all versions.
@@ -204,6 +212,17 @@ impl TlsMetrics {
                     out,
                     "mpos_tls_handshake_failures_total{{listener=\"{listener}\",reason=\"{}\"}} {count}",
                     reason.label()
+                );
+            }
+        }
+        out.push_str("# HELP mpos_tls_reloads_total Reloads of the TLS files on SIGHUP, by listener and outcome (refused: the files loaded before stay in force).\n");
+        out.push_str("# TYPE mpos_tls_reloads_total counter\n");
+        for (listener, metrics) in listeners {
+            for (index, outcome) in ["loaded", "refused"].iter().enumerate() {
+                let count = metrics.reloads[index].load(Ordering::Relaxed);
+                let _ = writeln!(
+                    out,
+                    "mpos_tls_reloads_total{{listener=\"{listener}\",outcome=\"{outcome}\"}} {count}"
                 );
             }
         }

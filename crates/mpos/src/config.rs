@@ -117,6 +117,17 @@ pub struct HostSection {
     pub max_frame: usize,
     /// Hours a sign-on ticket stays valid after it is issued.
     pub ticket_ttl_hours: u64,
+    /// The listener's TLS certificate chain (PEM); empty: plain TCP.
+    pub tls_cert: String,
+    /// The private key of `tls_cert` (PEM).
+    pub tls_key: String,
+    /// CA certificates (PEM) whose client certificates readers must show
+    /// (mutual TLS; the certificate's CN is the reader's serial); empty:
+    /// no client certificate asked for.
+    pub client_ca: String,
+    /// Allows a plain listener on an address other than loopback (behind a
+    /// TLS-terminating proxy); without it `mpos serve` refuses to start one.
+    pub allow_plaintext: bool,
 }
 
 /// `[http]`.
@@ -273,6 +284,13 @@ impl Config {
             .map_err(|e| ConfigError::Invalid(Box::new(e)))?;
         config.check()?;
         config.cabinet.app_download = resolve_app_download(&figment, &config.cabinet.app_download);
+        for (key, value) in [
+            ("host.tls_cert", &mut config.host.tls_cert),
+            ("host.tls_key", &mut config.host.tls_key),
+            ("host.client_ca", &mut config.host.client_ca),
+        ] {
+            *value = resolve_file(&figment, key, value);
+        }
         Ok(config)
     }
 
@@ -357,6 +375,7 @@ impl Config {
                 ),
             });
         }
+        self.check_host_tls()?;
         if self.data_dir.as_os_str().is_empty() {
             return Err(ConfigError::Value {
                 key: "data_dir",
@@ -364,6 +383,57 @@ impl Config {
             });
         }
         self.check_mail()
+    }
+
+    /// `[host]`'s TLS rules (host-interface.md section 8): the certificate
+    /// and its key together, a client CA only with them, and no plain
+    /// listener off loopback unless asked for, because card data and app
+    /// passwords would cross the network in clear.
+    fn check_host_tls(&self) -> Result<(), ConfigError> {
+        let host = &self.host;
+        if host.tls_cert.is_empty() != host.tls_key.is_empty() {
+            return Err(ConfigError::Value {
+                key: if host.tls_cert.is_empty() {
+                    "host.tls_cert"
+                } else {
+                    "host.tls_key"
+                },
+                problem:
+                    "host.tls_cert (the certificate chain) and host.tls_key (its private key) \
+                          are set together"
+                        .into(),
+            });
+        }
+        if !host.client_ca.is_empty() && host.tls_cert.is_empty() {
+            return Err(ConfigError::Value {
+                key: "host.client_ca",
+                problem: "needs host.tls_cert and host.tls_key: mutual TLS is TLS first".into(),
+            });
+        }
+        if host.tls_cert.is_empty() && !host.allow_plaintext && !is_loopback(&host.listen) {
+            return Err(ConfigError::Value {
+                key: "host.listen",
+                problem: format!(
+                    "{} is not a loopback address, and without host.tls_cert card data and app \
+                     passwords would cross the network in clear. Set host.tls_cert and \
+                     host.tls_key (`mpos admin tls demo-certs DIR` writes throwaway ones for \
+                     trying), or host.allow_plaintext = true when a TLS-terminating proxy \
+                     stands in front",
+                    host.listen
+                ),
+            });
+        }
+        Ok(())
+    }
+
+    /// The ISO 8583 listener's TLS files, when it speaks TLS.
+    pub fn host_tls_files(&self) -> Option<mpos_tls::ServerTlsFiles> {
+        let host = &self.host;
+        (!host.tls_cert.is_empty()).then(|| mpos_tls::ServerTlsFiles {
+            cert: PathBuf::from(&host.tls_cert),
+            key: PathBuf::from(&host.tls_key),
+            client_ca: (!host.client_ca.is_empty()).then(|| PathBuf::from(&host.client_ca)),
+        })
     }
 
     /// `[mail]`'s rules: the SMTP server is named when it is used, and a
@@ -465,6 +535,18 @@ impl Config {
     }
 }
 
+/// Whether a listen address is on loopback only: an IP literal that is
+/// loopback, or the name `localhost`. Any other name counts as reachable
+/// from elsewhere, since it may resolve to anything.
+fn is_loopback(listen: &str) -> bool {
+    if let Ok(address) = listen.parse::<std::net::SocketAddr>() {
+        return address.ip().is_loopback();
+    }
+    listen
+        .rsplit_once(':')
+        .is_some_and(|(host, _port)| host.eq_ignore_ascii_case("localhost"))
+}
+
 /// A relative `app_download` file read from the folder of the file that
 /// set it: a `--config` file's folder, the shipped file's for the default,
 /// the current folder for the environment and flags (made absolute, so the
@@ -473,11 +555,19 @@ fn resolve_app_download(figment: &Figment, value: &str) -> String {
     if value.starts_with("http://") || value.starts_with("https://") {
         return value.to_owned();
     }
+    resolve_file(figment, "cabinet.app_download", value)
+}
+
+/// A relative file name in a configuration file is relative to that file's
+/// folder (the shipped file's: the source tree's `config/`); given in the
+/// environment or on the command line, to the working directory. Empty
+/// stays empty (not set).
+fn resolve_file(figment: &Figment, key: &str, value: &str) -> String {
     let path = Path::new(value);
-    if path.is_absolute() {
+    if value.is_empty() || path.is_absolute() {
         return value.to_owned();
     }
-    let metadata = figment.find_metadata("cabinet.app_download");
+    let metadata = figment.find_metadata(key);
     let base = match metadata.and_then(|m| m.source.as_ref()) {
         Some(figment::Source::File(file)) => file.parent().map(Path::to_path_buf),
         _ if metadata.is_some_and(|m| m.name == SHIPPED_SOURCE_NAME) => {
@@ -630,6 +720,50 @@ mod tests {
             let url = Config::load(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
             assert_eq!(url.cabinet.app_download, "https://bank.example/app.apk");
             assert!(url.app_download_file().is_none());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_plain_listener_off_loopback_needs_allow_plaintext_and_tls_files_resolve() {
+        assert!(is_loopback("127.0.0.1:8583") && is_loopback("[::1]:8583"));
+        assert!(is_loopback("localhost:8583") && is_loopback("127.0.0.2:0"));
+        assert!(!is_loopback("0.0.0.0:8583") && !is_loopback("10.1.2.3:8583"));
+        assert!(!is_loopback("host.example:8583") && !is_loopback("[::]:8583"));
+        Jail::expect_with(|jail| {
+            let shipped =
+                Config::load(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert!(shipped.host_tls_files().is_none() && !shipped.host.allow_plaintext);
+            jail.set_env("MPOS_HOST__LISTEN", "0.0.0.0:8583");
+            let err = Config::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("host.listen") && err.contains("allow_plaintext"),
+                "{err}"
+            );
+            jail.set_env("MPOS_HOST__ALLOW_PLAINTEXT", "true");
+            Config::load(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+
+            jail.create_dir("site")?;
+            jail.create_file(
+                "site/mpos.toml",
+                "[host]\ntls_cert = \"tls/host.pem\"\ntls_key = \"tls/host.key\"\n",
+            )?;
+            jail.set_env("MPOS_HOST__CLIENT_CA", "readers-ca.pem");
+            let site = Config::load(Some(Path::new("site/mpos.toml")), &FlagOverrides::default())
+                .map_err(|e| e.to_string())?;
+            let files = site.host_tls_files().expect("TLS files");
+            assert!(files.cert.is_absolute() && files.cert.ends_with("site/tls/host.pem"));
+            assert!(files.key.ends_with("site/tls/host.key"));
+            let ca = files.client_ca.expect("a client CA");
+            assert!(ca.is_absolute() && !ca.starts_with(jail.directory().join("site")));
+
+            jail.set_env("MPOS_HOST__TLS_CERT", "");
+            let err = Config::load(Some(Path::new("site/mpos.toml")), &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("host.tls_cert"), "{err}");
             Ok(())
         });
     }

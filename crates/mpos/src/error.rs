@@ -34,6 +34,14 @@ pub enum CliError {
     /// only a configuration built by hand gets here).
     #[error("configuration: business_day: {0}")]
     Clock(BusinessDayError),
+    /// A listener's TLS files cannot be used: the line names the file.
+    #[error("cannot start TLS on the {listener} listener: {source}")]
+    Tls {
+        /// Which listener.
+        listener: &'static str,
+        /// Which file, and what is wrong with it.
+        source: mpos_tls::TlsFileError,
+    },
     /// `[host] layout` could not be loaded.
     #[error("host layout {layout}: {source}")]
     Layout {

@@ -50,6 +50,19 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         },
     )?;
     config.check_app_download()?;
+    // Before the data folder or anything else is touched: a bad
+    // certificate stops the start with one line naming the file.
+    let iso_tls = config
+        .host_tls_files()
+        .map(|files| {
+            mpos_tls::ReloadableServerTls::load(files, &[])
+                .map(|config| mpos_tls::TlsListener::new(Arc::new(config)))
+                .map_err(|source| CliError::Tls {
+                    listener: "ISO 8583",
+                    source,
+                })
+        })
+        .transpose()?;
     // Whatever mpos, SQLite or the mailer creates from here on is its
     // owner's only (deployment.md, section 4).
     crate::data_dir::private_umask();
@@ -61,7 +74,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(&app, mailer, http_connections))?;
+    runtime.block_on(serve(&app, mailer, http_connections, iso_tls))?;
     // Everything answered; make sure every queued write is on disk.
     drop(runtime);
     app.store.flush_blocking()?;
@@ -145,7 +158,12 @@ fn load_fixtures_if_empty(store: &Store, fixtures: Option<&Path>) -> Result<(), 
 /// Binds the three listeners (the metrics' unless turned off), prints how
 /// to use them, and serves until a signal: then no new connections, and
 /// what is in flight is answered.
-async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(), CliError> {
+async fn serve(
+    app: &App,
+    mailer: Mailer,
+    http_connections: usize,
+    iso_tls: Option<mpos_tls::TlsListener>,
+) -> Result<(), CliError> {
     let config = &app.config;
     // A fleet reconnects all at once after a restart: with the usual backlog
     // of 1,024 the kernel drops the rest of the SYNs and those readers wait
@@ -172,6 +190,7 @@ async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(),
     let metrics_address = metrics.as_ref().map(address).transpose()?;
     print_banner(
         config,
+        iso_tls.as_ref(),
         address(&iso)?,
         address(&http)?,
         metrics_address,
@@ -187,6 +206,15 @@ async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(),
         signals();
     });
     survive_file_size_limits();
+    let reloadable: Vec<_> = iso_tls
+        .iter()
+        .map(|tls| ("ISO 8583", tls.clone()))
+        .collect();
+    reload_tls_on_hangup(reloadable);
+    let tls_metrics: Vec<_> = iso_tls
+        .iter()
+        .map(|tls| ("iso", Arc::clone(&tls.metrics)))
+        .collect();
     let state = Arc::new(app.host_state(Arc::new(SimulatorIssuer)));
     let cabinet = mpos_cabinet::Cabinet::new(app.store.clone(), app.cabinet_config(mailer));
     let limits = HttpLimits {
@@ -217,13 +245,13 @@ async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(),
         };
         listeners.spawn(http_server::serve(
             metrics,
-            metrics_router(Arc::clone(&state.metrics), health),
+            metrics_router(Arc::clone(&state.metrics), tls_metrics, health),
             metrics_limits,
             http_shutdown,
             "metrics",
         ));
     }
-    let host = mpos_acquirer::serve(iso, state, shutdown).await;
+    let host = mpos_acquirer::serve(iso, state, iso_tls, shutdown).await;
     start_shutdown();
     stop_http();
     let mut failed = None;
@@ -256,16 +284,57 @@ fn survive_file_size_limits() {
     }
 }
 
-/// The metrics' listener: `/metrics` (Prometheus text: the host's counters
-/// and the readiness metrics), `/healthz` and `/readyz`.
-fn metrics_router(metrics: Arc<Metrics>, health: Health) -> Router {
+/// SIGHUP reads every TLS listener's files again: new handshakes use the
+/// new ones, open connections keep theirs, and files that fail to load are
+/// refused with a log line naming the file while the old ones stay.
+fn reload_tls_on_hangup(listeners: Vec<(&'static str, mpos_tls::TlsListener)>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut hangups = match signal(SignalKind::hangup()) {
+        Ok(hangups) => hangups,
+        Err(error) => {
+            tracing::warn!(%error, "cannot handle SIGHUP; certificates reload only on a restart");
+            return;
+        }
+    };
+    tokio::spawn(async move {
+        while hangups.recv().await.is_some() {
+            if listeners.is_empty() {
+                tracing::info!("SIGHUP: no TLS listener, nothing to reload");
+            }
+            for (listener, tls) in &listeners {
+                match tls.reload() {
+                    Ok(()) => tracing::info!(
+                        listener,
+                        "SIGHUP: TLS certificate, key and client CA reloaded; new handshakes use them"
+                    ),
+                    Err(error) => tracing::error!(
+                        listener,
+                        "SIGHUP: {error}; the TLS files loaded before stay in force"
+                    ),
+                }
+            }
+        }
+    });
+}
+
+/// The metrics' listener: `/metrics` (Prometheus text: the host's counters,
+/// the TLS listeners' and the readiness metrics), `/healthz` and `/readyz`.
+fn metrics_router(
+    metrics: Arc<Metrics>,
+    tls: Vec<(&'static str, Arc<mpos_tls::TlsMetrics>)>,
+    health: Health,
+) -> Router {
+    let tls = Arc::new(tls);
     health::router(health.clone()).route(
         "/metrics",
         get(move || {
             let metrics = Arc::clone(&metrics);
+            let tls = Arc::clone(&tls);
             let health = health.clone();
             async move {
                 let mut text = metrics.render();
+                let listeners: Vec<_> = tls.iter().map(|(name, m)| (*name, m.as_ref())).collect();
+                mpos_tls::TlsMetrics::render_all(&mut text, &listeners);
                 text.push_str(&health.render_metrics());
                 (
                     [(
@@ -315,6 +384,7 @@ async fn bind(
 
 fn print_banner(
     config: &Config,
+    iso_tls: Option<&mpos_tls::TlsListener>,
     iso: std::net::SocketAddr,
     http: std::net::SocketAddr,
     metrics: Option<std::net::SocketAddr>,
@@ -324,9 +394,23 @@ fn print_banner(
         Some(address) => format!("http://{address}/metrics  (and /healthz, /readyz)"),
         None => "off  ([metrics] listen is empty)".to_owned(),
     };
+    let transport = match iso_tls {
+        None => "plain TCP".to_owned(),
+        Some(tls) => {
+            let files = tls.config.files();
+            match &files.client_ca {
+                Some(ca) => format!(
+                    "TLS ({}), client certificates from {}",
+                    files.cert.display(),
+                    ca.display()
+                ),
+                None => format!("TLS ({})", files.cert.display()),
+            }
+        }
+    };
     let text = format!(
         "mpos is running.
-  ISO 8583 host  {iso}
+  ISO 8583 host  {iso}  ({transport})
   HTTP           http://{http}  (the cabinet; /healthz, /readyz)
   Metrics        {metrics}
   Data folder    {data}

@@ -7,6 +7,7 @@
 mod network;
 
 use crate::metrics::CloseReason;
+use crate::peer::Certified;
 use crate::record::{self, Recorded};
 use crate::request;
 use crate::response;
@@ -59,6 +60,7 @@ fn ready(answer: Answer) -> Dispatch {
 pub(crate) async fn dispatch(
     state: &Arc<HostState>,
     session: &mut Option<Session>,
+    certified: &Certified,
     frame: Bytes,
 ) -> Dispatch {
     let received = Instant::now();
@@ -93,7 +95,7 @@ pub(crate) async fn dispatch(
     // Step 1: a typed request, or 30/12 with nothing stored.
     let typed = match mti {
         Mti::Network => {
-            let (bytes, code) = network::handle(state, session, &message).await;
+            let (bytes, code) = network::handle(state, session, certified, &message).await;
             return ready(Answer {
                 bytes,
                 mti,

@@ -1,6 +1,7 @@
 //! 0800: sign-on (binds the connection to a device and hands it a new
 //! sign-on ticket), sign-off (ends the binding, voids the ticket), echo.
 
+use crate::peer::Certified;
 use crate::request::{self, Credential, NetworkRequest};
 use crate::response;
 use crate::state::HostState;
@@ -20,6 +21,7 @@ use std::sync::Arc;
 pub(super) async fn handle(
     state: &Arc<HostState>,
     session: &mut Option<Session>,
+    certified: &Certified,
     message: &Message<'_>,
 ) -> (Bytes, ResponseCode) {
     let (code, ticket) = match request::network(message) {
@@ -32,6 +34,18 @@ pub(super) async fn handle(
         }
         Ok(NetworkRequest::Echo) => (ResponseCode::Approved, None),
         Ok(NetworkRequest::SignOff) => (sign_off(state, session).await, None),
+        // Mutual TLS: the certificate names the only reader that may sign
+        // on here; another serial is 63 before any password is hashed, and
+        // is no password guess, so it does not count toward the lockout.
+        Ok(NetworkRequest::SignOn { serial, .. }) if !certified.allows(&serial) => {
+            tracing::info!(
+                device = %serial,
+                certificate = ?certified,
+                "sign-on refused: DE 62 is not the serial in the client certificate"
+            );
+            end_binding(session);
+            (ResponseCode::SecurityViolation, None)
+        }
         Ok(NetworkRequest::SignOn {
             serial,
             credential,
