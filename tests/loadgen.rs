@@ -284,3 +284,76 @@ fn a_host_that_stops_answering_does_not_keep_loadgen_running() {
         "every request in flight is lost: {json}"
     );
 }
+
+/// `loadgen` over mutual TLS with the demo certificates of its devices:
+/// payments as over plain TCP; every device resumes its own session on
+/// each new connection (`--handshakes`), unless told not to.
+#[test]
+fn over_mutual_tls_devices_pay_and_resume_their_own_sessions() {
+    let devices = ["LOAD-0001", "LOAD-0002", "LOAD-0003", "LOAD-0004"];
+    let pki = mpos_testkit::tls::DemoPki::new(&MPOS, &devices);
+    let fixture = mpos_testkit::fixture("load.toml");
+    let env: Vec<(&str, String)> = pki.host_env(true);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let server = MPOS.serve_in(
+        tempfile::tempdir().unwrap(),
+        &["--fixtures", fixture.to_str().unwrap()],
+        &env,
+    );
+    let (ca, dir) = (
+        pki.file("ca.pem"),
+        pki.path("").to_str().unwrap().to_owned(),
+    );
+    let run = |extra: &[&str]| {
+        let log = server.data_dir().join("approved.log");
+        let out = loadgen(&server.iso, "2", &log)
+            .args(["--tls-ca", &ca, "--tls-cert-dir", &dir])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let paid = run(&[]);
+    assert!(json_number(&paid, "approved") > 50.0, "{paid}");
+    assert_eq!(json_number(&paid, "errors"), 0.0, "{paid}");
+    assert_eq!(json_number(&paid, "tls_full_handshakes"), DEVICES, "{paid}");
+    assert_eq!(json_number(&paid, "tls_handshake_failures"), 0.0, "{paid}");
+    assert_all_logged_approvals_stored(server.data_dir(), &server.data_dir().join("approved.log"));
+
+    let resumed = run(&["--handshakes"]);
+    assert_eq!(
+        json_number(&resumed, "tls_full_handshakes"),
+        DEVICES,
+        "{resumed}"
+    );
+    assert!(
+        json_number(&resumed, "tls_resumed_handshakes") > 4.0 * DEVICES,
+        "{resumed}"
+    );
+    assert_eq!(
+        json_number(&resumed, "tls_handshake_failures"),
+        0.0,
+        "{resumed}"
+    );
+    let full = run(&["--handshakes", "--tls-no-resume"]);
+    assert_eq!(json_number(&full, "tls_resumed_handshakes"), 0.0, "{full}");
+    assert!(
+        json_number(&full, "tls_full_handshakes") > 4.0 * DEVICES,
+        "{full}"
+    );
+    // The host agrees: resumed handshakes on its side too.
+    let metrics = server.metrics();
+    let host_resumed = mpos_testkit::tls::counter(
+        &metrics,
+        "mpos_tls_handshakes_total{listener=\"iso\",version=\"TLSv1.3\",kind=\"resumed\"}",
+    );
+    assert!(
+        host_resumed as f64 >= json_number(&resumed, "tls_resumed_handshakes"),
+        "{metrics}"
+    );
+}

@@ -27,6 +27,8 @@ pub use accept::{Accepted, TlsListener, accept};
 pub use client::{ClientIdentity, ClientTls};
 pub use files::{FileRole, TlsFileError};
 pub use metrics::{HandshakeFailure, TlsMetrics};
+pub use rustls::HandshakeKind;
+pub use rustls::pki_types::ServerName;
 pub use server::{ReloadableServerTls, ServerTlsFiles};
 pub use tokio_rustls::{TlsAcceptor, TlsConnector};
 

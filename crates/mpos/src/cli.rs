@@ -125,6 +125,26 @@ pub struct LoadgenArgs {
     /// The virtual terminal (DE 41) to pay on.
     #[arg(long, default_value = "90000001")]
     pub terminal: String,
+    /// Speak TLS to the host, trusting the CA certificates in FILE (PEM), e.g. the
+    /// ca.pem of `mpos admin tls demo-certs`. Each device keeps its own TLS session
+    /// and resumes it when it reconnects, as a reconnect storm would.
+    #[arg(long, value_name = "FILE")]
+    pub tls_ca: Option<PathBuf>,
+    /// Mutual TLS: each device shows the client certificate <serial>.pem with its key
+    /// <serial>.key from DIR (`mpos admin tls demo-certs DIR --device SERIAL...`).
+    #[arg(long, value_name = "DIR", requires = "tls_ca")]
+    pub tls_cert_dir: Option<PathBuf>,
+    /// The name the host's certificate must carry [default: the host part of --iso].
+    #[arg(long, value_name = "NAME", requires = "tls_ca")]
+    pub tls_server_name: Option<String>,
+    /// Never resume a TLS session: every connection pays a full handshake.
+    #[arg(long, requires = "tls_ca")]
+    pub tls_no_resume: bool,
+    /// Measure TLS handshakes instead of payments: each device connects, completes a
+    /// handshake and disconnects, over and over, for --duration; prints full and
+    /// resumed handshakes per second.
+    #[arg(long, requires = "tls_ca")]
+    pub handshakes: bool,
 }
 
 /// `mpos admin`: options every admin command takes, then the command.

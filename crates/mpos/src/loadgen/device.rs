@@ -15,8 +15,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::time::Instant;
 use tokio_util::codec::{FramedRead, FramedWrite};
 
@@ -27,23 +27,53 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// the run from ending.
 const ANSWER_GRACE: Duration = Duration::from_secs(5);
 
+/// The reading half of a connection, plain or TLS.
+type ReadHalf = Box<dyn AsyncRead + Send + Unpin>;
+/// The writing half of a connection, plain or TLS.
+type WriteHalf = Box<dyn AsyncWrite + Send + Unpin>;
+
 /// A connection to the host, its halves apart so that a device can read
 /// answers while it waits for its next request to fall due.
 pub(super) struct Connection {
-    reader: FramedRead<OwnedReadHalf, FrameCodec>,
-    writer: FramedWrite<OwnedWriteHalf, FrameCodec>,
+    reader: FramedRead<ReadHalf, FrameCodec>,
+    writer: FramedWrite<WriteHalf, FrameCodec>,
 }
 
 impl Connection {
-    /// Connects, giving up at `deadline` or after [`CONNECT_TIMEOUT`].
-    pub(super) async fn open(address: &str, deadline: Instant) -> Option<Self> {
+    /// Connects (and completes the TLS handshake with `tls` when given),
+    /// giving up at `deadline` or after [`CONNECT_TIMEOUT`]. TLS handshakes
+    /// are counted in `totals`.
+    pub(super) async fn open(
+        settings: &Settings,
+        tls: Option<&mpos_tls::TlsConnector>,
+        totals: &Totals,
+        deadline: Instant,
+    ) -> Option<Self> {
         let until = deadline.min(Instant::now() + CONNECT_TIMEOUT);
-        let socket = tokio::time::timeout_at(until, TcpStream::connect(address))
+        let socket = tokio::time::timeout_at(until, TcpStream::connect(&settings.address))
             .await
             .ok()?
             .ok()?;
         let _ = socket.set_nodelay(true);
-        let (read, write) = socket.into_split();
+        let (read, write): (ReadHalf, WriteHalf) = match (tls, &settings.tls) {
+            (Some(connector), Some(run_tls)) => {
+                let handshake = connector.connect(run_tls.server_name.clone(), socket);
+                let Ok(Ok(stream)) = tokio::time::timeout_at(until, handshake).await else {
+                    // One cut short by the end of the run is no failure.
+                    if Instant::now() < deadline {
+                        totals.tls_failures.fetch_add(1, Ordering::Relaxed);
+                    }
+                    return None;
+                };
+                totals.tls_handshake(stream.get_ref().1.handshake_kind());
+                let (read, write) = tokio::io::split(stream);
+                (Box::new(read), Box::new(write))
+            }
+            _ => {
+                let (read, write) = socket.into_split();
+                (Box::new(read), Box::new(write))
+            }
+        };
         Some(Connection {
             reader: FramedRead::with_capacity(read, FrameCodec::default(), 512),
             writer: FramedWrite::new(write, FrameCodec::default()),
@@ -54,8 +84,8 @@ impl Connection {
     pub(super) fn into_parts(
         self,
     ) -> (
-        FramedRead<OwnedReadHalf, FrameCodec>,
-        FramedWrite<OwnedWriteHalf, FrameCodec>,
+        FramedRead<ReadHalf, FrameCodec>,
+        FramedWrite<WriteHalf, FrameCodec>,
     ) {
         (self.reader, self.writer)
     }
@@ -69,6 +99,34 @@ impl Connection {
         .await
         .ok()
         .flatten()
+    }
+}
+
+/// Device `index` measuring TLS handshakes (`--handshakes`) until the
+/// deadline: connect, handshake, one echo (which also takes in the
+/// session tickets a TLS 1.3 host sends after the handshake, so the next
+/// connection can resume), disconnect; again.
+pub(super) async fn handshakes(index: u32, settings: Arc<Settings>, totals: Arc<Totals>) {
+    let tls = settings.tls.as_ref().and_then(|tls| tls.device(index));
+    let deadline = settings.deadline;
+    let mut requests = Requests::new(&settings.serials.nth(index));
+    let mut backoff = Backoff::new(u64::from(index));
+    while Instant::now() < deadline {
+        let answered = match Connection::open(&settings, tls, &totals, deadline).await {
+            Some(mut connection) => {
+                let echo = requests.echo(&settings);
+                connection.exchange(echo, deadline).await.is_some()
+            }
+            None => false,
+        };
+        if answered {
+            backoff.reset();
+        } else if Instant::now() < deadline {
+            totals.connect_failures.fetch_add(1, Ordering::Relaxed);
+            if !backoff.wait(deadline).await {
+                break;
+            }
+        }
     }
 }
 
@@ -115,8 +173,10 @@ pub(super) async fn run(index: u32, settings: Arc<Settings>, totals: Arc<Totals>
     let deadline = device.settings.deadline;
     let mut backoff = Backoff::new(seed);
     let (mut ever_signed_on, mut away) = (false, false);
+    let settings = Arc::clone(&device.settings);
+    let tls = settings.tls.as_ref().and_then(|tls| tls.device(index));
     while Instant::now() < deadline {
-        let Some(mut connection) = Connection::open(&device.settings.address, deadline).await
+        let Some(mut connection) = Connection::open(&settings, tls, &device.totals, deadline).await
         else {
             device
                 .totals

@@ -13,6 +13,7 @@
 //! - [`requests`]: the messages it sends;
 //! - [`pacing`]: when it sends them; [`backoff`]: when it reconnects;
 //! - [`spray`]: the optional password guesser;
+//! - [`tls`]: each device's TLS client (`--tls-ca`), with its own sessions;
 //! - [`totals`]: the counters and the summary.
 
 mod backoff;
@@ -21,6 +22,7 @@ mod pacing;
 mod requests;
 mod serials;
 mod spray;
+mod tls;
 mod totals;
 
 use crate::cli::LoadgenArgs;
@@ -50,6 +52,12 @@ pub enum LoadgenError {
     /// `--first-serial` has no number to count up from.
     #[error(transparent)]
     Serial(#[from] serials::NoDigits),
+    /// A TLS file (`--tls-ca`, a device's certificate or key) cannot be used.
+    #[error("{0}")]
+    Tls(#[from] mpos_tls::TlsFileError),
+    /// The host's name for TLS is not a DNS name or an IP address.
+    #[error("{0:?} is not a name a TLS certificate can carry: give --tls-server-name")]
+    ServerName(String),
     /// The runtime could not start.
     #[error("{0}")]
     Runtime(String),
@@ -70,6 +78,8 @@ struct Settings {
     layout: Layout,
     log: Option<Mutex<BufWriter<File>>>,
     mtis: Mtis,
+    /// TLS to the host, when `--tls-ca` asks for it.
+    tls: Option<tls::Tls>,
 }
 
 /// The MTIs sent.
@@ -106,6 +116,7 @@ impl Settings {
             layout: Layout::shipped("generic-1987-ascii").expect("the shipped layout"),
             log: None,
             mtis: Mtis::SENT,
+            tls: None,
         }
     }
 
@@ -122,6 +133,7 @@ impl Settings {
 /// Runs the load and prints the summary; the process exits 0 whatever the host did.
 pub fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
     let serials = Serials::starting_at(&args.first_serial)?;
+    let tls = tls::Tls::load(&args, &serials)?;
     let log = match &args.log_approved {
         Some(path) => Some(Mutex::new(BufWriter::new(
             OpenOptions::new()
@@ -167,6 +179,7 @@ pub fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
             layout,
             log,
             mtis: Mtis::SENT,
+            tls,
         });
         let totals = Arc::new(Totals::new(
             args.devices,
@@ -176,11 +189,12 @@ pub fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
         let progress = (!args.json).then(|| progress_bar(args.duration));
         let devices: Vec<_> = (0..args.devices)
             .map(|index| {
-                tokio::spawn(device::run(
-                    index,
-                    Arc::clone(&settings),
-                    Arc::clone(&totals),
-                ))
+                let (settings, totals) = (Arc::clone(&settings), Arc::clone(&totals));
+                if args.handshakes {
+                    tokio::spawn(device::handshakes(index, settings, totals))
+                } else {
+                    tokio::spawn(device::run(index, settings, totals))
+                }
             })
             .collect();
         let guessers: Vec<_> = args
@@ -228,6 +242,7 @@ pub fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
         totals
     });
     let load = match args.rate {
+        _ if args.handshakes => "TLS handshakes only".to_owned(),
         Some(rate) => format!(
             "open loop at {rate}/s (at most {} in flight each)",
             args.pipeline

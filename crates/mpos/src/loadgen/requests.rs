@@ -100,6 +100,16 @@ impl Requests {
         )
     }
 
+    /// An 0800 echo (allowed before sign-on).
+    pub(super) fn echo(&mut self, settings: &Settings) -> Bytes {
+        let stan = self.stan();
+        encode(
+            &settings.layout,
+            settings.mtis.network,
+            &[(7, &de7()), (11, &stan), (70, "301")],
+        )
+    }
+
     /// Remembers an approved purchase for later refunds and reversals.
     pub(super) fn approved(&mut self, sent: Sent, rrn: &str) {
         if let Sent::Purchase { stan, de7, amount } = sent {

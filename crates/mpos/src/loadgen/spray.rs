@@ -28,7 +28,8 @@ pub(super) async fn run(index: u32, rate: u32, settings: Arc<Settings>, totals: 
     let mut guess = u64::from(index) << 40 | u64::from(std::process::id());
     let mut next_due = Instant::now() + interval.mul_f64(f64::from(index) / f64::from(CONNECTIONS));
     while Instant::now() < deadline {
-        let Some(connection) = Connection::open(&settings.address, deadline).await else {
+        let tls = settings.tls.as_ref().map(|tls| tls.anonymous());
+        let Some(connection) = Connection::open(&settings, tls, &totals, deadline).await else {
             if backoff.wait(deadline).await {
                 continue;
             }

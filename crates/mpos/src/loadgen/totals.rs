@@ -46,6 +46,10 @@ pub(super) struct Totals {
     /// Wrong-password sign-ons sent and answered (`--wrong-sign-ons`).
     pub(super) wrong_sent: AtomicU64,
     pub(super) wrong_answered: AtomicU64,
+    /// TLS handshakes completed in full, resumed, and failed.
+    pub(super) tls_full: AtomicU64,
+    pub(super) tls_resumed: AtomicU64,
+    pub(super) tls_failures: AtomicU64,
     /// Devices signed on at least once, and when the last of them did.
     first_sign_ons: AtomicU64,
     all_signed_on_us: AtomicU64,
@@ -81,12 +85,25 @@ impl Totals {
             skipped: AtomicU64::new(0),
             wrong_sent: AtomicU64::new(0),
             wrong_answered: AtomicU64::new(0),
+            tls_full: AtomicU64::new(0),
+            tls_resumed: AtomicU64::new(0),
+            tls_failures: AtomicU64::new(0),
             first_sign_ons: AtomicU64::new(0),
             all_signed_on_us: AtomicU64::new(NEVER),
             waiting: AtomicI64::new(0),
             first_reconnect_us: AtomicU64::new(NEVER),
             all_resumed_us: AtomicU64::new(NEVER),
         }
+    }
+
+    /// Counts a completed TLS handshake by its kind.
+    pub(super) fn tls_handshake(&self, kind: Option<mpos_tls::HandshakeKind>) {
+        let counter = if kind == Some(mpos_tls::HandshakeKind::Resumed) {
+            &self.tls_resumed
+        } else {
+            &self.tls_full
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     fn now_us(&self) -> u64 {
@@ -217,6 +234,12 @@ impl Totals {
                     "wrong_sign_ons_answered",
                     get(&self.wrong_answered).to_string(),
                 ),
+                ("tls_full_handshakes", get(&self.tls_full).to_string()),
+                ("tls_resumed_handshakes", get(&self.tls_resumed).to_string()),
+                (
+                    "tls_handshake_failures",
+                    get(&self.tls_failures).to_string(),
+                ),
             ];
             let body: Vec<String> = fields
                 .iter()
@@ -271,6 +294,19 @@ impl Totals {
         if skipped > 0 {
             text.push_str(&format!(
                 "  skipped    {skipped} slots due while disconnected\n"
+            ));
+        }
+        let (full, resumed, failed) = (
+            get(&self.tls_full),
+            get(&self.tls_resumed),
+            get(&self.tls_failures),
+        );
+        if full + resumed + failed > 0 {
+            let rate = |n: u64| n as f64 / elapsed.as_secs_f64().max(0.001);
+            text.push_str(&format!(
+                "  TLS        {full} full handshakes ({:.1}/s), {resumed} resumed ({:.1}/s), {failed} failed\n",
+                rate(full),
+                rate(resumed),
             ));
         }
         let wrong = get(&self.wrong_sent);
