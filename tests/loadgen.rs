@@ -357,3 +357,60 @@ fn over_mutual_tls_devices_pay_and_resume_their_own_sessions() {
         "{metrics}"
     );
 }
+
+/// A TLS host killed and restarted under load: every device comes back
+/// and resumes its TLS session (the ticket keys outlive the process), so
+/// the reconnect storm pays no full handshakes.
+#[test]
+fn over_tls_a_restarted_host_resumes_every_devices_session() {
+    let devices = ["LOAD-0001", "LOAD-0002", "LOAD-0003", "LOAD-0004"];
+    let pki = mpos_testkit::tls::DemoPki::new(&MPOS, &devices);
+    let fixture = mpos_testkit::fixture("load.toml");
+    let fixtures = ["--fixtures", fixture.to_str().unwrap()];
+    let env: Vec<(&str, String)> = pki.host_env(true);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut server = MPOS.serve_in(tempfile::tempdir().unwrap(), &fixtures, &env);
+    let iso = server.iso.clone();
+    let (ca, dir) = (
+        pki.file("ca.pem"),
+        pki.path("").to_str().unwrap().to_owned(),
+    );
+    let log = server.data_dir().join("approved.log");
+    let client = loadgen(&iso, "6", &log)
+        .args(["--tls-ca", &ca, "--tls-cert-dir", &dir])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    server.child.kill().unwrap(); // SIGKILL, mid-load
+    server.child.wait().unwrap();
+    let data = std::mem::replace(&mut server.data, tempfile::tempdir().unwrap());
+    drop(server);
+    std::thread::sleep(Duration::from_millis(500));
+    let restarted = MPOS.serve_at_with(data, &iso, &fixtures, &env);
+
+    let out = client.wait_with_output().unwrap();
+    assert!(out.status.success(), "loadgen exits 0");
+    let json = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(json_number(&json, "reconnects"), DEVICES, "{json}");
+    assert_eq!(
+        json_number(&json, "tls_full_handshakes"),
+        DEVICES,
+        "only the first: {json}"
+    );
+    assert_eq!(
+        json_number(&json, "tls_resumed_handshakes"),
+        DEVICES,
+        "{json}"
+    );
+    assert_eq!(json_number(&json, "tls_handshake_failures"), 0.0, "{json}");
+    let metrics = restarted.metrics();
+    assert_eq!(
+        mpos_testkit::tls::counter(
+            &metrics,
+            "mpos_tls_handshakes_total{listener=\"iso\",version=\"TLSv1.3\",kind=\"full\"}"
+        ),
+        0,
+        "the restarted host did no full handshake: {metrics}"
+    );
+}

@@ -92,6 +92,17 @@ impl Mpos {
         self.start(data, iso, extra, &[], Stdio::inherit())
     }
 
+    /// [`Mpos::serve_at`] with environment variables (TLS files, limits).
+    pub fn serve_at_with(
+        &self,
+        data: tempfile::TempDir,
+        iso: &str,
+        extra: &[&str],
+        env: &[(&str, &str)],
+    ) -> Server {
+        self.start(data, iso, extra, env, Stdio::inherit())
+    }
+
     /// Starts `mpos serve` on a fresh data folder as [`Mpos::serve_in`]
     /// does, but through `launcher`: a command whose arguments end in the
     /// binary, which gets the serve arguments after them, e.g. `sh -c

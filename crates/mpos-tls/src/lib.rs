@@ -11,6 +11,8 @@
 //! - [`client`]: the load generator's (and tests') client configuration,
 //!   with a session cache of its own per device so a reconnect storm resumes
 //!   instead of paying full handshakes.
+//! - [`tickets`]: session ticket keys that roll daily and outlive a
+//!   restart, so the reconnect storm after one resumes sessions.
 //! - [`peer`]: the subject common name of a verified client certificate
 //!   (a reader's serial).
 //! - [`accept`]: one server handshake, bounded in time and counted.
@@ -22,6 +24,7 @@ pub mod files;
 pub mod metrics;
 pub mod peer;
 pub mod server;
+pub mod tickets;
 
 pub use accept::{Accepted, TlsListener, accept};
 pub use client::{ClientIdentity, ClientTls};
@@ -30,6 +33,7 @@ pub use metrics::{HandshakeFailure, TlsMetrics};
 pub use rustls::HandshakeKind;
 pub use rustls::pki_types::ServerName;
 pub use server::{ReloadableServerTls, ServerTlsFiles};
+pub use tickets::{TicketKeyError, TicketKeys};
 pub use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use std::sync::Arc;

@@ -4,6 +4,7 @@
 //! touching connections already open.
 
 use crate::files::{self, FileRole, Problem, TlsFileError};
+use crate::tickets::TicketKeys;
 use arc_swap::ArcSwap;
 use rustls::server::{ServerSessionMemoryCache, WebPkiClientVerifier};
 use rustls::{InconsistentKeys, ServerConfig};
@@ -31,11 +32,13 @@ pub struct ServerTlsFiles {
 
 /// Builds a server configuration: TLS 1.3 and 1.2 only, the files' chain
 /// and key (which must match), client certificates required from
-/// `client_ca` when set, stateless session tickets, and `alpn` offered
-/// (empty: none).
+/// `client_ca` when set, stateless session tickets (under `tickets`' keys,
+/// which outlive the process, or under keys of this configuration's own),
+/// and `alpn` offered (empty: none).
 pub fn server_config(
     files: &ServerTlsFiles,
     alpn: &[&[u8]],
+    tickets: Option<&Arc<TicketKeys>>,
 ) -> Result<Arc<ServerConfig>, TlsFileError> {
     let chain = files::certificates(&files.cert, FileRole::Certificate)?;
     let key = files::private_key(&files.key)?;
@@ -72,13 +75,30 @@ pub fn server_config(
             ),
             other => refused(FileRole::PrivateKey, &files.key, other),
         })?;
-    // A new ticket key with every configuration: after a rotation, a
-    // session from before it cannot be resumed past the new client CA.
-    config.ticketer = rustls::crypto::ring::Ticketer::new()
-        .map_err(|error| refused(FileRole::Certificate, &files.cert, error))?;
+    // Tickets are bound to the client CA: after a rotation to another CA,
+    // a session from before it cannot be resumed past the new one.
+    config.ticketer = match tickets {
+        Some(keys) => keys.ticketer(client_ca_context(files)),
+        None => rustls::crypto::ring::Ticketer::new()
+            .map_err(|error| refused(FileRole::Certificate, &files.cert, error))?,
+    };
     config.session_storage = ServerSessionMemoryCache::new(SESSION_IDS_REMEMBERED);
     config.alpn_protocols = alpn.iter().map(|protocol| protocol.to_vec()).collect();
     Ok(Arc::new(config))
+}
+
+/// What session tickets are bound to: the client CA file's contents (or
+/// its absence).
+fn client_ca_context(files: &ServerTlsFiles) -> [u8; 32] {
+    let contents = files
+        .client_ca
+        .as_ref()
+        .and_then(|ca| std::fs::read(ca).ok())
+        .unwrap_or_default();
+    let digest = ring::digest::digest(&ring::digest::SHA256, &contents);
+    let mut context = [0u8; 32];
+    context.copy_from_slice(digest.as_ref());
+    context
 }
 
 /// A listener's TLS configuration, read again from the same files on
@@ -88,6 +108,7 @@ pub fn server_config(
 pub struct ReloadableServerTls {
     files: ServerTlsFiles,
     alpn: Vec<Vec<u8>>,
+    tickets: Option<Arc<TicketKeys>>,
     current: ArcSwap<ServerConfig>,
 }
 
@@ -100,12 +121,24 @@ impl std::fmt::Debug for ReloadableServerTls {
 }
 
 impl ReloadableServerTls {
-    /// Loads the files once; an error names the file at fault.
+    /// Loads the files once; an error names the file at fault. Session
+    /// tickets are under keys of the process's own (a restart voids them).
     pub fn load(files: ServerTlsFiles, alpn: &[&[u8]]) -> Result<Self, TlsFileError> {
-        let config = server_config(&files, alpn)?;
+        Self::load_with_tickets(files, alpn, None)
+    }
+
+    /// [`load`](Self::load), with session tickets under `tickets`' keys,
+    /// which a restart keeps.
+    pub fn load_with_tickets(
+        files: ServerTlsFiles,
+        alpn: &[&[u8]],
+        tickets: Option<Arc<TicketKeys>>,
+    ) -> Result<Self, TlsFileError> {
+        let config = server_config(&files, alpn, tickets.as_ref())?;
         Ok(ReloadableServerTls {
             files,
             alpn: alpn.iter().map(|protocol| protocol.to_vec()).collect(),
+            tickets,
             current: ArcSwap::new(config),
         })
     }
@@ -114,7 +147,7 @@ impl ReloadableServerTls {
     /// nothing changes and the error says which file is at fault.
     pub fn reload(&self) -> Result<(), TlsFileError> {
         let alpn: Vec<&[u8]> = self.alpn.iter().map(Vec::as_slice).collect();
-        let config = server_config(&self.files, &alpn)?;
+        let config = server_config(&self.files, &alpn, self.tickets.as_ref())?;
         self.current.store(config);
         Ok(())
     }

@@ -187,3 +187,34 @@ async fn a_reload_with_bad_files_keeps_the_old_ones_and_a_good_one_takes_over() 
     let (outcome, _) = handshake(&server, trust.config(None, false).unwrap(), &metrics).await;
     assert_eq!(outcome, Ok(None));
 }
+
+#[tokio::test]
+async fn with_ticket_keys_on_disk_a_session_resumes_on_a_restarted_server_but_not_past_a_new_client_ca()
+ {
+    let pki = Pki::new();
+    pki.leaf("server", "localhost", &["localhost"]);
+    pki.leaf("MPOS-0001", "MPOS-0001", &[]);
+    let keys_file = pki.path("tls-tickets.key");
+    let start = || {
+        let keys = crate::TicketKeys::open(&keys_file).unwrap();
+        ReloadableServerTls::load_with_tickets(pki.server_files(true), &[], Some(keys)).unwrap()
+    };
+    let trust = ClientTls::trusting(&pki.path("ca.pem")).unwrap();
+    let identity =
+        ClientIdentity::load(&pki.path("MPOS-0001.pem"), &pki.path("MPOS-0001.key")).unwrap();
+    let client = trust.config(Some(&identity), true).unwrap();
+    let metrics = Arc::new(TlsMetrics::default());
+    let (_, kind) = handshake(&start(), Arc::clone(&client), &metrics).await;
+    assert_eq!(kind, Some(HandshakeKind::Full));
+    // A new server (a restarted process) over the same key file.
+    let (outcome, kind) = handshake(&start(), Arc::clone(&client), &metrics).await;
+    assert_eq!(kind, Some(HandshakeKind::Resumed));
+    assert_eq!(outcome, Ok(Some("MPOS-0001".to_owned())));
+    // Another client CA file (the same CA appended twice): the old session
+    // is not resumed past it.
+    let ca = std::fs::read_to_string(pki.path("ca.pem")).unwrap();
+    std::fs::write(pki.path("ca.pem"), format!("{ca}{ca}")).unwrap();
+    let (outcome, kind) = handshake(&start(), client, &metrics).await;
+    assert_eq!(kind, Some(HandshakeKind::Full));
+    assert_eq!(outcome, Ok(Some("MPOS-0001".to_owned())));
+}

@@ -42,6 +42,9 @@ pub enum CliError {
         /// Which file, and what is wrong with it.
         source: mpos_tls::TlsFileError,
     },
+    /// The TLS session ticket keys could not be read or created.
+    #[error(transparent)]
+    TicketKeys(#[from] mpos_tls::TicketKeyError),
     /// `[host] layout` could not be loaded.
     #[error("host layout {layout}: {source}")]
     Layout {

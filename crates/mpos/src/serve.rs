@@ -52,21 +52,21 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
     config.check_app_download()?;
     // Before the data folder or anything else is touched: a bad
     // certificate stops the start with one line naming the file.
-    let iso_tls = config
-        .host_tls_files()
-        .map(|files| {
-            mpos_tls::ReloadableServerTls::load(files, &[])
-                .map(|config| mpos_tls::TlsListener::new(Arc::new(config)))
-                .map_err(|source| CliError::Tls {
-                    listener: "ISO 8583",
-                    source,
-                })
-        })
-        .transpose()?;
+    let iso_tls_files = config.host_tls_files();
+    if let Some(files) = &iso_tls_files {
+        iso_tls(files, None)?;
+    }
     // Whatever mpos, SQLite or the mailer creates from here on is its
     // owner's only (deployment.md, section 4).
     crate::data_dir::private_umask();
     let app = App::build(config)?;
+    let iso_tls = match iso_tls_files {
+        Some(files) => {
+            let path = app.config.data_dir.join(TICKET_KEYS_FILE);
+            Some(iso_tls(&files, Some(mpos_tls::TicketKeys::open(&path)?))?)
+        }
+        None => None,
+    };
     let http_connections = open_files_for(&app.config);
     load_fixtures_if_empty(&app.store, args.fixtures.as_deref())?;
     let mailer = Mailer::new(app.config.mail_settings())?;
@@ -80,6 +80,24 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
     app.store.flush_blocking()?;
     crate::output::write_stdout("mpos stopped.\n");
     Ok(())
+}
+
+/// The session ticket keys' file in the data folder: they roll daily and
+/// outlive a restart, so the fleet's reconnect storm after one resumes its
+/// TLS sessions instead of paying a full handshake per reader.
+const TICKET_KEYS_FILE: &str = "tls-tickets.key";
+
+/// The ISO 8583 listener's TLS from `files`; an error names the file.
+fn iso_tls(
+    files: &mpos_tls::ServerTlsFiles,
+    tickets: Option<Arc<mpos_tls::TicketKeys>>,
+) -> Result<mpos_tls::TlsListener, CliError> {
+    mpos_tls::ReloadableServerTls::load_with_tickets(files.clone(), &[], tickets)
+        .map(|config| mpos_tls::TlsListener::new(Arc::new(config)))
+        .map_err(|source| CliError::Tls {
+            listener: "ISO 8583",
+            source,
+        })
 }
 
 /// Raises the open-file limit for the host's, HTTP's and the metrics'
