@@ -132,7 +132,7 @@ impl TicketKeys {
                 .map_err(|_| TicketKeyError::Random)?;
             keys.push(DayKey { day, key });
         }
-        keys.sort_by(|a, b| b.day.cmp(&a.day));
+        keys.sort_by_key(|k| std::cmp::Reverse(k.day));
         self.save(&keys)
     }
 
