@@ -52,10 +52,16 @@ fn json_number(json: &str, key: &str) -> f64 {
 }
 
 /// Starts `mpos loadgen` for `seconds` (approvals logged into the data
-/// folder), and 1.5 s into the load kills the host with SIGKILL.
-fn load_then_kill_the_host(server: &mut Server, seconds: &str) -> std::process::Child {
+/// folder, `extra` options after the usual ones), and 1.5 s into the load
+/// kills the host with SIGKILL.
+fn load_then_kill_the_host(
+    server: &mut Server,
+    seconds: &str,
+    extra: &[String],
+) -> std::process::Child {
     let log = server.data_dir().join("approved.log");
     let client = loadgen(&server.iso, seconds, &log)
+        .args(extra)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -125,7 +131,7 @@ fn a_short_run_prints_a_json_summary_and_logs_every_approval() {
 fn every_approval_received_survives_a_sigkill_of_the_host() {
     let data = tempfile::tempdir().unwrap();
     let mut server = load_server(data);
-    let client = load_then_kill_the_host(&mut server, "6");
+    let client = load_then_kill_the_host(&mut server, "6", &[]);
     let out = client.wait_with_output().unwrap();
     assert!(out.status.success(), "loadgen exits 0 when the host dies");
     let json = String::from_utf8(out.stdout).unwrap();
@@ -164,7 +170,7 @@ fn approved_rows(data: &std::path::Path) -> i64 {
 fn devices_resume_by_ticket_across_a_sigkill_and_restart_of_the_host() {
     let mut server = load_server(tempfile::tempdir().unwrap());
     let iso = server.iso.clone();
-    let client = load_then_kill_the_host(&mut server, "7");
+    let client = load_then_kill_the_host(&mut server, "7", &[]);
     let data = std::mem::replace(&mut server.data, tempfile::tempdir().unwrap());
     drop(server);
     let approved_at_kill = approved_rows(data.path());
@@ -285,29 +291,48 @@ fn a_host_that_stops_answering_does_not_keep_loadgen_running() {
     );
 }
 
+/// Demo certificates for the load fixture's first [`DEVICES`] readers.
+fn load_devices_pki() -> mpos_testkit::tls::DemoPki {
+    let serials: Vec<String> = (1..=DEVICES as u32)
+        .map(|n| format!("LOAD-{n:04}"))
+        .collect();
+    let serials: Vec<&str> = serials.iter().map(String::as_str).collect();
+    mpos_testkit::tls::DemoPki::new(&MPOS, &serials)
+}
+
+/// A load host over `data` on `iso` that requires `pki`'s client certificates.
+fn serve_load_over_mutual_tls(
+    pki: &mpos_testkit::tls::DemoPki,
+    data: tempfile::TempDir,
+    iso: &str,
+) -> Server {
+    let fixture = mpos_testkit::fixture("load.toml");
+    let env = pki.host_env(true);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    MPOS.serve_at_with(data, iso, &["--fixtures", fixture.to_str().unwrap()], &env)
+}
+
+/// loadgen's options for mutual TLS with `pki`'s certificates.
+fn mutual_tls_args(pki: &mpos_testkit::tls::DemoPki) -> [String; 4] {
+    [
+        "--tls-ca".into(),
+        pki.file("ca.pem"),
+        "--tls-cert-dir".into(),
+        pki.path("").to_str().unwrap().to_owned(),
+    ]
+}
+
 /// `loadgen` over mutual TLS with the demo certificates of its devices:
 /// payments as over plain TCP; every device resumes its own session on
 /// each new connection (`--handshakes`), unless told not to.
 #[test]
 fn over_mutual_tls_devices_pay_and_resume_their_own_sessions() {
-    let devices = ["LOAD-0001", "LOAD-0002", "LOAD-0003", "LOAD-0004"];
-    let pki = mpos_testkit::tls::DemoPki::new(&MPOS, &devices);
-    let fixture = mpos_testkit::fixture("load.toml");
-    let env: Vec<(&str, String)> = pki.host_env(true);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let server = MPOS.serve_in(
-        tempfile::tempdir().unwrap(),
-        &["--fixtures", fixture.to_str().unwrap()],
-        &env,
-    );
-    let (ca, dir) = (
-        pki.file("ca.pem"),
-        pki.path("").to_str().unwrap().to_owned(),
-    );
+    let pki = load_devices_pki();
+    let server = serve_load_over_mutual_tls(&pki, tempfile::tempdir().unwrap(), "127.0.0.1:0");
     let run = |extra: &[&str]| {
         let log = server.data_dir().join("approved.log");
         let out = loadgen(&server.iso, "2", &log)
-            .args(["--tls-ca", &ca, "--tls-cert-dir", &dir])
+            .args(mutual_tls_args(&pki))
             .args(extra)
             .output()
             .unwrap();
@@ -363,31 +388,14 @@ fn over_mutual_tls_devices_pay_and_resume_their_own_sessions() {
 /// the reconnect storm pays no full handshakes.
 #[test]
 fn over_tls_a_restarted_host_resumes_every_devices_session() {
-    let devices = ["LOAD-0001", "LOAD-0002", "LOAD-0003", "LOAD-0004"];
-    let pki = mpos_testkit::tls::DemoPki::new(&MPOS, &devices);
-    let fixture = mpos_testkit::fixture("load.toml");
-    let fixtures = ["--fixtures", fixture.to_str().unwrap()];
-    let env: Vec<(&str, String)> = pki.host_env(true);
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut server = MPOS.serve_in(tempfile::tempdir().unwrap(), &fixtures, &env);
+    let pki = load_devices_pki();
+    let mut server = serve_load_over_mutual_tls(&pki, tempfile::tempdir().unwrap(), "127.0.0.1:0");
     let iso = server.iso.clone();
-    let (ca, dir) = (
-        pki.file("ca.pem"),
-        pki.path("").to_str().unwrap().to_owned(),
-    );
-    let log = server.data_dir().join("approved.log");
-    let client = loadgen(&iso, "6", &log)
-        .args(["--tls-ca", &ca, "--tls-cert-dir", &dir])
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    server.child.kill().unwrap(); // SIGKILL, mid-load
-    server.child.wait().unwrap();
+    let client = load_then_kill_the_host(&mut server, "6", &mutual_tls_args(&pki));
     let data = std::mem::replace(&mut server.data, tempfile::tempdir().unwrap());
     drop(server);
     std::thread::sleep(Duration::from_millis(500));
-    let restarted = MPOS.serve_at_with(data, &iso, &fixtures, &env);
+    let restarted = serve_load_over_mutual_tls(&pki, data, &iso);
 
     let out = client.wait_with_output().unwrap();
     assert!(out.status.success(), "loadgen exits 0");
