@@ -51,15 +51,22 @@ payments() {
     done
 }
 
+# The host's CPU time so far (user + system), in clock ticks.
+host_ticks() { awk '{print $14 + $15}' "/proc/$HOST_PID/stat"; }
+
 handshakes() {
+    local ticks_per_s; ticks_per_s=$(getconf CLK_TCK)
     for mode in tls mtls; do
         start_with $mode "handshakes-$mode"
-        # shellcheck disable=SC2046
-        echo "$mode full: $($MPOS loadgen --iso $ISO --devices 64 --duration 10 --handshakes \
-            --tls-no-resume $(client $mode) --json)"
-        # shellcheck disable=SC2046
-        echo "$mode resumed: $($MPOS loadgen --iso $ISO --devices 64 --duration 10 --handshakes \
-            $(client $mode) --json)"
+        for kind in full resumed; do
+            local resume=(); [ $kind = full ] && resume=(--tls-no-resume)
+            local before; before=$(host_ticks)
+            # shellcheck disable=SC2046
+            local json; json=$($MPOS loadgen --iso $ISO --devices 64 --duration 10 --handshakes \
+                "${resume[@]}" $(client $mode) --json)
+            local after; after=$(host_ticks)
+            echo "$mode $kind: host CPU $(( (after - before) * 1000 / ticks_per_s )) ms; $json"
+        done
         kill_host
     done
 }
