@@ -422,3 +422,47 @@ fn over_tls_a_restarted_host_resumes_every_devices_session() {
         "the restarted host did no full handshake: {metrics}"
     );
 }
+
+/// `--iso A,B`: the devices are spread over two hosts; when A dies, its
+/// devices move to B and pay there (each host here has its own database,
+/// so they sign on again by password; on one shared database their tickets
+/// would do).
+#[test]
+fn devices_move_to_the_next_host_when_theirs_dies() {
+    let mut a = load_server(tempfile::tempdir().unwrap());
+    let b = load_server(tempfile::tempdir().unwrap());
+    let log = b.data_dir().join("approved.log");
+    let client = loadgen(&format!("{},{}", a.iso, b.iso), "6", &log)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    a.child.kill().unwrap(); // SIGKILL, mid-load
+    a.child.wait().unwrap();
+    let out = client.wait_with_output().unwrap();
+    assert!(out.status.success(), "loadgen exits 0");
+    let json = String::from_utf8(out.stdout).unwrap();
+    // Devices 1 and 3 (LOAD-0001, LOAD-0003) were on A.
+    assert_eq!(json_number(&json, "drops"), 2.0, "{json}");
+    assert_eq!(json_number(&json, "reconnects"), 2.0, "{json}");
+    assert!(json_number(&json, "failovers") >= 2.0, "{json}");
+    assert_eq!(json_number(&json, "sign_ons_by_password"), 6.0, "{json}");
+    assert!(
+        json_number(&json, "errors") <= 2.0 * PIPELINE,
+        "no errors beyond the requests in flight at the kill: {json}"
+    );
+    let store = mpos_testkit::app::in_dir(b.data_dir()).store;
+    for serial in ["LOAD-0001", "LOAD-0003"] {
+        let paid_on_b: i64 = store
+            .read(|c| {
+                c.query_row(
+                    "SELECT count(*) FROM transactions WHERE device_serial = ?1 AND response_code = '00'",
+                    [serial],
+                    |r| r.get(0),
+                )
+                .map_err(Into::into)
+            })
+            .unwrap();
+        assert!(paid_on_b > 0, "{serial} moved to B and paid there");
+    }
+}

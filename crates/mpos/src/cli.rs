@@ -73,8 +73,10 @@ pub struct ServeArgs {
 /// `mpos loadgen`.
 #[derive(Debug, Args)]
 pub struct LoadgenArgs {
-    /// The host's ISO 8583 address.
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8583")]
+    /// The host's ISO 8583 address, or several hosts' separated by commas (A,B): the
+    /// devices are spread over them, and a device whose host dies (or drops its
+    /// connection) moves to the next address and resumes there by ticket.
+    #[arg(long, value_name = "ADDR[,ADDR...]", default_value = "127.0.0.1:8583")]
     pub iso: String,
     /// Simulated devices, each on its own connection, numbered up from --first-serial
     /// (256 in fixtures/load.toml, 10,000 in fixtures/fleet.toml).

@@ -40,24 +40,30 @@ pub(super) struct Connection {
 }
 
 impl Connection {
-    /// Connects (and completes the TLS handshake with `tls` when given),
-    /// giving up at `deadline` or after [`CONNECT_TIMEOUT`]. TLS handshakes
-    /// are counted in `totals`.
+    /// Connects to host `host` (its index in `--iso`), completing the TLS
+    /// handshake with `tls` when given, giving up at `deadline` or after
+    /// [`CONNECT_TIMEOUT`]. TLS handshakes are counted in `totals`.
     pub(super) async fn open(
         settings: &Settings,
+        host: usize,
         tls: Option<&mpos_tls::TlsConnector>,
         totals: &Totals,
         deadline: Instant,
     ) -> Option<Self> {
         let until = deadline.min(Instant::now() + CONNECT_TIMEOUT);
-        let socket = tokio::time::timeout_at(until, TcpStream::connect(&settings.address))
+        let address = settings.hosts.address(host);
+        let socket = tokio::time::timeout_at(until, TcpStream::connect(address))
             .await
             .ok()?
             .ok()?;
         let _ = socket.set_nodelay(true);
-        let (read, write): (ReadHalf, WriteHalf) = match (tls, &settings.tls) {
-            (Some(connector), Some(run_tls)) => {
-                let handshake = connector.connect(run_tls.server_name.clone(), socket);
+        let server_name = settings
+            .tls
+            .as_ref()
+            .and_then(|run_tls| run_tls.server_name(host));
+        let (read, write): (ReadHalf, WriteHalf) = match (tls, server_name) {
+            (Some(connector), Some(server_name)) => {
+                let handshake = connector.connect(server_name.clone(), socket);
                 let Ok(Ok(stream)) = tokio::time::timeout_at(until, handshake).await else {
                     // One cut short by the end of the run is no failure.
                     if Instant::now() < deadline {
@@ -111,8 +117,9 @@ pub(super) async fn handshakes(index: u32, settings: Arc<Settings>, totals: Arc<
     let deadline = settings.deadline;
     let mut requests = Requests::new(&settings.serials.nth(index));
     let mut backoff = Backoff::new(u64::from(index));
+    let host = settings.hosts.first_for(index);
     while Instant::now() < deadline {
-        let answered = match Connection::open(&settings, tls, &totals, deadline).await {
+        let answered = match Connection::open(&settings, host, tls, &totals, deadline).await {
             Some(mut connection) => {
                 let echo = requests.echo(&settings);
                 connection.exchange(echo, deadline).await.is_some()
@@ -175,13 +182,16 @@ pub(super) async fn run(index: u32, settings: Arc<Settings>, totals: Arc<Totals>
     let (mut ever_signed_on, mut away) = (false, false);
     let settings = Arc::clone(&device.settings);
     let tls = settings.tls.as_ref().and_then(|tls| tls.device(index));
+    let mut host = settings.hosts.first_for(index);
     while Instant::now() < deadline {
-        let Some(mut connection) = Connection::open(&settings, tls, &device.totals, deadline).await
+        let Some(mut connection) =
+            Connection::open(&settings, host, tls, &device.totals, deadline).await
         else {
             device
                 .totals
                 .connect_failures
                 .fetch_add(1, Ordering::Relaxed);
+            fail_over(&settings, &mut host, &device.totals);
             if backoff.wait(deadline).await {
                 continue;
             }
@@ -194,6 +204,7 @@ pub(super) async fn run(index: u32, settings: Arc<Settings>, totals: Arc<Totals>
             SignOn::Done => backoff.reset(),
             SignOn::Refused => break,
             SignOn::Lost => {
+                fail_over(&settings, &mut host, &device.totals);
                 if backoff.wait(deadline).await {
                     continue;
                 }
@@ -212,6 +223,7 @@ pub(super) async fn run(index: u32, settings: Arc<Settings>, totals: Arc<Totals>
             Ended::Dropped => {
                 away = true;
                 device.totals.dropped();
+                fail_over(&settings, &mut host, &device.totals);
                 if !backoff.wait(deadline).await {
                     break;
                 }
@@ -221,6 +233,15 @@ pub(super) async fn run(index: u32, settings: Arc<Settings>, totals: Arc<Totals>
     if !ever_signed_on {
         // As before reconnection existed: a device that never got to pay is an error.
         device.totals.errors.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// A host failed the device (no connection, or it dropped): the next
+/// attempt goes to the next host, when there is another.
+fn fail_over(settings: &Settings, host: &mut usize, totals: &Totals) {
+    if let Some(next) = settings.hosts.next(*host) {
+        *host = next;
+        totals.failovers.fetch_add(1, Ordering::Relaxed);
     }
 }
 

@@ -10,6 +10,7 @@
 //! summary.
 //!
 //! - [`device`]: one app's connections, sign-ons and payments;
+//! - [`hosts`]: the hosts (`--iso A,B`) and a device's failover between them;
 //! - [`requests`]: the messages it sends;
 //! - [`pacing`]: when it sends them; [`backoff`]: when it reconnects;
 //! - [`spray`]: the optional password guesser;
@@ -18,6 +19,7 @@
 
 mod backoff;
 mod device;
+mod hosts;
 mod pacing;
 mod requests;
 mod serials;
@@ -58,6 +60,9 @@ pub enum LoadgenError {
     /// The host's name for TLS is not a DNS name or an IP address.
     #[error("{0:?} is not a name a TLS certificate can carry: give --tls-server-name")]
     ServerName(String),
+    /// `--iso` lists an empty address.
+    #[error("--iso {0:?}: give one address or several separated by commas (A,B)")]
+    Hosts(String),
     /// The runtime could not start.
     #[error("{0}")]
     Runtime(String),
@@ -65,7 +70,7 @@ pub enum LoadgenError {
 
 /// Run-wide settings every device reads.
 struct Settings {
-    address: String,
+    hosts: hosts::Hosts,
     password: String,
     merchant: String,
     terminal: String,
@@ -103,7 +108,7 @@ impl Settings {
     fn for_tests() -> Self {
         let started = Instant::now();
         Settings {
-            address: "127.0.0.1:1".into(),
+            hosts: hosts::Hosts::parse("127.0.0.1:1").expect("an address"),
             password: "load-pass-1".into(),
             merchant: "MTBLOAD00000001".into(),
             terminal: "90000001".into(),
@@ -133,7 +138,8 @@ impl Settings {
 /// Runs the load and prints the summary; the process exits 0 whatever the host did.
 pub fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
     let serials = Serials::starting_at(&args.first_serial)?;
-    let tls = tls::Tls::load(&args, &serials)?;
+    let hosts = hosts::Hosts::parse(&args.iso)?;
+    let tls = tls::Tls::load(&args, &serials, &hosts)?;
     let log = match &args.log_approved {
         Some(path) => Some(Mutex::new(BufWriter::new(
             OpenOptions::new()
@@ -166,7 +172,7 @@ pub fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
     let totals = runtime.block_on(async {
         let started = Instant::now();
         let settings = Arc::new(Settings {
-            address: args.iso.clone(),
+            hosts,
             password: args.password.clone(),
             merchant: args.merchant.clone(),
             terminal: args.terminal.clone(),

@@ -29,7 +29,9 @@ pub(super) async fn run(index: u32, rate: u32, settings: Arc<Settings>, totals: 
     let mut next_due = Instant::now() + interval.mul_f64(f64::from(index) / f64::from(CONNECTIONS));
     while Instant::now() < deadline {
         let tls = settings.tls.as_ref().map(|tls| tls.anonymous());
-        let Some(connection) = Connection::open(&settings, tls, &totals, deadline).await else {
+        let host = settings.hosts.first_for(index);
+        let Some(connection) = Connection::open(&settings, host, tls, &totals, deadline).await
+        else {
             if backoff.wait(deadline).await {
                 continue;
             }

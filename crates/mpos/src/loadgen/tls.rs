@@ -4,6 +4,7 @@
 //! instead of a shared cache handing a few tickets to a fleet.
 
 use super::LoadgenError;
+use super::hosts::Hosts;
 use super::serials::Serials;
 use crate::cli::LoadgenArgs;
 use mpos_tls::{ClientIdentity, ClientTls, ServerName, TlsConnector};
@@ -15,24 +16,34 @@ pub(super) struct Tls {
     devices: Vec<TlsConnector>,
     /// For the password guessers: no certificate, no resumption.
     anonymous: TlsConnector,
-    /// The host's name, as its certificate must carry it.
-    pub(super) server_name: ServerName<'static>,
+    /// Each host's name (by its index in `--iso`), as its certificate must
+    /// carry it.
+    server_names: Vec<ServerName<'static>>,
 }
 
 impl Tls {
     /// The run's TLS, when `--tls-ca` asks for it; an error names the file
     /// at fault (all read before the run starts).
-    pub(super) fn load(args: &LoadgenArgs, serials: &Serials) -> Result<Option<Tls>, LoadgenError> {
+    pub(super) fn load(
+        args: &LoadgenArgs,
+        serials: &Serials,
+        hosts: &Hosts,
+    ) -> Result<Option<Tls>, LoadgenError> {
         let Some(ca) = &args.tls_ca else {
             return Ok(None);
         };
         let trust = ClientTls::trusting(ca)?;
-        let name = match &args.tls_server_name {
-            Some(name) => name.clone(),
-            None => host_part(&args.iso).to_owned(),
-        };
-        let server_name =
-            ServerName::try_from(name.clone()).map_err(|_| LoadgenError::ServerName(name))?;
+        let server_names = hosts
+            .addresses()
+            .iter()
+            .map(|address| {
+                let name = match &args.tls_server_name {
+                    Some(name) => name.clone(),
+                    None => host_part(address).to_owned(),
+                };
+                ServerName::try_from(name.clone()).map_err(|_| LoadgenError::ServerName(name))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let resume = !args.tls_no_resume;
         let devices = (0..args.devices)
             .map(|index| {
@@ -52,7 +63,7 @@ impl Tls {
         Ok(Some(Tls {
             devices,
             anonymous: TlsConnector::from(trust.config(None, false)?),
-            server_name,
+            server_names,
         }))
     }
 
@@ -61,6 +72,11 @@ impl Tls {
         usize::try_from(index)
             .ok()
             .and_then(|i| self.devices.get(i))
+    }
+
+    /// The name host `host` (its index in `--iso`) must show.
+    pub(super) fn server_name(&self, host: usize) -> Option<&ServerName<'static>> {
+        self.server_names.get(host)
     }
 
     /// The password guessers' connector.

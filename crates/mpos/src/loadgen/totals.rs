@@ -41,6 +41,8 @@ pub(super) struct Totals {
     pub(super) reconnects: AtomicU64,
     /// Connection attempts that failed (host down, refused, timed out).
     pub(super) connect_failures: AtomicU64,
+    /// Moves of a device to the next host (`--iso A,B`).
+    pub(super) failovers: AtomicU64,
     /// Open-loop slots skipped while a device had no connection.
     pub(super) skipped: AtomicU64,
     /// Wrong-password sign-ons sent and answered (`--wrong-sign-ons`).
@@ -82,6 +84,7 @@ impl Totals {
             drops: AtomicU64::new(0),
             reconnects: AtomicU64::new(0),
             connect_failures: AtomicU64::new(0),
+            failovers: AtomicU64::new(0),
             skipped: AtomicU64::new(0),
             wrong_sent: AtomicU64::new(0),
             wrong_answered: AtomicU64::new(0),
@@ -240,6 +243,7 @@ impl Totals {
                     "tls_handshake_failures",
                     get(&self.tls_failures).to_string(),
                 ),
+                ("failovers", get(&self.failovers).to_string()),
             ];
             let body: Vec<String> = fields
                 .iter()
@@ -284,10 +288,16 @@ impl Totals {
             },
         ));
         if drops > 0 || get(&self.connect_failures) > 0 {
+            let failovers = get(&self.failovers);
             text.push_str(&format!(
-                "  reconnects {reconnects} of {drops} lost connections{}; {} failed connection attempts\n",
+                "  reconnects {reconnects} of {drops} lost connections{}; {} failed connection attempts{}\n",
                 resumed_ms.map_or_else(String::new, |ms| format!(", all back in {ms:.0} ms")),
                 get(&self.connect_failures),
+                if failovers > 0 {
+                    format!("; {failovers} moves to the next host")
+                } else {
+                    String::new()
+                },
             ));
         }
         let skipped = get(&self.skipped);
