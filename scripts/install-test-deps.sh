@@ -13,6 +13,10 @@
 #     package-lock.json pins, for the stylesheet's compatibility check with
 #     the browsers the user manual names. Only at install time: the check
 #     itself downloads nothing.
+#   - Debian's postgresql package when no initdb is found: the tests start
+#     throwaway PostgreSQL clusters of their own (initdb into a temporary
+#     folder, a free loopback port, stopped at the end); the package's
+#     service is not used.
 # Each step does nothing when what it installs is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -83,6 +87,25 @@ install_node() {
     fi
 }
 
+install_postgresql() {
+    if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null; then
+        echo "error: PostgreSQL's initdb is missing and there is no apt-get; install PostgreSQL 13" \
+            "or later so that /usr/lib/postgresql/<version>/bin/initdb exists" >&2
+        exit 1
+    fi
+    echo "==> installing postgresql (Debian package) for the tests' throwaway clusters"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends postgresql
+    if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
+        echo "error: apt-get installed postgresql, but /usr/lib/postgresql/*/bin/initdb is missing" >&2
+        exit 1
+    fi
+}
+
 # `npm ci` (exactly package-lock.json) once per lock file: a stamp in
 # node_modules/ remembers which lock file was installed.
 install_css_compat() {
@@ -100,3 +123,4 @@ install_python_deps
 install_chromium
 install_node
 install_css_compat
+install_postgresql

@@ -14,7 +14,8 @@
 //! - [`server`]: the real `mpos` binary on free loopback ports, with an ISO
 //!   8583 client ([`iso`]) and a plain HTTP/1.1 client ([`http`]);
 //! - [`flood`]: idle connections held open against a listener;
-//! - [`tls`]: demo certificates, a TLS host, and Python's `ssl` as client.
+//! - [`tls`]: demo certificates, a TLS host, and Python's `ssl` as client;
+//! - [`postgres`]: throwaway PostgreSQL clusters on loopback.
 //!
 //! Dev-only (`publish = false`): it is a dev-dependency of the crates whose
 //! tests use it, never a dependency of production code. Test helpers
@@ -31,6 +32,7 @@ pub mod http;
 pub mod iso;
 pub mod legacy_css;
 pub mod messages;
+pub mod postgres;
 pub mod provision;
 pub mod server;
 pub mod tls;
