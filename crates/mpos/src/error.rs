@@ -83,6 +83,14 @@ pub enum CliError {
     /// `mpos iso` failed.
     #[error(transparent)]
     Iso(#[from] IsoError),
+    /// A listener's TLS file cannot be used: the section and the file.
+    #[error("[{section}] {source}")]
+    Tls {
+        /// The configuration section of the listener (`http`).
+        section: &'static str,
+        /// Which file, and what is wrong with it.
+        source: mpos_tls::TlsFileError,
+    },
     /// `mpos admin tls demo-certs` failed.
     #[error(transparent)]
     DemoCerts(#[from] crate::demo_certs::DemoCertsError),

@@ -9,7 +9,9 @@ use crate::config::{Config, FlagOverrides, HostFlags, HttpFlags, MetricsFlags};
 use crate::error::CliError;
 use crate::fixtures;
 use crate::health::{self, Health};
+use crate::http_server::https::{self, Https};
 use crate::http_server::{self, HttpLimits};
+use crate::tls_listeners::{self, TlsListener};
 use axum::Router;
 use axum::routing::get;
 use mpos_acquirer::{Metrics, Shutdown};
@@ -18,6 +20,7 @@ use mpos_domain::rules::SimulatorIssuer;
 use mpos_store::Store;
 use mpos_store::ops::audit::Actor;
 use mpos_store::ops::merchants;
+use mpos_tls::{ReloadableServerTls, TlsMetrics};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
@@ -50,6 +53,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         },
     )?;
     config.check_app_download()?;
+    let https = https_of(&config)?;
     // Whatever mpos, SQLite or the mailer creates from here on is its
     // owner's only (deployment.md, section 4).
     crate::data_dir::private_umask();
@@ -61,7 +65,7 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(&app, mailer, http_connections))?;
+    runtime.block_on(serve(&app, mailer, http_connections, https))?;
     // Everything answered; make sure every queued write is on disk.
     drop(runtime);
     app.store.flush_blocking()?;
@@ -112,6 +116,44 @@ fn open_files_for(config: &Config) -> usize {
     }
 }
 
+/// HTTPS for the cabinet's listener from `[http] tls_cert` and `tls_key`,
+/// or `None` for plain HTTP: read at start, so that a file that cannot be
+/// used stops `mpos serve` with one line naming it.
+fn https_of(config: &Config) -> Result<Option<Https>, CliError> {
+    let Some(files) = config.http.tls_files() else {
+        return Ok(None);
+    };
+    let tls = ReloadableServerTls::load(files, https::ALPN).map_err(|source| CliError::Tls {
+        section: "http",
+        source,
+    })?;
+    Ok(Some(Https {
+        tls: Arc::new(tls),
+        metrics: Arc::new(TlsMetrics::default()),
+    }))
+}
+
+/// The address e-mailed links start with when `[cabinet] public_url` is
+/// left at its default and the cabinet serves HTTPS: the default's
+/// `http://127.0.0.1:8080` would send a merchant's reset token in clear to
+/// a port that speaks only TLS. The listener's own address is the best
+/// guess; on any other than loopback merchants use a name only the
+/// operator knows, so it warns.
+fn https_public_url(http: std::net::SocketAddr) -> String {
+    let ip = http.ip();
+    if !ip.is_loopback() {
+        tracing::warn!(
+            "[cabinet] public_url is not set: e-mailed links point at https://{http}; \
+             set it to the https address merchants use"
+        );
+    }
+    if ip.is_unspecified() {
+        format!("https://localhost:{}", http.port())
+    } else {
+        format!("https://{http}")
+    }
+}
+
 /// An empty database gets `fixtures` (the built-in demo data by default),
 /// so the first start needs nothing else; a database with merchants is
 /// left as it is.
@@ -145,8 +187,23 @@ fn load_fixtures_if_empty(store: &Store, fixtures: Option<&Path>) -> Result<(), 
 /// Binds the three listeners (the metrics' unless turned off), prints how
 /// to use them, and serves until a signal: then no new connections, and
 /// what is in flight is answered.
-async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(), CliError> {
+async fn serve(
+    app: &App,
+    mailer: Mailer,
+    http_connections: usize,
+    https: Option<Https>,
+) -> Result<(), CliError> {
     let config = &app.config;
+    // Every listener serving TLS: SIGHUP reloads them, /metrics counts
+    // them. A TLS listener is one entry here.
+    let mut tls_listeners = Vec::new();
+    if let Some(https) = &https {
+        tls_listeners.push(TlsListener {
+            name: "http",
+            tls: Arc::clone(&https.tls),
+            metrics: Arc::clone(&https.metrics),
+        });
+    }
     // A fleet reconnects all at once after a restart: with the usual backlog
     // of 1,024 the kernel drops the rest of the SYNs and those readers wait
     // out the 1 s and 3 s of SYN retransmission.
@@ -170,10 +227,12 @@ async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(),
             .map_err(|e| CliError::Runtime(e.to_string()))
     };
     let metrics_address = metrics.as_ref().map(address).transpose()?;
+    let http_address = address(&http)?;
     print_banner(
         config,
         address(&iso)?,
-        address(&http)?,
+        http_address,
+        https.is_some(),
         metrics_address,
         &mailer,
     );
@@ -187,8 +246,13 @@ async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(),
         signals();
     });
     survive_file_size_limits();
+    tls_listeners::reload_on_sighup(tls_listeners.clone());
     let state = Arc::new(app.host_state(Arc::new(SimulatorIssuer)));
-    let cabinet = mpos_cabinet::Cabinet::new(app.store.clone(), app.cabinet_config(mailer));
+    let mut cabinet_config = app.cabinet_config(mailer);
+    if https.is_some() && config.cabinet.public_url_is_default {
+        cabinet_config.public_url = https_public_url(http_address);
+    }
+    let cabinet = mpos_cabinet::Cabinet::new(app.store.clone(), cabinet_config);
     let limits = HttpLimits {
         max_connections: http_connections,
         header_timeout: Duration::from_secs(config.http.header_timeout_secs),
@@ -207,6 +271,7 @@ async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(),
         http,
         cabinet_router,
         limits,
+        https,
         http_shutdown.clone(),
         "HTTP",
     ));
@@ -217,8 +282,11 @@ async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(),
         };
         listeners.spawn(http_server::serve(
             metrics,
-            metrics_router(Arc::clone(&state.metrics), health),
+            metrics_router(Arc::clone(&state.metrics), health, tls_listeners),
             metrics_limits,
+            // Plain: the metrics' listener is for loopback or a management
+            // network.
+            None,
             http_shutdown,
             "metrics",
         ));
@@ -256,17 +324,21 @@ fn survive_file_size_limits() {
     }
 }
 
-/// The metrics' listener: `/metrics` (Prometheus text: the host's counters
-/// and the readiness metrics), `/healthz` and `/readyz`.
-fn metrics_router(metrics: Arc<Metrics>, health: Health) -> Router {
+/// The metrics' listener: `/metrics` (Prometheus text: the host's counters,
+/// the readiness metrics and every TLS listener's handshakes), `/healthz`
+/// and `/readyz`.
+fn metrics_router(metrics: Arc<Metrics>, health: Health, tls: Vec<TlsListener>) -> Router {
+    let tls = Arc::new(tls);
     health::router(health.clone()).route(
         "/metrics",
         get(move || {
             let metrics = Arc::clone(&metrics);
             let health = health.clone();
+            let tls = Arc::clone(&tls);
             async move {
                 let mut text = metrics.render();
                 text.push_str(&health.render_metrics());
+                tls_listeners::render_metrics(&mut text, &tls);
                 (
                     [(
                         axum::http::header::CONTENT_TYPE,
@@ -317,9 +389,11 @@ fn print_banner(
     config: &Config,
     iso: std::net::SocketAddr,
     http: std::net::SocketAddr,
+    https: bool,
     metrics: Option<std::net::SocketAddr>,
     mailer: &Mailer,
 ) {
+    let scheme = if https { "https" } else { "http" };
     let metrics = match metrics {
         Some(address) => format!("http://{address}/metrics  (and /healthz, /readyz)"),
         None => "off  ([metrics] listen is empty)".to_owned(),
@@ -327,13 +401,13 @@ fn print_banner(
     let text = format!(
         "mpos is running.
   ISO 8583 host  {iso}
-  HTTP           http://{http}  (the cabinet; /healthz, /readyz)
+  HTTP           {scheme}://{http}  (the cabinet; /healthz, /readyz)
   Metrics        {metrics}
   Data folder    {data}
   Mail           {mail}
 With the demo data, an app signs on with device MPOS-0001 and app password app-pass-1,
 and pays on merchant MTB000000000001, virtual terminal 10000001 (BYN).
-Log in to the cabinet at http://{http}/login as demo@merchant.test / demo-password-1
+Log in to the cabinet at {scheme}://{http}/login as demo@merchant.test / demo-password-1
 (or second@merchant.test / second-password-2).
 Press Ctrl-C to stop.
 ",
