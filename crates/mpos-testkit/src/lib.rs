@@ -13,7 +13,9 @@
 //!   user manual names keeps it, for the browser test's second look;
 //! - [`server`]: the real `mpos` binary on free loopback ports, with an ISO
 //!   8583 client ([`iso`]) and a plain HTTP/1.1 client ([`http`]);
-//! - [`flood`]: idle connections held open against a listener.
+//! - [`flood`]: idle connections held open against a listener;
+//! - [`https`]: the demo certificates, `mpos serve` over HTTPS and an
+//!   HTTPS client that is not ours (Python's `ssl`).
 //!
 //! Dev-only (`publish = false`): it is a dev-dependency of the crates whose
 //! tests use it, never a dependency of production code. Test helpers
@@ -27,6 +29,7 @@ pub mod cabinet;
 pub mod flood;
 pub mod host;
 pub mod http;
+pub mod https;
 pub mod iso;
 pub mod legacy_css;
 pub mod messages;
