@@ -8,6 +8,7 @@
 //! naming them; SIGHUP rotates the certificate without touching the
 //! connections already open.
 
+use mpos_testkit::flood::Flood;
 use mpos_testkit::https::{self, DemoCerts, metric};
 use mpos_testkit::server::{Mpos, Server};
 use std::path::Path;
@@ -197,6 +198,50 @@ fn plain_http_and_tls_1_1_get_no_page_and_are_counted() {
     assert!(error.contains("CERTIFICATE_VERIFY_FAILED"), "{error}");
     let mut tls = https::connect(&certs.ca(), &server.http, None).expect("the handshake");
     assert_eq!(tls.get("/login", "").status, 200);
+}
+
+#[test]
+fn silent_clients_cannot_stall_the_handshakes_of_others() {
+    let certs = MPOS.demo_certs();
+    // Handshakes in the accept loop would make a client wait out the
+    // silent ones' 20 s each; in their own tasks it waits for nobody.
+    let server = MPOS.serve_https(
+        &certs.cert(),
+        &certs.key(),
+        &[("MPOS_HTTP__HEADER_TIMEOUT_SECS", "20")],
+    );
+    let silent = Flood::open(&server.http, 50);
+    assert!(silent.wait_connected(50, Duration::from_secs(15)));
+    let started = Instant::now();
+    let mut tls = https::connect(&certs.ca(), &server.http, None).expect("the handshake");
+    assert_eq!(tls.get("/login", "").status, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "a handshake behind 50 silent clients took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(silent.closed(), 0, "the silent ones still have their time");
+    drop(silent);
+
+    // The handshake's time is the header time: a client silent past it is
+    // closed and counted.
+    let server = MPOS.serve_https(
+        &certs.cert(),
+        &certs.key(),
+        &[("MPOS_HTTP__HEADER_TIMEOUT_SECS", "1")],
+    );
+    let silent = Flood::open(&server.http, 5);
+    assert!(silent.wait_connected(5, Duration::from_secs(15)));
+    let started = Instant::now();
+    while silent.closed() < 5 {
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{} of 5 silent clients closed",
+            silent.closed()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(failures(&server, "timeout"), 5);
 }
 
 #[test]
