@@ -141,17 +141,18 @@ fn https_of(config: &Config) -> Result<Option<Https>, CliError> {
 /// operator knows, so it warns.
 fn https_public_url(http: std::net::SocketAddr) -> String {
     let ip = http.ip();
-    if !ip.is_loopback() {
-        tracing::warn!(
-            "[cabinet] public_url is not set: e-mailed links point at https://{http}; \
-             set it to the https address merchants use"
-        );
-    }
-    if ip.is_unspecified() {
+    let url = if ip.is_unspecified() {
         format!("https://localhost:{}", http.port())
     } else {
         format!("https://{http}")
+    };
+    if !ip.is_loopback() {
+        tracing::warn!(
+            "[cabinet] public_url is not set: e-mailed links point at {url}; \
+             set it to the https address merchants use"
+        );
     }
+    url
 }
 
 /// An empty database gets `fixtures` (the built-in demo data by default),
