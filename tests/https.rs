@@ -3,7 +3,7 @@
 //! that `mpos admin tls demo-certs` writes. The login page and a logged-in
 //! page over TLS 1.3 with ALPN `http/1.1`, `Strict-Transport-Security` on
 //! every answer, Secure cookies whatever `public_url` says, e-mailed links
-//! in https; plain HTTP bytes and TLS 1.1 refused and counted in
+//! in https; TLS 1.2 still served; plain HTTP bytes and TLS 1.1 refused and counted in
 //! `/metrics`; files that cannot be used stop `mpos serve` with one line
 //! naming them; SIGHUP rotates the certificate without touching the
 //! connections already open.
@@ -156,7 +156,7 @@ fn the_cabinet_over_https_logs_in_with_secure_cookies_and_hsts() {
 }
 
 #[test]
-fn plain_http_and_tls_1_1_get_no_page_and_are_counted() {
+fn tls_1_2_is_served_while_plain_http_and_tls_1_1_get_nothing_and_are_counted() {
     let certs = MPOS.demo_certs();
     let server = MPOS.serve_https(&certs.cert(), &certs.key(), &[]);
 
@@ -186,6 +186,20 @@ fn plain_http_and_tls_1_1_get_no_page_and_are_counted() {
         failures(&server, "incompatible"),
         before + 1,
         "the server refused the handshake (OpenSSL said: {error})"
+    );
+
+    // TLS 1.2 is still served, for older clients.
+    let mut tls12 =
+        https::connect(&certs.ca(), &server.http, Some("TLSv1_2")).expect("a TLS 1.2 handshake");
+    assert_eq!(tls12.tls.version, "TLSv1.2");
+    assert_eq!(tls12.tls.alpn.as_deref(), Some("http/1.1"));
+    assert_eq!(tls12.get("/login", "").status, 200);
+    assert_eq!(
+        metric(
+            &server.metrics(),
+            "mpos_tls_handshakes_total{listener=\"http\",version=\"TLSv1.2\",kind=\"full\"}"
+        ),
+        1
     );
 
     // Whoever does not trust the demo CA refuses the certificate; the

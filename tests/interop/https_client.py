@@ -1,7 +1,7 @@
 """An HTTPS client that is not ours, for tests/https.rs: Python's ssl module
 (OpenSSL) and http.client, trusting only the CA file it is given.
 
-Usage: https_client.py CA HOST PORT [--max-version TLSv1_1]
+Usage: https_client.py CA HOST PORT [--max-version TLSv1_1|TLSv1_2]
 
 Connects and handshakes at once, then prints one JSON line:
   {"connected": true, "version": "TLSv1.3", "alpn": "http/1.1", "cert": SHA256, "local": PORT}
@@ -17,6 +17,7 @@ the same connection). It ends when its standard input closes.
 
 --max-version TLSv1_1 offers TLS 1.1 at most, with every cipher allowed
 (@SECLEVEL=0), as an old client would: the server must refuse it.
+--max-version TLSv1_2 offers TLS 1.2 at most, which the server serves.
 """
 
 import hashlib
