@@ -8,6 +8,8 @@
 #     /usr/bin/chromedriver): tests/browser.rs drives the cabinet in a real
 #     headless browser. Only the distribution's packages: a test tool's own
 #     browser download cannot work on a machine without internet.
+#   - Debian's libnss3-tools (/usr/bin/certutil): the browser test trusts the
+#     demo CA in a throwaway NSS database for its HTTPS run only.
 #   - Node.js and npm (Debian's nodejs and npm packages when missing), then
 #     `npm ci` in scripts/css-compat/: doiuse and browserslist at the versions
 #     package-lock.json pins, for the stylesheet's compatibility check with
@@ -69,6 +71,25 @@ install_chromium() {
     fi
 }
 
+install_certutil() {
+    if [ -x /usr/bin/certutil ]; then
+        return 0
+    fi
+    if ! command -v apt-get >/dev/null; then
+        echo "error: /usr/bin/certutil is missing and there is no apt-get; install NSS's tools" \
+            "(certutil) there" >&2
+        exit 1
+    fi
+    echo "==> installing libnss3-tools (Debian package, certutil) for tests/browser.rs over HTTPS"
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get install -y -qq --no-install-recommends libnss3-tools
+    if [ ! -x /usr/bin/certutil ]; then
+        echo "error: apt-get installed libnss3-tools, but /usr/bin/certutil is still missing" >&2
+        exit 1
+    fi
+}
+
 install_node() {
     if command -v node >/dev/null && command -v npm >/dev/null; then
         return 0
@@ -121,6 +142,7 @@ install_css_compat() {
 
 install_python_deps
 install_chromium
+install_certutil
 install_node
 install_css_compat
 install_postgresql

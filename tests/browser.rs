@@ -18,12 +18,20 @@
 //! hidden, zero-sized or off the screen, and on a chosen period that does
 //! not look chosen.
 //!
-//! Needs Debian's `chromium` and `chromium-driver`; `scripts/install-test-deps.sh`
-//! installs them. Without them the test fails (it never skips silently).
+//! A second, shorter run serves the cabinet over HTTPS with the demo
+//! certificates, the demo CA trusted by that Chromium only (a throwaway
+//! NSS database in a temporary `HOME`, no `--ignore-certificate-errors`):
+//! login, a logged-in page with the Secure session cookie, and another
+//! CA's certificate refused.
+//!
+//! Needs Debian's `chromium`, `chromium-driver` and `libnss3-tools`
+//! (`certutil`); `scripts/install-test-deps.sh` installs them. Without them
+//! the test fails (it never skips silently).
 
 use base64::Engine as _;
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
+use mpos_testkit::https::DemoCerts;
 use mpos_testkit::iso;
 use mpos_testkit::server::Mpos;
 use serde_json::{Value, json};
@@ -38,6 +46,7 @@ const MPOS: Mpos = Mpos::at(env!("CARGO_BIN_EXE_mpos"));
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CERTUTIL: &str = "/usr/bin/certutil";
 
 /// The longest any one step may take: a page load, an element to appear,
 /// chromedriver to start, a download to land. Generous for a loaded 2-core
@@ -102,6 +111,14 @@ impl ChromeDriver {
     /// says which port it listens on (printed once it accepts
     /// connections): no polling, no guessed delay.
     fn start() -> ChromeDriver {
+        ChromeDriver::start_at_home(None)
+    }
+
+    /// [`ChromeDriver::start`] with `HOME` set to `home` for chromedriver
+    /// and the Chromium it starts: Chromium on Linux trusts the
+    /// certificates of `$HOME/.pki/nssdb`, so a throwaway home trusts a
+    /// test CA for that run only.
+    fn start_at_home(home: Option<&Path>) -> ChromeDriver {
         for (path, package) in [(CHROMIUM, "chromium"), (CHROMEDRIVER, "chromium-driver")] {
             assert!(
                 Path::new(path).exists(),
@@ -109,7 +126,11 @@ impl ChromeDriver {
                  (it installs Debian's {package}; the browser test cannot run without it)"
             );
         }
-        let mut child = Command::new(CHROMEDRIVER)
+        let mut command = Command::new(CHROMEDRIVER);
+        if let Some(home) = home {
+            command.env("HOME", home);
+        }
+        let mut child = command
             .args(["--port=0", "--log-level=SEVERE"])
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -939,4 +960,113 @@ async fn a_merchant_clicks_through_the_cabinet_in_chromium() {
         opened.elapsed().as_secs_f64(),
         screenshot_dir().display()
     );
+}
+
+/// A home folder whose NSS database trusts `certs`' CA (and nothing else
+/// added): Chromium started with `HOME` there accepts the demo server's
+/// certificate, and no other browser or run does.
+fn home_trusting(certs: &DemoCerts) -> tempfile::TempDir {
+    assert!(
+        Path::new(CERTUTIL).exists(),
+        "{CERTUTIL} is missing: run scripts/install-test-deps.sh \
+         (it installs Debian's libnss3-tools)"
+    );
+    let home = tempfile::tempdir().expect("a home folder");
+    let nssdb = home.path().join(".pki/nssdb");
+    std::fs::create_dir_all(&nssdb).expect("the NSS folder");
+    let database = format!("sql:{}", nssdb.display());
+    let ca = certs.ca();
+    for args in [
+        vec!["-N", "-d", &database, "--empty-password"],
+        vec![
+            "-A",
+            "-d",
+            &database,
+            "-t",
+            "C,,",
+            "-n",
+            "mpos demo CA (FOR TESTING ONLY)",
+            "-i",
+            ca.to_str().expect("a UTF-8 path"),
+        ],
+    ] {
+        let out = Command::new(CERTUTIL)
+            .args(&args)
+            .output()
+            .expect("certutil runs");
+        assert!(
+            out.status.success(),
+            "certutil {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    home
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cabinet_over_https_in_chromium_trusting_the_demo_ca_for_this_run_only() {
+    let certs = MPOS.demo_certs();
+    let server = MPOS.serve_https(&certs.cert(), &certs.key(), &[]);
+    let base = server.http.trim_end_matches('/').to_owned();
+    // A second cabinet whose certificate another CA signed: the browser
+    // must refuse it, so the first is trusted for its CA, not for all.
+    let other_certs = MPOS.demo_certs();
+    let other = MPOS.serve_https(&other_certs.cert(), &other_certs.key(), &[]);
+
+    let home = home_trusting(&certs);
+    let driver = ChromeDriver::start_at_home(Some(home.path()));
+    let profile = tempfile::tempdir().expect("profile folder");
+    let downloads = tempfile::tempdir().expect("download folder");
+    let browser = open_browser(&driver, profile.path(), downloads.path()).await;
+
+    browser.goto(&format!("{base}/")).await.expect("open /");
+    wait_for(&browser, "form[action='/login']").await;
+    assert_eq!(location(&browser).await, "/login");
+    let url = browser.current_url().await.expect("current URL");
+    assert_eq!(url.scheme(), "https");
+    assert_no_console_errors(&browser, "the login page over HTTPS").await;
+    shoot(&browser, "13-https-login.png", DESKTOP).await;
+    fill_and_submit(
+        &browser,
+        "form[action='/login']",
+        &[("email", EMAIL), ("password", PASSWORD)],
+    )
+    .await;
+    assert_eq!(text_of(&browser, "h1.merchant").await, MERCHANT_NAME);
+    assert_eq!(location(&browser).await, "/");
+
+    // The session cookie is Secure and HttpOnly, and it carries the
+    // session over TLS: a logged-in page opens with it.
+    let cookies = browser.get_all_cookies().await.expect("the cookies");
+    let session = cookies
+        .iter()
+        .find(|cookie| cookie.name() == "mpos_session")
+        .expect("a session cookie");
+    assert_eq!(session.secure(), Some(true), "{session}");
+    assert_eq!(session.http_only(), Some(true), "{session}");
+    wait_for(&browser, "nav a[href='/devices']")
+        .await
+        .click()
+        .await
+        .expect("click Устройства");
+    wait_for(&browser, "form[action='/devices/MPOS-0001/state'] button").await;
+    assert_eq!(location(&browser).await, "/devices");
+    assert_no_console_errors(&browser, "the devices page over HTTPS").await;
+    shoot(&browser, "14-https-devices.png", DESKTOP).await;
+
+    // The other CA's certificate: Chromium shows its interstitial, never
+    // the cabinet.
+    browser
+        .goto(&format!("{}/login", other.http))
+        .await
+        .expect("open the other cabinet");
+    let refused = browser
+        .find(Locator::Css("form[action='/login']"))
+        .await
+        .is_err();
+    assert!(refused, "a certificate of another CA is refused");
+    let page = browser.source().await.expect("the page source");
+    assert!(page.contains("ERR_CERT_AUTHORITY_INVALID"), "{page}");
+
+    browser.close().await.expect("the session closes");
 }

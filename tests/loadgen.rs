@@ -373,7 +373,7 @@ fn over_mutual_tls_devices_pay_and_resume_their_own_sessions() {
     );
     // The host agrees: resumed handshakes on its side too.
     let metrics = server.metrics();
-    let host_resumed = mpos_testkit::tls::counter(
+    let host_resumed = mpos_testkit::https::metric(
         &metrics,
         "mpos_tls_handshakes_total{listener=\"iso\",version=\"TLSv1.3\",kind=\"resumed\"}",
     );
@@ -414,7 +414,7 @@ fn over_tls_a_restarted_host_resumes_every_devices_session() {
     assert_eq!(json_number(&json, "tls_handshake_failures"), 0.0, "{json}");
     let metrics = restarted.metrics();
     assert_eq!(
-        mpos_testkit::tls::counter(
+        mpos_testkit::https::metric(
             &metrics,
             "mpos_tls_handshakes_total{listener=\"iso\",version=\"TLSv1.3\",kind=\"full\"}"
         ),

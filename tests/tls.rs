@@ -3,8 +3,9 @@
 //! carrying pyiso8583, and raw sockets for what a TLS client would never
 //! send.
 
+use mpos_testkit::https::metric;
 use mpos_testkit::server::{Mpos, python};
-use mpos_testkit::tls::{DemoPki, HeldConnection, counter, probe, serve_with};
+use mpos_testkit::tls::{DemoPki, HeldConnection, probe, serve_with};
 use std::io::{Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -33,7 +34,7 @@ fn pyiso8583_client_agrees(iso: &str, tls: &[&str]) {
 }
 
 fn failure(metrics: &str, reason: &str) -> u64 {
-    counter(
+    metric(
         metrics,
         &format!("mpos_tls_handshake_failures_total{{listener=\"iso\",reason=\"{reason}\"}}"),
     )
@@ -77,7 +78,7 @@ fn over_tls_a_pyiso8583_client_pays_and_plain_bytes_or_tls_1_1_get_nothing() {
     assert_eq!(failure(&metrics, "not_tls"), 1, "{metrics}");
     assert_eq!(failure(&metrics, "incompatible"), 1, "{metrics}");
     assert!(
-        counter(
+        metric(
             &metrics,
             "mpos_tls_handshakes_total{listener=\"iso\",version=\"TLSv1.3\",kind=\"full\"}"
         ) >= 3,
@@ -131,11 +132,11 @@ fn mutual_tls_admits_only_the_reader_its_certificate_names() {
 }
 
 /// Polls `/metrics` until `name_and_labels` reaches `at_least`.
-fn wait_for_counter(server: &mpos_testkit::server::Server, name_and_labels: &str, at_least: u64) {
+fn wait_for_metric(server: &mpos_testkit::server::Server, name_and_labels: &str, at_least: u64) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let metrics = server.metrics();
-        if counter(&metrics, name_and_labels) >= at_least {
+        if metric(&metrics, name_and_labels) >= at_least {
             return;
         }
         assert!(
@@ -182,7 +183,7 @@ fn sighup_rotates_the_certificate_for_new_handshakes_and_keeps_what_is_open() {
     // A bad new key: refused, the old certificate still served.
     std::fs::write(&key, "not a key").unwrap();
     hangup();
-    wait_for_counter(
+    wait_for_metric(
         &server,
         "mpos_tls_reloads_total{listener=\"iso\",outcome=\"refused\"}",
         1,
@@ -193,7 +194,7 @@ fn sighup_rotates_the_certificate_for_new_handshakes_and_keeps_what_is_open() {
     std::fs::copy(second.path("server.pem"), &cert).unwrap();
     std::fs::copy(second.path("server.key"), &key).unwrap();
     hangup();
-    wait_for_counter(
+    wait_for_metric(
         &server,
         "mpos_tls_reloads_total{listener=\"iso\",outcome=\"loaded\"}",
         1,

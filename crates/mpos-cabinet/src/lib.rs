@@ -55,6 +55,9 @@ pub struct CabinetConfig {
     /// The address merchants use, e.g. `https://mpos.mtbank.by`; https makes
     /// the cookies Secure, and e-mailed links start with it.
     pub public_url: String,
+    /// Whether the cabinet's own listener serves HTTPS: the cookies are
+    /// then Secure whatever `public_url` says.
+    pub https: bool,
     /// The Android app.
     pub app_download: AppDownload,
     /// The business day (zone and cutoff): the history's periods end on
@@ -95,8 +98,10 @@ impl Cabinet {
         })
     }
 
+    /// Cookies only for https: the cabinet serves HTTPS itself, or merchants
+    /// reach it by an https address (a TLS-terminating proxy in front).
     fn secure_cookies(&self) -> bool {
-        self.config.public_url.starts_with("https://")
+        self.config.https || self.config.public_url.starts_with("https://")
     }
 
     /// Today's business day.

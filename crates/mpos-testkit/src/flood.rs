@@ -17,9 +17,12 @@ pub struct Flood {
 
 impl Flood {
     /// Starts opening `count` connections to `address` (`host:port`, or an
-    /// `http://` base URL) and returns at once.
+    /// `http://` or `https://` base URL) and returns at once.
     pub fn open(address: &str, count: usize) -> Flood {
-        let address = address.trim_start_matches("http://").to_owned();
+        let address = address
+            .trim_start_matches("http://")
+            .trim_start_matches("https://")
+            .to_owned();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()

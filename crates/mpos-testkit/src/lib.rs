@@ -15,7 +15,9 @@
 //!   8583 client ([`iso`]) and a plain HTTP/1.1 client ([`http`]);
 //! - [`flood`]: idle connections held open against a listener;
 //! - [`tls`]: demo certificates, a TLS host, and Python's `ssl` as client;
-//! - [`postgres`]: throwaway PostgreSQL clusters on loopback.
+//! - [`postgres`]: throwaway PostgreSQL clusters on loopback;
+//! - [`https`]: the demo certificates, `mpos serve` over HTTPS and an
+//!   HTTPS client that is not ours (Python's `ssl`).
 //!
 //! Dev-only (`publish = false`): it is a dev-dependency of the crates whose
 //! tests use it, never a dependency of production code. Test helpers
@@ -29,6 +31,7 @@ pub mod cabinet;
 pub mod flood;
 pub mod host;
 pub mod http;
+pub mod https;
 pub mod iso;
 pub mod legacy_css;
 pub mod messages;

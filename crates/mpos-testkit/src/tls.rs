@@ -37,6 +37,40 @@ impl DemoPki {
         self.dir.path().join("pki").join(name)
     }
 
+    /// The CA that signed every certificate of the set.
+    pub fn ca(&self) -> PathBuf {
+        self.path("ca.pem")
+    }
+
+    /// The server's certificate (localhost, 127.0.0.1).
+    pub fn cert(&self) -> PathBuf {
+        self.path("server.pem")
+    }
+
+    /// The server certificate's key.
+    pub fn key(&self) -> PathBuf {
+        self.path("server.key")
+    }
+
+    /// The SHA-256 of the server certificate's DER, in hex, as Python's
+    /// `ssl` computes it: what a client that got it reports.
+    pub fn cert_sha256(&self) -> String {
+        let out = Command::new(python())
+            .args([
+                "-c",
+                "import hashlib,ssl,sys; \
+                 print(hashlib.sha256(ssl.PEM_cert_to_DER_cert(open(sys.argv[1]).read())).hexdigest())",
+            ])
+            .arg(self.cert())
+            .output()
+            .expect("python runs");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout)
+            .expect("hex")
+            .trim()
+            .to_owned()
+    }
+
     /// [`DemoPki::path`] as text, for arguments and the environment.
     pub fn file(&self, name: &str) -> String {
         self.path(name).to_str().expect("UTF-8 path").to_owned()
@@ -142,13 +176,4 @@ impl Drop for HeldConnection {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// A counter of `/metrics` text by its full name with labels, 0 when
-/// absent.
-pub fn counter(metrics: &str, name_and_labels: &str) -> u64 {
-    metrics
-        .lines()
-        .find_map(|line| line.strip_prefix(name_and_labels)?.trim().parse().ok())
-        .unwrap_or(0)
 }

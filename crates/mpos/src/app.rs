@@ -89,7 +89,10 @@ impl App {
         )
     }
 
-    /// The cabinet's settings from `[cabinet]`, sending mail with `mail`.
+    /// The cabinet's settings from `[cabinet]`, sending mail with `mail`;
+    /// `https` when `[http]` has a certificate (`mpos serve` also puts the
+    /// listener's https address in `public_url` when it is left at its
+    /// default).
     pub fn cabinet_config(&self, mail: Mailer) -> CabinetConfig {
         let download = &self.config.cabinet.app_download;
         let app_download = if download.starts_with("http://") || download.starts_with("https://") {
@@ -99,6 +102,7 @@ impl App {
         };
         CabinetConfig {
             public_url: self.config.cabinet.public_url.clone(),
+            https: self.config.http.tls_files().is_some(),
             app_download,
             business_day: self.clock.clone(),
             mail,

@@ -91,6 +91,11 @@ pub struct SmtpSection {
 pub struct CabinetSection {
     /// The address merchants use.
     pub public_url: String,
+    /// Whether `public_url` was left at the shipped default: with HTTPS on,
+    /// `mpos serve` then puts the listener's own https address in the
+    /// e-mailed links instead of the default's `http://`.
+    #[serde(skip)]
+    pub public_url_is_default: bool,
     /// The app: a file path or an http(s) address.
     pub app_download: String,
 }
@@ -144,6 +149,23 @@ pub struct HttpSection {
     pub header_timeout_secs: u64,
     /// Seconds a kept-alive connection may stay silent between requests.
     pub idle_timeout_secs: u64,
+    /// The certificate chain (PEM) the listener serves HTTPS with; empty
+    /// with `tls_key`: plain HTTP.
+    pub tls_cert: PathBuf,
+    /// The private key (PEM) of `tls_cert`.
+    pub tls_key: PathBuf,
+}
+
+impl HttpSection {
+    /// The files to serve HTTPS with, or `None` for plain HTTP (both keys
+    /// empty; [`Config::load`] refuses one without the other).
+    pub fn tls_files(&self) -> Option<mpos_tls::ServerTlsFiles> {
+        (!self.tls_cert.as_os_str().is_empty()).then(|| mpos_tls::ServerTlsFiles {
+            cert: self.tls_cert.clone(),
+            key: self.tls_key.clone(),
+            client_ca: None,
+        })
+    }
 }
 
 /// `[metrics]`.
@@ -291,6 +313,15 @@ impl Config {
         ] {
             *value = resolve_file(&figment, key, value);
         }
+        for (key, value) in [
+            ("http.tls_cert", &mut config.http.tls_cert),
+            ("http.tls_key", &mut config.http.tls_key),
+        ] {
+            *value = PathBuf::from(resolve_file(&figment, key, &value.to_string_lossy()));
+        }
+        config.cabinet.public_url_is_default = figment
+            .find_metadata("cabinet.public_url")
+            .is_some_and(|metadata| metadata.name == SHIPPED_SOURCE_NAME);
         Ok(config)
     }
 
@@ -357,6 +388,20 @@ impl Config {
                     problem: "must be at least 1".into(),
                 });
             }
+        }
+        let (cert, key) = (&self.http.tls_cert, &self.http.tls_key);
+        if cert.as_os_str().is_empty() != key.as_os_str().is_empty() {
+            let (key, other) = if cert.as_os_str().is_empty() {
+                ("http.tls_cert", "http.tls_key")
+            } else {
+                ("http.tls_key", "http.tls_cert")
+            };
+            return Err(ConfigError::Value {
+                key,
+                problem: format!(
+                    "is empty but {other} is set: give both (HTTPS) or neither (plain HTTP)"
+                ),
+            });
         }
         if !(64..=65535).contains(&self.host.max_frame) {
             return Err(ConfigError::Value {
@@ -792,6 +837,60 @@ mod tests {
                 );
                 jail.set_env(format!("MPOS_HTTP__{key}"), "5");
             }
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn https_files_come_in_pairs_from_the_file_or_the_environment() {
+        Jail::expect_with(|jail| {
+            let plain = Config::load(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(plain.http.tls_files(), None, "plain HTTP by default");
+            assert!(plain.cabinet.public_url_is_default);
+
+            jail.set_env("MPOS_HTTP__TLS_CERT", "/etc/mpos/cabinet.pem");
+            let err = Config::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("http.tls_key: is empty but http.tls_cert is set"),
+                "{err}"
+            );
+            jail.set_env("MPOS_HTTP__TLS_KEY", "/etc/mpos/cabinet.key");
+            let https = Config::load(None, &FlagOverrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(
+                https.http.tls_files(),
+                Some(mpos_tls::ServerTlsFiles {
+                    cert: PathBuf::from("/etc/mpos/cabinet.pem"),
+                    key: PathBuf::from("/etc/mpos/cabinet.key"),
+                    client_ca: None,
+                })
+            );
+            jail.set_env("MPOS_HTTP__TLS_CERT", "");
+            let err = Config::load(None, &FlagOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("http.tls_cert: is empty but http.tls_key is set"),
+                "{err}"
+            );
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "site.toml",
+                "[http]\ntls_cert = \"c.pem\"\ntls_key = \"k.pem\"\n\
+                 [cabinet]\npublic_url = \"https://mpos.bank.test\"\n",
+            )?;
+            let config = Config::load(Some(Path::new("site.toml")), &FlagOverrides::default())
+                .map_err(|e| e.to_string())?;
+            // Relative to the file that names it, as [host]'s and app_download.
+            assert!(
+                config.http.tls_cert.is_absolute() && config.http.tls_cert.ends_with("c.pem"),
+                "{}",
+                config.http.tls_cert.display()
+            );
+            assert!(!config.cabinet.public_url_is_default, "set by the file");
             Ok(())
         });
     }

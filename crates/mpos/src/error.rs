@@ -34,14 +34,6 @@ pub enum CliError {
     /// only a configuration built by hand gets here).
     #[error("configuration: business_day: {0}")]
     Clock(BusinessDayError),
-    /// A listener's TLS files cannot be used: the line names the file.
-    #[error("cannot start TLS on the {listener} listener: {source}")]
-    Tls {
-        /// Which listener.
-        listener: &'static str,
-        /// Which file, and what is wrong with it.
-        source: mpos_tls::TlsFileError,
-    },
     /// The TLS session ticket keys could not be read or created.
     #[error(transparent)]
     TicketKeys(#[from] mpos_tls::TicketKeyError),
@@ -94,6 +86,14 @@ pub enum CliError {
     /// `mpos iso` failed.
     #[error(transparent)]
     Iso(#[from] IsoError),
+    /// A listener's TLS file cannot be used: the section and the file.
+    #[error("[{section}] {source}")]
+    Tls {
+        /// The configuration section of the listener (`host`, `http`).
+        section: &'static str,
+        /// Which file, and what is wrong with it.
+        source: mpos_tls::TlsFileError,
+    },
     /// `mpos admin tls demo-certs` failed.
     #[error(transparent)]
     DemoCerts(#[from] crate::demo_certs::DemoCertsError),

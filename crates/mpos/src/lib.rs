@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod seed;
 mod serve;
 mod store_setup;
+mod tls_listeners;
 
 use clap::Parser;
 use std::io::Write as _;

@@ -9,7 +9,9 @@ use crate::config::{Config, FlagOverrides, HostFlags, HttpFlags, MetricsFlags};
 use crate::error::CliError;
 use crate::fixtures;
 use crate::health::{self, Health};
+use crate::http_server::https;
 use crate::http_server::{self, HttpLimits};
+use crate::tls_listeners::{self, TlsListener};
 use axum::Router;
 use axum::routing::get;
 use mpos_acquirer::{Metrics, Shutdown};
@@ -18,6 +20,7 @@ use mpos_domain::rules::SimulatorIssuer;
 use mpos_store::Store;
 use mpos_store::ops::audit::Actor;
 use mpos_store::ops::merchants;
+use mpos_tls::{ReloadableServerTls, TicketKeys};
 use std::io::IsTerminal;
 use std::path::Path;
 use std::sync::Arc;
@@ -50,20 +53,21 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         },
     )?;
     config.check_app_download()?;
-    // Before the data folder or anything else is touched: a bad
-    // certificate stops the start with one line naming the file.
+    // Before the data folder or anything else is touched: a TLS file that
+    // cannot be used stops the start with one line naming it.
     let iso_tls_files = config.host_tls_files();
     if let Some(files) = &iso_tls_files {
         iso_tls(files, None)?;
     }
+    let https = https_of(&config)?;
     // Whatever mpos, SQLite or the mailer creates from here on is its
     // owner's only (deployment.md, section 4).
     crate::data_dir::private_umask();
     let app = App::build(config)?;
     let iso_tls = match iso_tls_files {
         Some(files) => {
-            let path = app.config.data_dir.join(TICKET_KEYS_FILE);
-            Some(iso_tls(&files, Some(mpos_tls::TicketKeys::open(&path)?))?)
+            let keys = TicketKeys::open(&app.config.data_dir.join(TICKET_KEYS_FILE))?;
+            Some(iso_tls(&files, Some(keys))?)
         }
         None => None,
     };
@@ -74,30 +78,12 @@ pub fn run(args: ServeArgs) -> Result<(), CliError> {
         .enable_all()
         .build()
         .map_err(|e| CliError::Runtime(format!("cannot start the async runtime: {e}")))?;
-    runtime.block_on(serve(&app, mailer, http_connections, iso_tls))?;
+    runtime.block_on(serve(&app, mailer, http_connections, iso_tls, https))?;
     // Everything answered; make sure every queued write is on disk.
     drop(runtime);
     app.store.flush_blocking()?;
     crate::output::write_stdout("mpos stopped.\n");
     Ok(())
-}
-
-/// The session ticket keys' file in the data folder: they roll daily and
-/// outlive a restart, so the fleet's reconnect storm after one resumes its
-/// TLS sessions instead of paying a full handshake per reader.
-const TICKET_KEYS_FILE: &str = "tls-tickets.key";
-
-/// The ISO 8583 listener's TLS from `files`; an error names the file.
-fn iso_tls(
-    files: &mpos_tls::ServerTlsFiles,
-    tickets: Option<Arc<mpos_tls::TicketKeys>>,
-) -> Result<mpos_tls::TlsListener, CliError> {
-    mpos_tls::ReloadableServerTls::load_with_tickets(files.clone(), &[], tickets)
-        .map(|config| mpos_tls::TlsListener::new(Arc::new(config)))
-        .map_err(|source| CliError::Tls {
-            listener: "ISO 8583",
-            source,
-        })
 }
 
 /// Raises the open-file limit for the host's, HTTP's and the metrics'
@@ -143,6 +129,62 @@ fn open_files_for(config: &Config) -> usize {
     }
 }
 
+/// HTTPS for the cabinet's listener from `[http] tls_cert` and `tls_key`,
+/// or `None` for plain HTTP: read at start, so that a file that cannot be
+/// used stops `mpos serve` with one line naming it.
+fn https_of(config: &Config) -> Result<Option<mpos_tls::TlsListener>, CliError> {
+    let Some(files) = config.http.tls_files() else {
+        return Ok(None);
+    };
+    let tls = ReloadableServerTls::load(files, https::ALPN).map_err(|source| CliError::Tls {
+        section: "http",
+        source,
+    })?;
+    Ok(Some(mpos_tls::TlsListener::new(Arc::new(tls))))
+}
+
+/// The session ticket keys' file in the data folder: they roll daily and
+/// outlive a restart, so the fleet's reconnect storm after one resumes its
+/// TLS sessions instead of paying a full handshake per reader.
+const TICKET_KEYS_FILE: &str = "tls-tickets.key";
+
+/// The ISO 8583 listener's TLS from `files` (`[host] tls_cert`, `tls_key`,
+/// `client_ca`), session tickets under `tickets`' keys when given; an
+/// error names the file.
+fn iso_tls(
+    files: &mpos_tls::ServerTlsFiles,
+    tickets: Option<Arc<TicketKeys>>,
+) -> Result<mpos_tls::TlsListener, CliError> {
+    ReloadableServerTls::load_with_tickets(files.clone(), &[], tickets)
+        .map(|config| mpos_tls::TlsListener::new(Arc::new(config)))
+        .map_err(|source| CliError::Tls {
+            section: "host",
+            source,
+        })
+}
+
+/// The address e-mailed links start with when `[cabinet] public_url` is
+/// left at its default and the cabinet serves HTTPS: the default's
+/// `http://127.0.0.1:8080` would send a merchant's reset token in clear to
+/// a port that speaks only TLS. The listener's own address is the best
+/// guess; on any other than loopback merchants use a name only the
+/// operator knows, so it warns.
+fn https_public_url(http: std::net::SocketAddr) -> String {
+    let ip = http.ip();
+    let url = if ip.is_unspecified() {
+        format!("https://localhost:{}", http.port())
+    } else {
+        format!("https://{http}")
+    };
+    if !ip.is_loopback() {
+        tracing::warn!(
+            "[cabinet] public_url is not set: e-mailed links point at {url}; \
+             set it to the https address merchants use"
+        );
+    }
+    url
+}
+
 /// An empty database gets `fixtures` (the built-in demo data by default),
 /// so the first start needs nothing else; a database with merchants is
 /// left as it is.
@@ -181,8 +223,24 @@ async fn serve(
     mailer: Mailer,
     http_connections: usize,
     iso_tls: Option<mpos_tls::TlsListener>,
+    https: Option<mpos_tls::TlsListener>,
 ) -> Result<(), CliError> {
     let config = &app.config;
+    // Every listener serving TLS: SIGHUP reloads them, /metrics counts
+    // them. A TLS listener is one entry here.
+    let mut tls_listeners = Vec::new();
+    if let Some(tls) = &iso_tls {
+        tls_listeners.push(TlsListener {
+            name: "iso",
+            tls: tls.clone(),
+        });
+    }
+    if let Some(tls) = &https {
+        tls_listeners.push(TlsListener {
+            name: "http",
+            tls: tls.clone(),
+        });
+    }
     // A fleet reconnects all at once after a restart: with the usual backlog
     // of 1,024 the kernel drops the rest of the SYNs and those readers wait
     // out the 1 s and 3 s of SYN retransmission.
@@ -206,11 +264,13 @@ async fn serve(
             .map_err(|e| CliError::Runtime(e.to_string()))
     };
     let metrics_address = metrics.as_ref().map(address).transpose()?;
+    let http_address = address(&http)?;
     print_banner(
         config,
         iso_tls.as_ref(),
         address(&iso)?,
-        address(&http)?,
+        http_address,
+        https.is_some(),
         metrics_address,
         &mailer,
     );
@@ -224,17 +284,13 @@ async fn serve(
         signals();
     });
     survive_file_size_limits();
-    let reloadable: Vec<_> = iso_tls
-        .iter()
-        .map(|tls| ("ISO 8583", tls.clone()))
-        .collect();
-    reload_tls_on_hangup(reloadable);
-    let tls_metrics: Vec<_> = iso_tls
-        .iter()
-        .map(|tls| ("iso", Arc::clone(&tls.metrics)))
-        .collect();
+    tls_listeners::reload_on_sighup(tls_listeners.clone());
     let state = Arc::new(app.host_state(Arc::new(SimulatorIssuer)));
-    let cabinet = mpos_cabinet::Cabinet::new(app.store.clone(), app.cabinet_config(mailer));
+    let mut cabinet_config = app.cabinet_config(mailer);
+    if https.is_some() && config.cabinet.public_url_is_default {
+        cabinet_config.public_url = https_public_url(http_address);
+    }
+    let cabinet = mpos_cabinet::Cabinet::new(app.store.clone(), cabinet_config);
     let limits = HttpLimits {
         max_connections: http_connections,
         header_timeout: Duration::from_secs(config.http.header_timeout_secs),
@@ -253,6 +309,7 @@ async fn serve(
         http,
         cabinet_router,
         limits,
+        https,
         http_shutdown.clone(),
         "HTTP",
     ));
@@ -263,8 +320,11 @@ async fn serve(
         };
         listeners.spawn(http_server::serve(
             metrics,
-            metrics_router(Arc::clone(&state.metrics), tls_metrics, health),
+            metrics_router(Arc::clone(&state.metrics), health, tls_listeners),
             metrics_limits,
+            // Plain: the metrics' listener is for loopback or a management
+            // network.
+            None,
             http_shutdown,
             "metrics",
         ));
@@ -302,58 +362,21 @@ fn survive_file_size_limits() {
     }
 }
 
-/// SIGHUP reads every TLS listener's files again: new handshakes use the
-/// new ones, open connections keep theirs, and files that fail to load are
-/// refused with a log line naming the file while the old ones stay.
-fn reload_tls_on_hangup(listeners: Vec<(&'static str, mpos_tls::TlsListener)>) {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut hangups = match signal(SignalKind::hangup()) {
-        Ok(hangups) => hangups,
-        Err(error) => {
-            tracing::warn!(%error, "cannot handle SIGHUP; certificates reload only on a restart");
-            return;
-        }
-    };
-    tokio::spawn(async move {
-        while hangups.recv().await.is_some() {
-            if listeners.is_empty() {
-                tracing::info!("SIGHUP: no TLS listener, nothing to reload");
-            }
-            for (listener, tls) in &listeners {
-                match tls.reload() {
-                    Ok(()) => tracing::info!(
-                        listener,
-                        "SIGHUP: TLS certificate, key and client CA reloaded; new handshakes use them"
-                    ),
-                    Err(error) => tracing::error!(
-                        listener,
-                        "SIGHUP: {error}; the TLS files loaded before stay in force"
-                    ),
-                }
-            }
-        }
-    });
-}
-
 /// The metrics' listener: `/metrics` (Prometheus text: the host's counters,
-/// the TLS listeners' and the readiness metrics), `/healthz` and `/readyz`.
-fn metrics_router(
-    metrics: Arc<Metrics>,
-    tls: Vec<(&'static str, Arc<mpos_tls::TlsMetrics>)>,
-    health: Health,
-) -> Router {
+/// the readiness metrics and every TLS listener's handshakes), `/healthz`
+/// and `/readyz`.
+fn metrics_router(metrics: Arc<Metrics>, health: Health, tls: Vec<TlsListener>) -> Router {
     let tls = Arc::new(tls);
     health::router(health.clone()).route(
         "/metrics",
         get(move || {
             let metrics = Arc::clone(&metrics);
-            let tls = Arc::clone(&tls);
             let health = health.clone();
+            let tls = Arc::clone(&tls);
             async move {
                 let mut text = metrics.render();
-                let listeners: Vec<_> = tls.iter().map(|(name, m)| (*name, m.as_ref())).collect();
-                mpos_tls::TlsMetrics::render_all(&mut text, &listeners);
                 text.push_str(&health.render_metrics());
+                tls_listeners::render_metrics(&mut text, &tls);
                 (
                     [(
                         axum::http::header::CONTENT_TYPE,
@@ -405,9 +428,11 @@ fn print_banner(
     iso_tls: Option<&mpos_tls::TlsListener>,
     iso: std::net::SocketAddr,
     http: std::net::SocketAddr,
+    https: bool,
     metrics: Option<std::net::SocketAddr>,
     mailer: &Mailer,
 ) {
+    let scheme = if https { "https" } else { "http" };
     let metrics = match metrics {
         Some(address) => format!("http://{address}/metrics  (and /healthz, /readyz)"),
         None => "off  ([metrics] listen is empty)".to_owned(),
@@ -429,13 +454,13 @@ fn print_banner(
     let text = format!(
         "mpos is running.
   ISO 8583 host  {iso}  ({transport})
-  HTTP           http://{http}  (the cabinet; /healthz, /readyz)
+  HTTP           {scheme}://{http}  (the cabinet; /healthz, /readyz)
   Metrics        {metrics}
   Data folder    {data}
   Mail           {mail}
 With the demo data, an app signs on with device MPOS-0001 and app password app-pass-1,
 and pays on merchant MTB000000000001, virtual terminal 10000001 (BYN).
-Log in to the cabinet at http://{http}/login as demo@merchant.test / demo-password-1
+Log in to the cabinet at {scheme}://{http}/login as demo@merchant.test / demo-password-1
 (or second@merchant.test / second-password-2).
 Press Ctrl-C to stop.
 ",

@@ -317,6 +317,7 @@ mod tests {
             store,
             CabinetConfig {
                 public_url: "http://localhost".into(),
+                https: false,
                 app_download: AppDownload::Url("https://example.invalid/app.apk".into()),
                 business_day: BusinessDayClock::minsk().unwrap(),
                 mail,

@@ -9,21 +9,27 @@
 //! - a kept-alive connection with no bytes either way for `idle_timeout` is
 //!   closed (see [`watchdog`] for why hyper's own header timer is not used);
 //! - graceful shutdown: no new connections, idle ones closed, requests in
-//!   flight answered.
+//!   flight answered;
+//! - HTTPS when configured ([`https`]): the handshake runs in the
+//!   connection's own task within the header time, never in the accept
+//!   loop, and every answer carries `Strict-Transport-Security`.
 //!
 //! Every request carries `axum::extract::ConnectInfo<SocketAddr>` (the
 //! peer), as `Router::into_make_service_with_connect_info` would add it.
 
+pub mod https;
 mod watchdog;
 
 use axum::Router;
 use axum::extract::ConnectInfo;
+use https::Https;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use mpos_acquirer::Shutdown;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
@@ -47,15 +53,21 @@ pub struct HttpLimits {
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Serves `router` on `listener` within `limits` until `shutdown` starts,
-/// then stops accepting and returns once every connection has ended. `what`
-/// names the listener in the log.
+/// then stops accepting and returns once every connection has ended: over
+/// HTTPS only when `https` is given, plain HTTP otherwise. `what` names the
+/// listener in the log.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: HttpLimits,
+    https: Option<Https>,
     mut shutdown: Shutdown,
     what: &'static str,
 ) {
+    let router = match https {
+        Some(_) => https::with_hsts(router),
+        None => router,
+    };
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let mut connections = JoinSet::new();
     let mut last_accept_warning: Option<tokio::time::Instant> = None;
@@ -93,6 +105,7 @@ pub async fn serve(
             peer,
             router.clone(),
             limits,
+            https.clone(),
             shutdown.clone(),
             slot,
         ));
@@ -103,18 +116,54 @@ pub async fn serve(
     while connections.join_next().await.is_some() {}
 }
 
-/// Serves one connection until the client closes it, the watchdog finds it
-/// too slow or idle, or shutdown lets it finish; `_slot` is given back when
-/// it ends.
+/// Serves one connection (after its TLS handshake when `https` is given)
+/// until the client closes it, the watchdog finds it too slow or idle, or
+/// shutdown lets it finish; `_slot` is given back when it ends.
 async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     router: Router,
     limits: HttpLimits,
+    https: Option<Https>,
     mut shutdown: Shutdown,
     _slot: OwnedSemaphorePermit,
 ) {
+    // Born at the accept: the handshake and the first request's headers
+    // share the header time, as a plain connection's first request has it.
     let activity = Arc::new(Activity::new());
+    let Some(https) = https else {
+        return serve_http(stream, peer, router, limits, activity, shutdown).await;
+    };
+    let deadline = tokio::time::Instant::now() + limits.header_timeout;
+    let accepted = tokio::select! {
+        accepted = https.accept(stream, deadline) => accepted,
+        // Not yet a client of ours: nothing in flight to finish.
+        () = shutdown.started() => return,
+    };
+    match accepted {
+        Ok(accepted) => {
+            // Counted as an open TLS connection until it ends.
+            let _open = accepted.open;
+            serve_http(accepted.stream, peer, router, limits, activity, shutdown).await;
+        }
+        Err(reason) => {
+            tracing::debug!(%peer, reason = reason.label(), "TLS handshake failed");
+        }
+    }
+}
+
+/// Serves HTTP/1.1 on `stream` (plain, or decrypted TLS) under the
+/// watchdog of `activity`.
+async fn serve_http<S>(
+    stream: S,
+    peer: SocketAddr,
+    router: Router,
+    limits: HttpLimits,
+    activity: Arc<Activity>,
+    mut shutdown: Shutdown,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let io = TokioIo::new(Watched::new(stream, Arc::clone(&activity)));
     let requests = Arc::clone(&activity);
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
@@ -178,7 +227,7 @@ mod tests {
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
         };
-        let server = tokio::spawn(serve(listener, router, limits, shutdown, "test"));
+        let server = tokio::spawn(serve(listener, router, limits, None, shutdown, "test"));
         let mut client = TcpStream::connect(address).await.unwrap();
         let me = client.local_addr().unwrap();
         client
