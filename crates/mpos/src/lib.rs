@@ -16,6 +16,7 @@ mod health;
 mod http_server;
 mod ids;
 mod iso;
+mod issuer_sim;
 mod limits;
 mod loadgen;
 mod output;
@@ -40,6 +41,7 @@ pub fn main() -> ExitCode {
         Command::Loadgen(args) => loadgen::run(args).map_err(CliError::from),
         Command::Admin(args) => admin::run(args),
         Command::Iso(args) => iso::run(args).map_err(CliError::from),
+        Command::IssuerSim(args) => issuer_sim::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -346,7 +346,7 @@ Press Ctrl-C to stop.
 /// Logs go to stderr; `RUST_LOG` (e.g. `info`, `mpos_acquirer=debug`) sets
 /// the level. Colours only on a terminal: a log file or a pipe (systemd,
 /// `2> mpos.log`) gets plain text, without escape codes.
-fn init_logging() {
+pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
@@ -357,7 +357,7 @@ fn init_logging() {
         .try_init();
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
