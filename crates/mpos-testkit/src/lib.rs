@@ -13,7 +13,8 @@
 //!   user manual names keeps it, for the browser test's second look;
 //! - [`server`]: the real `mpos` binary on free loopback ports, with an ISO
 //!   8583 client ([`iso`]) and a plain HTTP/1.1 client ([`http`]);
-//! - [`flood`]: idle connections held open against a listener.
+//! - [`flood`]: idle connections held open against a listener;
+//! - [`processor`]: a pyiso8583 card processor for the upstream mode.
 //!
 //! Dev-only (`publish = false`): it is a dev-dependency of the crates whose
 //! tests use it, never a dependency of production code. Test helpers
@@ -30,6 +31,7 @@ pub mod http;
 pub mod iso;
 pub mod legacy_css;
 pub mod messages;
+pub mod processor;
 pub mod provision;
 pub mod server;
 

@@ -24,6 +24,7 @@ pub mod secrets;
 pub mod seed;
 mod serve;
 mod store_setup;
+mod upstream_mode;
 
 use clap::Parser;
 use std::io::Write as _;

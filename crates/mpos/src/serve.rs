@@ -14,7 +14,6 @@ use axum::Router;
 use axum::routing::get;
 use mpos_acquirer::{Metrics, Shutdown};
 use mpos_cabinet::mail::Mailer;
-use mpos_domain::rules::SimulatorIssuer;
 use mpos_store::Store;
 use mpos_store::ops::audit::Actor;
 use mpos_store::ops::merchants;
@@ -187,7 +186,10 @@ async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(),
         signals();
     });
     survive_file_size_limits();
-    let state = Arc::new(app.host_state(Arc::new(SimulatorIssuer)));
+    // Before any device is accepted: nothing a previous run left pending
+    // stays so (upstream-interface.md, section 3).
+    crate::upstream_mode::recover(app)?;
+    let (state, upstream) = crate::upstream_mode::host_state(app, &shutdown)?;
     let cabinet = mpos_cabinet::Cabinet::new(app.store.clone(), app.cabinet_config(mailer));
     let limits = HttpLimits {
         max_connections: http_connections,
@@ -197,6 +199,7 @@ async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(),
     let health = Health {
         store: app.store.clone(),
         shutdown: shutdown.clone(),
+        upstream: upstream.clone(),
     };
     // The HTTP listeners stop after the ISO host has answered what it had
     // in flight, so that meanwhile /readyz tells a load balancer why (503).
@@ -217,13 +220,16 @@ async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(),
         };
         listeners.spawn(http_server::serve(
             metrics,
-            metrics_router(Arc::clone(&state.metrics), health),
+            metrics_router(Arc::clone(&state.metrics), health, upstream.clone()),
             metrics_limits,
             http_shutdown,
             "metrics",
         ));
     }
     let host = mpos_acquirer::serve(iso, state, shutdown).await;
+    if let Some(upstream) = &upstream {
+        upstream.link.stop();
+    }
     start_shutdown();
     stop_http();
     let mut failed = None;
@@ -258,15 +264,23 @@ fn survive_file_size_limits() {
 
 /// The metrics' listener: `/metrics` (Prometheus text: the host's counters
 /// and the readiness metrics), `/healthz` and `/readyz`.
-fn metrics_router(metrics: Arc<Metrics>, health: Health) -> Router {
+fn metrics_router(
+    metrics: Arc<Metrics>,
+    health: Health,
+    upstream: Option<Arc<mpos_acquirer::Upstream>>,
+) -> Router {
     health::router(health.clone()).route(
         "/metrics",
         get(move || {
             let metrics = Arc::clone(&metrics);
             let health = health.clone();
+            let upstream = upstream.clone();
             async move {
                 let mut text = metrics.render();
                 text.push_str(&health.render_metrics());
+                if let Some(upstream) = upstream {
+                    upstream.render_metrics(&mut text);
+                }
                 (
                     [(
                         axum::http::header::CONTENT_TYPE,
@@ -329,6 +343,7 @@ fn print_banner(
   ISO 8583 host  {iso}
   HTTP           http://{http}  (the cabinet; /healthz, /readyz)
   Metrics        {metrics}
+  {issuer}
   Data folder    {data}
   Mail           {mail}
 With the demo data, an app signs on with device MPOS-0001 and app password app-pass-1,
@@ -339,6 +354,7 @@ Press Ctrl-C to stop.
 ",
         data = config.data_dir.display(),
         mail = mailer.describe(),
+        issuer = crate::upstream_mode::banner_line(config),
     );
     crate::output::write_stdout(&text);
 }

@@ -18,6 +18,7 @@ use mpos_domain::response::ResponseCode;
 use mpos_domain::rules::{FinancialRequest, RequestHeader, ReversalRequest, Session};
 use mpos_store::StoreError;
 use mpos_store::rusqlite::Connection;
+use mpos_upstream::Outgoing;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -106,7 +107,17 @@ pub(crate) async fn dispatch(
         Mti::Reversal => request::reversal(&message, &state.pan_key).map(Typed::Reversal),
     };
     match typed {
-        Ok(typed) => recorded(state, session.as_ref(), typed, received),
+        Ok(typed) => {
+            // Upstream mode: the card fields the processor needs, taken
+            // from the frame for the forward, in memory only.
+            let card = match (&typed, &state.upstream) {
+                (Typed::Financial(_), Some(_)) => {
+                    Some(crate::upstream::forward::card_fields(&message))
+                }
+                _ => None,
+            };
+            recorded(state, session.as_ref(), typed, received, card)
+        }
         Err(code) => ready(Answer {
             bytes: response::echo(&state.layout, &message, code),
             mti,
@@ -154,6 +165,7 @@ fn recorded(
     session: Option<&Session>,
     typed: Typed,
     received: Instant,
+    card: Option<Outgoing>,
 ) -> Dispatch {
     // Shared by the job and the answer: a failed commit is answered from
     // the same typed request, without decoding the frame again.
@@ -169,6 +181,7 @@ fn recorded(
             layout: &job_state.layout,
             pan_key: &job_state.pan_key,
             issuer: job_state.issuer.as_ref(),
+            link: job_state.upstream.as_ref().map(|u| &u.link),
             directory: &directory,
             session: session.as_ref(),
             received_at: now,
@@ -181,7 +194,7 @@ fn recorded(
     Dispatch::Answer(Box::pin(async move {
         let (mti, header) = (typed.mti(), typed.header());
         let (bytes, code) = match ack.await {
-            Ok(recorded) => (recorded.answer, recorded.code),
+            Ok(recorded) => upstream_answer(&state, &typed, recorded, card).await,
             Err(error) => {
                 let code = not_stored(&error, mti.as_str());
                 (
@@ -198,6 +211,31 @@ fn recorded(
             received,
         }
     }))
+}
+
+/// The answer to a recorded request: as recorded, or in upstream mode once
+/// the processor's outcome (its own, or the original's for a
+/// retransmission of a request still pending) is committed.
+async fn upstream_answer(
+    state: &Arc<HostState>,
+    typed: &Typed,
+    recorded: Recorded,
+    card: Option<Outgoing>,
+) -> (Bytes, ResponseCode) {
+    let Some(upstream) = state.upstream.as_ref() else {
+        return (recorded.answer, recorded.code);
+    };
+    if let Some(id) = recorded.pending_of {
+        return upstream
+            .settled(&state.store, id, (recorded.answer, recorded.code))
+            .await;
+    }
+    match (recorded.forward, typed, card) {
+        (Some(forward), Typed::Financial(request), Some(card)) => {
+            crate::upstream::forward::complete(state, upstream, request, forward, card).await
+        }
+        _ => (recorded.answer, recorded.code),
+    }
 }
 
 /// Whether the DEBUG line that names each answer's STAN is on: only then

@@ -135,7 +135,9 @@ pub struct RefundTarget {
     pub approved: bool,
     /// Whether it was reversed.
     pub reversed: bool,
-    /// Sum of its approved, unreversed refunds.
+    /// Sum of its approved, unreversed refunds, and of those the card
+    /// processor is still deciding (upstream mode): what a pending refund
+    /// may yet take is not left to refund, so no purchase is over-refunded.
     pub refunded_minor: u64,
 }
 
@@ -240,7 +242,8 @@ pub fn find_refund_target(
                     p.response_code = '00', p.reversed,
                     (SELECT coalesce(sum(r.amount_minor), 0) FROM transactions r
                      WHERE r.original_id = p.id AND r.kind = 'refund'
-                       AND r.response_code = '00' AND r.reversed = 0)
+                       AND (r.response_code = '00' OR r.upstream_pending = 1)
+                       AND r.reversed = 0)
              FROM transactions p WHERE p.rrn = ?1 AND p.kind = 'purchase'",
         )?
         .query_row([rrn], |row| {
