@@ -390,3 +390,126 @@ fn fails_over_to_the_second_address_answers_91_at_once_while_down_and_comes_back
         "only the new purchase reached the processor, never the refused one"
     );
 }
+
+#[test]
+fn the_link_runs_over_tls_with_a_client_certificate_and_checks_the_processors_name() {
+    let certs = tempfile::tempdir().unwrap();
+    let made = MPOS.run(
+        &[
+            "admin",
+            "tls",
+            "demo-certs",
+            certs.path().to_str().unwrap(),
+            "--device",
+            "acquirer-4242",
+        ],
+        b"",
+    );
+    assert!(made.status.success(), "{made:?}");
+    let file = |name: &str| certs.path().join(name);
+    // Python's ssl on the processor's side, requiring our client certificate.
+    let processor = Processor::start_tls(
+        &file("server.pem"),
+        &file("server.key"),
+        Some(&file("ca.pem")),
+    );
+    let tls = |server_name: &str| {
+        format!(
+            "tls = true\nca = {:?}\nserver_name = {server_name:?}\ncert = {:?}\nkey = {:?}",
+            file("ca.pem"),
+            file("acquirer-4242.pem"),
+            file("acquirer-4242.key")
+        )
+    };
+    let config = tempfile::tempdir().unwrap();
+    let server = serve(&config, &[&processor.address], 5000, &tls("localhost"));
+    wait_ready(&server);
+    assert_eq!(pay(&server, 2, 1_000).code(), "00");
+    let forwarded = processor.wait_for(1, WAIT, is("0200")).remove(0);
+    assert!(
+        matches!(forwarded.tls.as_deref(), Some("TLSv1.3" | "TLSv1.2")),
+        "{:?}",
+        forwarded.tls
+    );
+    assert_eq!(forwarded.peer.as_deref(), Some("acquirer-4242"));
+    assert_eq!(forwarded.get(2), Some(CARD));
+
+    // A name the processor's certificate does not carry: never up, never sent.
+    let other = tempfile::tempdir().unwrap();
+    let wrong = serve(
+        &other,
+        &[&processor.address],
+        5000,
+        &tls("processor.example"),
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(wrong.metrics_http("/readyz").status, 503);
+    assert_eq!(pay(&wrong, 3, 1_000).code(), "91");
+    assert_eq!(
+        processor
+            .received()
+            .iter()
+            .filter(|r| r.mti == "0200")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_configuration_error_names_the_key() {
+    let config = tempfile::tempdir().unwrap();
+    for (hosts, extra, key) in [
+        (&[][..], "", "upstream.hosts"),
+        (&["10.1.2.3"][..], "", "upstream.hosts"),
+        (
+            &["127.0.0.1:7000"][..],
+            "acquirer_id = \"12ab\"",
+            "upstream.acquirer_id",
+        ),
+        (
+            &["127.0.0.1:7000"][..],
+            "tls = true\nca = \"/nonexistent/ca.pem\"\nserver_name = \"localhost\"",
+            "upstream.ca",
+        ),
+    ] {
+        let path = upstream_config(config.path(), hosts, 1000, extra);
+        // A later acquirer_id replaces the kit's: TOML refuses duplicates,
+        // so the kit's line is dropped when the test gives its own.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = if extra.starts_with("acquirer_id") {
+            text.replacen(&format!("acquirer_id = \"{ACQUIRER_ID}\"\n"), "", 1)
+        } else {
+            text
+        };
+        std::fs::write(&path, text).unwrap();
+        let data = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(
+            data.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o700),
+        )
+        .unwrap();
+        let out = MPOS
+            .command()
+            .args([
+                "serve",
+                "--iso-listen",
+                "127.0.0.1:0",
+                "--http-listen",
+                "127.0.0.1:0",
+            ])
+            .args([
+                "--metrics-listen",
+                "127.0.0.1:0",
+                "--config",
+                path.to_str().unwrap(),
+            ])
+            .arg("--data-dir")
+            .arg(data.path())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{key}: refused");
+        assert!(stderr.contains(key), "{key}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    }
+}

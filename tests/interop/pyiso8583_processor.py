@@ -18,7 +18,12 @@ says {"advices": "ignore"}; {"sign_on": "refuse"} answers sign-ons 91.
 After each sign-on it sends the host an 0800 echo of its own (DE 11
 900001, 900002...) and records the 0810 it gets back.
 
+With --tls-cert and --tls-key it speaks TLS (Python's ssl), and with
+--client-ca it requires a client certificate from that CA; each record then
+carries the TLS version ("tls") and the client certificate's CN ("peer").
+
 Usage: pyiso8583_processor.py --record FILE [--control FILE] [--late-ms N] [--port N]
+                              [--tls-cert FILE --tls-key FILE [--client-ca FILE]]
 Prints "listening 127.0.0.1:PORT" once it accepts connections.
 """
 
@@ -26,6 +31,7 @@ import argparse
 import json
 import os
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -49,9 +55,11 @@ def control(path):
         return {}
 
 
-def record(path, conn, doc):
+def record(path, conn, doc, tls=None):
     fields = {k: v for k, v in doc.items() if k not in ("t", "p", "s", "h", "1")}
-    line = json.dumps({"conn": conn, "mti": doc.get("t"), "fields": fields})
+    entry = {"conn": conn, "mti": doc.get("t"), "fields": fields}
+    entry.update(tls or {})
+    line = json.dumps(entry)
     with LOCK:
         with open(path, "a") as f:
             f.write(line + "\n")
@@ -63,6 +71,7 @@ class Connection:
         self.number = number
         self.args = args
         self.write_lock = threading.Lock()
+        self.tls = None
 
     def send(self, doc):
         raw, _ = iso8583.encode(dict(doc), SPEC)
@@ -103,7 +112,7 @@ class Connection:
             if body is None:
                 return
             doc, _ = iso8583.decode(body, SPEC)
-            record(self.args.record, self.number, doc)
+            record(self.args.record, self.number, doc, self.tls)
             if not self.handle(doc):
                 return
 
@@ -154,7 +163,17 @@ def main():
     parser.add_argument("--control")
     parser.add_argument("--late-ms", type=int, default=3000)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--client-ca")
     args = parser.parse_args()
+    context = None
+    if args.tls_cert:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.client_ca:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(args.client_ca)
     server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     server.bind(("127.0.0.1", args.port))
@@ -168,8 +187,15 @@ def main():
 
         def run(conn=conn):
             try:
+                if context is not None:
+                    conn.sock.settimeout(10)
+                    conn.sock = context.wrap_socket(conn.sock, server_side=True)
+                    conn.sock.settimeout(None)
+                    peer = conn.sock.getpeercert() or {}
+                    cn = [v for rdn in peer.get("subject", ()) for (k, v) in rdn if k == "commonName"]
+                    conn.tls = {"tls": conn.sock.version(), "peer": cn[0] if cn else None}
                 conn.serve()
-            except (OSError, ValueError) as error:
+            except (OSError, ValueError, ssl.SSLError) as error:
                 print(f"connection {conn.number}: {error}", file=sys.stderr)
             finally:
                 conn.sock.close()

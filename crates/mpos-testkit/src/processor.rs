@@ -18,6 +18,10 @@ pub struct Received {
     pub mti: String,
     /// Field texts by number.
     pub fields: BTreeMap<u8, String>,
+    /// Over TLS: the version (`TLSv1.3`).
+    pub tls: Option<String>,
+    /// Over TLS with a client certificate: its common name.
+    pub peer: Option<String>,
 }
 
 impl Received {
@@ -47,6 +51,26 @@ impl Processor {
     /// Starts it on `port` (0: a free one), e.g. again on the port a
     /// killed one had.
     pub fn start_on(port: u16, late_ms: u64) -> Processor {
+        Processor::start_with(port, late_ms, &[])
+    }
+
+    /// Starts it speaking TLS with `cert` and `key`, requiring a client
+    /// certificate from `client_ca` when given.
+    pub fn start_tls(cert: &Path, key: &Path, client_ca: Option<&Path>) -> Processor {
+        let mut args = vec![
+            "--tls-cert".to_owned(),
+            cert.display().to_string(),
+            "--tls-key".to_owned(),
+            key.display().to_string(),
+        ];
+        if let Some(ca) = client_ca {
+            args.extend(["--client-ca".to_owned(), ca.display().to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        Processor::start_with(0, 3000, &args)
+    }
+
+    fn start_with(port: u16, late_ms: u64, extra: &[&str]) -> Processor {
         let dir = tempfile::tempdir().expect("temp dir");
         let record = dir.path().join("received.jsonl");
         let control = dir.path().join("control.json");
@@ -63,6 +87,7 @@ impl Processor {
                 "--port",
                 &port.to_string(),
             ])
+            .args(extra)
             .stdout(Stdio::piped())
             .spawn()
             .expect("python runs the processor");
@@ -109,6 +134,8 @@ impl Processor {
             .map(|value| Received {
                 conn: value["conn"].as_u64().unwrap_or(0),
                 mti: value["mti"].as_str().unwrap_or_default().to_owned(),
+                tls: value["tls"].as_str().map(str::to_owned),
+                peer: value["peer"].as_str().map(str::to_owned),
                 fields: value["fields"]
                     .as_object()
                     .map(|fields| {

@@ -33,7 +33,16 @@ pub(crate) async fn supervise(shared: Arc<Shared>) {
     loop {
         for address in &shared.config.hosts {
             let signed_on = match connect(&shared, address).await {
-                Ok(stream) => run(&shared, stream, address).await,
+                Ok(stream) => match &shared.config.tls {
+                    None => run(&shared, stream, address).await,
+                    Some(tls) => match handshake(&shared, tls, stream).await {
+                        Ok(stream) => run(&shared, stream, address).await,
+                        Err(error) => {
+                            shared.faults.failed(&format_args!("{address}: {error}"));
+                            false
+                        }
+                    },
+                },
                 Err(error) => {
                     shared.faults.failed(&format_args!("{address}: {error}"));
                     false
@@ -56,6 +65,25 @@ enum ConnectError {
     Io(#[from] std::io::Error),
     #[error("no connection within the timeout")]
     Timeout,
+    #[error("TLS handshake failed: {0}")]
+    Handshake(std::io::Error),
+    #[error("no TLS handshake within the timeout")]
+    HandshakeTimeout,
+}
+
+/// The TLS handshake on a new connection, bounded by the timeout.
+async fn handshake(
+    shared: &Shared,
+    tls: &crate::link::LinkTls,
+    stream: TcpStream,
+) -> Result<tokio_rustls::client::TlsStream<TcpStream>, ConnectError> {
+    tokio::time::timeout(
+        shared.config.timeout,
+        tls.connector.connect(tls.server_name.clone(), stream),
+    )
+    .await
+    .map_err(|_| ConnectError::HandshakeTimeout)?
+    .map_err(ConnectError::Handshake)
 }
 
 async fn connect(shared: &Shared, address: &str) -> Result<TcpStream, ConnectError> {

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! link.rs        Link: reserve a STAN (91 at once while down), send, await the matched answer
-//! connection.rs  one connection: failover in list order, sign-on, echo, writer + reader tasks
+//! connection.rs  one connection (TCP, or TLS on rustls): failover in list order, sign-on, echo,
+//!                writer + reader tasks
 //! pending.rs     the outstanding link STANs and the matching of answers by DE 11 + DE 37
 //! backoff.rs     0.1 s doubling up to reconnect_max
 //! message.rs     Outgoing (card data wiped on drop), Reply, the 0800s and the 0810 answer
@@ -27,7 +28,7 @@ pub mod pending;
 pub mod sim;
 
 pub use backoff::Backoff;
-pub use link::{FIRST_RECONNECT_WAIT, Link, LinkConfig, LinkError, Reservation};
+pub use link::{FIRST_RECONNECT_WAIT, Link, LinkConfig, LinkError, LinkTls, Reservation};
 pub use message::{Outgoing, Reply};
 pub use metrics::{LinkMetrics, LinkState};
 pub use pending::LinkStan;

@@ -37,6 +37,26 @@ pub struct LinkConfig {
     pub layout: Layout,
     /// The largest message accepted from the processor.
     pub max_frame: usize,
+    /// TLS to the processor, if configured.
+    pub tls: Option<LinkTls>,
+}
+
+/// TLS on the link: the client configuration (trusted CAs, an optional
+/// client certificate) and the name the processor's certificate must carry.
+#[derive(Clone)]
+pub struct LinkTls {
+    /// Handshakes with the configuration of `[upstream] ca`, `cert`, `key`.
+    pub connector: tokio_rustls::TlsConnector,
+    /// `[upstream] server_name`, checked against the processor's certificate.
+    pub server_name: rustls_pki_types::ServerName<'static>,
+}
+
+impl std::fmt::Debug for LinkTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkTls")
+            .field("server_name", &self.server_name)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a request got no answer from the processor.

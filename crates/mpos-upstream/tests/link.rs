@@ -26,6 +26,7 @@ fn config(hosts: Vec<String>) -> LinkConfig {
         reconnect_max: Duration::from_millis(400),
         layout: layout(),
         max_frame: 8192,
+        tls: None,
     }
 }
 

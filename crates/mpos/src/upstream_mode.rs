@@ -42,6 +42,7 @@ pub(crate) fn host_state(
         layout: section.layout.clone(),
         source,
     })?;
+    let tls = section.link_tls()?;
     let link = Link::start(LinkConfig {
         hosts: section.hosts.clone(),
         acquirer_id: section.acquirer_id.clone(),
@@ -50,6 +51,7 @@ pub(crate) fn host_state(
         reconnect_max: Duration::from_secs(section.reconnect_max_secs),
         layout,
         max_frame: app.config.host.max_frame,
+        tls,
     });
     let upstream = Arc::new(Upstream::new(
         link,
@@ -74,8 +76,13 @@ pub(crate) fn banner_line(config: &Config) -> String {
             "Issuer         the built-in simulator (amounts ending in 51 -> 51, 05 -> 05)".into()
         }
         IssuerMode::Upstream => format!(
-            "Issuer         the card processor at {} (acquirer {}; timeout {} ms)",
+            "Issuer         the card processor at {}{} (acquirer {}; timeout {} ms)",
             config.upstream.hosts.join(", then "),
+            if config.upstream.tls {
+                format!(", TLS as {}", config.upstream.server_name)
+            } else {
+                String::new()
+            },
             config.upstream.acquirer_id,
             config.upstream.timeout_ms
         ),

@@ -113,12 +113,81 @@ impl UpstreamSection {
             return value("upstream.layout", error.to_string());
         }
         if self.tls {
-            return value(
-                "upstream.tls",
-                "TLS to the processor is not built yet: set it to false".into(),
-            );
+            if self.ca.is_empty() {
+                return value(
+                    "upstream.ca",
+                    "must name the PEM file of the CAs to trust when upstream.tls = true".into(),
+                );
+            }
+            if rustls_pki_types::ServerName::try_from(self.server_name.as_str()).is_err() {
+                return value(
+                    "upstream.server_name",
+                    format!(
+                        "{:?} must be the DNS name or IP address the processor's certificate carries",
+                        self.server_name
+                    ),
+                );
+            }
+            if self.cert.is_empty() != self.key.is_empty() {
+                let key = if self.cert.is_empty() {
+                    "upstream.cert"
+                } else {
+                    "upstream.key"
+                };
+                return value(
+                    key,
+                    "a client certificate needs both upstream.cert and upstream.key".into(),
+                );
+            }
         }
         Ok(())
+    }
+
+    /// The link's TLS from `ca`, `cert`, `key` and `server_name`, or `None`
+    /// without TLS. A file that cannot be used is refused naming its key.
+    pub fn link_tls(&self) -> Result<Option<mpos_upstream::LinkTls>, ConfigError> {
+        if !self.tls {
+            return Ok(None);
+        }
+        let refused = |key: &'static str| {
+            move |error: mpos_tls::TlsFileError| ConfigError::Value {
+                key,
+                problem: error.to_string(),
+            }
+        };
+        let trusted = mpos_tls::ClientTls::trusting(std::path::Path::new(&self.ca))
+            .map_err(refused("upstream.ca"))?;
+        let identity = if self.cert.is_empty() {
+            None
+        } else {
+            Some(
+                mpos_tls::ClientIdentity::load(
+                    std::path::Path::new(&self.cert),
+                    std::path::Path::new(&self.key),
+                )
+                .map_err(|error| {
+                    let key = match error.role {
+                        mpos_tls::FileRole::PrivateKey => "upstream.key",
+                        _ => "upstream.cert",
+                    };
+                    refused(key)(error)
+                })?,
+            )
+        };
+        // One long-lived connection: resumption would save one handshake a
+        // reconnection, not worth a cache.
+        let config = trusted
+            .config(identity.as_ref(), false)
+            .map_err(refused("upstream.cert"))?;
+        let server_name = rustls_pki_types::ServerName::try_from(self.server_name.clone())
+            .map_err(|error| ConfigError::Value {
+                key: "upstream.server_name",
+                problem: error.to_string(),
+            })?;
+        Ok(Some(mpos_upstream::LinkTls {
+            connector: mpos_tls::TlsConnector::from(config),
+            server_name,
+        }))
     }
 }
 
@@ -184,5 +253,30 @@ mod tests {
         let mut s = section();
         s.layout = "no-such-layout".into();
         assert_eq!(refused_key(&s), "upstream.layout");
+        let mut s = section();
+        s.tls = true;
+        assert_eq!(refused_key(&s), "upstream.ca");
+        s.ca = "ca.pem".into();
+        assert_eq!(refused_key(&s), "upstream.server_name");
+        s.server_name = "processor.bank.by".into();
+        s.cert = "client.pem".into();
+        assert_eq!(refused_key(&s), "upstream.key");
+        s.key = "client.key".into();
+        assert!(s.check().is_ok());
+    }
+
+    #[test]
+    fn an_unreadable_tls_file_is_refused_naming_its_key() {
+        let mut s = section();
+        s.tls = true;
+        s.ca = "/nonexistent/ca.pem".into();
+        s.server_name = "localhost".into();
+        match s.link_tls() {
+            Err(ConfigError::Value { key, problem }) => {
+                assert_eq!(key, "upstream.ca");
+                assert!(problem.contains("/nonexistent/ca.pem"), "{problem}");
+            }
+            other => panic!("refused: {:?}", other.map(|t| t.is_some())),
+        }
     }
 }
