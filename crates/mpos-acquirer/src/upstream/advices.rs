@@ -54,76 +54,71 @@ fn message(advice: &Advice, acquirer_id: &str) -> Outgoing {
     outgoing
 }
 
-async fn head(store: &Store) -> Option<(Option<Advice>, u64)> {
-    let reader = store.clone();
-    tokio::task::spawn_blocking(move || {
-        reader.read(|conn| Ok((ops::next_advice(conn)?, ops::queue_len(conn)?)))
-    })
-    .await
-    .ok()?
-    .inspect_err(|error| tracing::warn!(%error, "the advice queue could not be read"))
-    .ok()
-}
-
-/// Sends the queue's advices until shutdown.
+/// Sends the queue's advices until shutdown. Each step is one commit: the
+/// advice just acknowledged leaves the queue and the next is claimed (its
+/// try counted) together, so a busy queue costs one commit per advice.
 pub async fn run(store: Store, upstream: Arc<Upstream>, mut shutdown: Shutdown) {
+    let mut acknowledged: Option<i64> = None;
     loop {
-        if shutdown.is_started() {
+        if shutdown.is_started() && acknowledged.is_none() {
             return;
         }
-        let Some((next, len)) = head(&store).await else {
+        // Link down: nothing is claimed, so nothing counted as a try.
+        let reservation = if shutdown.is_started() {
+            None
+        } else {
+            upstream.link.reserve().ok()
+        };
+        if reservation.is_none() && acknowledged.is_none() {
             pause(&mut shutdown, RETRY_SOON).await;
             continue;
+        }
+        let (ack, claim) = (acknowledged.take(), reservation.is_some());
+        let step = store
+            .write(move |conn| ops::step_queue(conn, ack, claim, mpos_store::ops::now_millis()))
+            .await;
+        let (head, len) = match step {
+            Ok(step) => step,
+            Err(error) => {
+                tracing::warn!(%error, "the advice queue could not be updated");
+                acknowledged = ack;
+                pause(&mut shutdown, RETRY_SOON).await;
+                continue;
+            }
         };
+        if ack.is_some() {
+            upstream
+                .advices_acknowledged
+                .fetch_add(1, Ordering::Relaxed);
+        }
         upstream.queue_len.store(len, Ordering::Relaxed);
-        let Some(advice) = next else {
-            tokio::select! {
-                () = shutdown.started() => return,
-                () = upstream.advice_queued.notified() => {}
-                () = tokio::time::sleep(IDLE_POLL) => {}
+        let (Some(advice), Some(reservation)) = (head, reservation) else {
+            if claim {
+                // Empty: wait to be woken, or poll (another process sharing
+                // the store may queue one).
+                tokio::select! {
+                    () = shutdown.started() => {}
+                    () = upstream.advice_queued.notified() => {}
+                    () = tokio::time::sleep(IDLE_POLL) => {}
+                }
             }
             continue;
         };
-        // Link down: nothing is sent, and nothing counted as a try.
-        let Ok(reservation) = upstream.link.reserve() else {
-            pause(&mut shutdown, RETRY_SOON).await;
-            continue;
-        };
-        let outgoing = message(&advice, &upstream.acquirer_id);
-        let id = advice.id;
-        if store
-            .write(move |conn| ops::advice_tried(conn, id, mpos_store::ops::now_millis()))
-            .await
-            .is_err()
-        {
-            pause(&mut shutdown, RETRY_SOON).await;
-            continue;
-        }
         upstream.advices_sent.fetch_add(1, Ordering::Relaxed);
-        let reply = upstream.link.send(reservation, &outgoing).await;
-        let acknowledged = match &reply {
-            Ok(reply) => reply.mti().as_str() == "0430",
-            Err(_) => false,
-        };
-        if acknowledged {
-            tracing::info!(
-                transaction = advice.transaction_id,
-                reason = %advice.reason,
-                "reversal advice acknowledged"
-            );
-            let done = store
-                .write(move |conn| {
-                    ops::advice_acknowledged(conn, id, mpos_store::ops::now_millis())
-                })
-                .await;
-            if done.is_ok() {
-                upstream
-                    .advices_acknowledged
-                    .fetch_add(1, Ordering::Relaxed);
-            }
-            continue;
-        }
+        let reply = upstream
+            .link
+            .send(reservation, &message(&advice, &upstream.acquirer_id))
+            .await;
         match reply {
+            Ok(reply) if reply.mti().as_str() == "0430" => {
+                tracing::debug!(
+                    transaction = advice.transaction_id,
+                    reason = %advice.reason,
+                    "reversal advice acknowledged"
+                );
+                acknowledged = Some(advice.id);
+                continue;
+            }
             Ok(other) => tracing::warn!(
                 transaction = advice.transaction_id,
                 mti = %other.mti(),

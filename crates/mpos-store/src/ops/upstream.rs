@@ -215,6 +215,27 @@ pub fn next_advice(conn: &Connection) -> Result<Option<Advice>, StoreError> {
         .optional()?)
 }
 
+/// One step of the advice queue, in one commit: advice `acknowledged` (the
+/// one just answered with a 0430, if any) leaves the queue, and when
+/// `claim` the head is taken for a try — its try counted before it is sent,
+/// so that after a crash the next one is a repeat (0421). The head as it
+/// was before this try (`tries` 0: send a 0420), and the queue's length.
+pub fn step_queue(
+    conn: &Connection,
+    acknowledged: Option<i64>,
+    claim: bool,
+    now_millis: i64,
+) -> Result<(Option<Advice>, u64), StoreError> {
+    if let Some(id) = acknowledged {
+        advice_acknowledged(conn, id, now_millis)?;
+    }
+    let head = if claim { next_advice(conn)? } else { None };
+    if let Some(advice) = &head {
+        advice_tried(conn, advice.id, now_millis)?;
+    }
+    Ok((head, queue_len(conn)?))
+}
+
 /// Advice `id` is about to be sent (again): counted before it goes, so a
 /// crash meanwhile makes the next try a repeat (0421).
 pub fn advice_tried(conn: &Connection, id: i64, now_millis: i64) -> Result<(), StoreError> {
@@ -326,6 +347,33 @@ mod tests {
         advice_acknowledged(&conn, first.id, 8).unwrap();
         assert_eq!(next_advice(&conn).unwrap().unwrap().transaction_id, 2);
         assert_eq!(queue_len(&conn).unwrap(), 1);
+    }
+
+    #[test]
+    fn one_queue_step_acknowledges_the_last_and_claims_the_next() {
+        let conn = db();
+        mark_pending(&conn, 1, "000000000001", "000001", "1201190507").unwrap();
+        mark_pending(&conn, 2, "000000000002", "000002", "1201190508").unwrap();
+        recover_pending(&conn, 5).unwrap();
+        // Not claiming (the link is down): nothing taken, nothing counted.
+        assert_eq!(step_queue(&conn, None, false, 6).unwrap(), (None, 2));
+        let (first, len) = step_queue(&conn, None, true, 6).unwrap();
+        let first = first.unwrap();
+        assert_eq!((first.transaction_id, first.tries, len), (1, 0, 2));
+        // Not acknowledged: the same one again, now a repeat.
+        let (again, _) = step_queue(&conn, None, true, 7).unwrap();
+        assert_eq!(
+            (again.as_ref().unwrap().id, again.unwrap().tries),
+            (first.id, 1)
+        );
+        // Acknowledged: the next one, a first try.
+        let (next, len) = step_queue(&conn, Some(first.id), true, 8).unwrap();
+        let next = next.unwrap();
+        assert_eq!((next.transaction_id, next.tries, len), (2, 0, 1));
+        assert_eq!(
+            step_queue(&conn, Some(next.id), true, 9).unwrap(),
+            (None, 0)
+        );
     }
 
     #[test]
