@@ -374,6 +374,21 @@ fn fails_over_to_the_second_address_answers_91_at_once_while_down_and_comes_back
         started.elapsed()
     );
     assert_eq!(stored_code(&server, 4), "91");
+    // The cabinet shows it like any other decline, with its meaning.
+    let cookie = server.cabinet_login("demo@merchant.test", "demo-password-1");
+    for (lang, meaning) in [
+        ("en", "Issuer or processor unavailable"),
+        ("ru", "Эмитент или процессинг недоступен"),
+    ] {
+        let page = server.http(
+            "GET",
+            &format!("/history?view=transactions&lang={lang}"),
+            &cookie,
+            None,
+        );
+        assert_eq!(page.status, 200);
+        assert!(page.body.contains(meaning), "{lang}: {}", page.body);
+    }
 
     // Back on its port: the link comes up again, and the refused request
     // was never sent.
