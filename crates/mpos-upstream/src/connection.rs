@@ -263,10 +263,17 @@ fn incoming(shared: &Shared, outbox: &mpsc::Sender<Bytes>, frame: BytesMut) {
         Ok(waiter) => {
             // The waiter may have timed out just now: then nobody listens.
             let _ = waiter.send(Reply::of(&message));
+            shared.unmatched.succeeded();
         }
         Err(why) => {
             shared.metrics.unmatched();
-            tracing::warn!(%mti, stan = ?stan, rrn = ?rrn, ?why, "answer from the processor matches no request: dropped");
+            // Late answers come in runs when the processor is slow: one
+            // line when they start, every 10 s and at the end, not one each.
+            tracing::debug!(%mti, stan = ?stan, rrn = ?rrn, ?why, "answer from the processor matches no request: dropped");
+            shared.unmatched.failed(&format_args!(
+                "{mti} with DE 11 {} matches no request ({why:?}): dropped",
+                stan.as_deref().unwrap_or("-")
+            ));
         }
     }
 }

@@ -106,6 +106,11 @@ pub(crate) struct Shared {
     /// "The processor link": connection failures, and requests refused
     /// while it is down, logged at start, every 10 s and at the end.
     pub faults: FaultLog,
+    /// "Processor answers": requests the processor left unanswered (timed
+    /// out, lost with their connection), logged the same way.
+    pub unanswered: FaultLog,
+    /// "Answers matching no request" (late ones, after their timeout).
+    pub unmatched: FaultLog,
 }
 
 impl Shared {
@@ -167,6 +172,7 @@ impl Shared {
         match outcome {
             Ok(Ok(reply)) => {
                 self.metrics.answered(started.elapsed());
+                self.unanswered.succeeded();
                 Ok(reply)
             }
             Ok(Err(LinkError::Down)) => {
@@ -176,7 +182,10 @@ impl Shared {
                 self.metrics.refused_down();
                 Err(LinkError::Down)
             }
-            Ok(Err(error)) => Err(error),
+            Ok(Err(error)) => {
+                self.unanswered.failed(&error);
+                Err(error)
+            }
             Err(_elapsed) => {
                 // The answer channel was dropped with the future: a slot
                 // whose waiter is closed is ours; a live one is another
@@ -184,7 +193,9 @@ impl Shared {
                 self.table()
                     .release_sent_if(stan, oneshot::Sender::is_closed);
                 self.metrics.timed_out();
-                Err(LinkError::Timeout(timeout))
+                let error = LinkError::Timeout(timeout);
+                self.unanswered.failed(&error);
+                Err(error)
             }
         }
     }
@@ -266,6 +277,8 @@ impl Link {
             up: Mutex::new(None),
             metrics: LinkMetrics::default(),
             faults: FaultLog::new("the processor link"),
+            unanswered: FaultLog::new("processor answers"),
+            unmatched: FaultLog::new("answers matching a request"),
         });
         let task = tokio::spawn(connection::supervise(Arc::clone(&shared)));
         Link {

@@ -111,7 +111,8 @@ pub(crate) async fn complete(
             }
         },
         Err(error) => {
-            tracing::info!(id, %error, "no answer from the processor: 91");
+            // Counted and logged by the link's fault logs, not per request.
+            tracing::debug!(id, %error, "no answer from the processor: 91");
             unavailable(error.may_have_reached_processor())
         }
     };
