@@ -186,8 +186,8 @@ async fn serve(app: &App, mailer: Mailer, http_connections: usize) -> Result<(),
         signals();
     });
     survive_file_size_limits();
-    // Before any device is accepted: nothing a previous run left pending
-    // stays so (upstream-interface.md, section 3).
+    // Before any device is accepted: nothing a previous run left waiting
+    // on the processor stays so (upstream-interface.md, section 3).
     crate::upstream_mode::recover(app)?;
     let (state, upstream) = crate::upstream_mode::host_state(app, &shutdown)?;
     let cabinet = mpos_cabinet::Cabinet::new(app.store.clone(), app.cabinet_config(mailer));

@@ -1,7 +1,6 @@
 //! `mpos serve` in upstream mode: the link to the card processor started
-//! from `[upstream]`, the advice task, and the recovery every start runs
-//! before devices are accepted (whatever the mode: a row a previous run
-//! left waiting on the processor must not stay pending).
+//! from `[upstream]`, the advice task, and the recovery of what a previous
+//! run left waiting on the processor, before devices are accepted.
 
 use crate::app::App;
 use crate::config::{Config, IssuerMode};
@@ -13,9 +12,16 @@ use mpos_upstream::{Link, LinkConfig};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Turns what a previous run left pending into 91s with a reversal advice
-/// each; says so when there were any.
+/// In upstream mode, turns what a previous run left pending into 91s with
+/// a reversal advice each; says so when there were any. The simulator
+/// mode leaves them: they are stored as 91s already (and answered so to a
+/// retransmission), no advice could be sent without a link, and the scan
+/// would cost every start of a large database a pass over its
+/// transactions. The next start in upstream mode queues their advices.
 pub(crate) fn recover(app: &App) -> Result<(), CliError> {
+    if app.config.issuer.mode != IssuerMode::Upstream {
+        return Ok(());
+    }
     let recovered = mpos_acquirer::upstream::recover(&app.store)?;
     if recovered > 0 {
         tracing::warn!(
