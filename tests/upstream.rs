@@ -319,6 +319,23 @@ fn a_retransmission_while_pending_gets_the_same_answer_and_a_device_reversal_que
     assert_eq!(advice.get(37), first.get(37));
     assert_eq!(advice.get(90), Some(original_data(&forwarded[0]).as_str()));
     wait_queue_empty(&server);
+
+    // A device that leaves before its answer: the request is settled all
+    // the same (approved, answered late), with no reversal.
+    let mut leaving = server.signed_on("MPOS-0001", "app-pass-1");
+    leaving.send(&messages::purchase(10, 2_092));
+    processor.wait_for(2, WAIT, is("0200"));
+    drop(leaving);
+    let deadline = Instant::now() + WAIT;
+    while stored_code(&server, 10) != "00" {
+        assert!(Instant::now() < deadline, "settled without its device");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(
+        advices(&processor, 0).len(),
+        1,
+        "only the device's reversal"
+    );
 }
 
 #[test]

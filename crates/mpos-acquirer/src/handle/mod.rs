@@ -191,17 +191,36 @@ fn recorded(
         job.record(conn, &ctx)
     });
     let state = Arc::clone(state);
+    // Upstream mode: the rest runs as a task of its own, from now on, so
+    // that a request stored as pending is forwarded and settled even if the
+    // device's connection goes away meanwhile (dropping its answer future).
+    let waiting = if state.upstream.is_some() {
+        let (task_state, task_typed) = (Arc::clone(&state), Arc::clone(&typed));
+        Waiting::Task(tokio::spawn(async move {
+            let (mti, header) = (task_typed.mti(), task_typed.header());
+            match ack.await {
+                Ok(recorded) => upstream_answer(&task_state, &task_typed, recorded, card).await,
+                Err(error) => not_stored_answer(&task_state, mti, header, &error),
+            }
+        }))
+    } else {
+        Waiting::Commit(ack)
+    };
     Dispatch::Answer(Box::pin(async move {
         let (mti, header) = (typed.mti(), typed.header());
-        let (bytes, code) = match ack.await {
-            Ok(recorded) => upstream_answer(&state, &typed, recorded, card).await,
-            Err(error) => {
-                let code = not_stored(&error, mti.as_str());
+        let (bytes, code) = match waiting {
+            Waiting::Task(task) => task.await.unwrap_or_else(|error| {
+                tracing::error!(%error, "the upstream task of a request failed");
+                let code = ResponseCode::SystemMalfunction;
                 (
                     response::answer(&state.layout, mti, header, code, None),
                     code,
                 )
-            }
+            }),
+            Waiting::Commit(ack) => match ack.await {
+                Ok(recorded) => (recorded.answer, recorded.code),
+                Err(error) => not_stored_answer(&state, mti, header, &error),
+            },
         };
         Answer {
             bytes,
@@ -211,6 +230,28 @@ fn recorded(
             received,
         }
     }))
+}
+
+/// What a recorded request's answer waits for.
+enum Waiting {
+    /// The commit of its job (the simulator's mode).
+    Commit(mpos_store::WriteAck<Recorded>),
+    /// The task that also forwards and settles it (upstream mode).
+    Task(tokio::task::JoinHandle<(Bytes, ResponseCode)>),
+}
+
+/// 96 for a request whose write failed, answered from its typed request.
+fn not_stored_answer(
+    state: &HostState,
+    mti: Mti,
+    header: &RequestHeader,
+    error: &StoreError,
+) -> (Bytes, ResponseCode) {
+    let code = not_stored(error, mti.as_str());
+    (
+        response::answer(&state.layout, mti, header, code, None),
+        code,
+    )
 }
 
 /// The answer to a recorded request: as recorded, or in upstream mode once
