@@ -154,7 +154,9 @@ pub struct ReversalTarget {
     pub response_code: String,
     /// Whether it is reversed already.
     pub reversed: bool,
-    /// Whether it is a purchase with approved, unreversed refunds.
+    /// Whether it is a purchase with approved, unreversed refunds (or, in
+    /// upstream mode, refunds the processor is still deciding: reversing
+    /// the purchase under them could leave a refund of a reversed purchase).
     pub has_refunds: bool,
 }
 
@@ -272,7 +274,8 @@ pub fn find_reversal_target(
         .prepare_cached(
             "SELECT o.id, o.kind, o.amount_minor, o.response_code, o.reversed,
                     EXISTS (SELECT 1 FROM transactions r WHERE r.original_id = o.id
-                            AND r.kind = 'refund' AND r.response_code = '00' AND r.reversed = 0)
+                            AND r.kind = 'refund' AND r.reversed = 0
+                            AND (r.response_code = '00' OR r.upstream_pending = 1))
              FROM transactions o
              WHERE o.device_serial = ?1 AND o.mti = '0200' AND o.stan = ?2 AND o.transmission_time = ?3",
         )?

@@ -396,7 +396,18 @@ mod tests {
         assert_eq!(target(&conn), 0, "a declined (91) refund takes nothing");
         mark_pending(&conn, 3, "R1", "000003", "1201190509").unwrap();
         assert_eq!(target(&conn), 300, "a pending one may yet take its amount");
+        let has_refunds = |conn: &Connection| {
+            crate::ops::transactions::find_reversal_target(conn, "D", "1", "t")
+                .unwrap()
+                .unwrap()
+                .has_refunds
+        };
+        assert!(
+            has_refunds(&conn),
+            "nor can its purchase be reversed meanwhile"
+        );
         settle(&conn, 3, "05", None, b"").unwrap();
         assert_eq!(target(&conn), 0, "declined by the processor: free again");
+        assert!(!has_refunds(&conn));
     }
 }
