@@ -6,7 +6,8 @@
 #                             WORK, build the release binary, clean up on exit
 #   start_host DATA FIXTURE   start `mpos serve` in the background, wait for
 #                             its banner (HOST_PID); HOST_WRAPPER (an array)
-#                             runs it through a wrapper, e.g. a ulimit
+#                             runs it through a wrapper, e.g. a ulimit;
+#                             HOST_ARGS (an array) adds arguments (--config)
 #   kill_host                 SIGKILL the host and reap it
 # Processes listed in EXTRA_PIDS are killed on exit too.
 
@@ -20,13 +21,14 @@ bench_init() {
     HOST_PID=
     EXTRA_PIDS=
     HOST_WRAPPER=()
+    HOST_ARGS=()
     trap 'kill -9 $HOST_PID $EXTRA_PIDS 2>/dev/null || true; rm -rf "$WORK"' EXIT
     cargo build --release --quiet --bin mpos
 }
 
 start_host() {
     RUST_LOG=${RUST_LOG:-error} "${HOST_WRAPPER[@]}" $MPOS serve --data-dir "$1" --fixtures "$2" \
-        --iso-listen $ISO --http-listen $HTTP --metrics-listen $METRICS \
+        --iso-listen $ISO --http-listen $HTTP --metrics-listen $METRICS "${HOST_ARGS[@]}" \
         >"$WORK/banner" 2>>"$WORK/host.log" &
     HOST_PID=$!
     for _ in $(seq 1 200); do

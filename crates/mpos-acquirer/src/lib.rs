@@ -11,6 +11,7 @@
 //! record.rs      decide and store a typed 0200/0400 in one writer job (also seed-history's)
 //! response.rs    the answer: echoes, RRN, authorization code, DE 39
 //! metrics.rs     counters and latency histograms as Prometheus text
+//! upstream/      upstream mode: forward and settle, reversal advices, recovery at start
 //! ```
 //!
 //! An approval is written only after the store acknowledged its commit:
@@ -31,6 +32,7 @@ mod server;
 mod shutdown;
 mod slots;
 mod state;
+pub mod upstream;
 
 use bytes::Bytes;
 use mpos_domain::rules::Session;
@@ -41,6 +43,7 @@ pub use peer::Certified;
 pub use server::{HostError, serve};
 pub use shutdown::Shutdown;
 pub use state::{HostConfig, HostState};
+pub use upstream::Upstream;
 
 /// One request through the whole in-process path — decode, step 1, the
 /// rules, the durable write, the encoded answer — without a socket, exactly

@@ -14,7 +14,25 @@ use std::time::Duration;
 const BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
-const CODES: usize = 15;
+/// The spec's codes, and a last slot for the card processor's codes the
+/// spec does not list (upstream mode), labelled `other`.
+const CODES: usize = 17;
+
+/// The slot of `code`.
+fn code_slot(code: ResponseCode) -> usize {
+    ResponseCode::all()
+        .position(|x| x == code)
+        .unwrap_or(CODES - 1)
+        .min(CODES - 1)
+}
+
+/// The label of slot `slot`.
+fn code_label(slot: usize) -> &'static str {
+    ResponseCode::all()
+        .nth(slot)
+        .filter(|_| slot < CODES - 1)
+        .map_or("other", ResponseCode::as_str)
+}
 
 /// The host's counters.
 pub struct Metrics {
@@ -81,9 +99,7 @@ impl Metrics {
     /// Counts one answer and its latency.
     pub fn record(&self, mti: Mti, code: ResponseCode, elapsed: Duration) {
         let m = mti.index();
-        if let Some(c) = ResponseCode::all().position(|x| x == code) {
-            self.responses[m][c].fetch_add(1, Ordering::Relaxed);
-        }
+        self.responses[m][code_slot(code)].fetch_add(1, Ordering::Relaxed);
         let seconds = elapsed.as_secs_f64();
         let bucket = BUCKETS
             .iter()
@@ -119,9 +135,7 @@ impl Metrics {
 
     /// Answers counted so far for `mti` with `code`.
     pub fn responses(&self, mti: Mti, code: ResponseCode) -> u64 {
-        ResponseCode::all().position(|x| x == code).map_or(0, |c| {
-            self.responses[mti.index()][c].load(Ordering::Relaxed)
-        })
+        self.responses[mti.index()][code_slot(code)].load(Ordering::Relaxed)
     }
 
     /// Everything as Prometheus text exposition.
@@ -133,7 +147,8 @@ impl Metrics {
         );
         out.push_str("# TYPE mpos_host_responses_total counter\n");
         for (m, mti) in Mti::ALL.iter().enumerate() {
-            for (c, code) in ResponseCode::all().enumerate() {
+            for c in 0..CODES {
+                let code = code_label(c);
                 let n = load(&self.responses[m][c]);
                 if n > 0 {
                     let _ = writeln!(
@@ -229,5 +244,23 @@ mod tests {
         assert!(text.contains("mpos_host_latency_seconds_bucket{mti=\"0200\",le=\"0.001\"} 1"));
         assert!(text.contains("mpos_host_latency_seconds_bucket{mti=\"0200\",le=\"+Inf\"} 2"));
         assert!(text.contains("mpos_host_latency_seconds_count{mti=\"0200\"} 2"));
+    }
+
+    #[test]
+    fn issuer_unavailable_and_the_processors_unlisted_codes_have_their_own_labels() {
+        let m = Metrics::default();
+        let quick = Duration::from_micros(10);
+        m.record(Mti::Financial, ResponseCode::IssuerUnavailable, quick);
+        m.record(Mti::Financial, ResponseCode::Unlisted, quick);
+        m.record(Mti::Financial, ResponseCode::SystemMalfunction, quick);
+        let text = m.render();
+        for code in ["91", "other", "96"] {
+            assert!(
+                text.contains(&format!(
+                    "mpos_host_responses_total{{mti=\"0200\",code=\"{code}\"}} 1"
+                )),
+                "{code}: {text}"
+            );
+        }
     }
 }

@@ -22,8 +22,10 @@ use mpos_domain::rules::{
 use mpos_iso8583::Layout;
 use mpos_store::ledger::SqlLedger;
 use mpos_store::ops::transactions::{self, Kind, NewTransaction};
+use mpos_store::ops::{merchants, upstream};
 use mpos_store::rusqlite::Connection;
 use mpos_store::{Snapshot, StoreError};
+use mpos_upstream::{Link, Reservation};
 use std::sync::Arc;
 
 /// What recording a request needs besides the request itself: the host's
@@ -35,6 +37,10 @@ pub struct Context<'a> {
     pub pan_key: &'a PanKey,
     /// Step 9 for purchases.
     pub issuer: &'a (dyn Issuer + Send + Sync),
+    /// The link to the card processor, in upstream mode: a request the
+    /// rules forward reserves its link STAN here, inside the job that
+    /// stores it as pending (and is answered 91 at once while it is down).
+    pub link: Option<&'a Link>,
     /// Devices and terminals as the rules see them.
     pub directory: &'a Arc<Snapshot>,
     /// The connection's sign-on (`None`: answered 63, nothing stored).
@@ -128,26 +134,56 @@ impl Context<'_> {
             header.transmission_time.as_str(),
         )?
         .ok_or_else(|| StoreError::Missing("the answer to a retransmission".into()))?;
-        let code =
-            ResponseCode::parse(&prior.response_code).unwrap_or(ResponseCode::SystemMalfunction);
+        // Upstream mode: the original may still wait on the processor;
+        // the retransmission then gets its answer once it is known.
+        let pending_of = match self.link {
+            Some(_) => matches!(
+                upstream::outcome(conn, prior.id)?,
+                Some(upstream::Outcome::Pending)
+            )
+            .then_some(prior.id),
+            None => None,
+        };
+        let code = ResponseCode::parse(&prior.response_code).unwrap_or(ResponseCode::Unlisted);
         Ok(Recorded {
             answer: Bytes::from(prior.response),
             code,
             rrn: None,
+            forward: None,
+            pending_of,
         })
     }
 }
 
 /// What was decided and stored.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Recorded {
     /// The encoded answer (no length header), to send once the write's
-    /// commit is acknowledged.
+    /// commit is acknowledged — unless the request is forwarded.
     pub answer: Bytes,
     /// Its DE 39.
     pub code: ResponseCode,
     /// The RRN of an approved 0200, which a refund names in its DE 37.
     pub rrn: Option<String>,
+    /// Upstream mode: the request is stored as pending (with the 91 answer
+    /// above, what a crash leaves) and must now be forwarded.
+    pub forward: Option<Forward>,
+    /// A retransmission of the request in row `id`, which still waits on
+    /// the processor: its answer is the original's, once known.
+    pub pending_of: Option<i64>,
+}
+
+/// A 0200 stored as pending, to forward to the card processor.
+#[derive(Debug)]
+pub struct Forward {
+    /// Its row.
+    pub id: i64,
+    /// The RRN it is forwarded with (DE 37) and answered with.
+    pub rrn: String,
+    /// The merchant's name (DE 43 of the forwarded request).
+    pub merchant_name: String,
+    /// Its link STAN and DE 7, stored with the row.
+    pub reservation: Reservation,
 }
 
 impl Recorded {
@@ -156,6 +192,8 @@ impl Recorded {
             answer,
             code,
             rrn: None,
+            forward: None,
+            pending_of: None,
         }
     }
 }
@@ -245,6 +283,50 @@ pub fn financial(
                 answer,
                 code,
                 rrn: Some(rrn),
+                forward: None,
+                pending_of: None,
+            })
+        }
+        FinancialDecision::Forward { original_id, card } => {
+            // Stored as a 91 with the 91 answer: what the device gets if
+            // the link is down, and what a crash before the outcome leaves.
+            let code = ResponseCode::IssuerUnavailable;
+            let answer = response::answer(ctx.layout, Mti::Financial, header, code, None);
+            let mut stored = row(code, &answer);
+            stored.original_id = original_id;
+            stored.masked_pan = Some(card.masked.to_string());
+            stored.pan_hash = Some(card.hash.0);
+            let reservation = match ctx.link.map(Link::reserve) {
+                Some(Ok(reservation)) => reservation,
+                // Link down (or no link): 91 at once, nothing sent.
+                Some(Err(_)) | None => {
+                    transactions::insert(conn, &stored)?;
+                    return Ok(Recorded::answered(answer, code));
+                }
+            };
+            let id = transactions::insert(conn, &stored)?;
+            let rrn = rrn_of(id);
+            upstream::mark_pending(
+                conn,
+                id,
+                &rrn,
+                &reservation.stan().to_de11(),
+                reservation.transmission_time(),
+            )?;
+            let merchant_name = merchants::by_id(conn, &stored.merchant_id)?
+                .map(|m| m.name)
+                .unwrap_or_default();
+            Ok(Recorded {
+                answer,
+                code,
+                rrn: Some(rrn.clone()),
+                forward: Some(Forward {
+                    id,
+                    rrn,
+                    merchant_name,
+                    reservation,
+                }),
+                pending_of: None,
             })
         }
     }
@@ -272,6 +354,18 @@ pub fn reversal(
     match decision {
         ReversalDecision::Reverse { original_id } => {
             transactions::mark_reversed(conn, original_id)?;
+            // Upstream mode: a 0200 the processor approved, or may still
+            // approve, is undone there too (reason 17).
+            let undo_upstream = upstream::forwarded(conn, original_id)?
+                .is_some_and(|f| f.pending || f.response_code == ResponseCode::Approved.as_str());
+            if undo_upstream {
+                upstream::queue_advice(
+                    conn,
+                    original_id,
+                    upstream::Reason::DeviceReversed,
+                    ctx.received_at.as_millisecond(),
+                )?;
+            }
             record(ResponseCode::Approved, Some(original_id))
         }
         ReversalDecision::RecordUnknown => record(ResponseCode::Approved, None),

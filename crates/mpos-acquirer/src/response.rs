@@ -44,6 +44,37 @@ pub fn answer(
     encode(layout, &builder)
 }
 
+/// The answer to a 0200 the card processor decided (upstream mode): its
+/// DE 39 relayed as it came (any two characters), the host's own RRN in
+/// DE 37, and the processor's DE 38 on an approval.
+pub fn relayed(
+    layout: &Layout,
+    request: &RequestHeader,
+    code: &str,
+    rrn: &str,
+    auth_code: Option<&str>,
+) -> Option<Bytes> {
+    let (amount, currency) = (request.amount.to_de4(), request.currency.to_de49());
+    let mut builder = MessageBuilder::new(response_mti(Mti::Financial));
+    builder
+        .set(3, &request.received.processing_code)
+        .set(4, &amount)
+        .set(7, request.transmission_time.as_str())
+        .set(11, request.stan.as_str())
+        .set(37, rrn);
+    if let Some(auth_code) = auth_code {
+        builder.set(38, auth_code);
+    }
+    builder
+        .set(39, code)
+        .set(41, request.terminal_id.as_str())
+        .set(42, request.merchant_id.as_str())
+        .set(49, &currency);
+    let mut out = bytes::BytesMut::with_capacity(128);
+    layout.encode(&builder, &mut out).ok()?;
+    Some(out.freeze())
+}
+
 /// The answer to a decoded message with `code`, echoing what it holds of
 /// [`ECHOED`]: for 0800s, and for requests refused at step 1.
 pub(crate) fn echo(layout: &Layout, request: &Message<'_>, code: ResponseCode) -> Bytes {

@@ -2,6 +2,7 @@
 //! clock, the issuer, the limits and the metrics.
 
 use crate::metrics::Metrics;
+use crate::upstream::Upstream;
 use mpos_domain::business_day::BusinessDayClock;
 use mpos_domain::card::PanKey;
 use mpos_domain::rules::Issuer;
@@ -61,6 +62,9 @@ pub struct HostState {
     pub metrics: Arc<Metrics>,
     /// The process's one pool of password checks, shared with the cabinet.
     pub(crate) passwords: Arc<PasswordPool>,
+    /// Upstream mode: the link to the card processor and what goes with it
+    /// (`None`: the built-in simulator decides).
+    pub upstream: Option<Arc<Upstream>>,
 }
 
 impl HostState {
@@ -85,6 +89,15 @@ impl HostState {
             config,
             metrics: Arc::new(Metrics::with_passwords(Arc::clone(&passwords))),
             passwords,
+            upstream: None,
         }
+    }
+
+    /// The same host in upstream mode: purchases and refunds that pass
+    /// steps 1 to 8 go to the card processor over `upstream`'s link (the
+    /// issuer should be [`mpos_domain::rules::UpstreamIssuer`]).
+    pub fn with_upstream(mut self, upstream: Arc<Upstream>) -> Self {
+        self.upstream = Some(upstream);
+        self
     }
 }

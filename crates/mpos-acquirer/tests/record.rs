@@ -74,6 +74,7 @@ async fn process(app: &Arc<App>, request: FinancialRequest) -> Recorded {
                 layout: &job.layout,
                 pan_key: &job.pan_key,
                 issuer: &SimulatorIssuer,
+                link: None,
                 directory: &directory,
                 session: Some(&session),
                 received_at: jiff::Timestamp::now(),

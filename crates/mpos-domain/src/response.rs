@@ -41,13 +41,22 @@ pub enum ResponseCode {
     SecurityViolation,
     /// 75 too many wrong passwords: sign-on by password locked for 15 minutes.
     PasswordLocked,
+    /// 91 issuer or processor unavailable (upstream mode): no answer from
+    /// the card processor in time, or the link to it is down.
+    IssuerUnavailable,
     /// 94 duplicate transmission with different content.
     Duplicate,
     /// 96 system malfunction.
     SystemMalfunction,
+    /// A DE 39 the card processor answered that the spec does not list: the
+    /// host relays the processor's two characters as they came (the answer
+    /// and the stored row carry them), so this value is only what the
+    /// metrics and the log count it as. It is not one of [`ResponseCode::all`],
+    /// and [`ResponseCode::as_str`] gives `"??"` for it: never encode it.
+    Unlisted,
 }
 
-const ALL: [(ResponseCode, &str, &str, &str); 15] = [
+const ALL: [(ResponseCode, &str, &str, &str); 16] = [
     (ResponseCode::Approved, "00", "Одобрено", "Approved"),
     (
         ResponseCode::InvalidMerchant,
@@ -122,6 +131,12 @@ const ALL: [(ResponseCode, &str, &str, &str); 15] = [
         "Too many wrong passwords: sign-on by password locked",
     ),
     (
+        ResponseCode::IssuerUnavailable,
+        "91",
+        "Эмитент или процессинг недоступен",
+        "Issuer or processor unavailable",
+    ),
+    (
         ResponseCode::Duplicate,
         "94",
         "Повторная передача с другим содержимым",
@@ -141,8 +156,11 @@ impl ResponseCode {
         ALL.iter().map(|(code, ..)| *code)
     }
 
-    /// The two characters of DE 39.
+    /// The two characters of DE 39 (`"??"` for [`ResponseCode::Unlisted`]).
     pub fn as_str(self) -> &'static str {
+        if self == ResponseCode::Unlisted {
+            return "??";
+        }
         ALL.iter()
             .find(|(c, ..)| *c == self)
             .map_or("96", |(_, s, ..)| s)
@@ -185,8 +203,8 @@ mod tests {
         assert_eq!(
             codes,
             [
-                "00", "03", "05", "12", "13", "14", "25", "30", "51", "54", "58", "63", "75", "94",
-                "96"
+                "00", "03", "05", "12", "13", "14", "25", "30", "51", "54", "58", "63", "75", "91",
+                "94", "96"
             ]
         );
         for code in ResponseCode::all() {
@@ -195,5 +213,8 @@ mod tests {
         }
         assert!(ResponseCode::Approved.is_approved() && !ResponseCode::Duplicate.is_approved());
         assert_eq!(ResponseCode::parse("99"), None);
+        assert_eq!(ResponseCode::Unlisted.as_str(), "??");
+        assert_eq!(ResponseCode::parse("??"), None);
+        assert!(ResponseCode::all().all(|c| c != ResponseCode::Unlisted));
     }
 }

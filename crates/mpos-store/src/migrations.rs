@@ -252,6 +252,34 @@ CREATE TABLE readiness_probe (
 ) STRICT;
 INSERT INTO readiness_probe (id, at) VALUES (1, 0);
 "#,
+    // 7: the upstream mode (upstream-interface.md). A 0200 the card
+    // processor decides is stored before it is forwarded, as pending: its
+    // response code is 91 and its stored answer the 91 one, so a crash
+    // leaves exactly what the spec wants of it (a 91, and a reversal advice
+    // queued at the next start). Its link STAN and DE 7 name it in the
+    // advice's DE 90. No index on the pending flag: only the start looks
+    // them all up, and the host's inserts keep maintaining as many indexes
+    // as before.
+    //
+    // Reversal advices (0420/0421) wait in their own table, in queue order,
+    // until the processor acknowledges one with a 0430.
+    r#"
+ALTER TABLE transactions ADD COLUMN upstream_pending INTEGER NOT NULL DEFAULT 0
+    CHECK (upstream_pending IN (0, 1));
+ALTER TABLE transactions ADD COLUMN upstream_stan TEXT;   -- DE 11 on the link
+ALTER TABLE transactions ADD COLUMN upstream_time TEXT;   -- DE 7 on the link
+
+CREATE TABLE reversal_advices (
+    id              INTEGER PRIMARY KEY,      -- queue order
+    transaction_id  INTEGER NOT NULL REFERENCES transactions(id),
+    reason          TEXT NOT NULL CHECK (reason IN ('68', '17')),
+    tries           INTEGER NOT NULL DEFAULT 0,  -- 0: the next is a 0420, then 0421s
+    queued_at       INTEGER NOT NULL,         -- Unix milliseconds, UTC
+    last_try_at     INTEGER,
+    acknowledged_at INTEGER                   -- the 0430 came: off the queue
+) STRICT;
+CREATE INDEX reversal_advices_queued ON reversal_advices(id) WHERE acknowledged_at IS NULL;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -300,8 +328,8 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            tables, 13,
-            "ten, then sign-on tickets (4), failures (5), the readiness probe (6)"
+            tables, 14,
+            "ten, then sign-on tickets (4), failures (5), the readiness probe (6), reversal advices (7)"
         );
         let indexes: Vec<String> = conn
             .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'transactions' AND sql IS NOT NULL ORDER BY name")

@@ -17,7 +17,8 @@
 //! - [`tls`]: demo certificates, a TLS host, and Python's `ssl` as client;
 //! - [`postgres`]: throwaway PostgreSQL clusters on loopback;
 //! - [`https`]: the demo certificates, `mpos serve` over HTTPS and an
-//!   HTTPS client that is not ours (Python's `ssl`).
+//!   HTTPS client that is not ours (Python's `ssl`);
+//! - [`processor`]: a pyiso8583 card processor for the upstream mode.
 //!
 //! Dev-only (`publish = false`): it is a dev-dependency of the crates whose
 //! tests use it, never a dependency of production code. Test helpers
@@ -36,6 +37,7 @@ pub mod iso;
 pub mod legacy_css;
 pub mod messages;
 pub mod postgres;
+pub mod processor;
 pub mod provision;
 pub mod server;
 pub mod tls;

@@ -44,6 +44,36 @@ pub enum Command {
     /// Decode and encode ISO 8583 messages, with JSON on the other side.
     #[command(subcommand)]
     Iso(IsoCommand),
+    /// Run a card processor for the host's upstream mode, with the simulator's rules.
+    ///
+    /// It speaks the upstream interface (shared/spec/upstream-interface.md):
+    /// answers sign-ons and echoes, decides each 0200 as the built-in simulator
+    /// does (amounts ending in 51 -> 51, in 05 -> 05, else 00 with an
+    /// authorization code) and acknowledges reversal advices (0420/0421) with
+    /// 0430. For demos and load tests: --delay-ms and --drop make it slow or lossy.
+    ///
+    /// Example: mpos issuer-sim --listen 127.0.0.1:7000 --delay-ms 50
+    IssuerSim(IssuerSimArgs),
+}
+
+/// `mpos issuer-sim`.
+#[derive(Debug, Args)]
+pub struct IssuerSimArgs {
+    /// The address to listen on; port 0 picks a free one (printed at start).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7000")]
+    pub listen: String,
+    /// Send every answer this many milliseconds after its request arrived.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub delay_ms: u64,
+    /// Answer nothing to this share of requests, in percent.
+    #[arg(long = "drop", value_name = "PERCENT", default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub drop_percent: u8,
+    /// Decline every 0200 with 05 (do not honour), whatever the amount.
+    #[arg(long)]
+    pub decline_all: bool,
+    /// The wire layout: a shipped name (see `mpos iso layouts`) or a .toml layout file.
+    #[arg(long, value_name = "NAME|FILE", default_value = "generic-1987-ascii")]
+    pub layout: String,
 }
 
 /// `mpos serve`.

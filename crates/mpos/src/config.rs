@@ -8,6 +8,9 @@ use mpos_cabinet::mail::{MailSettings, MailTransport, Secret, SmtpSettings, TlsM
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+mod upstream;
+pub use upstream::{IssuerMode, IssuerSection, UpstreamSection};
+
 /// The default configuration, documented inline.
 pub const DEFAULT_CONFIG: &str = include_str!("../../../config/mpos.toml");
 
@@ -22,6 +25,8 @@ const SECTIONS: &[&str] = &[
     "metrics",
     "cabinet",
     "mail",
+    "issuer",
+    "upstream",
 ];
 
 /// Everything `mpos` can be configured with.
@@ -44,6 +49,10 @@ pub struct Config {
     pub cabinet: CabinetSection,
     /// The cabinet's e-mail (password recovery links).
     pub mail: MailSection,
+    /// Who decides purchases: the simulator or the card processor.
+    pub issuer: IssuerSection,
+    /// The card processor, in upstream mode.
+    pub upstream: UpstreamSection,
 }
 
 /// `[mail]`.
@@ -426,6 +435,9 @@ impl Config {
                 key: "data_dir",
                 problem: "must not be empty".into(),
             });
+        }
+        if self.issuer.mode == IssuerMode::Upstream {
+            self.upstream.check()?;
         }
         self.check_mail()
     }

@@ -4,15 +4,17 @@
 //! balancer in front of several hosts polls (every second is cheap: a probe
 //! write happens only when nothing was committed in the last 2 s): 200 only
 //! when the store can commit and the host is not shutting down, otherwise
-//! 503 with the reason in one line.
+//! 503 with the reason in one line. In upstream mode, also 503 while the
+//! link to the card processor is down.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use mpos_acquirer::Shutdown;
+use mpos_acquirer::{Shutdown, Upstream};
 use mpos_store::Store;
 use std::fmt::Write;
+use std::sync::Arc;
 
 /// What readiness looks at.
 #[derive(Clone)]
@@ -21,6 +23,9 @@ pub struct Health {
     pub store: Store,
     /// The host's shutdown: not ready once it has begun.
     pub shutdown: Shutdown,
+    /// Upstream mode: not ready while the link to the card processor is
+    /// down (every purchase would be a 91).
+    pub upstream: Option<Arc<Upstream>>,
 }
 
 /// `/healthz` and `/readyz`.
@@ -44,7 +49,15 @@ impl Health {
         if self.shutdown.is_started() {
             return Err("shutting down".to_owned());
         }
+        if !self.link_up() {
+            return Err("the link to the card processor is down".to_owned());
+        }
         self.store.ready().await
+    }
+
+    /// Whether the card processor can be asked: always in simulator mode.
+    fn link_up(&self) -> bool {
+        self.upstream.as_ref().is_none_or(|u| u.link.state().up)
     }
 
     /// The readiness metrics, in Prometheus text: store commit failures by
@@ -72,7 +85,7 @@ impl Health {
         let failing = snapshot.failing.is_some() && recent;
         out.push_str("# HELP mpos_ready 1 when the host can take payments (as /readyz, without its probe write).\n");
         out.push_str("# TYPE mpos_ready gauge\n");
-        let ready = !failing && !self.shutdown.is_started();
+        let ready = !failing && !self.shutdown.is_started() && self.link_up();
         let _ = writeln!(out, "mpos_ready {}", u8::from(ready));
         out
     }

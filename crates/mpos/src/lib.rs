@@ -16,6 +16,7 @@ mod health;
 mod http_server;
 mod ids;
 mod iso;
+mod issuer_sim;
 mod limits;
 mod loadgen;
 mod output;
@@ -24,6 +25,7 @@ pub mod seed;
 mod serve;
 mod store_setup;
 mod tls_listeners;
+mod upstream_mode;
 
 use clap::Parser;
 use std::io::Write as _;
@@ -41,6 +43,7 @@ pub fn main() -> ExitCode {
         Command::Loadgen(args) => loadgen::run(args).map_err(CliError::from),
         Command::Admin(args) => admin::run(args),
         Command::Iso(args) => iso::run(args).map_err(CliError::from),
+        Command::IssuerSim(args) => issuer_sim::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

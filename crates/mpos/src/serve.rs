@@ -16,7 +16,6 @@ use axum::Router;
 use axum::routing::get;
 use mpos_acquirer::{Metrics, Shutdown};
 use mpos_cabinet::mail::Mailer;
-use mpos_domain::rules::SimulatorIssuer;
 use mpos_store::Store;
 use mpos_store::ops::audit::Actor;
 use mpos_store::ops::merchants;
@@ -285,7 +284,10 @@ async fn serve(
     });
     survive_file_size_limits();
     tls_listeners::reload_on_sighup(tls_listeners.clone());
-    let state = Arc::new(app.host_state(Arc::new(SimulatorIssuer)));
+    // Before any device is accepted: nothing a previous run left waiting
+    // on the processor stays so (upstream-interface.md, section 3).
+    crate::upstream_mode::recover(app)?;
+    let (state, upstream) = crate::upstream_mode::host_state(app, &shutdown)?;
     let mut cabinet_config = app.cabinet_config(mailer);
     if https.is_some() && config.cabinet.public_url_is_default {
         cabinet_config.public_url = https_public_url(http_address);
@@ -299,6 +301,7 @@ async fn serve(
     let health = Health {
         store: app.store.clone(),
         shutdown: shutdown.clone(),
+        upstream: upstream.clone(),
     };
     // The HTTP listeners stop after the ISO host has answered what it had
     // in flight, so that meanwhile /readyz tells a load balancer why (503).
@@ -320,7 +323,12 @@ async fn serve(
         };
         listeners.spawn(http_server::serve(
             metrics,
-            metrics_router(Arc::clone(&state.metrics), health, tls_listeners),
+            metrics_router(
+                Arc::clone(&state.metrics),
+                health,
+                tls_listeners,
+                upstream.clone(),
+            ),
             metrics_limits,
             // Plain: the metrics' listener is for loopback or a management
             // network.
@@ -330,6 +338,9 @@ async fn serve(
         ));
     }
     let host = mpos_acquirer::serve(iso, state, iso_tls, shutdown).await;
+    if let Some(upstream) = &upstream {
+        upstream.link.stop();
+    }
     start_shutdown();
     stop_http();
     let mut failed = None;
@@ -363,9 +374,14 @@ fn survive_file_size_limits() {
 }
 
 /// The metrics' listener: `/metrics` (Prometheus text: the host's counters,
-/// the readiness metrics and every TLS listener's handshakes), `/healthz`
-/// and `/readyz`.
-fn metrics_router(metrics: Arc<Metrics>, health: Health, tls: Vec<TlsListener>) -> Router {
+/// the readiness metrics, every TLS listener's handshakes and, in upstream
+/// mode, the processor link's), `/healthz` and `/readyz`.
+fn metrics_router(
+    metrics: Arc<Metrics>,
+    health: Health,
+    tls: Vec<TlsListener>,
+    upstream: Option<Arc<mpos_acquirer::Upstream>>,
+) -> Router {
     let tls = Arc::new(tls);
     health::router(health.clone()).route(
         "/metrics",
@@ -373,10 +389,14 @@ fn metrics_router(metrics: Arc<Metrics>, health: Health, tls: Vec<TlsListener>) 
             let metrics = Arc::clone(&metrics);
             let health = health.clone();
             let tls = Arc::clone(&tls);
+            let upstream = upstream.clone();
             async move {
                 let mut text = metrics.render();
                 text.push_str(&health.render_metrics());
                 tls_listeners::render_metrics(&mut text, &tls);
+                if let Some(upstream) = upstream {
+                    upstream.render_metrics(&mut text);
+                }
                 (
                     [(
                         axum::http::header::CONTENT_TYPE,
@@ -456,6 +476,7 @@ fn print_banner(
   ISO 8583 host  {iso}  ({transport})
   HTTP           {scheme}://{http}  (the cabinet; /healthz, /readyz)
   Metrics        {metrics}
+  {issuer}
   Data folder    {data}
   Mail           {mail}
 With the demo data, an app signs on with device MPOS-0001 and app password app-pass-1,
@@ -466,6 +487,7 @@ Press Ctrl-C to stop.
 ",
         data = config.data_dir.display(),
         mail = mailer.describe(),
+        issuer = crate::upstream_mode::banner_line(config),
     );
     crate::output::write_stdout(&text);
 }
@@ -473,7 +495,7 @@ Press Ctrl-C to stop.
 /// Logs go to stderr; `RUST_LOG` (e.g. `info`, `mpos_acquirer=debug`) sets
 /// the level. Colours only on a terminal: a log file or a pipe (systemd,
 /// `2> mpos.log`) gets plain text, without escape codes.
-fn init_logging() {
+pub(crate) fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let _ = tracing_subscriber::fmt()
@@ -484,7 +506,7 @@ fn init_logging() {
         .try_init();
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

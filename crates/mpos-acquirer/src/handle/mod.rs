@@ -19,6 +19,7 @@ use mpos_domain::response::ResponseCode;
 use mpos_domain::rules::{FinancialRequest, RequestHeader, ReversalRequest, Session};
 use mpos_store::StoreError;
 use mpos_store::rusqlite::Connection;
+use mpos_upstream::Outgoing;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -108,7 +109,17 @@ pub(crate) async fn dispatch(
         Mti::Reversal => request::reversal(&message, &state.pan_key).map(Typed::Reversal),
     };
     match typed {
-        Ok(typed) => recorded(state, session.as_ref(), typed, received),
+        Ok(typed) => {
+            // Upstream mode: the card fields the processor needs, taken
+            // from the frame for the forward, in memory only.
+            let card = match (&typed, &state.upstream) {
+                (Typed::Financial(_), Some(_)) => {
+                    Some(crate::upstream::forward::card_fields(&message))
+                }
+                _ => None,
+            };
+            recorded(state, session.as_ref(), typed, received, card)
+        }
         Err(code) => ready(Answer {
             bytes: response::echo(&state.layout, &message, code),
             mti,
@@ -156,6 +167,7 @@ fn recorded(
     session: Option<&Session>,
     typed: Typed,
     received: Instant,
+    card: Option<Outgoing>,
 ) -> Dispatch {
     // Shared by the job and the answer: a failed commit is answered from
     // the same typed request, without decoding the frame again.
@@ -171,6 +183,7 @@ fn recorded(
             layout: &job_state.layout,
             pan_key: &job_state.pan_key,
             issuer: job_state.issuer.as_ref(),
+            link: job_state.upstream.as_ref().map(|u| &u.link),
             directory: &directory,
             session: session.as_ref(),
             received_at: now,
@@ -180,17 +193,36 @@ fn recorded(
         job.record(conn, &ctx)
     });
     let state = Arc::clone(state);
+    // Upstream mode: the rest runs as a task of its own, from now on, so
+    // that a request stored as pending is forwarded and settled even if the
+    // device's connection goes away meanwhile (dropping its answer future).
+    let waiting = if state.upstream.is_some() {
+        let (task_state, task_typed) = (Arc::clone(&state), Arc::clone(&typed));
+        Waiting::Task(tokio::spawn(async move {
+            let (mti, header) = (task_typed.mti(), task_typed.header());
+            match ack.await {
+                Ok(recorded) => upstream_answer(&task_state, &task_typed, recorded, card).await,
+                Err(error) => not_stored_answer(&task_state, mti, header, &error),
+            }
+        }))
+    } else {
+        Waiting::Commit(ack)
+    };
     Dispatch::Answer(Box::pin(async move {
         let (mti, header) = (typed.mti(), typed.header());
-        let (bytes, code) = match ack.await {
-            Ok(recorded) => (recorded.answer, recorded.code),
-            Err(error) => {
-                let code = not_stored(&error, mti.as_str());
+        let (bytes, code) = match waiting {
+            Waiting::Task(task) => task.await.unwrap_or_else(|error| {
+                tracing::error!(%error, "the upstream task of a request failed");
+                let code = ResponseCode::SystemMalfunction;
                 (
                     response::answer(&state.layout, mti, header, code, None),
                     code,
                 )
-            }
+            }),
+            Waiting::Commit(ack) => match ack.await {
+                Ok(recorded) => (recorded.answer, recorded.code),
+                Err(error) => not_stored_answer(&state, mti, header, &error),
+            },
         };
         Answer {
             bytes,
@@ -200,6 +232,53 @@ fn recorded(
             received,
         }
     }))
+}
+
+/// What a recorded request's answer waits for.
+enum Waiting {
+    /// The commit of its job (the simulator's mode).
+    Commit(mpos_store::WriteAck<Recorded>),
+    /// The task that also forwards and settles it (upstream mode).
+    Task(tokio::task::JoinHandle<(Bytes, ResponseCode)>),
+}
+
+/// 96 for a request whose write failed, answered from its typed request.
+fn not_stored_answer(
+    state: &HostState,
+    mti: Mti,
+    header: &RequestHeader,
+    error: &StoreError,
+) -> (Bytes, ResponseCode) {
+    let code = not_stored(error, mti.as_str());
+    (
+        response::answer(&state.layout, mti, header, code, None),
+        code,
+    )
+}
+
+/// The answer to a recorded request: as recorded, or in upstream mode once
+/// the processor's outcome (its own, or the original's for a
+/// retransmission of a request still pending) is committed.
+async fn upstream_answer(
+    state: &Arc<HostState>,
+    typed: &Typed,
+    recorded: Recorded,
+    card: Option<Outgoing>,
+) -> (Bytes, ResponseCode) {
+    let Some(upstream) = state.upstream.as_ref() else {
+        return (recorded.answer, recorded.code);
+    };
+    if let Some(id) = recorded.pending_of {
+        return upstream
+            .settled(&state.store, id, (recorded.answer, recorded.code))
+            .await;
+    }
+    match (recorded.forward, typed, card) {
+        (Some(forward), Typed::Financial(request), Some(card)) => {
+            crate::upstream::forward::complete(state, upstream, request, forward, card).await
+        }
+        _ => (recorded.answer, recorded.code),
+    }
 }
 
 /// Whether the DEBUG line that names each answer's STAN is on: only then

@@ -45,6 +45,14 @@ pub enum FinancialDecision {
         /// What to keep of the card, when it passed the Luhn check.
         card: Option<CardFacts>,
     },
+    /// Upstream mode: steps 1 to 8 passed, the card processor decides.
+    /// Store it as pending first, then forward it.
+    Forward {
+        /// A refund's purchase.
+        original_id: Option<i64>,
+        /// What to keep of the card.
+        card: CardFacts,
+    },
     /// An identical retransmission: answer exactly as before, store nothing.
     Replay,
 }
@@ -122,13 +130,24 @@ pub fn decide_financial<L: Ledger>(
             if header.amount > target.amount.saturating_sub(target.refunded) {
                 return Ok(decline(ResponseCode::InvalidAmount, true, Some(target.id)));
             }
+            if issuer.forwards() {
+                return Ok(FinancialDecision::Forward {
+                    original_id: Some(target.id),
+                    card: card_facts,
+                });
+            }
             // Refunds are approved by the acquirer itself.
             Ok(FinancialDecision::Approve {
                 original_id: Some(target.id),
                 card: card_facts,
             })
         }
-        // 9. A purchase goes to the issuer.
+        // 9. A purchase goes to the issuer: the card processor upstream,
+        // or the built-in simulator.
+        TransactionKind::Purchase if issuer.forwards() => Ok(FinancialDecision::Forward {
+            original_id: None,
+            card: card_facts,
+        }),
         TransactionKind::Purchase => match issuer.decide(header.amount) {
             ResponseCode::Approved => Ok(FinancialDecision::Approve {
                 original_id: None,

@@ -198,6 +198,29 @@ pub(crate) fn retransmission<L: Ledger>(
 pub trait Issuer {
     /// 00, or the issuer's decline.
     fn decide(&self, amount: Amount) -> ResponseCode;
+
+    /// Whether the card processor decides instead (`[issuer] mode =
+    /// "upstream"`): then a purchase or a refund that passes steps 1 to 8 is
+    /// [`FinancialDecision::Forward`]ed, and [`Issuer::decide`] is not asked.
+    fn forwards(&self) -> bool {
+        false
+    }
+}
+
+/// The issuer of the upstream mode: the card processor decides purchases
+/// and refunds, so the rules forward them (upstream-interface.md, section 2).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UpstreamIssuer;
+
+impl Issuer for UpstreamIssuer {
+    /// Never asked (the rules forward instead); 91 if it were.
+    fn decide(&self, _amount: Amount) -> ResponseCode {
+        ResponseCode::IssuerUnavailable
+    }
+
+    fn forwards(&self) -> bool {
+        true
+    }
 }
 
 /// The built-in issuer simulator: amounts ending in 51 are declined with 51

@@ -240,6 +240,7 @@ fn outcome(d: &FinancialDecision) -> (&'static str, bool) {
     match d {
         FinancialDecision::Approve { .. } => ("00", true),
         FinancialDecision::Decline { code, store, .. } => (code.as_str(), *store),
+        FinancialDecision::Forward { .. } => ("forward", true),
         FinancialDecision::Replay => ("replay", false),
     }
 }
@@ -487,6 +488,44 @@ fn financial_rules_in_the_order_of_the_spec() {
         .unwrap();
         assert_eq!(outcome(&decision), *expected, "{name}");
     }
+}
+
+#[test]
+fn upstream_mode_forwards_what_passes_steps_1_to_8_and_nothing_else() {
+    let w = world();
+    let s1 = session("MPOS-0001", 1);
+    let today = date(2026, 11, 25);
+    let decide = |request: &FinancialRequest| {
+        decide_financial(request, Some(&s1), &w, &UpstreamIssuer, &key(), today).unwrap()
+    };
+    // A purchase, whatever its amount's ending: the processor decides.
+    let d = decide(&purchase());
+    let FinancialDecision::Forward { original_id, card } = d else {
+        panic!("forwarded: {d:?}")
+    };
+    assert_eq!(original_id, None);
+    assert_eq!(Some(card.hash), hash_of(CARD));
+    // A refund within bounds, with its purchase.
+    let d = decide(&refund("000000000001", 100));
+    assert!(
+        matches!(
+            d,
+            FinancialDecision::Forward {
+                original_id: Some(1),
+                ..
+            }
+        ),
+        "{d:?}"
+    );
+    // Steps 1 to 8 still decide locally.
+    assert_eq!(
+        outcome(&decide(&refund("000000000001", 10_000_000))),
+        ("13", true)
+    );
+    assert_eq!(outcome(&decide(&refund("999999999999", 100))), ("25", true));
+    let mut bad = purchase();
+    bad.card.pan_digits = "4276550012341234".into();
+    assert_eq!(outcome(&decide(&bad)), ("14", true));
 }
 
 #[test]
@@ -826,10 +865,11 @@ fn every_response_code_is_reached_by_a_rule_or_left_to_the_caller() {
         seen.insert(ResponseCode::PasswordLocked.as_str());
     }
     // 30 is step 1 (the typed constructors refuse the field), 96 a failed
-    // store or ledger: both are the caller's to answer.
+    // store or ledger, 91 the upstream link's failure after the rules
+    // forwarded: all are the caller's to answer.
     for code in ResponseCode::all().map(ResponseCode::as_str) {
         assert!(
-            seen.contains(code) || code == "30" || code == "96",
+            seen.contains(code) || code == "30" || code == "96" || code == "91",
             "no rule answers {code}"
         );
     }

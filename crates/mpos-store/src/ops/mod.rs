@@ -15,6 +15,7 @@ pub mod sign_on_failures;
 pub mod terminals;
 pub mod tickets;
 pub mod transactions;
+pub mod upstream;
 
 /// Milliseconds since the Unix epoch, UTC: how the store keeps instants.
 pub fn now_millis() -> i64 {

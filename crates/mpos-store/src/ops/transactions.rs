@@ -135,7 +135,9 @@ pub struct RefundTarget {
     pub approved: bool,
     /// Whether it was reversed.
     pub reversed: bool,
-    /// Sum of its approved, unreversed refunds.
+    /// Sum of its approved, unreversed refunds, and of those the card
+    /// processor is still deciding (upstream mode): what a pending refund
+    /// may yet take is not left to refund, so no purchase is over-refunded.
     pub refunded_minor: u64,
 }
 
@@ -152,7 +154,9 @@ pub struct ReversalTarget {
     pub response_code: String,
     /// Whether it is reversed already.
     pub reversed: bool,
-    /// Whether it is a purchase with approved, unreversed refunds.
+    /// Whether it is a purchase with approved, unreversed refunds (or, in
+    /// upstream mode, refunds the processor is still deciding: reversing
+    /// the purchase under them could leave a refund of a reversed purchase).
     pub has_refunds: bool,
 }
 
@@ -240,7 +244,8 @@ pub fn find_refund_target(
                     p.response_code = '00', p.reversed,
                     (SELECT coalesce(sum(r.amount_minor), 0) FROM transactions r
                      WHERE r.original_id = p.id AND r.kind = 'refund'
-                       AND r.response_code = '00' AND r.reversed = 0)
+                       AND (r.response_code = '00' OR r.upstream_pending = 1)
+                       AND r.reversed = 0)
              FROM transactions p WHERE p.rrn = ?1 AND p.kind = 'purchase'",
         )?
         .query_row([rrn], |row| {
@@ -269,7 +274,8 @@ pub fn find_reversal_target(
         .prepare_cached(
             "SELECT o.id, o.kind, o.amount_minor, o.response_code, o.reversed,
                     EXISTS (SELECT 1 FROM transactions r WHERE r.original_id = o.id
-                            AND r.kind = 'refund' AND r.response_code = '00' AND r.reversed = 0)
+                            AND r.kind = 'refund' AND r.reversed = 0
+                            AND (r.response_code = '00' OR r.upstream_pending = 1))
              FROM transactions o
              WHERE o.device_serial = ?1 AND o.mti = '0200' AND o.stan = ?2 AND o.transmission_time = ?3",
         )?

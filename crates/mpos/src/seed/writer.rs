@@ -333,6 +333,7 @@ impl Writer {
             layout: &parts.layout,
             pan_key: &parts.pan_key,
             issuer: &SimulatorIssuer,
+            link: None,
             directory: &parts.directory,
             session: parts.sessions.get(device),
             received_at: request.at,

@@ -1,0 +1,413 @@
+//! The upstream mode's rows (upstream-interface.md, sections 2 and 3): a
+//! 0200 forwarded to the card processor is *pending* from the moment it is
+//! stored until its outcome is settled; reversal advices wait in a queue
+//! until the processor acknowledges them.
+//!
+//! A pending row is stored with response code 91 and the 91 answer, so
+//! that it counts nowhere (totals count 00 only) and a crash leaves a 91.
+//! Settling it sets the processor's code in the same row (the daily totals'
+//! trigger counts an approval then, once). A pending refund counts against
+//! its purchase's refundable amount (`transactions::find_refund_target`).
+
+use crate::error::StoreError;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Why a reversal advice is sent (its DE 39).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    /// 68: the host gave up waiting for the processor's answer.
+    Timeout,
+    /// 17: the device reversed the purchase (its 0400).
+    DeviceReversed,
+}
+
+impl Reason {
+    /// DE 39 of the advice.
+    pub fn code(self) -> &'static str {
+        match self {
+            Reason::Timeout => "68",
+            Reason::DeviceReversed => "17",
+        }
+    }
+}
+
+/// Marks row `id` as forwarded and pending: the RRN it is sent with, and
+/// its link STAN and DE 7 (a reversal advice's DE 90 names them).
+pub fn mark_pending(
+    conn: &Connection,
+    id: i64,
+    rrn: &str,
+    link_stan: &str,
+    link_time: &str,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE transactions SET rrn = ?2, upstream_pending = 1, upstream_stan = ?3,
+             upstream_time = ?4
+         WHERE id = ?1",
+    )?
+    .execute(params![id, rrn, link_stan, link_time])?;
+    Ok(())
+}
+
+/// Settles pending row `id` with the processor's (or the host's 91)
+/// outcome and the answer sent for it. `Ok(false)` when it was not pending
+/// (settled already, or swept by a start): nothing changed.
+pub fn settle(
+    conn: &Connection,
+    id: i64,
+    response_code: &str,
+    auth_code: Option<&str>,
+    response: &[u8],
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE transactions SET response_code = ?2, auth_code = ?3, response = ?4,
+                 upstream_pending = 0
+             WHERE id = ?1 AND upstream_pending = 1",
+        )?
+        .execute(params![id, response_code, auth_code, response])?
+        == 1)
+}
+
+/// Row `id`'s state: still pending, or settled with this code and answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The processor has not been heard from yet.
+    Pending,
+    /// Settled: the code and the answer sent.
+    Settled {
+        /// DE 39.
+        response_code: String,
+        /// The answer's bytes.
+        response: Vec<u8>,
+    },
+}
+
+/// Whether row `id` is pending, or its outcome; `None` if there is no row.
+pub fn outcome(conn: &Connection, id: i64) -> Result<Option<Outcome>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT upstream_pending, response_code, response FROM transactions WHERE id = ?1",
+        )?
+        .query_row([id], |row| {
+            Ok(if row.get::<_, bool>(0)? {
+                Outcome::Pending
+            } else {
+                Outcome::Settled {
+                    response_code: row.get(1)?,
+                    response: row.get(2)?,
+                }
+            })
+        })
+        .optional()?)
+}
+
+/// How a reversal sees a 0200 the processor was asked about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forwarded {
+    /// Still waiting on the processor.
+    pub pending: bool,
+    /// Its response code (91 while pending).
+    pub response_code: String,
+}
+
+/// Row `id`'s upstream state, if it was forwarded to the processor.
+pub fn forwarded(conn: &Connection, id: i64) -> Result<Option<Forwarded>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT upstream_pending, response_code FROM transactions
+             WHERE id = ?1 AND upstream_stan IS NOT NULL",
+        )?
+        .query_row([id], |row| {
+            Ok(Forwarded {
+                pending: row.get(0)?,
+                response_code: row.get(1)?,
+            })
+        })
+        .optional()?)
+}
+
+/// Queues a reversal advice for row `transaction_id`; its queue id.
+pub fn queue_advice(
+    conn: &Connection,
+    transaction_id: i64,
+    reason: Reason,
+    now_millis: i64,
+) -> Result<i64, StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO reversal_advices (transaction_id, reason, queued_at) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![transaction_id, reason.code(), now_millis])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// At start, before devices are accepted: every row still pending (the
+/// process stopped while the processor was deciding) becomes a 91 for
+/// good — it was stored with the 91 answer — and gets a reversal advice
+/// with reason 68, in row order. How many there were.
+pub fn recover_pending(conn: &Connection, now_millis: i64) -> Result<usize, StoreError> {
+    conn.execute(
+        "INSERT INTO reversal_advices (transaction_id, reason, queued_at)
+         SELECT id, '68', ?1 FROM transactions WHERE upstream_pending = 1 ORDER BY id",
+        [now_millis],
+    )?;
+    Ok(conn.execute(
+        "UPDATE transactions SET upstream_pending = 0 WHERE upstream_pending = 1",
+        [],
+    )?)
+}
+
+/// The advice at the head of the queue, with what its message needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Advice {
+    /// Its queue id.
+    pub id: i64,
+    /// The reversed row.
+    pub transaction_id: i64,
+    /// DE 39: `68` or `17`.
+    pub reason: String,
+    /// Tries so far: 0 means the next is the first (a 0420).
+    pub tries: i64,
+    /// The original's DE 3.
+    pub processing_code: String,
+    /// The original's DE 4, minor units.
+    pub amount_minor: u64,
+    /// The original's DE 49.
+    pub currency: u16,
+    /// The original's RRN (DE 37).
+    pub rrn: String,
+    /// DE 41.
+    pub vt_id: String,
+    /// DE 42.
+    pub merchant_id: String,
+    /// The original's link STAN.
+    pub link_stan: String,
+    /// The original's DE 7 on the link.
+    pub link_time: String,
+}
+
+/// The oldest advice not yet acknowledged.
+pub fn next_advice(conn: &Connection) -> Result<Option<Advice>, StoreError> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT a.id, a.transaction_id, a.reason, a.tries, t.processing_code,
+                    t.amount_minor, t.currency, coalesce(t.rrn, ''), t.vt_id, t.merchant_id,
+                    coalesce(t.upstream_stan, ''), coalesce(t.upstream_time, '')
+             FROM reversal_advices a JOIN transactions t ON t.id = a.transaction_id
+             WHERE a.acknowledged_at IS NULL ORDER BY a.id LIMIT 1",
+        )?
+        .query_row([], |row| {
+            Ok(Advice {
+                id: row.get(0)?,
+                transaction_id: row.get(1)?,
+                reason: row.get(2)?,
+                tries: row.get(3)?,
+                processing_code: row.get(4)?,
+                amount_minor: u64::try_from(row.get::<_, i64>(5)?).unwrap_or(0),
+                currency: row.get(6)?,
+                rrn: row.get(7)?,
+                vt_id: row.get(8)?,
+                merchant_id: row.get(9)?,
+                link_stan: row.get(10)?,
+                link_time: row.get(11)?,
+            })
+        })
+        .optional()?)
+}
+
+/// One step of the advice queue, in one commit: advice `acknowledged` (the
+/// one just answered with a 0430, if any) leaves the queue, and when
+/// `claim` the head is taken for a try — its try counted before it is sent,
+/// so that after a crash the next one is a repeat (0421). The head as it
+/// was before this try (`tries` 0: send a 0420), and the queue's length.
+pub fn step_queue(
+    conn: &Connection,
+    acknowledged: Option<i64>,
+    claim: bool,
+    now_millis: i64,
+) -> Result<(Option<Advice>, u64), StoreError> {
+    if let Some(id) = acknowledged {
+        advice_acknowledged(conn, id, now_millis)?;
+    }
+    let head = if claim { next_advice(conn)? } else { None };
+    if let Some(advice) = &head {
+        advice_tried(conn, advice.id, now_millis)?;
+    }
+    Ok((head, queue_len(conn)?))
+}
+
+/// Advice `id` is about to be sent (again): counted before it goes, so a
+/// crash meanwhile makes the next try a repeat (0421).
+pub fn advice_tried(conn: &Connection, id: i64, now_millis: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE reversal_advices SET tries = tries + 1, last_try_at = ?2 WHERE id = ?1",
+    )?
+    .execute(params![id, now_millis])?;
+    Ok(())
+}
+
+/// The processor acknowledged advice `id` (0430): off the queue.
+pub fn advice_acknowledged(conn: &Connection, id: i64, now_millis: i64) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "UPDATE reversal_advices SET acknowledged_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL",
+    )?
+    .execute(params![id, now_millis])?;
+    Ok(())
+}
+
+/// Advices waiting for a 0430.
+pub fn queue_len(conn: &Connection) -> Result<u64, StoreError> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM reversal_advices WHERE acknowledged_at IS NULL",
+        [],
+        |row| row.get(0),
+    )?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn db() -> Connection {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::migrations::migrate(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO merchants VALUES ('M', 'n', 'e@x.by', 'h', 0);
+             INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
+                 VALUES ('D', 'M', 'active', 'h', 0);
+             INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
+                 transmission_time, processing_code, amount_minor, currency, response_code,
+                 business_day, received_at, reversed, fingerprint, response)
+             VALUES ('0200', 'purchase', 'D', 'M', 'V', '1', 't', '000000', 500, 933, '91', '2026-12-01', 0, 0, x'', x'91'),
+                    ('0200', 'purchase', 'D', 'M', 'V', '2', 't', '000000', 700, 933, '91', '2026-12-01', 0, 0, x'', x'91');",
+        )
+        .unwrap();
+        conn
+    }
+
+    fn totals(conn: &Connection) -> (i64, i64) {
+        conn.query_row(
+            "SELECT payments_count, payments_minor FROM daily_totals",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_settled_approval_counts_once_and_a_second_settle_changes_nothing() {
+        let conn = db();
+        mark_pending(&conn, 1, "000000000001", "000042", "1201190507").unwrap();
+        assert_eq!(outcome(&conn, 1).unwrap(), Some(Outcome::Pending));
+        assert_eq!(totals(&conn), (0, 0), "pending counts nowhere");
+        assert!(settle(&conn, 1, "00", Some("AB12CD"), b"answer").unwrap());
+        assert_eq!(totals(&conn), (1, 500));
+        assert!(!settle(&conn, 1, "00", Some("AB12CD"), b"answer").unwrap());
+        assert_eq!(totals(&conn), (1, 500), "never counted twice");
+        assert_eq!(
+            outcome(&conn, 1).unwrap(),
+            Some(Outcome::Settled {
+                response_code: "00".into(),
+                response: b"answer".to_vec()
+            })
+        );
+    }
+
+    #[test]
+    fn the_start_turns_pending_rows_into_91s_with_a_68_advice_each_in_order() {
+        let conn = db();
+        mark_pending(&conn, 2, "000000000002", "000002", "1201190508").unwrap();
+        mark_pending(&conn, 1, "000000000001", "000001", "1201190507").unwrap();
+        assert_eq!(recover_pending(&conn, 5).unwrap(), 2);
+        assert_eq!(recover_pending(&conn, 6).unwrap(), 0, "once");
+        assert_eq!(queue_len(&conn).unwrap(), 2);
+        let first = next_advice(&conn).unwrap().unwrap();
+        assert_eq!(
+            (first.transaction_id, first.reason.as_str(), first.tries),
+            (1, "68", 0)
+        );
+        assert_eq!(
+            (first.link_stan.as_str(), first.link_time.as_str()),
+            ("000001", "1201190507")
+        );
+        assert_eq!(
+            outcome(&conn, 1).unwrap(),
+            Some(Outcome::Settled {
+                response_code: "91".into(),
+                response: b"\x91".to_vec()
+            })
+        );
+        advice_tried(&conn, first.id, 7).unwrap();
+        assert_eq!(
+            next_advice(&conn).unwrap().unwrap().tries,
+            1,
+            "same advice, repeated"
+        );
+        advice_acknowledged(&conn, first.id, 8).unwrap();
+        assert_eq!(next_advice(&conn).unwrap().unwrap().transaction_id, 2);
+        assert_eq!(queue_len(&conn).unwrap(), 1);
+    }
+
+    #[test]
+    fn one_queue_step_acknowledges_the_last_and_claims_the_next() {
+        let conn = db();
+        mark_pending(&conn, 1, "000000000001", "000001", "1201190507").unwrap();
+        mark_pending(&conn, 2, "000000000002", "000002", "1201190508").unwrap();
+        recover_pending(&conn, 5).unwrap();
+        // Not claiming (the link is down): nothing taken, nothing counted.
+        assert_eq!(step_queue(&conn, None, false, 6).unwrap(), (None, 2));
+        let (first, len) = step_queue(&conn, None, true, 6).unwrap();
+        let first = first.unwrap();
+        assert_eq!((first.transaction_id, first.tries, len), (1, 0, 2));
+        // Not acknowledged: the same one again, now a repeat.
+        let (again, _) = step_queue(&conn, None, true, 7).unwrap();
+        assert_eq!(
+            (again.as_ref().unwrap().id, again.unwrap().tries),
+            (first.id, 1)
+        );
+        // Acknowledged: the next one, a first try.
+        let (next, len) = step_queue(&conn, Some(first.id), true, 8).unwrap();
+        let next = next.unwrap();
+        assert_eq!((next.transaction_id, next.tries, len), (2, 0, 1));
+        assert_eq!(
+            step_queue(&conn, Some(next.id), true, 9).unwrap(),
+            (None, 0)
+        );
+    }
+
+    #[test]
+    fn a_pending_refund_counts_against_what_is_left_to_refund() {
+        let conn = db();
+        conn.execute_batch(
+            "UPDATE transactions SET response_code = '00', rrn = 'P1' WHERE id = 1;
+             INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
+                 transmission_time, processing_code, amount_minor, currency, response_code,
+                 business_day, received_at, reversed, fingerprint, response, original_id)
+             VALUES ('0200', 'refund', 'D', 'M', 'V', '3', 't', '200000', 300, 933, '91', '2026-12-01', 0, 0, x'', x'', 1);",
+        )
+        .unwrap();
+        let target = |conn: &Connection| {
+            crate::ops::transactions::find_refund_target(conn, "P1")
+                .unwrap()
+                .unwrap()
+                .refunded_minor
+        };
+        assert_eq!(target(&conn), 0, "a declined (91) refund takes nothing");
+        mark_pending(&conn, 3, "R1", "000003", "1201190509").unwrap();
+        assert_eq!(target(&conn), 300, "a pending one may yet take its amount");
+        let has_refunds = |conn: &Connection| {
+            crate::ops::transactions::find_reversal_target(conn, "D", "1", "t")
+                .unwrap()
+                .unwrap()
+                .has_refunds
+        };
+        assert!(
+            has_refunds(&conn),
+            "nor can its purchase be reversed meanwhile"
+        );
+        settle(&conn, 3, "05", None, b"").unwrap();
+        assert_eq!(target(&conn), 0, "declined by the processor: free again");
+        assert!(!has_refunds(&conn));
+    }
+}
