@@ -280,6 +280,13 @@ CREATE TABLE reversal_advices (
 ) STRICT;
 CREATE INDEX reversal_advices_queued ON reversal_advices(id) WHERE acknowledged_at IS NULL;
 "#,
+    // 8: the pending rows, found without a scan: the host looks for rows
+    // whose outcome could not be committed every few seconds, not only at
+    // start. Partial, so only pending rows have an entry: a simulator-mode
+    // insert adds none, an upstream one adds it and its settling removes it.
+    r#"
+CREATE INDEX transactions_pending ON transactions(received_at) WHERE upstream_pending = 1;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -340,8 +347,14 @@ mod tests {
             .unwrap();
         assert_eq!(
             indexes,
-            ["transactions_by_original", "transactions_history_filters"],
-            "the history's index replaced, none added: the host's inserts maintain as many as before"
+            [
+                "transactions_by_original",
+                "transactions_history_filters",
+                "transactions_pending"
+            ],
+            "the history's index replaced; the pending rows' index is partial: only \
+             pending rows have an entry, so a settled or simulator-mode insert maintains \
+             as many as before"
         );
     }
 

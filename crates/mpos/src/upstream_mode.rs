@@ -69,6 +69,11 @@ pub(crate) fn host_state(
         Arc::clone(&upstream),
         shutdown.clone(),
     ));
+    tokio::spawn(mpos_acquirer::upstream::advices::sweep(
+        app.store.clone(),
+        Arc::clone(&upstream),
+        shutdown.clone(),
+    ));
     let state = app
         .host_state(Arc::new(UpstreamIssuer))
         .with_upstream(Arc::clone(&upstream));

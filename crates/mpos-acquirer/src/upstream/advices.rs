@@ -134,6 +134,48 @@ pub async fn run(store: Store, upstream: Arc<Upstream>, mut shutdown: Shutdown) 
     }
 }
 
+/// How often the host looks for pending rows nobody will settle.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
+
+/// How long past the link's timeout a row may stay pending before it is
+/// given up: its forwarder has long had the processor's answer or its
+/// timeout, so only a failed commit leaves it pending this long.
+const SWEEP_GRACE: Duration = Duration::from_secs(30);
+
+/// Gives up, as 91s with a reversal advice (68) each, the rows still
+/// pending long past the link's timeout: those whose outcome could not be
+/// committed (a store fault). Without this they would wait for the next
+/// start, and an approval the processor gave would stand unreversed while
+/// the device was told 96.
+pub async fn sweep(store: Store, upstream: Arc<Upstream>, mut shutdown: Shutdown) {
+    let age = upstream.link.timeout() + SWEEP_GRACE;
+    let age_millis = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
+    loop {
+        pause(&mut shutdown, SWEEP_INTERVAL).await;
+        if shutdown.is_started() {
+            return;
+        }
+        let swept = store
+            .write(move |conn| {
+                let now = mpos_store::ops::now_millis();
+                ops::recover_pending_received_before(conn, now, now.saturating_sub(age_millis))
+            })
+            .await;
+        match swept {
+            Ok(0) => {}
+            Ok(given_up) => {
+                tracing::warn!(
+                    given_up,
+                    "pending requests whose outcome could not be stored: now 91s, each with a reversal advice"
+                );
+                upstream.advice_queued.notify_one();
+            }
+            // The store's own fault log says so; try again next time.
+            Err(error) => tracing::debug!(%error, "the pending rows could not be swept"),
+        }
+    }
+}
+
 async fn pause(shutdown: &mut Shutdown, wait: Duration) {
     tokio::select! {
         () = shutdown.started() => {}

@@ -63,6 +63,15 @@ fn request(
     card
 }
 
+/// How settling a pending row went.
+enum Settle {
+    /// Settled with the processor's outcome.
+    Settled,
+    /// It was no longer pending: given up as a 91 and reversed meanwhile;
+    /// what is stored for it.
+    GivenUp(Option<ops::Outcome>),
+}
+
 /// What the processor's answer (or its absence) decides.
 struct Outcome {
     code: String,
@@ -140,7 +149,11 @@ pub(crate) async fn complete(
     let settled = state
         .store
         .write(move |conn| {
-            ops::settle(conn, id, &outcome.code, outcome.auth.as_deref(), &stored)?;
+            if !ops::settle(conn, id, &outcome.code, outcome.auth.as_deref(), &stored)? {
+                // Given up as a 91 (and reversed) while this answer was on
+                // its way: the device gets the 91 that was stored.
+                return Ok(Settle::GivenUp(ops::outcome(conn, id)?));
+            }
             if outcome.reverse {
                 ops::queue_advice(
                     conn,
@@ -149,17 +162,35 @@ pub(crate) async fn complete(
                     mpos_store::ops::now_millis(),
                 )?;
             }
-            Ok(())
+            Ok(Settle::Settled)
         })
         .await;
     let settled = match settled {
-        Ok(()) => {
+        Ok(Settle::Settled) => {
             if reverse {
                 upstream.advice_queued.notify_one();
             }
             (answer, code)
         }
-        // The row stays pending: the next start makes it a 91 and reverses it.
+        Ok(Settle::GivenUp(stored)) => {
+            tracing::warn!(
+                id,
+                "the processor's outcome came after the request was given up as 91 and \
+                 reversed: answering the 91"
+            );
+            match stored {
+                Some(ops::Outcome::Settled { response, .. }) => {
+                    (Bytes::from(response), ResponseCode::IssuerUnavailable)
+                }
+                _ => (
+                    unavailable_answer(state, header),
+                    ResponseCode::IssuerUnavailable,
+                ),
+            }
+        }
+        // The row stays pending: the advice task gives it up as a 91 and
+        // reverses it once it is long past the link's timeout (or the next
+        // start does).
         Err(error) => {
             let code = crate::handle::not_stored(&error, "the processor's outcome");
             (

@@ -146,15 +146,32 @@ pub fn queue_advice(
 /// good — it was stored with the 91 answer — and gets a reversal advice
 /// with reason 68, in row order. How many there were.
 pub fn recover_pending(conn: &Connection, now_millis: i64) -> Result<usize, StoreError> {
-    conn.execute(
+    recover_pending_received_before(conn, now_millis, i64::MAX)
+}
+
+/// While serving: rows still pending that were received before
+/// `cutoff_millis` — long past the link's timeout, so no forwarder is
+/// going to settle them (its commit failed) — become 91s with a reversal
+/// advice (68), as at a start. A forwarder that settles later finds its
+/// row no longer pending ([`settle`] says so) and answers the 91. How many
+/// there were.
+pub fn recover_pending_received_before(
+    conn: &Connection,
+    now_millis: i64,
+    cutoff_millis: i64,
+) -> Result<usize, StoreError> {
+    conn.prepare_cached(
         "INSERT INTO reversal_advices (transaction_id, reason, queued_at)
-         SELECT id, '68', ?1 FROM transactions WHERE upstream_pending = 1 ORDER BY id",
-        [now_millis],
-    )?;
-    Ok(conn.execute(
-        "UPDATE transactions SET upstream_pending = 0 WHERE upstream_pending = 1",
-        [],
-    )?)
+         SELECT id, '68', ?1 FROM transactions
+         WHERE upstream_pending = 1 AND received_at < ?2 ORDER BY id",
+    )?
+    .execute(params![now_millis, cutoff_millis])?;
+    Ok(conn
+        .prepare_cached(
+            "UPDATE transactions SET upstream_pending = 0
+             WHERE upstream_pending = 1 AND received_at < ?1",
+        )?
+        .execute([cutoff_millis])?)
 }
 
 /// The advice at the head of the queue, with what its message needs.
@@ -347,6 +364,46 @@ mod tests {
         advice_acknowledged(&conn, first.id, 8).unwrap();
         assert_eq!(next_advice(&conn).unwrap().unwrap().transaction_id, 2);
         assert_eq!(queue_len(&conn).unwrap(), 1);
+    }
+
+    #[test]
+    fn while_serving_only_rows_pending_since_before_the_cutoff_are_given_up() {
+        let conn = db();
+        conn.execute(
+            "UPDATE transactions SET received_at = 1000 WHERE id = 1",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "UPDATE transactions SET received_at = 9000 WHERE id = 2",
+            [],
+        )
+        .unwrap();
+        mark_pending(&conn, 1, "000000000001", "000001", "1201190507").unwrap();
+        mark_pending(&conn, 2, "000000000002", "000002", "1201190508").unwrap();
+        // Row 1 is old (its outcome's commit failed); row 2's forwarder
+        // may still be waiting on the processor.
+        assert_eq!(
+            recover_pending_received_before(&conn, 10_000, 5_000).unwrap(),
+            1
+        );
+        assert_eq!(outcome(&conn, 2).unwrap(), Some(Outcome::Pending));
+        let advice = next_advice(&conn).unwrap().unwrap();
+        assert_eq!((advice.transaction_id, advice.reason.as_str()), (1, "68"));
+        assert_eq!(queue_len(&conn).unwrap(), 1);
+        // A late outcome for the given-up row changes nothing: it stays the
+        // stored 91, reversed, and counts nowhere.
+        assert!(!settle(&conn, 1, "00", Some("AB12CD"), b"late").unwrap());
+        assert_eq!(
+            outcome(&conn, 1).unwrap(),
+            Some(Outcome::Settled {
+                response_code: "91".into(),
+                response: b"\x91".to_vec()
+            })
+        );
+        assert_eq!(totals(&conn), (0, 0), "nothing counted");
+        assert!(settle(&conn, 2, "00", Some("AB12CD"), b"answer").unwrap());
+        assert_eq!(totals(&conn), (1, 700), "the other settles as usual");
     }
 
     #[test]
