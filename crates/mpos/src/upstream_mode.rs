@@ -12,16 +12,13 @@ use mpos_upstream::{Link, LinkConfig};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// In upstream mode, turns what a previous run left pending into 91s with
-/// a reversal advice each; says so when there were any. The simulator
-/// mode leaves them: they are stored as 91s already (and answered so to a
-/// retransmission), no advice could be sent without a link, and the scan
-/// would cost every start of a large database a pass over its
-/// transactions. The next start in upstream mode queues their advices.
+/// Turns what a previous run left pending into 91s with a reversal advice
+/// each, and says so when there were any (cheap: only pending rows are in
+/// their index). In either mode: a row must not stay pending because the
+/// host was restarted in simulator mode. There the advices cannot be sent,
+/// so it also warns while any wait, until a start in upstream mode delivers
+/// them.
 pub(crate) fn recover(app: &App) -> Result<(), CliError> {
-    if app.config.issuer.mode != IssuerMode::Upstream {
-        return Ok(());
-    }
     let recovered = mpos_acquirer::upstream::recover(&app.store)?;
     if recovered > 0 {
         tracing::warn!(
@@ -29,6 +26,17 @@ pub(crate) fn recover(app: &App) -> Result<(), CliError> {
             "transactions left waiting on the card processor by the last run are now 91s, \
              each with a reversal advice queued"
         );
+    }
+    if app.config.issuer.mode != IssuerMode::Upstream {
+        let waiting = app.store.read(mpos_store::ops::upstream::queue_len)?;
+        if waiting > 0 {
+            tracing::warn!(
+                waiting,
+                "reversal advices wait for the card processor, and the simulator mode \
+                 cannot send them: start in upstream mode ([issuer] mode = \"upstream\") \
+                 to deliver them"
+            );
+        }
     }
     Ok(())
 }
