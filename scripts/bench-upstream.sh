@@ -10,6 +10,10 @@
 #   upstream 50 ms  the same through `mpos issuer-sim --delay-ms 50`: what a
 #                   link that does not serialise requests carries when the
 #                   processor takes 50 ms.
+# Then, open loop at 5,000 requests a second (latency from when each was
+# due, 2 s warm-up), simulator against upstream: the latency at a load the
+# host carries, where the closed loop's p99 is mostly queueing (256 in
+# flight at N approvals/s wait 256/N s on average: Little's law).
 # Each host gets a fresh data folder with the load fixture. After each
 # upstream run, the host's /metrics lines of the link (in flight, timeouts,
 # advice queue) are printed.
@@ -32,7 +36,9 @@ config() {
     echo "$file"
 }
 
-load() { $MPOS loadgen --iso $ISO --devices 64 --pipeline 4 --duration 20 --warmup 2 --json; }
+load() {
+    $MPOS loadgen --iso $ISO --devices 64 --pipeline 4 --duration 20 --warmup 2 ${RATE:+--rate $RATE} --json
+}
 
 # run NAME [ADDR]: a fresh host (upstream to ADDR when given), the load, its figures.
 run() {
@@ -60,3 +66,7 @@ for round in 1 2; do
     run "upstream $round" $SIM
 done
 run "upstream 50 ms" $SLOW
+for round in 1 2; do
+    RATE=5000 run "simulator, open loop 5,000/s, $round"
+    RATE=5000 run "upstream, open loop 5,000/s, $round" $SIM
+done
