@@ -204,19 +204,6 @@ fn rrn_of(id: i64) -> String {
     format!("{id:012}")
 }
 
-/// A random authorization code: 6 of `0-9A-Z`.
-fn auth_code() -> String {
-    use ring::rand::{SecureRandom, SystemRandom};
-    const ALPHABET: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let mut bytes = [0u8; 6];
-    // Without randomness the code is still well-formed, just predictable.
-    let _ = SystemRandom::new().fill(&mut bytes);
-    bytes
-        .iter()
-        .map(|b| char::from(ALPHABET[usize::from(*b) % 36]))
-        .collect()
-}
-
 /// Decides a 0200 (steps 2 to 10) and stores what the decision says: the
 /// row of every decline past step 2 but 94, the row of an approval with its
 /// RRN (made of the row id) and authorization code, nothing for a replay.
@@ -270,7 +257,7 @@ pub fn financial(
             stored.masked_pan = Some(card.masked.to_string());
             stored.pan_hash = Some(card.hash.0);
             let id = transactions::insert(conn, &stored)?;
-            let (rrn, auth) = (rrn_of(id), auth_code());
+            let (rrn, auth) = (rrn_of(id), mpos_domain::response::new_authorization_code());
             let answer = response::answer(
                 ctx.layout,
                 Mti::Financial,

@@ -193,6 +193,20 @@ impl fmt::Display for ResponseCode {
     }
 }
 
+/// A new authorization code (DE 38): 6 random characters of `0-9A-Z`, as
+/// the host's simulator and `mpos issuer-sim` give approvals. Without
+/// randomness it is still well-formed, just predictable.
+pub fn new_authorization_code() -> String {
+    use ring::rand::{SecureRandom, SystemRandom};
+    const ALPHABET: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    let mut bytes = [0u8; 6];
+    let _ = SystemRandom::new().fill(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +230,16 @@ mod tests {
         assert_eq!(ResponseCode::Unlisted.as_str(), "??");
         assert_eq!(ResponseCode::parse("??"), None);
         assert!(ResponseCode::all().all(|c| c != ResponseCode::Unlisted));
+    }
+
+    #[test]
+    fn an_authorization_code_is_six_of_digits_and_capitals() {
+        let code = new_authorization_code();
+        assert_eq!(code.len(), 6);
+        assert!(
+            code.bytes()
+                .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase()),
+            "{code}"
+        );
     }
 }

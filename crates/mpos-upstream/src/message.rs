@@ -31,9 +31,56 @@ pub fn transmission_time(now: jiff::Timestamp) -> String {
 ///
 /// It may carry the PAN, track 2, the PIN block and ICC data: `Debug`
 /// shows field numbers only, and the values are wiped when it is dropped.
+#[derive(Debug)]
 pub struct Outgoing {
     mti: Mti,
-    fields: Vec<(u8, String)>,
+    fields: Fields,
+}
+
+/// Field texts by number that may be card data (the PAN, track 2, the PIN
+/// block, ICC data — sent, or echoed back by a processor): `Debug` shows
+/// the numbers only, and the texts are wiped when dropped or replaced.
+#[derive(Clone, Default)]
+struct Fields(Vec<(u8, String)>);
+
+impl Fields {
+    fn get(&self, number: u8) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| *n == number)
+            .map(|(_, t)| t.as_str())
+    }
+
+    fn set(&mut self, number: u8, text: String) {
+        match self.0.iter_mut().find(|(n, _)| *n == number) {
+            Some((_, old)) => {
+                old.zeroize();
+                *old = text;
+            }
+            None => self.0.push((number, text)),
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &(u8, String)> {
+        self.0.iter()
+    }
+}
+
+impl Drop for Fields {
+    fn drop(&mut self) {
+        for (_, text) in &mut self.0 {
+            text.zeroize();
+        }
+    }
+}
+
+impl fmt::Debug for Fields {
+    /// Field numbers only: the values may be card data.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(n, _)| n))
+            .finish()
+    }
 }
 
 impl Outgoing {
@@ -41,20 +88,13 @@ impl Outgoing {
     pub fn new(mti: Mti) -> Self {
         Outgoing {
             mti,
-            fields: Vec::with_capacity(24),
+            fields: Fields(Vec::with_capacity(24)),
         }
     }
 
     /// Sets field `number` to `text` (a later value replaces an earlier one).
     pub fn set(&mut self, number: u8, text: impl Into<String>) -> &mut Self {
-        let text = text.into();
-        match self.fields.iter_mut().find(|(n, _)| *n == number) {
-            Some((_, old)) => {
-                old.zeroize();
-                *old = text;
-            }
-            None => self.fields.push((number, text)),
-        }
+        self.fields.set(number, text.into());
         self
     }
 
@@ -65,10 +105,7 @@ impl Outgoing {
 
     /// The text of field `number`, if set.
     pub fn get(&self, number: u8) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(n, _)| *n == number)
-            .map(|(_, t)| t.as_str())
+        self.fields.get(number)
     }
 
     /// DE 37, which the answer must echo to match (none for 0800s).
@@ -84,7 +121,7 @@ impl Outgoing {
         time: &str,
     ) -> Result<Bytes, EncodeError> {
         let mut builder = MessageBuilder::new(self.mti);
-        for (number, text) in &self.fields {
+        for (number, text) in self.fields.iter() {
             builder.set(*number, text);
         }
         builder.set(7, time).set(11, stan);
@@ -94,32 +131,13 @@ impl Outgoing {
     }
 }
 
-impl Drop for Outgoing {
-    fn drop(&mut self) {
-        for (_, text) in &mut self.fields {
-            text.zeroize();
-        }
-    }
-}
-
-impl fmt::Debug for Outgoing {
-    /// Field numbers only: the values may be card data.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Outgoing")
-            .field("mti", &self.mti)
-            .field(
-                "fields",
-                &self.fields.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
-            )
-            .finish()
-    }
-}
-
-/// The processor's answer, its fields in their text form.
-#[derive(Clone)]
+/// The processor's answer, its fields in their text form (a processor may
+/// echo card data: `Debug` shows field numbers only, the texts are wiped
+/// when dropped).
+#[derive(Clone, Debug)]
 pub struct Reply {
     mti: Mti,
-    fields: Vec<(u8, String)>,
+    fields: Fields,
 }
 
 impl Reply {
@@ -127,10 +145,12 @@ impl Reply {
     pub(crate) fn of(message: &Message<'_>) -> Reply {
         Reply {
             mti: message.mti(),
-            fields: message
-                .fields()
-                .map(|f| (f.number(), f.text().into_owned()))
-                .collect(),
+            fields: Fields(
+                message
+                    .fields()
+                    .map(|f| (f.number(), f.text().into_owned()))
+                    .collect(),
+            ),
         }
     }
 
@@ -141,10 +161,7 @@ impl Reply {
 
     /// The text of field `number`, if present.
     pub fn get(&self, number: u8) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(n, _)| *n == number)
-            .map(|(_, t)| t.as_str())
+        self.fields.get(number)
     }
 
     /// DE 39, the processor's response code, if present.
@@ -155,28 +172,6 @@ impl Reply {
     /// DE 38, the authorization code, if present.
     pub fn auth_code(&self) -> Option<&str> {
         self.get(38)
-    }
-}
-
-impl Drop for Reply {
-    fn drop(&mut self) {
-        // A processor may echo card data back.
-        for (_, text) in &mut self.fields {
-            text.zeroize();
-        }
-    }
-}
-
-impl fmt::Debug for Reply {
-    /// Field numbers only: a processor may echo card data.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Reply")
-            .field("mti", &self.mti)
-            .field(
-                "fields",
-                &self.fields.iter().map(|(n, _)| *n).collect::<Vec<_>>(),
-            )
-            .finish()
     }
 }
 

@@ -136,7 +136,9 @@ pub fn answer(layout: &Layout, frame: &[u8], options: &SimOptions) -> Option<Byt
                 Some(Ok(amount)) => SimulatorIssuer.decide(amount),
                 _ => ResponseCode::FormatError,
             };
-            let auth = code.is_approved().then(auth_code);
+            let auth = code
+                .is_approved()
+                .then(mpos_domain::response::new_authorization_code);
             (&[3, 4, 7, 11, 12, 13, 32, 37, 41, 42, 49], code, auth)
         }
         "0420" | "0421" => (
@@ -201,18 +203,6 @@ fn dropped(percent: u8) -> bool {
     let mut byte = [0u8; 2];
     let _ = SystemRandom::new().fill(&mut byte);
     u16::from_be_bytes(byte) % 100 < u16::from(percent)
-}
-
-/// A random authorization code: 6 of `0-9A-Z`.
-fn auth_code() -> String {
-    use ring::rand::{SecureRandom, SystemRandom};
-    const ALPHABET: &[u8; 36] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
-    let mut bytes = [0u8; 6];
-    let _ = SystemRandom::new().fill(&mut bytes);
-    bytes
-        .iter()
-        .map(|b| char::from(ALPHABET[usize::from(*b) % 36]))
-        .collect()
 }
 
 #[cfg(test)]
