@@ -720,3 +720,49 @@ fn demo_certificates_for_testing_only_pass_a_mutual_tls_handshake_in_python() {
     let err = failed(admin(data.path(), &["tls", "demo-certs", folder_text]));
     assert!(err.contains("ca.pem exists already"), "{err}");
 }
+
+/// The PAN hash key must be the same for everything that uses one
+/// database (deployment.md, section 2): the database remembers the first
+/// key's fingerprint; another key is refused in one line saying what to do;
+/// `[store] pan_hash_key_file` names a copy of the first host's key (never
+/// created: a missing one is an error naming the setting).
+#[test]
+fn a_store_refuses_another_pan_hash_key_and_takes_a_copy_of_the_first() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = tempfile::tempdir().unwrap();
+    ok(admin(data.path(), &["merchant", "list"]));
+    let key_file = data.path().join("pan-hash.key");
+    let first_key = std::fs::read_to_string(&key_file).unwrap();
+
+    // Another key in the data folder: refused, before anything is served.
+    std::fs::write(&key_file, format!("{}\n", "ab".repeat(32))).unwrap();
+    let refused = failed(admin(data.path(), &["merchant", "list"]));
+    for words in ["another PAN hash key", "pan-hash.key", "pan_hash_key_file"] {
+        assert!(refused.contains(words), "{words}: {refused}");
+    }
+    std::fs::write(&key_file, &first_key).unwrap();
+    ok(admin(data.path(), &["merchant", "list"]));
+
+    // A key file named by the setting: never created, and a copy of the
+    // first key works like the original.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let copy = elsewhere.path().join("shared-pan-hash.key");
+    let with_copy = |path: &Path| {
+        MPOS.command()
+            .args(["admin", "--data-dir"])
+            .arg(data.path())
+            .args(["merchant", "list"])
+            .env("MPOS_STORE__PAN_HASH_KEY_FILE", path)
+            .output()
+            .unwrap()
+    };
+    let missing = failed(with_copy(&copy));
+    assert!(
+        missing.contains("does not exist") && missing.contains("[store] pan_hash_key_file"),
+        "{missing}"
+    );
+    assert!(!copy.exists(), "never created");
+    std::fs::write(&copy, &first_key).unwrap();
+    std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o600)).unwrap();
+    ok(with_copy(&copy));
+}

@@ -158,6 +158,18 @@ impl PanKey {
     pub(crate) fn hmac_key(&self) -> &hmac::Key {
         &self.0
     }
+
+    /// A fingerprint of the key, in hex: the HMAC of a fixed label, so it
+    /// tells keys apart without revealing them or any card's hash. The
+    /// database remembers it, so that hosts with different keys (whose
+    /// card hashes would never match each other's) are refused.
+    pub fn fingerprint(&self) -> String {
+        hmac::sign(&self.0, b"mpos PAN hash key fingerprint v1")
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
 }
 
 impl fmt::Debug for PanKey {
@@ -256,6 +268,15 @@ impl fmt::Debug for Track2 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_key_fingerprint_tells_keys_apart_and_reveals_neither_key_nor_hash() {
+        let (a, b) = (PanKey::new(&[1; 32]), PanKey::new(&[2; 32]));
+        assert_eq!(a.fingerprint(), PanKey::new(&[1; 32]).fingerprint());
+        assert_ne!(a.fingerprint(), b.fingerprint());
+        assert_eq!(a.fingerprint().len(), 64);
+        assert!(!a.fingerprint().contains(&"01".repeat(32)));
+    }
     use proptest::prelude::*;
 
     const VALID: &str = "4276550012341239";

@@ -287,6 +287,15 @@ CREATE INDEX reversal_advices_queued ON reversal_advices(id) WHERE acknowledged_
     r#"
 CREATE INDEX transactions_pending ON transactions(received_at) WHERE upstream_pending = 1;
 "#,
+    // 9: what the database remembers about its hosts: the fingerprint of
+    // the PAN hash key it was first used with, so that a host with another
+    // key (whose card hashes no other host would match) refuses to serve.
+    r#"
+CREATE TABLE store_identity (
+    id                  INTEGER PRIMARY KEY CHECK (id = 1),
+    pan_key_fingerprint TEXT NOT NULL
+) STRICT;
+"#,
 ];
 
 /// The schema version this build writes.
@@ -335,8 +344,8 @@ mod tests {
             )
             .unwrap();
         assert_eq!(
-            tables, 14,
-            "ten, then sign-on tickets (4), failures (5), the readiness probe (6), reversal advices (7)"
+            tables, 15,
+            "ten, then sign-on tickets (4), failures (5), the readiness probe (6), reversal advices (7), the store's identity (9)"
         );
         let indexes: Vec<String> = conn
             .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'transactions' AND sql IS NOT NULL ORDER BY name")

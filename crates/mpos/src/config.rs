@@ -194,6 +194,9 @@ pub struct StoreConfig {
     pub synchronous: SynchronousSetting,
     /// Read-only connections.
     pub readers: usize,
+    /// The PAN hash key's file; empty: `<data_dir>/pan-hash.key`, created
+    /// on first use. The same key on every host of one database.
+    pub pan_hash_key_file: String,
 }
 
 /// `store.synchronous`.
@@ -316,6 +319,10 @@ impl Config {
         config.check()?;
         config.cabinet.app_download = resolve_app_download(&figment, &config.cabinet.app_download);
         for (key, value) in [
+            (
+                "store.pan_hash_key_file",
+                &mut config.store.pan_hash_key_file,
+            ),
             ("host.tls_cert", &mut config.host.tls_cert),
             ("host.tls_key", &mut config.host.tls_key),
             ("host.client_ca", &mut config.host.client_ca),
@@ -584,6 +591,13 @@ impl Config {
             }),
             _ => Ok(()),
         }
+    }
+
+    /// The PAN hash key's file as `[store] pan_hash_key_file` names it, or
+    /// `None` for the default `<data_dir>/pan-hash.key`.
+    pub fn configured_pan_hash_key_file(&self) -> Option<PathBuf> {
+        (!self.store.pan_hash_key_file.is_empty())
+            .then(|| PathBuf::from(&self.store.pan_hash_key_file))
     }
 
     /// The database file inside the data folder.

@@ -44,11 +44,33 @@ pub enum SecretError {
     /// The system's random number generator failed.
     #[error("the system random number generator failed")]
     Random,
+    /// `[store] pan_hash_key_file` names a file that does not exist.
+    #[error(
+        "the PAN hash key file {path} ([store] pan_hash_key_file) does not exist: copy it from \
+         the host that first used the database (every host needs the same key), or leave the \
+         setting empty for <data_dir>/pan-hash.key"
+    )]
+    MissingKeyFile {
+        /// The configured file.
+        path: PathBuf,
+    },
 }
 
 /// The PAN hash key of `data_dir`, created (mode 0600) if it does not exist.
 pub fn pan_hash_key(data_dir: &Path) -> Result<[u8; KEY_LEN], SecretError> {
     load_or_create(&data_dir.join(PAN_HASH_KEY_FILE))
+}
+
+/// The PAN hash key in `path`, a file `[store] pan_hash_key_file` names:
+/// never created (another host made it; a new key here would only be
+/// refused by the database), and private to its owner like the default.
+pub fn configured_pan_hash_key(path: &Path) -> Result<[u8; KEY_LEN], SecretError> {
+    if !path.exists() {
+        return Err(SecretError::MissingKeyFile {
+            path: path.to_owned(),
+        });
+    }
+    load_or_create(path)
 }
 
 fn load_or_create(path: &Path) -> Result<[u8; KEY_LEN], SecretError> {

@@ -6,6 +6,7 @@ use crate::config::{Config, SynchronousSetting};
 use crate::data_dir;
 use crate::secrets::{self, SecretError};
 use mpos_domain::card::PanKey;
+use mpos_store::ops::{self, identity::KeyBinding};
 use mpos_store::{Store, StoreError, StoreOptions, Synchronous};
 use std::io::Write as _;
 use std::os::unix::fs::DirBuilderExt;
@@ -36,6 +37,20 @@ pub enum OpenError {
     /// The PAN hash key could not be read or created.
     #[error(transparent)]
     Secret(#[from] SecretError),
+    /// The database was first used with another PAN hash key.
+    #[error(
+        "the database was first used with another PAN hash key (fingerprint {known}…) than \
+         {file} (fingerprint {ours}…): refunds would not find their purchases. Use the key \
+         file of the host that first used the database ([store] pan_hash_key_file)"
+    )]
+    OtherPanKey {
+        /// The key file this host read.
+        file: String,
+        /// The start of the database's fingerprint.
+        known: String,
+        /// The start of this host's.
+        ours: String,
+    },
 }
 
 /// The store options `config` asks for.
@@ -93,7 +108,21 @@ pub fn open(config: &Config) -> Result<(Store, PanKey), OpenError> {
             names.join(", ")
         );
     }
-    let key = PanKey::new(&secrets::pan_hash_key(&config.data_dir)?);
+    let (key, key_path) = match config.configured_pan_hash_key_file() {
+        Some(path) => (secrets::configured_pan_hash_key(&path)?, path),
+        None => (secrets::pan_hash_key(&config.data_dir)?, key_file),
+    };
+    let key = PanKey::new(&key);
     data_dir::create_private_file(&config.database_path()).map_err(private)?;
-    Ok((Store::open(&config.database_path(), &options(config))?, key))
+    let store = Store::open(&config.database_path(), &options(config))?;
+    let fingerprint = key.fingerprint();
+    let ours = fingerprint.clone();
+    match store.write_blocking(move |conn| ops::identity::bind_pan_key(conn, &ours))? {
+        KeyBinding::Bound | KeyBinding::Same => Ok((store, key)),
+        KeyBinding::Other(known) => Err(OpenError::OtherPanKey {
+            file: key_path.display().to_string(),
+            known: known.chars().take(12).collect(),
+            ours: fingerprint.chars().take(12).collect(),
+        }),
+    }
 }

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod devices;
 pub mod history;
+pub mod identity;
 pub mod login_attempts;
 pub mod merchants;
 pub mod reset_tokens;

@@ -1,0 +1,59 @@
+//! What the database remembers about the hosts that use it: the
+//! fingerprint of the PAN hash key it was first used with. Refunds find
+//! their purchase by the card's keyed hash, so a host with another key would
+//! store hashes no other host matches (deployment.md, section 2): it must
+//! refuse to serve instead.
+
+use crate::StoreError;
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// How a host's key compares with the database's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyBinding {
+    /// The database had no key yet: it now remembers this one.
+    Bound,
+    /// The same key as before.
+    Same,
+    /// Another key: the fingerprint the database remembers.
+    Other(String),
+}
+
+/// Binds the database to the key whose fingerprint is `fingerprint` if it
+/// has none yet, or compares it with the one it has.
+pub fn bind_pan_key(conn: &Connection, fingerprint: &str) -> Result<KeyBinding, StoreError> {
+    let known: Option<String> = conn
+        .query_row(
+            "SELECT pan_key_fingerprint FROM store_identity WHERE id = 1",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    Ok(match known {
+        None => {
+            conn.execute(
+                "INSERT INTO store_identity (id, pan_key_fingerprint) VALUES (1, ?1)",
+                params![fingerprint],
+            )?;
+            KeyBinding::Bound
+        }
+        Some(known) if known == fingerprint => KeyBinding::Same,
+        Some(known) => KeyBinding::Other(known),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_key_is_remembered_and_another_is_told_apart() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        crate::migrations::migrate(&mut conn).unwrap();
+        assert_eq!(bind_pan_key(&conn, "aa").unwrap(), KeyBinding::Bound);
+        assert_eq!(bind_pan_key(&conn, "aa").unwrap(), KeyBinding::Same);
+        assert_eq!(
+            bind_pan_key(&conn, "bb").unwrap(),
+            KeyBinding::Other("aa".into())
+        );
+    }
+}
