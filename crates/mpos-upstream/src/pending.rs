@@ -186,6 +186,28 @@ impl<T> Table<T> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// A processor's answer is network input: whatever its DE 11 and
+        /// DE 37, parsing and matching never panic, and an answer settles
+        /// at most the one request that sent that STAN with that RRN.
+        #[test]
+        fn any_answer_is_matched_or_dropped_never_a_panic(
+            stan in "\\PC{0,8}",
+            answer_rrn in proptest::option::of("[0-9]{0,13}"),
+        ) {
+            let mut table: Table<()> = Table::default();
+            let mine = table.reserve().unwrap();
+            table.sent(mine, rrn(7), ());
+            if let Some(parsed) = LinkStan::parse(&stan) {
+                let matched = table.take(parsed, answer_rrn.as_deref()).is_ok();
+                proptest::prop_assert_eq!(
+                    matched,
+                    parsed == mine && answer_rrn == rrn(7)
+                );
+            }
+        }
+    }
+
     fn rrn(n: u32) -> Option<String> {
         Some(format!("{n:012}"))
     }
