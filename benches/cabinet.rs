@@ -195,7 +195,7 @@ impl Bench {
         let store = app.store.clone();
         let month_rows: i64 = store
             .read(|c| {
-                Ok(c.query_row(
+                Ok(c.sqlite_for_tests().query_row(
                     "SELECT coalesce(sum(rows_count), 0) FROM daily_totals
                      WHERE merchant_id = ?1 AND business_day >= ?2",
                     [MERCHANT, &days_before(today(), 29).to_string()],

@@ -6,7 +6,7 @@
 //! Run: `cargo bench --bench store` (figures in BENCHMARKS.md).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use mpos_store::rusqlite::{Connection, params};
+use mpos_store::testing::rusqlite::{Connection, params};
 use mpos_store::{Store, StoreError, StoreOptions, Synchronous};
 use mpos_testkit::provision::Provision;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -53,7 +53,7 @@ fn writers(c: &mut Criterion) {
     // Group commit: the host's case, many requests in flight at once.
     let store = Store::open(&dir.path().join("group.db"), &StoreOptions::default()).expect("open");
     store
-        .write_blocking(|conn| provision().insert(conn))
+        .write_blocking(|tx| provision().insert(tx))
         .expect("provision");
     for in_flight in [256u64, 4096] {
         group.throughput(Throughput::Elements(in_flight));
@@ -72,17 +72,18 @@ fn writers(c: &mut Criterion) {
         .expect("wal");
     conn.pragma_update(None, "synchronous", "FULL")
         .expect("full");
-    drop(
-        Store::open(
-            &dir.path().join("single.db"),
-            &StoreOptions {
-                synchronous: Synchronous::Full,
-                ..StoreOptions::default()
-            },
-        )
-        .expect("migrate"),
-    );
-    provision().insert(&conn).expect("provision");
+    let migrated = Store::open(
+        &dir.path().join("single.db"),
+        &StoreOptions {
+            synchronous: Synchronous::Full,
+            ..StoreOptions::default()
+        },
+    )
+    .expect("migrate");
+    migrated
+        .write_blocking(|tx| provision().insert(tx))
+        .expect("provision");
+    drop(migrated);
     group.throughput(Throughput::Elements(256));
     group.bench_function(BenchmarkId::new("commit per insert", 256), |b| {
         b.iter_custom(|iterations| {
@@ -127,10 +128,10 @@ fn history_index(c: &mut Criterion) {
         )
         .expect("open");
         store
-            .write_blocking(move |conn| {
-                provision().insert(conn)?;
+            .write_blocking(move |tx| {
+                provision().insert(tx)?;
                 for sql in undo {
-                    conn.execute_batch(sql)?;
+                    tx.sqlite_for_tests().execute_batch(sql)?;
                 }
                 Ok(())
             })
@@ -156,7 +157,7 @@ fn durable_batches(
         let acks: Vec<_> = (0..in_flight)
             .map(|_| {
                 let id = next.fetch_add(1, Ordering::Relaxed);
-                store.write(move |conn| insert_purchase(conn, id))
+                store.write(move |tx| insert_purchase(tx.sqlite_for_tests(), id))
             })
             .collect();
         runtime.block_on(async {

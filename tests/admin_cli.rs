@@ -151,7 +151,7 @@ fn the_load_and_fleet_fixtures_have_their_devices_sharing_one_password() {
         let store = open_store(dir.path());
         let hashes: i64 = store
             .read(|c| {
-                Ok(c.query_row(
+                Ok(c.sqlite_for_tests().query_row(
                     "SELECT count(DISTINCT app_password_hash) FROM devices WHERE merchant_id = ?1",
                     [merchant],
                     |r| r.get(0),
@@ -456,7 +456,7 @@ fn totals(store: &Store, direct: bool) -> Vec<TotalsRow> {
     };
     store
         .read(|c| {
-            let mut statement = c.prepare(sql)?;
+            let mut statement = c.sqlite_for_tests().prepare(sql)?;
             let rows = statement.query_map([], |r| {
                 Ok((
                     r.get(0)?,
@@ -478,7 +478,7 @@ fn totals(store: &Store, direct: bool) -> Vec<TotalsRow> {
 fn count(store: &Store, sql: &str) -> i64 {
     let sql = sql.to_owned();
     store
-        .read(move |c| Ok(c.query_row(&sql, [], |r| r.get(0))?))
+        .read(move |c| Ok(c.sqlite_for_tests().query_row(&sql, [], |r| r.get(0))?))
         .unwrap()
 }
 
@@ -603,7 +603,7 @@ fn seed_history_is_deterministic_for_a_seed() {
         let store = open_store(dir.path());
         store
             .read(|c| {
-                Ok(c.query_row(
+                Ok(c.sqlite_for_tests().query_row(
                     "SELECT group_concat(concat_ws(',', id, business_day, device_serial, vt_id, kind,
                          amount_minor, response_code, masked_pan, reversed, stan), ';')
                      FROM (SELECT * FROM transactions ORDER BY id)",

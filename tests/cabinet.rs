@@ -121,8 +121,9 @@ fn a_store_fault_shows_an_error_page_and_keeps_the_session() {
     // A real fault of the running process's store: another connection takes
     // the sessions table away, so the lookup fails inside SQLite at once
     // ("no such table"), with no busy wait.
-    let outside = mpos_store::rusqlite::Connection::open(server.data_dir().join("mpos.db"))
-        .expect("the database opens beside the server");
+    let outside =
+        mpos_store::testing::rusqlite::Connection::open(server.data_dir().join("mpos.db"))
+            .expect("the database opens beside the server");
     outside
         .busy_timeout(std::time::Duration::from_secs(5))
         .expect("a busy timeout");

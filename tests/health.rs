@@ -87,13 +87,16 @@ fn a_full_store_answers_96_turns_unready_logs_a_handful_and_comes_back() {
     assert_eq!(server.terminate().code(), Some(0));
     let store = mpos_testkit::app::in_dir(server.data_dir()).store;
     let check: String = store
-        .read(|c| Ok(c.query_row("PRAGMA integrity_check", [], |r| r.get(0))?))
+        .read(|c| {
+            Ok(c.sqlite_for_tests()
+                .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+        })
         .unwrap();
     assert_eq!(check, "ok");
     for rrn in &approved {
         let found: i64 = store
             .read(|c| {
-                Ok(c.query_row(
+                Ok(c.sqlite_for_tests().query_row(
                     "SELECT count(*) FROM transactions WHERE rrn = ?1 AND response_code = '00'",
                     [rrn],
                     |r| r.get(0),
@@ -115,7 +118,7 @@ fn readyz_is_503_while_a_shutdown_answers_what_is_in_flight() {
     // Another process holds the database's write lock, so the next purchase
     // stays in flight (the host's writer waits up to 5 s for the lock).
     let db = server.data_dir().join("mpos.db");
-    let locker = mpos_store::rusqlite::Connection::open(&db).unwrap();
+    let locker = mpos_store::testing::rusqlite::Connection::open(&db).unwrap();
     locker.execute_batch("BEGIN IMMEDIATE").unwrap();
     client.send(&purchase(1, 1_000));
     std::thread::sleep(Duration::from_millis(200));

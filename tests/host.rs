@@ -419,7 +419,7 @@ fn rows_under_key(server: &Server, stan: u32) -> Vec<(String, String)> {
     let store = mpos_testkit::app::in_dir(server.data_dir()).store;
     store
         .read(|c| {
-            let mut statement = c.prepare(
+            let mut statement = c.sqlite_for_tests().prepare(
                 "SELECT mti, response_code FROM transactions
                  WHERE device_serial = 'MPOS-0001' AND stan = ?1 AND transmission_time = ?2
                  ORDER BY id",
@@ -489,7 +489,8 @@ fn when_storing_fails_the_answer_is_96_and_nothing_is_approved() {
     let mut client = signed_on(&server);
     assert_eq!(pay(&mut client, 1).code(), "00");
     // Break the store under the running host.
-    let conn = mpos_store::rusqlite::Connection::open(server.data_dir().join("mpos.db")).unwrap();
+    let conn =
+        mpos_store::testing::rusqlite::Connection::open(server.data_dir().join("mpos.db")).unwrap();
     conn.busy_timeout(Duration::from_secs(5)).unwrap();
     conn.execute_batch("DROP TABLE transactions").unwrap();
     let answer = pay(&mut client, 2);

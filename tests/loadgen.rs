@@ -86,7 +86,7 @@ fn assert_all_logged_approvals_stored(data: &std::path::Path, log: &std::path::P
         );
         let stored: Option<(String, String, String)> = store
             .read(|c| {
-                Ok(c.query_row(
+                Ok(c.sqlite_for_tests().query_row(
                     "SELECT device_serial, stan, response_code FROM transactions WHERE rrn = ?1",
                     [rrn],
                     |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
@@ -157,7 +157,7 @@ fn approved_rows(data: &std::path::Path) -> i64 {
     mpos_testkit::app::in_dir(data)
         .store
         .read(|c| {
-            Ok(c.query_row(
+            Ok(c.sqlite_for_tests().query_row(
                 "SELECT count(*) FROM transactions WHERE response_code = '00'",
                 [],
                 |r| r.get(0),
@@ -455,7 +455,7 @@ fn devices_move_to_the_next_host_when_theirs_dies() {
     for serial in ["LOAD-0001", "LOAD-0003"] {
         let paid_on_b: i64 = store
             .read(|c| {
-                c.query_row(
+                c.sqlite_for_tests().query_row(
                     "SELECT count(*) FROM transactions WHERE device_serial = ?1 AND response_code = '00'",
                     [serial],
                     |r| r.get(0),

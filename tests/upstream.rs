@@ -66,7 +66,7 @@ fn stored_code(server: &Server, stan: u32) -> String {
     mpos_testkit::app::in_dir(server.data_dir())
         .store
         .read(move |c| {
-            Ok(c.query_row(
+            Ok(c.sqlite_for_tests().query_row(
                 "SELECT response_code FROM transactions WHERE mti = '0200' AND stan = ?1",
                 [messages::stan(stan)],
                 |r| r.get(0),

@@ -23,8 +23,7 @@ use mpos_iso8583::Layout;
 use mpos_store::ledger::SqlLedger;
 use mpos_store::ops::transactions::{self, Kind, NewTransaction};
 use mpos_store::ops::{merchants, upstream};
-use mpos_store::rusqlite::Connection;
-use mpos_store::{Snapshot, StoreError};
+use mpos_store::{Snapshot, StoreError, Tx};
 use mpos_upstream::{Link, Reservation};
 use std::sync::Arc;
 
@@ -121,13 +120,13 @@ impl Context<'_> {
     /// an identical retransmission is answered exactly as before.
     fn replay(
         &self,
-        conn: &Connection,
+        tx: &mut Tx<'_>,
         mti: Mti,
         header: &RequestHeader,
     ) -> Result<Recorded, StoreError> {
         let (device, _) = self.sender();
         let prior = transactions::find_by_key(
-            conn,
+            tx,
             &device,
             mti,
             header.stan.as_str(),
@@ -138,7 +137,7 @@ impl Context<'_> {
         // the retransmission then gets its answer once it is known.
         let pending_of = match self.link {
             Some(_) => matches!(
-                upstream::outcome(conn, prior.id)?,
+                upstream::outcome(tx, prior.id)?,
                 Some(upstream::Outcome::Pending)
             )
             .then_some(prior.id),
@@ -151,6 +150,7 @@ impl Context<'_> {
             rrn: None,
             forward: None,
             pending_of,
+            stored: false,
         })
     }
 }
@@ -171,6 +171,9 @@ pub struct Recorded {
     /// A retransmission of the request in row `id`, which still waits on
     /// the processor: its answer is the original's, once known.
     pub pending_of: Option<i64>,
+    /// Whether the request's own row was inserted (`false`: a replay, or a
+    /// decision that stores nothing); the seeder checks every request is.
+    pub stored: bool,
 }
 
 /// A 0200 stored as pending, to forward to the card processor.
@@ -187,6 +190,7 @@ pub struct Forward {
 }
 
 impl Recorded {
+    /// An answer that stored nothing.
     fn answered(answer: Bytes, code: ResponseCode) -> Recorded {
         Recorded {
             answer,
@@ -194,6 +198,15 @@ impl Recorded {
             rrn: None,
             forward: None,
             pending_of: None,
+            stored: false,
+        }
+    }
+
+    /// An answer whose request's row was inserted.
+    fn stored(answer: Bytes, code: ResponseCode) -> Recorded {
+        Recorded {
+            stored: true,
+            ..Recorded::answered(answer, code)
         }
     }
 }
@@ -208,15 +221,14 @@ fn rrn_of(id: i64) -> String {
 /// row of every decline past step 2 but 94, the row of an approval with its
 /// RRN (made of the row id) and authorization code, nothing for a replay.
 pub fn financial(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     ctx: &Context<'_>,
     request: &FinancialRequest,
 ) -> Result<Recorded, StoreError> {
-    let ledger = SqlLedger::new(conn, Arc::clone(ctx.directory));
     let decision = decide_financial(
         request,
         ctx.session,
-        &ledger,
+        &SqlLedger::new(tx, Arc::clone(ctx.directory)),
         ctx.issuer,
         ctx.pan_key,
         ctx.today,
@@ -232,7 +244,7 @@ pub fn financial(
         row
     };
     match decision {
-        FinancialDecision::Replay => ctx.replay(conn, Mti::Financial, header),
+        FinancialDecision::Replay => ctx.replay(tx, Mti::Financial, header),
         FinancialDecision::Decline {
             code, store: false, ..
         } => ctx.unstored(Mti::Financial, header, code),
@@ -247,8 +259,8 @@ pub fn financial(
             stored.original_id = original_id;
             stored.masked_pan = card.as_ref().map(|c| c.masked.to_string());
             stored.pan_hash = card.as_ref().map(|c| c.hash.0);
-            transactions::insert(conn, &stored)?;
-            Ok(Recorded::answered(answer, code))
+            transactions::insert(tx, &stored)?;
+            Ok(Recorded::stored(answer, code))
         }
         FinancialDecision::Approve { original_id, card } => {
             let code = ResponseCode::Approved;
@@ -256,7 +268,7 @@ pub fn financial(
             stored.original_id = original_id;
             stored.masked_pan = Some(card.masked.to_string());
             stored.pan_hash = Some(card.hash.0);
-            let id = transactions::insert(conn, &stored)?;
+            let id = transactions::insert(tx, &stored)?;
             let (rrn, auth) = (rrn_of(id), mpos_domain::response::new_authorization_code());
             let answer = response::answer(
                 ctx.layout,
@@ -265,13 +277,14 @@ pub fn financial(
                 code,
                 Some((&rrn, &auth)),
             );
-            transactions::set_approval(conn, id, &rrn, &auth, &answer)?;
+            transactions::set_approval(tx, id, &rrn, &auth, &answer)?;
             Ok(Recorded {
                 answer,
                 code,
                 rrn: Some(rrn),
                 forward: None,
                 pending_of: None,
+                stored: true,
             })
         }
         FinancialDecision::Forward { original_id, card } => {
@@ -287,20 +300,20 @@ pub fn financial(
                 Some(Ok(reservation)) => reservation,
                 // Link down (or no link): 91 at once, nothing sent.
                 Some(Err(_)) | None => {
-                    transactions::insert(conn, &stored)?;
-                    return Ok(Recorded::answered(answer, code));
+                    transactions::insert(tx, &stored)?;
+                    return Ok(Recorded::stored(answer, code));
                 }
             };
-            let id = transactions::insert(conn, &stored)?;
+            let id = transactions::insert(tx, &stored)?;
             let rrn = rrn_of(id);
             upstream::mark_pending(
-                conn,
+                tx,
                 id,
                 &rrn,
                 &reservation.stan().to_de11(),
                 reservation.transmission_time(),
             )?;
-            let merchant_name = merchants::by_id(conn, &stored.merchant_id)?
+            let merchant_name = merchants::by_id(tx, &stored.merchant_id)?
                 .map(|m| m.name)
                 .unwrap_or_default();
             Ok(Recorded {
@@ -314,6 +327,7 @@ pub fn financial(
                     reservation,
                 }),
                 pending_of: None,
+                stored: true,
             })
         }
     }
@@ -323,48 +337,52 @@ pub fn financial(
 /// (and the original marked reversed), or its decline, or nothing for a
 /// replay or an original reversed already.
 pub fn reversal(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     ctx: &Context<'_>,
     request: &ReversalRequest,
 ) -> Result<Recorded, StoreError> {
-    let ledger = SqlLedger::new(conn, Arc::clone(ctx.directory));
-    let decision = decide_reversal(request, ctx.session, &ledger)?;
+    let decision = decide_reversal(
+        request,
+        ctx.session,
+        &SqlLedger::new(tx, Arc::clone(ctx.directory)),
+    )?;
     let header = &request.header;
-    let record = |code, original_id: Option<i64>| -> Result<Recorded, StoreError> {
-        let answer = response::answer(ctx.layout, Mti::Reversal, header, code, None);
-        let mut row = ctx.row(header, Kind::Reversal, code, &answer);
-        row.original_id = original_id;
-        row.original_data = header.received.original_data.clone();
-        transactions::insert(conn, &row)?;
-        Ok(Recorded::answered(answer, code))
-    };
+    let record =
+        |tx: &mut Tx<'_>, code, original_id: Option<i64>| -> Result<Recorded, StoreError> {
+            let answer = response::answer(ctx.layout, Mti::Reversal, header, code, None);
+            let mut row = ctx.row(header, Kind::Reversal, code, &answer);
+            row.original_id = original_id;
+            row.original_data = header.received.original_data.clone();
+            transactions::insert(tx, &row)?;
+            Ok(Recorded::stored(answer, code))
+        };
     match decision {
         ReversalDecision::Reverse { original_id } => {
-            transactions::mark_reversed(conn, original_id)?;
+            transactions::mark_reversed(tx, original_id)?;
             // Upstream mode: a 0200 the processor approved, or may still
             // approve, is undone there too (reason 17).
-            let undo_upstream = upstream::forwarded(conn, original_id)?
+            let undo_upstream = upstream::forwarded(tx, original_id)?
                 .is_some_and(|f| f.pending || f.response_code == ResponseCode::Approved.as_str());
             if undo_upstream {
                 upstream::queue_advice(
-                    conn,
+                    tx,
                     original_id,
                     upstream::Reason::DeviceReversed,
                     ctx.received_at.as_millisecond(),
                 )?;
             }
-            record(ResponseCode::Approved, Some(original_id))
+            record(tx, ResponseCode::Approved, Some(original_id))
         }
-        ReversalDecision::RecordUnknown => record(ResponseCode::Approved, None),
+        ReversalDecision::RecordUnknown => record(tx, ResponseCode::Approved, None),
         ReversalDecision::AlreadyReversed => {
             ctx.unstored(Mti::Reversal, header, ResponseCode::Approved)
         }
-        ReversalDecision::Replay => ctx.replay(conn, Mti::Reversal, header),
+        ReversalDecision::Replay => ctx.replay(tx, Mti::Reversal, header),
         ReversalDecision::Decline {
             code, store: false, ..
         } => ctx.unstored(Mti::Reversal, header, code),
         ReversalDecision::Decline {
             code, original_id, ..
-        } => record(code, original_id),
+        } => record(tx, code, original_id),
     }
 }

@@ -89,7 +89,10 @@ async fn process(app: &Arc<App>, request: FinancialRequest) -> Recorded {
 
 fn rows(app: &App) -> i64 {
     app.store
-        .read(|c| Ok(c.query_row("SELECT count(*) FROM transactions", [], |r| r.get(0))?))
+        .read(|c| {
+            Ok(c.sqlite_for_tests()
+                .query_row("SELECT count(*) FROM transactions", [], |r| r.get(0))?)
+        })
         .unwrap()
 }
 
@@ -149,7 +152,7 @@ async fn a_retransmission_is_replayed_not_stored_twice() {
     let masked: String = app
         .store
         .read(|c| {
-            Ok(c.query_row(
+            Ok(c.sqlite_for_tests().query_row(
                 "SELECT masked_pan FROM transactions WHERE stan = '000007'",
                 [],
                 |r| r.get(0),

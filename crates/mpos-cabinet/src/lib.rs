@@ -35,8 +35,7 @@ pub use i18n::Lang;
 use axum::Router;
 use axum::routing::{get, post};
 use mpos_passwords::PasswordPool;
-use mpos_store::rusqlite::Connection;
-use mpos_store::{Store, StoreError};
+use mpos_store::{Reader, Store, StoreError};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -115,7 +114,7 @@ impl Cabinet {
     async fn read<T, F>(&self, read: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut Reader<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || store.read(read))

@@ -111,11 +111,11 @@ async fn login_with(app: &App, password: &str) -> StatusCode {
 fn stored_tokens(app: &App) -> i64 {
     app.store
         .read(|c| {
-            Ok(
-                c.query_row("SELECT count(*) FROM password_reset_tokens", [], |r| {
-                    r.get(0)
-                })?,
-            )
+            Ok(c.sqlite_for_tests().query_row(
+                "SELECT count(*) FROM password_reset_tokens",
+                [],
+                |r| r.get(0),
+            )?)
         })
         .unwrap()
 }
@@ -133,7 +133,7 @@ fn password_hash(app: &App) -> String {
 fn sessions_of_demo(app: &App) -> i64 {
     app.store
         .read(|c| {
-            Ok(c.query_row(
+            Ok(c.sqlite_for_tests().query_row(
                 "SELECT count(*) FROM cabinet_sessions WHERE merchant_id = 'MTB000000000001'",
                 [],
                 |r| r.get(0),
@@ -217,7 +217,7 @@ async fn the_e_mailed_link_sets_a_new_password_once() {
     let (hashed, plain): (i64, i64) = app
         .store
         .read(move |c| {
-            Ok(c.query_row(
+            Ok(c.sqlite_for_tests().query_row(
                 "SELECT (SELECT count(*) FROM password_reset_tokens WHERE token_hash = ?1),
                         (SELECT count(*) FROM password_reset_tokens WHERE token_hash = ?2)",
                 [digest.as_ref(), token.as_bytes()],
@@ -287,7 +287,7 @@ async fn an_expired_or_made_up_link_is_refused_with_a_clear_page() {
     let link = new_link(&app, 0).await;
     app.store
         .write_blocking(|c| {
-            Ok(c.execute(
+            Ok(c.sqlite_for_tests().execute(
                 "UPDATE password_reset_tokens SET created_at = created_at - 3600001,
                  expires_at = expires_at - 3600001",
                 [],

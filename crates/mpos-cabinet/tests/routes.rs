@@ -25,7 +25,7 @@ async fn logging_in_sets_a_safe_session_cookie_and_opens_the_home_page() {
     let stored: i64 = app
         .store
         .read(move |c| {
-            Ok(c.query_row(
+            Ok(c.sqlite_for_tests().query_row(
                 "SELECT count(*) FROM cabinet_sessions WHERE token_hash = ?1",
                 [token.as_bytes()],
                 |r| r.get(0),
@@ -182,7 +182,7 @@ async fn pages_need_a_live_session() {
     ] {
         let session = logged_in(&app).await;
         app.store
-            .write_blocking(move |c| Ok(c.execute(aging, [])?))
+            .write_blocking(move |c| Ok(c.sqlite_for_tests().execute(aging, [])?))
             .unwrap();
         assert_eq!(
             call(&app, "GET", "/", &format!("mpos_session={session}"), None)

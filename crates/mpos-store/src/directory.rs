@@ -11,6 +11,7 @@
 use crate::error::StoreError;
 use crate::ops::devices::{self, DeviceRow};
 use crate::ops::terminals::{self, TerminalRow};
+use crate::unit::Reader;
 use arc_swap::ArcSwap;
 use rusqlite::Connection;
 use std::collections::HashMap;
@@ -94,11 +95,11 @@ fn read_version(conn: &Connection) -> Result<i64, StoreError> {
 fn read_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
     Ok(Snapshot {
         version: read_version(conn)?,
-        devices: devices::list(conn, None)?
+        devices: devices::list(&mut Reader::sqlite(conn), None)?
             .into_iter()
             .map(|d| (d.serial.clone(), d))
             .collect(),
-        terminals: terminals::list(conn, None)?
+        terminals: terminals::list(&mut Reader::sqlite(conn), None)?
             .into_iter()
             .map(|t| (t.id.clone(), t))
             .collect(),

@@ -37,7 +37,7 @@ impl FailureReason {
 
     /// The reason behind a SQLite error, when it is the store's fault
     /// rather than the request's (a constraint, a missing row).
-    pub fn of(error: &rusqlite::Error) -> Option<FailureReason> {
+    pub(crate) fn of(error: &rusqlite::Error) -> Option<FailureReason> {
         match error.sqlite_error_code()? {
             ErrorCode::DiskFull => Some(FailureReason::DiskFull),
             ErrorCode::SystemIoFailure | ErrorCode::CannotOpen => Some(FailureReason::Io),

@@ -1,11 +1,17 @@
 //! The domain's [`Ledger`] over the store: devices and terminals from the
-//! in-memory directory, transaction lookups on a connection. Used on the
-//! writer's connection inside [`crate::Store::write`], a decision and the
-//! insert it leads to are one atomic step.
+//! in-memory directory, transaction lookups through a write job's [`Tx`].
+//! Used inside [`crate::Store::write`], a decision and the insert it leads
+//! to are one atomic step.
+//!
+//! The rules read the ledger through `&self` while the store's handles are
+//! taken `&mut` (a PostgreSQL client needs it): the handle sits in a
+//! `RefCell`, borrowed for one lookup at a time, which the rules' one
+//! thread cannot overlap.
 
 use crate::directory::Snapshot;
 use crate::error::StoreError;
 use crate::ops::transactions::{self, Kind};
+use crate::unit::Tx;
 use mpos_domain::card::PanHash;
 use mpos_domain::ids::{
     DeviceSerial, MerchantId, OriginalData, Rrn, Stan, TerminalId, TransmissionTime,
@@ -15,19 +21,23 @@ use mpos_domain::mti::Mti;
 use mpos_domain::rules::{
     DeviceView, Fingerprint, Ledger, RefundTarget, ReversalTarget, TerminalView,
 };
-use rusqlite::Connection;
+use std::cell::RefCell;
 use std::sync::Arc;
 
-/// The state the rules read: a directory snapshot and a connection.
-pub struct SqlLedger<'c> {
-    conn: &'c Connection,
+/// The state the rules read: a directory snapshot and a write job's
+/// transaction, lent for as long as the rules decide.
+pub struct SqlLedger<'t, 'a> {
+    tx: RefCell<&'t mut Tx<'a>>,
     directory: Arc<Snapshot>,
 }
 
-impl<'c> SqlLedger<'c> {
-    /// A ledger over `conn` with the devices and terminals of `directory`.
-    pub fn new(conn: &'c Connection, directory: Arc<Snapshot>) -> Self {
-        SqlLedger { conn, directory }
+impl<'t, 'a> SqlLedger<'t, 'a> {
+    /// A ledger over `tx` with the devices and terminals of `directory`.
+    pub fn new(tx: &'t mut Tx<'a>, directory: Arc<Snapshot>) -> Self {
+        SqlLedger {
+            tx: RefCell::new(tx),
+            directory,
+        }
     }
 }
 
@@ -47,7 +57,7 @@ fn hash(bytes: Option<Vec<u8>>) -> Option<PanHash> {
         .map(PanHash)
 }
 
-impl Ledger for SqlLedger<'_> {
+impl Ledger for SqlLedger<'_, '_> {
     type Error = StoreError;
 
     fn device(&self, serial: &DeviceSerial) -> Option<DeviceView> {
@@ -72,7 +82,7 @@ impl Ledger for SqlLedger<'_> {
         transmission_time: &TransmissionTime,
     ) -> Result<Option<Fingerprint>, StoreError> {
         let prior = transactions::find_by_key(
-            self.conn,
+            &mut **self.tx.borrow_mut(),
             device.as_str(),
             mti,
             stan.as_str(),
@@ -85,7 +95,8 @@ impl Ledger for SqlLedger<'_> {
     }
 
     fn refund_target(&self, rrn: &Rrn) -> Result<Option<RefundTarget>, StoreError> {
-        let Some(t) = transactions::find_refund_target(self.conn, rrn.as_str())? else {
+        let Some(t) = transactions::find_refund_target(&mut **self.tx.borrow_mut(), rrn.as_str())?
+        else {
             return Ok(None);
         };
         let Ok(merchant_id) = MerchantId::new(&t.merchant_id) else {
@@ -108,7 +119,7 @@ impl Ledger for SqlLedger<'_> {
         original: &OriginalData,
     ) -> Result<Option<ReversalTarget>, StoreError> {
         let target = transactions::find_reversal_target(
-            self.conn,
+            &mut **self.tx.borrow_mut(),
             device.as_str(),
             original.stan.as_str(),
             original.transmission_time.as_str(),

@@ -7,6 +7,11 @@
 //! acknowledgement arrives only after the commit, so "acknowledged" means
 //! "durable" (with the default `synchronous=FULL`). The host sends an
 //! approval only after that acknowledgement.
+//!
+//! Callers never name the backend: a write job gets a [`Tx`], a read a
+//! [`Reader`], and both go through the typed operations of [`ops`] (and the
+//! domain's `Ledger`, [`ledger::SqlLedger`]). SQLite is the only backend
+//! today; the handles are shaped so that another fits behind them.
 
 #![warn(missing_docs)]
 
@@ -18,12 +23,15 @@ pub mod ledger;
 mod migrations;
 pub mod ops;
 mod readers;
+mod unit;
 mod writer;
 
 pub use directory::{Directory, Snapshot};
 pub use error::StoreError;
 pub use migrations::SCHEMA_VERSION;
-pub use rusqlite;
+#[cfg(feature = "testing")]
+pub use unit::testing;
+pub use unit::{Db, Opened, Reader, Tx};
 
 use readers::Readers;
 use rusqlite::{Connection, OpenFlags};
@@ -186,11 +194,13 @@ impl Store {
 
     /// Queues a write; the returned future resolves once the batch holding
     /// it has committed (or with the error that stopped it). The write is
-    /// queued at once, not when the future is first polled.
+    /// queued at once, not when the future is first polled. `work` runs on
+    /// the writer's thread with the job's [`Tx`]: what it does through the
+    /// typed operations commits with the batch, or not at all.
     pub fn write<T, F>(&self, work: F) -> WriteAck<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, receiver) = oneshot::channel();
         match &self.inner.writer {
@@ -208,7 +218,7 @@ impl Store {
     pub fn write_blocking<T, F>(&self, work: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let writer = self.inner.writer.as_ref().ok_or(StoreError::Closed)?;
         let (reply, receiver) = std::sync::mpsc::sync_channel(1);
@@ -216,11 +226,12 @@ impl Store {
         receiver.recv().unwrap_or(Err(StoreError::Closed))
     }
 
-    /// Runs `read` on a read-only connection (blocking; from async code wrap
-    /// it in `spawn_blocking`). It sees the last committed state.
+    /// Runs `read` on a [`Reader`] of the pool (blocking; from async code
+    /// wrap it in `spawn_blocking`). It sees the last committed state; for
+    /// several reads of one state, [`Reader::snapshot`].
     pub fn read<T>(
         &self,
-        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+        read: impl FnOnce(&mut Reader<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.inner.readers.with(read)
     }
@@ -247,8 +258,9 @@ impl Store {
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-        let probe = self.write(move |conn| {
-            conn.prepare_cached("UPDATE readiness_probe SET at = ?1 WHERE id = 1")?
+        let probe = self.write(move |tx| {
+            unit::conn(tx)
+                .prepare_cached("UPDATE readiness_probe SET at = ?1 WHERE id = 1")?
                 .execute([now])?;
             Ok(())
         });
@@ -271,7 +283,7 @@ impl Store {
     /// the host sees it for the very next message.
     pub fn refresh_directory(&self) -> Result<(), StoreError> {
         let directory = Arc::clone(&self.inner.directory);
-        self.read(move |conn| directory.refresh(conn).map(|_| ()))
+        self.read(move |reader| directory.refresh(unit::conn(reader)).map(|_| ()))
     }
 
     /// Resolves once every write queued before it has committed.

@@ -2,6 +2,7 @@
 //! see the last committed state and never block the writer, nor it them.
 
 use crate::error::StoreError;
+use crate::unit::Reader;
 use crossbeam_channel::{Receiver, Sender};
 use rusqlite::Connection;
 
@@ -25,7 +26,7 @@ impl Readers {
     /// Runs `read` on an idle connection, waiting for one if all are busy.
     pub(crate) fn with<T>(
         &self,
-        read: impl FnOnce(&Connection) -> Result<T, StoreError>,
+        read: impl FnOnce(&mut Reader<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let conn = self.idle.recv().map_err(|_| StoreError::Closed)?;
         let lease = Lease {
@@ -33,7 +34,7 @@ impl Readers {
             put_back: &self.put_back,
         };
         match &lease.conn {
-            Some(conn) => read(conn),
+            Some(conn) => read(&mut Reader::sqlite(conn)),
             None => Err(StoreError::Closed),
         }
     }

@@ -9,6 +9,7 @@
 
 use crate::error::StoreError;
 use crate::health::{FailureReason, StoreHealth};
+use crate::unit::Tx;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use rusqlite::Connection;
 use std::sync::Arc;
@@ -48,7 +49,8 @@ impl<T> Reply<T> {
     }
 }
 
-/// A job whose closure returns a `T` for the caller.
+/// A job whose closure returns a `T` for the caller; it runs on a [`Tx`]
+/// over the writer's connection, inside its savepoint.
 struct Typed<T, F> {
     work: Option<F>,
     result: Option<Result<T, StoreError>>,
@@ -58,13 +60,13 @@ struct Typed<T, F> {
 impl<T, F> Job for Typed<T, F>
 where
     T: Send,
-    F: FnOnce(&Connection) -> Result<T, StoreError> + Send,
+    F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send,
 {
     fn apply(&mut self, conn: &Connection) -> Result<(), ()> {
         let Some(work) = self.work.take() else {
             return Err(());
         };
-        let result = work(conn);
+        let result = work(&mut Tx::sqlite(conn));
         let ok = result.is_ok();
         self.result = Some(result);
         if ok { Ok(()) } else { Err(()) }
@@ -110,7 +112,7 @@ impl WriterHandle {
     pub(crate) fn submit<T, F>(&self, work: F, reply: Reply<T>)
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let job = Box::new(Typed {
             work: Some(work),

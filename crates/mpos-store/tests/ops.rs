@@ -215,3 +215,35 @@ fn a_device_has_one_ticket_until_it_expires_signs_off_or_gets_a_new_password() {
         .unwrap();
     assert!(!valid(first, 1_500), "void on a new app password");
 }
+
+#[test]
+fn a_reader_snapshot_reads_one_state_while_the_writer_commits() {
+    let (_dir, store) = store();
+    let writer = store.clone();
+    let (inside, outside_during) = store
+        .read(|reader| {
+            reader.snapshot(|snapshot| {
+                let before = merchants::list(snapshot)?.len();
+                writer.write_blocking(|tx| {
+                    merchants::insert(tx, &merchant("MTB000000000009", "nine@merchant.test"))
+                })?;
+                // A reader outside the snapshot already sees the commit.
+                let outside = writer.read(|other| Ok(merchants::list(other)?.len()))?;
+                Ok(((before, merchants::list(snapshot)?.len()), outside))
+            })
+        })
+        .unwrap();
+    assert_eq!(
+        inside.0, inside.1,
+        "the snapshot keeps the state it began with"
+    );
+    assert_eq!(outside_during, inside.0 + 1);
+    let after = store
+        .read(|reader| Ok(merchants::list(reader)?.len()))
+        .unwrap();
+    assert_eq!(
+        after,
+        inside.0 + 1,
+        "the commit is seen once the snapshot ends"
+    );
+}

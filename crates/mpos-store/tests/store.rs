@@ -3,7 +3,8 @@
 //! does not sink its batch, unique keys hold under races, and directory
 //! changes reach other processes within a second.
 
-use mpos_store::rusqlite::{Connection, params};
+use mpos_store::Tx;
+use mpos_store::testing::rusqlite::{Connection, params};
 use mpos_store::{Store, StoreError, StoreOptions};
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -18,7 +19,7 @@ fn open(path: &Path) -> Store {
 fn provision(store: &Store) {
     store
         .write_blocking(|conn| {
-            conn.execute_batch(
+            conn.sqlite_for_tests().execute_batch(
                 "INSERT INTO merchants (id, name, email, password_hash, created_at)
                  VALUES ('MTB000000000001', 'Test', 'test@merchant.test', 'x', 0);
                  INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
@@ -32,21 +33,26 @@ fn provision(store: &Store) {
 }
 
 /// Inserts a purchase with STAN `stan`; returns its row id.
-fn insert_purchase(conn: &Connection, stan: u32) -> Result<i64, StoreError> {
-    conn.prepare_cached(
-        "INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
+fn insert_purchase(conn: &Tx<'_>, stan: u32) -> Result<i64, StoreError> {
+    conn.sqlite_for_tests()
+        .prepare_cached(
+            "INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
              transmission_time, processing_code, amount_minor, currency, response_code,
              business_day, received_at, fingerprint, response)
          VALUES ('0200', 'purchase', 'MPOS-0001', 'MTB000000000001', '10000001', ?1,
              '1125093000', '000000', 1000, 933, '00', '2026-11-25', 0, x'00', x'00')",
-    )?
-    .execute(params![format!("{stan:06}")])?;
-    Ok(conn.last_insert_rowid())
+        )?
+        .execute(params![format!("{stan:06}")])?;
+    Ok(conn.sqlite_for_tests().last_insert_rowid())
 }
 
 fn count_transactions(store: &Store) -> i64 {
     store
-        .read(|conn| Ok(conn.query_row("SELECT count(*) FROM transactions", [], |r| r.get(0))?))
+        .read(|conn| {
+            Ok(conn
+                .sqlite_for_tests()
+                .query_row("SELECT count(*) FROM transactions", [], |r| r.get(0))?)
+        })
         .expect("count reads")
 }
 
@@ -91,7 +97,9 @@ async fn a_failing_write_fails_alone_and_leaves_nothing() {
     assert!(last.await.is_ok());
     let stans: Vec<String> = store
         .read(|conn| {
-            let mut s = conn.prepare("SELECT stan FROM transactions ORDER BY stan")?;
+            let mut s = conn
+                .sqlite_for_tests()
+                .prepare("SELECT stan FROM transactions ORDER BY stan")?;
             let rows = s.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
             Ok(rows)
         })
@@ -138,7 +146,7 @@ fn a_change_from_another_process_reaches_the_directory_within_a_second() {
     let admin = open(&path);
     admin
         .write_blocking(|conn| {
-            conn.execute(
+            conn.sqlite_for_tests().execute(
                 "UPDATE devices SET state = 'blocked' WHERE serial = 'MPOS-0001'",
                 [],
             )?;
@@ -168,7 +176,7 @@ fn last_sign_on_updates_do_not_churn_the_directory() {
     let before = store.directory().snapshot().version;
     store
         .write_blocking(|conn| {
-            conn.execute(
+            conn.sqlite_for_tests().execute(
                 "UPDATE devices SET last_sign_on_at = 1 WHERE serial = 'MPOS-0001'",
                 [],
             )?;
@@ -280,7 +288,7 @@ async fn when_a_batch_cannot_commit_every_write_in_it_is_told_so() {
     let before = store.write(|conn| insert_purchase(conn, 1));
     // A job that rolls the batch's transaction back behind the writer: the
     // batch can no longer commit, and nothing of it is written.
-    let saboteur = store.write(|conn| Ok(conn.execute_batch("ROLLBACK")?));
+    let saboteur = store.write(|conn| Ok(conn.sqlite_for_tests().execute_batch("ROLLBACK")?));
     let after = store.write(|conn| insert_purchase(conn, 2));
     gate.await.unwrap();
     for (name, ack) in [("before", before.await), ("after", after.await)] {
@@ -305,8 +313,14 @@ async fn when_a_batch_cannot_commit_every_write_in_it_is_told_so() {
 fn let_the_database_not_grow(store: &Store) {
     store
         .write_blocking(|conn| {
-            let pages: i64 = conn.query_row("PRAGMA page_count", [], |r| r.get(0))?;
-            conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |_| Ok(()))?;
+            let pages: i64 = conn
+                .sqlite_for_tests()
+                .query_row("PRAGMA page_count", [], |r| r.get(0))?;
+            conn.sqlite_for_tests().query_row(
+                &format!("PRAGMA max_page_count = {pages}"),
+                [],
+                |_| Ok(()),
+            )?;
             Ok(())
         })
         .unwrap();
@@ -316,7 +330,8 @@ fn let_the_database_not_grow(store: &Store) {
 fn let_the_database_grow(store: &Store) {
     store
         .write_blocking(|conn| {
-            conn.query_row("PRAGMA max_page_count = 1073741823", [], |_| Ok(()))?;
+            conn.sqlite_for_tests()
+                .query_row("PRAGMA max_page_count = 1073741823", [], |_| Ok(()))?;
             Ok(())
         })
         .unwrap();

@@ -174,7 +174,7 @@ fn a_reversal_finds_its_original_and_reverses_it_once() {
     assert!(first.unwrap(), "the first reversal reverses");
     let second = store.write_blocking(move |c| transactions::mark_reversed(c, purchase));
     assert!(!second.unwrap(), "a repeated reversal changes nothing");
-    assert_eq!(store.read(transactions::max_id).unwrap(), 2);
+    assert_eq!(store.read(|r| transactions::max_id(r)).unwrap(), 2);
 }
 
 mod history {

@@ -10,8 +10,7 @@ use mpos_domain::password::PasswordHash;
 use mpos_store::ops::devices;
 use mpos_store::ops::merchants::{self, MerchantRow};
 use mpos_store::ops::terminals::{self, TerminalRow};
-use mpos_store::rusqlite::Connection;
-use mpos_store::{Store, StoreError};
+use mpos_store::{Store, StoreError, Tx};
 
 /// The demo merchant (DE 42).
 pub const MERCHANT: &str = "MTB000000000001";
@@ -123,15 +122,14 @@ impl Provision {
         self
     }
 
-    /// Inserts everything on `conn`: the writer's connection inside the
-    /// caller's write job, or any connection to a migrated database.
-    pub fn insert(&self, conn: &Connection) -> Result<(), StoreError> {
+    /// Inserts everything through `tx`, inside the caller's write job.
+    pub fn insert(&self, tx: &mut Tx<'_>) -> Result<(), StoreError> {
         for merchant in &self.merchants {
-            merchants::insert(conn, merchant)?;
+            merchants::insert(tx, merchant)?;
         }
         for d in &self.devices {
             devices::insert(
-                conn,
+                tx,
                 &d.serial,
                 &d.merchant_id,
                 d.blocked,
@@ -139,7 +137,7 @@ impl Provision {
             )?;
         }
         for terminal in &self.terminals {
-            terminals::insert(conn, terminal)?;
+            terminals::insert(tx, terminal)?;
         }
         Ok(())
     }
@@ -148,7 +146,7 @@ impl Provision {
     /// directory, so the host sees the new devices and terminals at once.
     pub fn apply(self, store: &Store) {
         store
-            .write_blocking(move |conn| self.insert(conn))
+            .write_blocking(move |tx| self.insert(tx))
             .expect("the test provisioning is inserted");
         store.refresh_directory().expect("the directory reloads");
     }

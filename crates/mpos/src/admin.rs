@@ -142,12 +142,12 @@ fn merchant(store: &Store, command: MerchantCommand) -> Result<(), CliError> {
                 email: email.clone(),
                 password_hash: PasswordHash::new(password.as_str())?.as_str().to_owned(),
             };
-            let added = store.write_blocking(move |conn| {
-                let added = merchants::insert(conn, &row);
+            let added = store.write_blocking(move |tx| {
+                let added = merchants::insert(tx, &row);
                 match added {
                     Ok(true) => {
                         audit::record(
-                            conn,
+                            tx,
                             &Actor::Operator,
                             Some(&row.id),
                             "merchant.added",
@@ -172,7 +172,7 @@ fn merchant(store: &Store, command: MerchantCommand) -> Result<(), CliError> {
             Ok(())
         }
         MerchantCommand::List => {
-            let rows = store.read(merchants::list)?;
+            let rows = store.read(|r| merchants::list(r))?;
             print_table(
                 &["ID", "E-MAIL", "NAME"],
                 rows.iter()
@@ -195,14 +195,14 @@ fn device(store: &Store, command: DeviceCommand) -> Result<(), CliError> {
             let password = AppPassword::new(&read_password(app_password)?).map_err(invalid)?;
             let hash = PasswordHash::new(password.as_str())?.as_str().to_owned();
             let (serial_c, merchant_c) = (serial.clone(), merchant.clone());
-            let added = store.write_blocking(move |conn| {
-                if !merchants::exists(conn, &merchant_c)? {
+            let added = store.write_blocking(move |tx| {
+                if !merchants::exists(tx, &merchant_c)? {
                     return Err(StoreError::NoMerchant(merchant_c));
                 }
-                let added = devices::insert(conn, &serial_c, &merchant_c, blocked, &hash)?;
+                let added = devices::insert(tx, &serial_c, &merchant_c, blocked, &hash)?;
                 if added {
                     audit::record(
-                        conn,
+                        tx,
                         &Actor::Operator,
                         Some(&merchant_c),
                         "device.added",
@@ -228,8 +228,8 @@ fn device(store: &Store, command: DeviceCommand) -> Result<(), CliError> {
             let password = AppPassword::new(&read_password(app_password)?).map_err(invalid)?;
             let hash = PasswordHash::new(password.as_str())?.as_str().to_owned();
             let serial_c = serial.clone();
-            let found = store.write_blocking(move |conn| {
-                devices::set_app_password(conn, &serial_c, None, &hash, &Actor::Operator)
+            let found = store.write_blocking(move |tx| {
+                devices::set_app_password(tx, &serial_c, None, &hash, &Actor::Operator)
             })?;
             if !found {
                 return Err(no_device(&serial));
@@ -239,7 +239,7 @@ fn device(store: &Store, command: DeviceCommand) -> Result<(), CliError> {
             Ok(())
         }
         DeviceCommand::List { merchant } => {
-            let rows = store.read(|conn| devices::list(conn, merchant.as_deref()))?;
+            let rows = store.read(|reader| devices::list(reader, merchant.as_deref()))?;
             print_table(
                 &["SERIAL", "MERCHANT", "STATE", "LAST SIGN-ON (UTC ms)"],
                 rows.iter().map(|d| {
@@ -259,8 +259,8 @@ fn device(store: &Store, command: DeviceCommand) -> Result<(), CliError> {
 
 fn set_blocked(store: &Store, serial: String, blocked: bool) -> Result<(), CliError> {
     let serial_c = serial.clone();
-    let changed = store.write_blocking(move |conn| {
-        devices::set_blocked(conn, &serial_c, None, blocked, &Actor::Operator)
+    let changed = store.write_blocking(move |tx| {
+        devices::set_blocked(tx, &serial_c, None, blocked, &Actor::Operator)
     })?;
     let state = if blocked { "blocked" } else { "active" };
     match changed {
@@ -299,14 +299,14 @@ fn terminal(store: &Store, command: TerminalCommand) -> Result<(), CliError> {
                 active: true,
             };
             ids::terminal(&row).map_err(CliError::Invalid)?;
-            let added = store.write_blocking(move |conn| {
-                if !merchants::exists(conn, &row.merchant_id)? {
+            let added = store.write_blocking(move |tx| {
+                if !merchants::exists(tx, &row.merchant_id)? {
                     return Err(StoreError::NoMerchant(row.merchant_id.clone()));
                 }
-                let added = terminals::insert(conn, &row)?;
+                let added = terminals::insert(tx, &row)?;
                 if added {
                     audit::record(
-                        conn,
+                        tx,
                         &Actor::Operator,
                         Some(&row.merchant_id),
                         "terminal.added",
@@ -326,7 +326,7 @@ fn terminal(store: &Store, command: TerminalCommand) -> Result<(), CliError> {
             Ok(())
         }
         TerminalCommand::List { merchant } => {
-            let rows = store.read(|conn| terminals::list(conn, merchant.as_deref()))?;
+            let rows = store.read(|reader| terminals::list(reader, merchant.as_deref()))?;
             print_table(
                 &[
                     "ID",

@@ -181,10 +181,10 @@ pub fn load_text(
     })?;
 
     // Hash only for what is new: PBKDF2 is slow on purpose.
-    let (existing_merchants, existing_devices) = store.read(|conn| {
+    let (existing_merchants, existing_devices) = store.read(|reader| {
         let merchants: BTreeSet<String> =
-            merchants::list(conn)?.into_iter().map(|m| m.id).collect();
-        let devices: BTreeSet<String> = devices::list(conn, None)?
+            merchants::list(reader)?.into_iter().map(|m| m.id).collect();
+        let devices: BTreeSet<String> = devices::list(reader, None)?
             .into_iter()
             .map(|d| d.serial)
             .collect();
@@ -235,16 +235,16 @@ pub fn load_text(
     let already_there = planned - new_merchants.len() - new_devices.len();
     let terminals = plan.terminals;
 
-    let report = store.write_blocking(move |conn| {
+    let report = store.write_blocking(move |tx| {
         let mut report = LoadReport {
             kept: already_there,
             ..LoadReport::default()
         };
         for merchant in &new_merchants {
-            if merchants::insert(conn, merchant)? {
+            if merchants::insert(tx, merchant)? {
                 report.merchants_added += 1;
                 audit::record(
-                    conn,
+                    tx,
                     &actor,
                     Some(&merchant.id),
                     "merchant.added",
@@ -256,16 +256,16 @@ pub fn load_text(
             }
         }
         for terminal in &terminals {
-            if !merchants::exists(conn, &terminal.merchant_id)? {
+            if !merchants::exists(tx, &terminal.merchant_id)? {
                 return Err(StoreError::Missing(format!(
                     "merchant {} of virtual terminal {} (it is not in this file either)",
                     terminal.merchant_id, terminal.id
                 )));
             }
-            if terminals::insert(conn, terminal)? {
+            if terminals::insert(tx, terminal)? {
                 report.terminals_added += 1;
                 audit::record(
-                    conn,
+                    tx,
                     &actor,
                     Some(&terminal.merchant_id),
                     "terminal.added",
@@ -278,7 +278,7 @@ pub fn load_text(
         }
         for (device, hash) in &new_devices {
             if devices::insert(
-                conn,
+                tx,
                 &device.serial,
                 &device.merchant_id,
                 device.blocked,
@@ -286,7 +286,7 @@ pub fn load_text(
             )? {
                 report.devices_added += 1;
                 audit::record(
-                    conn,
+                    tx,
                     &actor,
                     Some(&device.merchant_id),
                     "device.added",
@@ -523,10 +523,10 @@ mod tests {
             "fixtures/x.toml: devices[1] (BAD-0001): an app password must be at least 10 characters"
         );
         let (merchants, devices) = store
-            .read(|conn| {
+            .read(|reader| {
                 Ok((
-                    merchants::list(conn)?.len(),
-                    devices::list(conn, None)?.len(),
+                    merchants::list(reader)?.len(),
+                    devices::list(reader, None)?.len(),
                 ))
             })
             .unwrap();

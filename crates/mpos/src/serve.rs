@@ -188,7 +188,7 @@ fn https_public_url(http: std::net::SocketAddr) -> String {
 /// so the first start needs nothing else; a database with merchants is
 /// left as it is.
 fn load_fixtures_if_empty(store: &Store, fixtures: Option<&Path>) -> Result<(), CliError> {
-    if !store.read(merchants::none_yet)? {
+    if !store.read(|r| merchants::none_yet(r))? {
         if let Some(path) = fixtures {
             crate::output::write_stdout(&format!(
                 "The database is not empty, so {} was not loaded; add it with `mpos admin load {}`.\n",

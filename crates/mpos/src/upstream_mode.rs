@@ -28,7 +28,9 @@ pub(crate) fn recover(app: &App) -> Result<(), CliError> {
         );
     }
     if app.config.issuer.mode != IssuerMode::Upstream {
-        let waiting = app.store.read(mpos_store::ops::upstream::queue_len)?;
+        let waiting = app
+            .store
+            .read(|r| mpos_store::ops::upstream::queue_len(r))?;
         if waiting > 0 {
             tracing::warn!(
                 waiting,

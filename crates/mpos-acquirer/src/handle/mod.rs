@@ -17,8 +17,7 @@ use mpos_domain::ids::Stan;
 use mpos_domain::mti::Mti;
 use mpos_domain::response::ResponseCode;
 use mpos_domain::rules::{FinancialRequest, RequestHeader, ReversalRequest, Session};
-use mpos_store::StoreError;
-use mpos_store::rusqlite::Connection;
+use mpos_store::{StoreError, Tx};
 use mpos_upstream::Outgoing;
 use std::future::Future;
 use std::pin::Pin;
@@ -151,10 +150,10 @@ impl Typed {
         }
     }
 
-    fn record(&self, conn: &Connection, ctx: &record::Context<'_>) -> Result<Recorded, StoreError> {
+    fn record(&self, tx: &mut Tx<'_>, ctx: &record::Context<'_>) -> Result<Recorded, StoreError> {
         match self {
-            Typed::Financial(request) => record::financial(conn, ctx, request),
-            Typed::Reversal(request) => record::reversal(conn, ctx, request),
+            Typed::Financial(request) => record::financial(tx, ctx, request),
+            Typed::Reversal(request) => record::reversal(tx, ctx, request),
         }
     }
 }
@@ -178,7 +177,7 @@ fn recorded(
     let directory = state.store.directory().snapshot();
     let now = jiff::Timestamp::now();
     let (today, business_day) = (state.clock.local_date(now), state.clock.business_day(now));
-    let ack = state.store.write(move |conn| {
+    let ack = state.store.write(move |tx| {
         let ctx = record::Context {
             layout: &job_state.layout,
             pan_key: &job_state.pan_key,
@@ -190,7 +189,7 @@ fn recorded(
             business_day,
             today,
         };
-        job.record(conn, &ctx)
+        job.record(tx, &ctx)
     });
     let state = Arc::clone(state);
     // Upstream mode: the rest runs as a task of its own, from now on, so

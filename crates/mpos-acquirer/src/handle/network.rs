@@ -11,10 +11,9 @@ use mpos_domain::response::ResponseCode;
 use mpos_domain::rules::{Session, SignOnDecision, decide_sign_on, locked_until};
 use mpos_domain::ticket::{Ticket, TicketHash};
 use mpos_iso8583::Message;
-use mpos_store::StoreError;
 use mpos_store::ledger::device_view;
 use mpos_store::ops::{devices, sign_on_failures, tickets};
-use mpos_store::rusqlite::Connection;
+use mpos_store::{StoreError, Tx};
 use std::sync::Arc;
 
 /// Answers an 0800, updating the connection's session.
@@ -102,7 +101,7 @@ async fn sign_on(
                 let serial = serial.to_string();
                 state
                     .store
-                    .write(move |conn| sign_on_failures::latest(conn, &serial))
+                    .write(move |tx| sign_on_failures::latest(tx, &serial))
                     .await
                     .map_err(|error| store_failed(&error))?
             };
@@ -125,9 +124,9 @@ async fn sign_on(
                     let device = session.device.to_string();
                     state
                         .store
-                        .write(move |conn| {
-                            sign_on_failures::forget(conn, &device)?;
-                            job.store(conn, &device)
+                        .write(move |tx| {
+                            sign_on_failures::forget(tx, &device)?;
+                            job.store(tx, &device)
                         })
                         .await
                         .map_err(|error| store_failed(&error))?;
@@ -139,7 +138,7 @@ async fn sign_on(
                     let (serial, at) = (serial.to_string(), issue.now);
                     state
                         .store
-                        .write(move |conn| sign_on_failures::record(conn, &serial, at))
+                        .write(move |tx| sign_on_failures::record(tx, &serial, at))
                         .await
                         .map_err(|error| store_failed(&error))?;
                     SignOnDecision::Refused(ResponseCode::SecurityViolation)
@@ -155,10 +154,10 @@ async fn sign_on(
             let snapshot = directory.snapshot();
             state
                 .store
-                .write(move |conn| {
+                .write(move |tx| {
                     let valid = match &presented {
                         Some(ticket) => {
-                            tickets::is_valid(conn, serial.as_str(), &ticket.hash(), issue.now)?
+                            tickets::is_valid(tx, serial.as_str(), &ticket.hash(), issue.now)?
                         }
                         None => false,
                     };
@@ -166,7 +165,7 @@ async fn sign_on(
                     let decision =
                         decide_sign_on(&serial, merchant_id.as_ref(), device.as_ref(), |_| valid);
                     if let SignOnDecision::SignedOn(session) = &decision {
-                        issue.store(conn, session.device.as_str())?;
+                        issue.store(tx, session.device.as_str())?;
                     }
                     Ok(decision)
                 })
@@ -201,9 +200,9 @@ impl Issue {
     }
 
     /// Makes it the device's only ticket and records the sign-on's time.
-    fn store(&self, conn: &Connection, device: &str) -> Result<(), StoreError> {
-        tickets::issue(conn, device, &self.hash, self.now, self.expires_at)?;
-        devices::record_sign_on(conn, device, self.now)
+    fn store(&self, tx: &mut Tx<'_>, device: &str) -> Result<(), StoreError> {
+        tickets::issue(tx, device, &self.hash, self.now, self.expires_at)?;
+        devices::record_sign_on(tx, device, self.now)
     }
 }
 
@@ -216,7 +215,7 @@ async fn sign_off(state: &Arc<HostState>, session: &mut Option<Session>) -> Resp
     let device = ended.device.to_string();
     match state
         .store
-        .write(move |conn| tickets::void(conn, &device))
+        .write(move |tx| tickets::void(tx, &device))
         .await
     {
         Ok(()) => ResponseCode::Approved,

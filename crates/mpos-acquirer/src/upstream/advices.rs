@@ -75,7 +75,7 @@ pub async fn run(store: Store, upstream: Arc<Upstream>, mut shutdown: Shutdown) 
         }
         let (ack, claim) = (acknowledged.take(), reservation.is_some());
         let step = store
-            .write(move |conn| ops::step_queue(conn, ack, claim, mpos_store::ops::now_millis()))
+            .write(move |tx| ops::step_queue(tx, ack, claim, mpos_store::ops::now_millis()))
             .await;
         let (head, len) = match step {
             Ok(step) => step,
@@ -156,9 +156,9 @@ pub async fn sweep(store: Store, upstream: Arc<Upstream>, mut shutdown: Shutdown
             return;
         }
         let swept = store
-            .write(move |conn| {
+            .write(move |tx| {
                 let now = mpos_store::ops::now_millis();
-                ops::recover_pending_received_before(conn, now, now.saturating_sub(age_millis))
+                ops::recover_pending_received_before(tx, now, now.saturating_sub(age_millis))
             })
             .await;
         match swept {

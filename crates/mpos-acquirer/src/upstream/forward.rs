@@ -148,19 +148,14 @@ pub(crate) async fn complete(
     let reverse = outcome.reverse;
     let settled = state
         .store
-        .write(move |conn| {
-            if !ops::settle(conn, id, &outcome.code, outcome.auth.as_deref(), &stored)? {
+        .write(move |tx| {
+            if !ops::settle(tx, id, &outcome.code, outcome.auth.as_deref(), &stored)? {
                 // Given up as a 91 (and reversed) while this answer was on
                 // its way: the device gets the 91 that was stored.
-                return Ok(Settle::GivenUp(ops::outcome(conn, id)?));
+                return Ok(Settle::GivenUp(ops::outcome(tx, id)?));
             }
             if outcome.reverse {
-                ops::queue_advice(
-                    conn,
-                    id,
-                    ops::Reason::Timeout,
-                    mpos_store::ops::now_millis(),
-                )?;
+                ops::queue_advice(tx, id, ops::Reason::Timeout, mpos_store::ops::now_millis())?;
             }
             Ok(Settle::Settled)
         })

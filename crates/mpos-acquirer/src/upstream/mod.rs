@@ -136,5 +136,5 @@ impl Upstream {
 /// left waiting on the processor becomes a 91, with a reversal advice
 /// (reason 68) queued for it. How many there were.
 pub fn recover(store: &Store) -> Result<usize, StoreError> {
-    store.write_blocking(|conn| ops::recover_pending(conn, mpos_store::ops::now_millis()))
+    store.write_blocking(|tx| ops::recover_pending(tx, mpos_store::ops::now_millis()))
 }

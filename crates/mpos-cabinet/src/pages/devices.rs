@@ -110,11 +110,11 @@ pub async fn list(
     let now = mpos_store::ops::now_millis();
     // Each reader with when its password lockout ends, if it is locked.
     let rows = cabinet
-        .read(move |c| {
-            devices::list(c, Some(&merchant))?
+        .read(move |reader| {
+            devices::list(reader, Some(&merchant))?
                 .into_iter()
                 .map(|d| {
-                    let (in_window, latest) = sign_on_failures::latest(c, &d.serial)?;
+                    let (in_window, latest) = sign_on_failures::latest(reader, &d.serial)?;
                     Ok((d, locked_until(in_window, latest, now)))
                 })
                 .collect::<Result<Vec<_>, mpos_store::StoreError>>()
@@ -191,9 +191,9 @@ pub async fn set_state(
     let shown = serial.clone();
     let changed = cabinet
         .store
-        .write(move |c| {
+        .write(move |tx| {
             let actor = Actor::Merchant(merchant.id.clone());
-            devices::set_blocked(c, &serial, Some(&merchant.id), blocked, &actor)
+            devices::set_blocked(tx, &serial, Some(&merchant.id), blocked, &actor)
         })
         .await?;
     match changed {
@@ -259,9 +259,9 @@ pub async fn set_password(
     let shown = serial.clone();
     let changed = cabinet
         .store
-        .write(move |c| {
+        .write(move |tx| {
             let actor = Actor::Merchant(merchant.clone());
-            devices::set_app_password(c, &serial, Some(&merchant), &hash, &actor)
+            devices::set_app_password(tx, &serial, Some(&merchant), &hash, &actor)
         })
         .await?;
     if !changed {
@@ -284,8 +284,8 @@ pub(crate) fn device_path(serial: &str) -> String {
 async fn owns(cabinet: &Cabinet, me: &SignedIn, serial: &str) -> Result<(), PageError> {
     let (merchant, serial) = (me.merchant.id.clone(), serial.to_owned());
     let owned = cabinet
-        .read(move |c| {
-            Ok(devices::list(c, Some(&merchant))?
+        .read(move |reader| {
+            Ok(devices::list(reader, Some(&merchant))?
                 .iter()
                 .any(|d| d.serial == serial))
         })

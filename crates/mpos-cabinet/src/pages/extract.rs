@@ -136,7 +136,7 @@ impl SignedIn {
         };
         let token_hash = session::token_hash(token);
         let Some(row) = cabinet
-            .read(move |c| sessions::find(c, &token_hash))
+            .read(move |reader| sessions::find(reader, &token_hash))
             .await?
         else {
             return Ok(None);
@@ -146,7 +146,7 @@ impl SignedIn {
             drop(
                 cabinet
                     .store
-                    .write(move |c| sessions::delete(c, &token_hash)),
+                    .write(move |tx| sessions::delete(tx, &token_hash)),
             );
             return Ok(None);
         }
@@ -154,11 +154,11 @@ impl SignedIn {
         drop(
             cabinet
                 .store
-                .write(move |c| sessions::touch(c, &token_hash, now)),
+                .write(move |tx| sessions::touch(tx, &token_hash, now)),
         );
         let merchant_id = row.merchant_id;
         let merchant = cabinet
-            .read(move |c| merchants::by_id(c, &merchant_id))
+            .read(move |reader| merchants::by_id(reader, &merchant_id))
             .await?;
         Ok(merchant.map(|merchant| SignedIn {
             merchant,
@@ -295,9 +295,9 @@ mod tests {
     fn cabinet(dir: &tempfile::TempDir) -> Arc<Cabinet> {
         let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
         store
-            .write_blocking(|c| {
+            .write_blocking(|tx| {
                 merchants::insert(
-                    c,
+                    tx,
                     &MerchantRow {
                         id: MERCHANT.into(),
                         name: "ООО «Ромашка»".into(),
@@ -305,7 +305,13 @@ mod tests {
                         password_hash: "unused".into(),
                     },
                 )?;
-                sessions::create(c, &session::token_hash(TOKEN), MERCHANT, CSRF, now_millis())
+                sessions::create(
+                    tx,
+                    &session::token_hash(TOKEN),
+                    MERCHANT,
+                    CSRF,
+                    now_millis(),
+                )
             })
             .unwrap();
         let mail = mail::Mailer::new(mail::MailSettings {
@@ -349,7 +355,13 @@ mod tests {
     fn sessions_left(cabinet: &Cabinet) -> i64 {
         cabinet
             .store
-            .read(|c| Ok(c.query_row("SELECT count(*) FROM cabinet_sessions", [], |r| r.get(0))?))
+            .read(|reader| {
+                Ok(reader.sqlite_for_tests().query_row(
+                    "SELECT count(*) FROM cabinet_sessions",
+                    [],
+                    |r| r.get(0),
+                )?)
+            })
             .unwrap()
     }
 
@@ -374,9 +386,9 @@ mod tests {
         // An expired session is the login page too, and is deleted.
         cabinet
             .store
-            .write_blocking(|c| {
+            .write_blocking(|tx| {
                 let long_ago = now_millis() - session::ABSOLUTE_MS;
-                sessions::create(c, &session::token_hash("old"), MERCHANT, "x", long_ago)
+                sessions::create(tx, &session::token_hash("old"), MERCHANT, "x", long_ago)
             })
             .unwrap();
         let expired = signed_in(&cabinet, "mpos_session=old").await.unwrap_err();
@@ -393,8 +405,10 @@ mod tests {
         let rename = |from: &'static str, to: &'static str| {
             cabinet
                 .store
-                .write_blocking(move |c| {
-                    Ok(c.execute_batch(&format!("ALTER TABLE {from} RENAME TO {to}"))?)
+                .write_blocking(move |tx| {
+                    Ok(tx
+                        .sqlite_for_tests()
+                        .execute_batch(&format!("ALTER TABLE {from} RENAME TO {to}"))?)
                 })
                 .unwrap();
         };
@@ -423,7 +437,11 @@ mod tests {
         assert!(none.is_none());
         cabinet
             .store
-            .write_blocking(|c| Ok(c.execute_batch("DROP TABLE cabinet_sessions")?))
+            .write_blocking(|tx| {
+                Ok(tx
+                    .sqlite_for_tests()
+                    .execute_batch("DROP TABLE cabinet_sessions")?)
+            })
             .unwrap();
         let (mut parts, _) = request("/login", &format!("mpos_session={TOKEN}"), None).into_parts();
         let failed =

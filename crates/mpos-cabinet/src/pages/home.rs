@@ -45,9 +45,9 @@ pub async fn page(
         vt_ids: None,
     };
     let (readers, totals) = cabinet
-        .read(move |c| {
-            let readers = devices::list(c, Some(&filter.merchant_id))?;
-            Ok((readers, history::day_totals(c, &filter)?))
+        .read(move |reader| {
+            let readers = devices::list(reader, Some(&filter.merchant_id))?;
+            Ok((readers, history::day_totals(reader, &filter)?))
         })
         .await?;
     let blocked_readers = readers.iter().filter(|d| d.blocked).count();

@@ -118,7 +118,7 @@ pub async fn submit(
     };
     let lookup = email.clone();
     let failures = cabinet
-        .read(move |c| login_attempts::failures_since(c, &lookup, now - LOCK_MS))
+        .read(move |reader| login_attempts::failures_since(reader, &lookup, now - LOCK_MS))
         .await;
     let (failures, _) = failures.inspect_err(|_| cabinet.throttle.forgive(counted))?;
     if failures >= MAX_FAILURES {
@@ -128,7 +128,7 @@ pub async fn submit(
     }
     let lookup = email.clone();
     let merchant = cabinet
-        .read(move |c| merchants::by_email(c, &lookup))
+        .read(move |reader| merchants::by_email(reader, &lookup))
         .await
         .inspect_err(|_| cabinet.throttle.forgive(counted))?;
     let passwords = &cabinet.config.passwords;
@@ -142,7 +142,7 @@ pub async fn submit(
         let recorded = email.clone();
         cabinet
             .store
-            .write(move |c| login_attempts::record(c, &recorded, now, false))
+            .write(move |tx| login_attempts::record(tx, &recorded, now, false))
             .await?;
         return again(lang.texts().login_failed, StatusCode::UNAUTHORIZED);
     };
@@ -154,9 +154,9 @@ pub async fn submit(
     let merchant_id = merchant.id.clone();
     cabinet
         .store
-        .write(move |c| {
-            login_attempts::record(c, &email, now, true)?;
-            sessions::create(c, &hash, &merchant_id, &session_csrf, now)
+        .write(move |tx| {
+            login_attempts::record(tx, &email, now, true)?;
+            sessions::create(tx, &hash, &merchant_id, &session_csrf, now)
         })
         .await?;
     let cookie = session::set_cookie(
@@ -177,7 +177,7 @@ pub async fn logout(
     let token_hash = me.token_hash;
     cabinet
         .store
-        .write(move |c| sessions::delete(c, &token_hash))
+        .write(move |tx| sessions::delete(tx, &token_hash))
         .await?;
     Ok(ending_session(
         &cabinet,

@@ -107,13 +107,13 @@ pub async fn submit(
     let (merchant, keep) = (me.merchant.id.clone(), me.token_hash);
     cabinet
         .store
-        .write(move |c| {
-            merchants::set_password_hash(c, &merchant, &hash)?;
-            let ended = sessions::delete_for_merchant(c, &merchant, Some(&keep))?;
-            let voided = reset_tokens::void_for_merchant(c, &merchant)?;
+        .write(move |tx| {
+            merchants::set_password_hash(tx, &merchant, &hash)?;
+            let ended = sessions::delete_for_merchant(tx, &merchant, Some(&keep))?;
+            let voided = reset_tokens::void_for_merchant(tx, &merchant)?;
             let detail = format!("{ended} other session(s) ended, {voided} reset link(s) voided");
             audit::record(
-                c,
+                tx,
                 &Actor::Merchant(merchant.clone()),
                 Some(&merchant),
                 "merchant.password_changed",

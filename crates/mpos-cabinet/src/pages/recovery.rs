@@ -192,20 +192,20 @@ pub async fn reset_submit(
     let now = now_millis();
     let reset = cabinet
         .store
-        .write(move |c| {
-            let Some(merchant_id) = reset_tokens::take(c, &hash, now)? else {
+        .write(move |tx| {
+            let Some(merchant_id) = reset_tokens::take(tx, &hash, now)? else {
                 return Ok(false);
             };
-            if !merchants::set_password_hash(c, &merchant_id, &password_hash)? {
+            if !merchants::set_password_hash(tx, &merchant_id, &password_hash)? {
                 return Err(mpos_store::StoreError::NoMerchant(merchant_id));
             }
-            let ended = sessions::delete_for_merchant(c, &merchant_id, None)?;
-            if let Some(merchant) = merchants::by_id(c, &merchant_id)? {
-                login_attempts::forget_failures(c, &merchant.email)?;
+            let ended = sessions::delete_for_merchant(tx, &merchant_id, None)?;
+            if let Some(merchant) = merchants::by_id(tx, &merchant_id)? {
+                login_attempts::forget_failures(tx, &merchant.email)?;
             }
             let detail = format!("by the e-mailed link; {ended} session(s) ended");
             audit::record(
-                c,
+                tx,
                 &Actor::Merchant(merchant_id.clone()),
                 Some(&merchant_id),
                 "merchant.password_reset",
@@ -236,7 +236,7 @@ async fn valid_token<'q>(
     };
     let (hash, now) = (session::token_hash(token), now_millis());
     let found = cabinet
-        .read(move |c| reset_tokens::find_valid(c, &hash, now))
+        .read(move |reader| reset_tokens::find_valid(reader, &hash, now))
         .await?;
     Ok(found.map(|_| token))
 }
@@ -287,7 +287,10 @@ const LINKS_WINDOW_MS: i64 = TOKEN_TTL_MS;
 /// token, keep its hash, and e-mail the link. Failures are logged without
 /// the token or the address and change nothing the visitor sees.
 async fn send_link(cabinet: Arc<Cabinet>, email: String) {
-    let merchant = match cabinet.read(move |c| merchants::by_email(c, &email)).await {
+    let merchant = match cabinet
+        .read(move |reader| merchants::by_email(reader, &email))
+        .await
+    {
         Ok(Some(merchant)) => merchant,
         Ok(None) => return,
         Err(error) => {
@@ -303,11 +306,11 @@ async fn send_link(cabinet: Arc<Cabinet>, email: String) {
     let merchant_id = merchant.id.clone();
     let stored = cabinet
         .store
-        .write(move |c| {
-            let recent = audit::count_since(c, &merchant_id, REQUESTED, now - LINKS_WINDOW_MS)?;
+        .write(move |tx| {
+            let recent = audit::count_since(tx, &merchant_id, REQUESTED, now - LINKS_WINDOW_MS)?;
             if recent >= MAX_LINKS_PER_WINDOW {
                 audit::record(
-                    c,
+                    tx,
                     &Actor::System,
                     Some(&merchant_id),
                     THROTTLED,
@@ -316,9 +319,9 @@ async fn send_link(cabinet: Arc<Cabinet>, email: String) {
                 )?;
                 return Ok(false);
             }
-            reset_tokens::create(c, &hash, &merchant_id, now, now + TOKEN_TTL_MS)?;
+            reset_tokens::create(tx, &hash, &merchant_id, now, now + TOKEN_TTL_MS)?;
             audit::record(
-                c,
+                tx,
                 &Actor::System,
                 Some(&merchant_id),
                 REQUESTED,

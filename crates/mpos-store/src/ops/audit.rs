@@ -2,7 +2,8 @@
 //! changed, provisioning). Written in the same transaction as the change.
 
 use crate::error::StoreError;
-use rusqlite::{Connection, params};
+use crate::unit::{Db, Tx};
+use rusqlite::params;
 
 /// Who made a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,13 +45,14 @@ pub struct AuditEntry {
 
 /// Appends an entry.
 pub fn record(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     actor: &Actor,
     merchant_id: Option<&str>,
     action: &str,
     subject: Option<&str>,
     detail: Option<&str>,
 ) -> Result<(), StoreError> {
+    let conn = crate::unit::conn(tx);
     conn.prepare_cached(
         "INSERT INTO audit_log (at, actor, merchant_id, action, subject, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -69,11 +71,12 @@ pub fn record(
 /// How many `action` entries about `merchant_id` were written at or after
 /// `since` (Unix milliseconds): what rate limits count.
 pub fn count_since(
-    conn: &Connection,
+    db: &mut impl Db,
     merchant_id: &str,
     action: &str,
     since: i64,
 ) -> Result<u64, StoreError> {
+    let conn = crate::unit::conn(db);
     let count: i64 = conn
         .prepare_cached(
             "SELECT count(*) FROM audit_log WHERE merchant_id = ?1 AND at >= ?2 AND action = ?3",
@@ -84,10 +87,11 @@ pub fn count_since(
 
 /// The newest entries about one merchant (or all, with `None`), newest first.
 pub fn recent(
-    conn: &Connection,
+    db: &mut impl Db,
     merchant_id: Option<&str>,
     limit: u32,
 ) -> Result<Vec<AuditEntry>, StoreError> {
+    let conn = crate::unit::conn(db);
     let mut statement = conn.prepare_cached(
         "SELECT at, actor, merchant_id, action, subject, detail FROM audit_log
          WHERE ?1 IS NULL OR merchant_id = ?1 ORDER BY id DESC LIMIT ?2",

@@ -5,6 +5,7 @@
 
 use crate::error::StoreError;
 use crate::ops::audit::{self, Actor};
+use crate::unit::{Db, Tx};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// A device as stored.
@@ -27,12 +28,13 @@ pub struct DeviceRow {
 
 /// Adds a device; `Ok(false)` if the serial exists already (left as it is).
 pub fn insert(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     serial: &str,
     merchant_id: &str,
     blocked: bool,
     app_password_hash: &str,
 ) -> Result<bool, StoreError> {
+    let conn = crate::unit::conn(tx);
     let added = conn
         .prepare_cached(
             "INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
@@ -49,7 +51,8 @@ pub fn insert(
 }
 
 /// Whether a device with this serial exists.
-pub fn exists(conn: &Connection, serial: &str) -> Result<bool, StoreError> {
+pub fn exists(db: &mut impl Db, serial: &str) -> Result<bool, StoreError> {
+    let conn = crate::unit::conn(db);
     Ok(conn
         .prepare_cached("SELECT 1 FROM devices WHERE serial = ?1")?
         .exists([serial])?)
@@ -59,12 +62,13 @@ pub fn exists(conn: &Connection, serial: &str) -> Result<bool, StoreError> {
 /// in the same write; `Ok(None)` if no such device (of this merchant, when
 /// `merchant_id` is given), else whether the state changed.
 pub fn set_blocked(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     serial: &str,
     merchant_id: Option<&str>,
     blocked: bool,
     actor: &Actor,
 ) -> Result<Option<bool>, StoreError> {
+    let conn = crate::unit::conn(tx);
     let Some(owner) = owner(conn, serial, merchant_id)? else {
         return Ok(None);
     };
@@ -78,7 +82,7 @@ pub fn set_blocked(
         } else {
             "device.unblocked"
         };
-        audit::record(conn, actor, Some(&owner), action, Some(serial), None)?;
+        audit::record(tx, actor, Some(&owner), action, Some(serial), None)?;
     }
     Ok(Some(changed))
 }
@@ -89,12 +93,13 @@ pub fn set_blocked(
 /// write; `Ok(false)` if no such
 /// device (of this merchant).
 pub fn set_app_password(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     serial: &str,
     merchant_id: Option<&str>,
     app_password_hash: &str,
     actor: &Actor,
 ) -> Result<bool, StoreError> {
+    let conn = crate::unit::conn(tx);
     let Some(owner) = owner(conn, serial, merchant_id)? else {
         return Ok(false);
     };
@@ -103,10 +108,10 @@ pub fn set_app_password(
          WHERE serial = ?1",
     )?
     .execute(params![serial, app_password_hash])?;
-    crate::ops::tickets::void(conn, serial)?;
-    crate::ops::sign_on_failures::forget(conn, serial)?;
+    crate::ops::tickets::void(tx, serial)?;
+    crate::ops::sign_on_failures::forget(tx, serial)?;
     audit::record(
-        conn,
+        tx,
         actor,
         Some(&owner),
         "device.app_password_changed",
@@ -117,14 +122,16 @@ pub fn set_app_password(
 }
 
 /// Records a successful sign-on (does not touch the directory).
-pub fn record_sign_on(conn: &Connection, serial: &str, at: i64) -> Result<(), StoreError> {
+pub fn record_sign_on(tx: &mut Tx<'_>, serial: &str, at: i64) -> Result<(), StoreError> {
+    let conn = crate::unit::conn(tx);
     conn.prepare_cached("UPDATE devices SET last_sign_on_at = ?2 WHERE serial = ?1")?
         .execute(params![serial, at])?;
     Ok(())
 }
 
 /// Devices of one merchant, or all, by serial.
-pub fn list(conn: &Connection, merchant_id: Option<&str>) -> Result<Vec<DeviceRow>, StoreError> {
+pub fn list(db: &mut impl Db, merchant_id: Option<&str>) -> Result<Vec<DeviceRow>, StoreError> {
+    let conn = crate::unit::conn(db);
     let mut statement = conn.prepare_cached(
         "SELECT serial, merchant_id, state, app_password_hash, credentials_version, last_sign_on_at
          FROM devices WHERE ?1 IS NULL OR merchant_id = ?1 ORDER BY serial",

@@ -10,7 +10,8 @@
 //! stays a short index range.
 
 use crate::error::StoreError;
-use rusqlite::{Connection, Row, params_from_iter};
+use crate::unit::Db;
+use rusqlite::{Row, params_from_iter};
 
 /// What the history shows: one merchant's rows over a range of business
 /// days, optionally narrowed to one device and to some virtual terminals.
@@ -120,7 +121,8 @@ impl DayTotal {
 }
 
 /// The totals per business day and virtual terminal, newest day first.
-pub fn day_totals(conn: &Connection, filter: &HistoryFilter) -> Result<Vec<DayTotal>, StoreError> {
+pub fn day_totals(db: &mut impl Db, filter: &HistoryFilter) -> Result<Vec<DayTotal>, StoreError> {
+    let conn = crate::unit::conn(db);
     let Some((clause, values)) = filter.clause() else {
         return Ok(Vec::new());
     };
@@ -209,12 +211,13 @@ pub fn count_rows(totals: &[DayTotal]) -> u64 {
 /// them already for the page count); they say which business days hold the
 /// page, and only those days are scanned.
 pub fn transactions_page(
-    conn: &Connection,
+    db: &mut impl Db,
     filter: &HistoryFilter,
     totals: &[DayTotal],
     offset: u64,
     limit: u64,
 ) -> Result<Vec<HistoryRow>, StoreError> {
+    let conn = crate::unit::conn(db);
     let Some(window) = DayWindow::find(totals, offset, limit) else {
         return Ok(Vec::new());
     };
@@ -269,11 +272,12 @@ pub struct Cursor {
 /// the way in. With one parameter used twice SQLite did derive the bound;
 /// an explicit end of the period does not depend on that.)
 pub fn transactions_after(
-    conn: &Connection,
+    db: &mut impl Db,
     filter: &HistoryFilter,
     after: Option<&Cursor>,
     limit: u64,
 ) -> Result<Vec<HistoryRow>, StoreError> {
+    let conn = crate::unit::conn(db);
     let narrowed;
     let filter = match after {
         // The cursor's day is in the period (its row was); clamp it anyway so
@@ -349,6 +353,7 @@ fn count(value: i64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     fn total(day: &str, vt: &str, rows: u64) -> DayTotal {
         DayTotal {

@@ -2,10 +2,12 @@
 //! fifteen minutes refuse that e-mail's logins for fifteen minutes.
 
 use crate::error::StoreError;
-use rusqlite::{Connection, params};
+use crate::unit::{Db, Tx};
+use rusqlite::params;
 
 /// Records an attempt.
-pub fn record(conn: &Connection, email: &str, at: i64, succeeded: bool) -> Result<(), StoreError> {
+pub fn record(tx: &mut Tx<'_>, email: &str, at: i64, succeeded: bool) -> Result<(), StoreError> {
+    let conn = crate::unit::conn(tx);
     conn.prepare_cached("INSERT INTO login_attempts (email, at, succeeded) VALUES (?1, ?2, ?3)")?
         .execute(params![email, at, succeeded])?;
     Ok(())
@@ -14,10 +16,11 @@ pub fn record(conn: &Connection, email: &str, at: i64, succeeded: bool) -> Resul
 /// Failed attempts for this e-mail (any case) since `since`, and the time
 /// of the latest.
 pub fn failures_since(
-    conn: &Connection,
+    db: &mut impl Db,
     email: &str,
     since: i64,
 ) -> Result<(u32, Option<i64>), StoreError> {
+    let conn = crate::unit::conn(db);
     Ok(conn
         .prepare_cached("SELECT count(*), max(at) FROM login_attempts WHERE email = ?1 AND at >= ?2 AND succeeded = 0")?
         .query_row(params![email, since], |row| Ok((row.get(0)?, row.get(1)?)))?)
@@ -26,7 +29,8 @@ pub fn failures_since(
 /// Forgets the failed attempts of this e-mail (any case), lifting its lock:
 /// after a password reset through the e-mailed link, whose holder has
 /// shown they own the mailbox.
-pub fn forget_failures(conn: &Connection, email: &str) -> Result<usize, StoreError> {
+pub fn forget_failures(tx: &mut Tx<'_>, email: &str) -> Result<usize, StoreError> {
+    let conn = crate::unit::conn(tx);
     Ok(conn
         .prepare_cached("DELETE FROM login_attempts WHERE email = ?1 AND succeeded = 0")?
         .execute([email])?)
@@ -35,24 +39,33 @@ pub fn forget_failures(conn: &Connection, email: &str) -> Result<usize, StoreErr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     #[test]
     fn forgetting_failures_lifts_the_count_of_that_e_mail_only() {
         let mut conn = Connection::open_in_memory().unwrap();
         crate::migrations::migrate(&mut conn).unwrap();
         for email in ["a@merchant.test", "A@Merchant.test", "b@merchant.test"] {
-            record(&conn, email, 10, false).unwrap();
+            record(&mut Tx::sqlite(&conn), email, 10, false).unwrap();
         }
-        record(&conn, "a@merchant.test", 11, true).unwrap();
+        record(&mut Tx::sqlite(&conn), "a@merchant.test", 11, true).unwrap();
         assert_eq!(
-            failures_since(&conn, "a@merchant.test", 0).unwrap(),
+            failures_since(&mut Tx::sqlite(&conn), "a@merchant.test", 0).unwrap(),
             (2, Some(10))
         );
-        assert_eq!(forget_failures(&conn, "a@MERCHANT.test").unwrap(), 2);
         assert_eq!(
-            failures_since(&conn, "a@merchant.test", 0).unwrap(),
+            forget_failures(&mut Tx::sqlite(&conn), "a@MERCHANT.test").unwrap(),
+            2
+        );
+        assert_eq!(
+            failures_since(&mut Tx::sqlite(&conn), "a@merchant.test", 0).unwrap(),
             (0, None)
         );
-        assert_eq!(failures_since(&conn, "b@merchant.test", 0).unwrap().0, 1);
+        assert_eq!(
+            failures_since(&mut Tx::sqlite(&conn), "b@merchant.test", 0)
+                .unwrap()
+                .0,
+            1
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! Merchants: the companies that own devices and log in to the cabinet.
 
 use crate::error::StoreError;
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::unit::{Db, Tx};
+use rusqlite::{OptionalExtension, params};
 
 /// A merchant as stored (the password only as its hash).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +19,8 @@ pub struct MerchantRow {
 
 /// Adds a merchant; `Ok(false)` if one with this ID already exists (left as
 /// it is), an error if the e-mail belongs to another merchant.
-pub fn insert(conn: &Connection, merchant: &MerchantRow) -> Result<bool, StoreError> {
+pub fn insert(tx: &mut Tx<'_>, merchant: &MerchantRow) -> Result<bool, StoreError> {
+    let conn = crate::unit::conn(tx);
     let added = conn
         .prepare_cached(
             "INSERT INTO merchants (id, name, email, password_hash, created_at)
@@ -35,14 +37,16 @@ pub fn insert(conn: &Connection, merchant: &MerchantRow) -> Result<bool, StoreEr
 }
 
 /// Whether a merchant with this ID exists.
-pub fn exists(conn: &Connection, id: &str) -> Result<bool, StoreError> {
+pub fn exists(db: &mut impl Db, id: &str) -> Result<bool, StoreError> {
+    let conn = crate::unit::conn(db);
     Ok(conn
         .prepare_cached("SELECT 1 FROM merchants WHERE id = ?1")?
         .exists([id])?)
 }
 
 /// The merchant with this ID.
-pub fn by_id(conn: &Connection, id: &str) -> Result<Option<MerchantRow>, StoreError> {
+pub fn by_id(db: &mut impl Db, id: &str) -> Result<Option<MerchantRow>, StoreError> {
+    let conn = crate::unit::conn(db);
     Ok(conn
         .prepare_cached("SELECT id, name, email, password_hash FROM merchants WHERE id = ?1")?
         .query_row([id], row_to_merchant)
@@ -50,7 +54,8 @@ pub fn by_id(conn: &Connection, id: &str) -> Result<Option<MerchantRow>, StoreEr
 }
 
 /// The merchant whose login is this e-mail (case-insensitive).
-pub fn by_email(conn: &Connection, email: &str) -> Result<Option<MerchantRow>, StoreError> {
+pub fn by_email(db: &mut impl Db, email: &str) -> Result<Option<MerchantRow>, StoreError> {
+    let conn = crate::unit::conn(db);
     Ok(conn
         .prepare_cached("SELECT id, name, email, password_hash FROM merchants WHERE email = ?1")?
         .query_row([email], row_to_merchant)
@@ -58,7 +63,8 @@ pub fn by_email(conn: &Connection, email: &str) -> Result<Option<MerchantRow>, S
 }
 
 /// Replaces the cabinet password hash; `Ok(false)` if there is no such merchant.
-pub fn set_password_hash(conn: &Connection, id: &str, hash: &str) -> Result<bool, StoreError> {
+pub fn set_password_hash(tx: &mut Tx<'_>, id: &str, hash: &str) -> Result<bool, StoreError> {
+    let conn = crate::unit::conn(tx);
     Ok(conn
         .prepare_cached("UPDATE merchants SET password_hash = ?2 WHERE id = ?1")?
         .execute(params![id, hash])?
@@ -66,7 +72,8 @@ pub fn set_password_hash(conn: &Connection, id: &str, hash: &str) -> Result<bool
 }
 
 /// Every merchant, by ID.
-pub fn list(conn: &Connection) -> Result<Vec<MerchantRow>, StoreError> {
+pub fn list(db: &mut impl Db) -> Result<Vec<MerchantRow>, StoreError> {
+    let conn = crate::unit::conn(db);
     let mut statement =
         conn.prepare_cached("SELECT id, name, email, password_hash FROM merchants ORDER BY id")?;
     let rows = statement.query_map([], row_to_merchant)?;
@@ -74,7 +81,8 @@ pub fn list(conn: &Connection) -> Result<Vec<MerchantRow>, StoreError> {
 }
 
 /// Whether the database holds no merchant at all (a fresh install).
-pub fn none_yet(conn: &Connection) -> Result<bool, StoreError> {
+pub fn none_yet(db: &mut impl Db) -> Result<bool, StoreError> {
+    let conn = crate::unit::conn(db);
     Ok(!conn
         .prepare_cached("SELECT 1 FROM merchants LIMIT 1")?
         .exists([])?)

@@ -1,6 +1,10 @@
-//! Typed reads and writes of the store's tables. Each takes a `&Connection`
-//! so that several compose into one atomic write inside [`crate::Store::write`]
-//! (a device block and its audit entry commit together) or run on a reader.
+//! Typed reads and writes of the store's tables, the only way the host, the
+//! cabinet and the CLI reach them. A write takes the job's [`crate::Tx`], so
+//! that several compose into one atomic write inside [`crate::Store::write`]
+//! (a device block and its audit entry commit together); a read takes any
+//! [`crate::Db`]: a [`crate::Reader`], or the `Tx` of a job whose lookup and
+//! write must be one step. Inside, each gets its backend's connection back
+//! and runs its SQL.
 //! Values arrive already checked by the domain layer; the schema's
 //! constraints are the last line of defence.
 

@@ -6,19 +6,21 @@
 //! with the same link cannot both succeed.
 
 use crate::error::StoreError;
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::unit::{Db, Tx};
+use rusqlite::{OptionalExtension, params};
 
 /// Stores a new token (its hash) for `merchant_id`, valid until
 /// `expires_at` (Unix milliseconds, exclusive). The merchant's older unused
 /// tokens are deleted, so only the newest link works; tokens of anyone that
 /// expired by `now` are purged on the way.
 pub fn create(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     token_hash: &[u8; 32],
     merchant_id: &str,
     now: i64,
     expires_at: i64,
 ) -> Result<(), StoreError> {
+    let conn = crate::unit::conn(tx);
     if expires_at <= now {
         return Err(StoreError::ExpiresBeforeCreated {
             created_at: now,
@@ -42,10 +44,11 @@ pub fn create(
 /// (unused and unexpired), without using it: what the reset page checks
 /// before it shows its form.
 pub fn find_valid(
-    conn: &Connection,
+    db: &mut impl Db,
     token_hash: &[u8; 32],
     now: i64,
 ) -> Result<Option<String>, StoreError> {
+    let conn = crate::unit::conn(db);
     Ok(conn
         .prepare_cached(
             "SELECT merchant_id FROM password_reset_tokens
@@ -60,10 +63,11 @@ pub fn find_valid(
 /// used, voided) returns `None` and changes nothing. Run it inside the
 /// writer job that makes the change the token allows.
 pub fn take(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     token_hash: &[u8; 32],
     now: i64,
 ) -> Result<Option<String>, StoreError> {
+    let conn = crate::unit::conn(tx);
     Ok(conn
         .prepare_cached(
             "UPDATE password_reset_tokens SET used_at = ?2
@@ -76,7 +80,8 @@ pub fn take(
 
 /// Voids every unused token of `merchant_id`; returns how many. A password
 /// changed by its owner must not stay open to a link asked for before.
-pub fn void_for_merchant(conn: &Connection, merchant_id: &str) -> Result<usize, StoreError> {
+pub fn void_for_merchant(tx: &mut Tx<'_>, merchant_id: &str) -> Result<usize, StoreError> {
+    let conn = crate::unit::conn(tx);
     Ok(conn
         .prepare_cached(
             "DELETE FROM password_reset_tokens WHERE merchant_id = ?1 AND used_at IS NULL",
@@ -88,7 +93,8 @@ pub fn void_for_merchant(conn: &Connection, merchant_id: &str) -> Result<usize, 
 mod tests {
     use super::*;
     use crate::ops::merchants::{self, MerchantRow};
-    use crate::{Store, StoreOptions};
+    use crate::{Store, StoreOptions, Tx};
+    use rusqlite::Connection;
 
     const HOUR: i64 = 60 * 60 * 1000;
 
@@ -105,8 +111,8 @@ mod tests {
         let mut conn = Connection::open_in_memory().unwrap();
         crate::migrations::migrate(&mut conn).unwrap();
         conn.pragma_update(None, "foreign_keys", true).unwrap();
-        merchants::insert(&conn, &merchant("M1", "one@merchant.test")).unwrap();
-        merchants::insert(&conn, &merchant("M2", "two@merchant.test")).unwrap();
+        merchants::insert(&mut Tx::sqlite(&conn), &merchant("M1", "one@merchant.test")).unwrap();
+        merchants::insert(&mut Tx::sqlite(&conn), &merchant("M2", "two@merchant.test")).unwrap();
         conn
     }
 
@@ -121,23 +127,50 @@ mod tests {
     fn a_token_is_usable_once_and_only_before_it_expires() {
         let conn = database();
         let (now, token) = (1_000_000, [1u8; 32]);
-        create(&conn, &token, "M1", now, now + HOUR).unwrap();
+        create(&mut Tx::sqlite(&conn), &token, "M1", now, now + HOUR).unwrap();
         assert_eq!(
-            find_valid(&conn, &token, now).unwrap().as_deref(),
+            find_valid(&mut Tx::sqlite(&conn), &token, now)
+                .unwrap()
+                .as_deref(),
             Some("M1")
         );
         assert_eq!(
-            find_valid(&conn, &token, now + HOUR).unwrap(),
+            find_valid(&mut Tx::sqlite(&conn), &token, now + HOUR).unwrap(),
             None,
             "expired"
         );
-        assert_eq!(take(&conn, &token, now + HOUR).unwrap(), None, "expired");
-        assert_eq!(find_valid(&conn, &[9u8; 32], now).unwrap(), None, "unknown");
-        assert_eq!(take(&conn, &[9u8; 32], now).unwrap(), None, "unknown");
+        assert_eq!(
+            take(&mut Tx::sqlite(&conn), &token, now + HOUR).unwrap(),
+            None,
+            "expired"
+        );
+        assert_eq!(
+            find_valid(&mut Tx::sqlite(&conn), &[9u8; 32], now).unwrap(),
+            None,
+            "unknown"
+        );
+        assert_eq!(
+            take(&mut Tx::sqlite(&conn), &[9u8; 32], now).unwrap(),
+            None,
+            "unknown"
+        );
 
-        assert_eq!(take(&conn, &token, now + 1).unwrap().as_deref(), Some("M1"));
-        assert_eq!(take(&conn, &token, now + 2).unwrap(), None, "used");
-        assert_eq!(find_valid(&conn, &token, now + 2).unwrap(), None, "used");
+        assert_eq!(
+            take(&mut Tx::sqlite(&conn), &token, now + 1)
+                .unwrap()
+                .as_deref(),
+            Some("M1")
+        );
+        assert_eq!(
+            take(&mut Tx::sqlite(&conn), &token, now + 2).unwrap(),
+            None,
+            "used"
+        );
+        assert_eq!(
+            find_valid(&mut Tx::sqlite(&conn), &token, now + 2).unwrap(),
+            None,
+            "used"
+        );
         let used_at: Option<i64> = conn
             .query_row(
                 "SELECT used_at FROM password_reset_tokens WHERE token_hash = ?1",
@@ -152,16 +185,30 @@ mod tests {
     fn a_newer_token_voids_the_older_unused_ones_of_that_merchant_only() {
         let conn = database();
         let now = 5_000_000;
-        create(&conn, &[1u8; 32], "M1", now, now + HOUR).unwrap();
-        create(&conn, &[2u8; 32], "M2", now, now + HOUR).unwrap();
-        create(&conn, &[3u8; 32], "M1", now + 10, now + 10 + HOUR).unwrap();
-        assert_eq!(find_valid(&conn, &[1u8; 32], now + 20).unwrap(), None);
+        create(&mut Tx::sqlite(&conn), &[1u8; 32], "M1", now, now + HOUR).unwrap();
+        create(&mut Tx::sqlite(&conn), &[2u8; 32], "M2", now, now + HOUR).unwrap();
+        create(
+            &mut Tx::sqlite(&conn),
+            &[3u8; 32],
+            "M1",
+            now + 10,
+            now + 10 + HOUR,
+        )
+        .unwrap();
         assert_eq!(
-            find_valid(&conn, &[3u8; 32], now + 20).unwrap().as_deref(),
+            find_valid(&mut Tx::sqlite(&conn), &[1u8; 32], now + 20).unwrap(),
+            None
+        );
+        assert_eq!(
+            find_valid(&mut Tx::sqlite(&conn), &[3u8; 32], now + 20)
+                .unwrap()
+                .as_deref(),
             Some("M1")
         );
         assert_eq!(
-            find_valid(&conn, &[2u8; 32], now + 20).unwrap().as_deref(),
+            find_valid(&mut Tx::sqlite(&conn), &[2u8; 32], now + 20)
+                .unwrap()
+                .as_deref(),
             Some("M2"),
             "another merchant's token stays"
         );
@@ -170,15 +217,20 @@ mod tests {
     #[test]
     fn creating_purges_expired_tokens_and_refuses_a_token_born_expired() {
         let conn = database();
-        create(&conn, &[1u8; 32], "M1", 0, HOUR).unwrap();
-        create(&conn, &[2u8; 32], "M1", 10, 10 + HOUR).unwrap();
-        assert_eq!(take(&conn, &[2u8; 32], 20).unwrap().as_deref(), Some("M1"));
+        create(&mut Tx::sqlite(&conn), &[1u8; 32], "M1", 0, HOUR).unwrap();
+        create(&mut Tx::sqlite(&conn), &[2u8; 32], "M1", 10, 10 + HOUR).unwrap();
+        assert_eq!(
+            take(&mut Tx::sqlite(&conn), &[2u8; 32], 20)
+                .unwrap()
+                .as_deref(),
+            Some("M1")
+        );
         assert_eq!(count(&conn), 1, "the voided one is gone, the used one kept");
-        create(&conn, &[3u8; 32], "M2", 2 * HOUR, 3 * HOUR).unwrap();
+        create(&mut Tx::sqlite(&conn), &[3u8; 32], "M2", 2 * HOUR, 3 * HOUR).unwrap();
         assert_eq!(count(&conn), 1, "M1's expired, used token is purged");
-        assert!(create(&conn, &[4u8; 32], "M2", 10, 10).is_err());
+        assert!(create(&mut Tx::sqlite(&conn), &[4u8; 32], "M2", 10, 10).is_err());
         assert!(
-            create(&conn, &[5u8; 32], "nobody", 10, 10 + HOUR).is_err(),
+            create(&mut Tx::sqlite(&conn), &[5u8; 32], "nobody", 10, 10 + HOUR).is_err(),
             "the merchant must exist"
         );
     }

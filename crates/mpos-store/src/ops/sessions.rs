@@ -3,7 +3,8 @@
 //! cabinet checks idle and absolute limits), and on a password change.
 
 use crate::error::StoreError;
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::unit::{Db, Tx};
+use rusqlite::{OptionalExtension, params};
 
 /// A stored session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,12 +21,13 @@ pub struct SessionRow {
 
 /// Stores a new session under the hash of its token.
 pub fn create(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     token_hash: &[u8; 32],
     merchant_id: &str,
     csrf_token: &str,
     now: i64,
 ) -> Result<(), StoreError> {
+    let conn = crate::unit::conn(tx);
     conn.prepare_cached(
         "INSERT INTO cabinet_sessions (token_hash, merchant_id, csrf_token, created_at, last_seen_at)
          VALUES (?1, ?2, ?3, ?4, ?4)",
@@ -35,7 +37,8 @@ pub fn create(
 }
 
 /// The session with this token hash.
-pub fn find(conn: &Connection, token_hash: &[u8; 32]) -> Result<Option<SessionRow>, StoreError> {
+pub fn find(db: &mut impl Db, token_hash: &[u8; 32]) -> Result<Option<SessionRow>, StoreError> {
+    let conn = crate::unit::conn(db);
     Ok(conn
         .prepare_cached(
             "SELECT merchant_id, csrf_token, created_at, last_seen_at FROM cabinet_sessions WHERE token_hash = ?1",
@@ -52,14 +55,16 @@ pub fn find(conn: &Connection, token_hash: &[u8; 32]) -> Result<Option<SessionRo
 }
 
 /// Records that the session was used now.
-pub fn touch(conn: &Connection, token_hash: &[u8; 32], now: i64) -> Result<(), StoreError> {
+pub fn touch(tx: &mut Tx<'_>, token_hash: &[u8; 32], now: i64) -> Result<(), StoreError> {
+    let conn = crate::unit::conn(tx);
     conn.prepare_cached("UPDATE cabinet_sessions SET last_seen_at = ?2 WHERE token_hash = ?1")?
         .execute(params![&token_hash[..], now])?;
     Ok(())
 }
 
 /// Ends one session.
-pub fn delete(conn: &Connection, token_hash: &[u8; 32]) -> Result<(), StoreError> {
+pub fn delete(tx: &mut Tx<'_>, token_hash: &[u8; 32]) -> Result<(), StoreError> {
+    let conn = crate::unit::conn(tx);
     conn.prepare_cached("DELETE FROM cabinet_sessions WHERE token_hash = ?1")?
         .execute([&token_hash[..]])?;
     Ok(())
@@ -67,10 +72,11 @@ pub fn delete(conn: &Connection, token_hash: &[u8; 32]) -> Result<(), StoreError
 
 /// Ends every session of a merchant but `keep` (after a password change).
 pub fn delete_for_merchant(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     merchant_id: &str,
     keep: Option<&[u8; 32]>,
 ) -> Result<usize, StoreError> {
+    let conn = crate::unit::conn(tx);
     Ok(conn
         .prepare_cached("DELETE FROM cabinet_sessions WHERE merchant_id = ?1 AND (?2 IS NULL OR token_hash <> ?2)")?
         .execute(params![merchant_id, keep.map(|k| &k[..])])?)

@@ -3,12 +3,14 @@
 //! needs, the latest failure and how many fell in the window before it.
 
 use crate::error::StoreError;
+use crate::unit::{Db, Tx};
 use mpos_domain::rules::LOCKOUT_MS;
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
 /// Records a failed password sign-on of `serial` at `at`, and forgets its
 /// failures too old to count any more.
-pub fn record(conn: &Connection, serial: &str, at: i64) -> Result<(), StoreError> {
+pub fn record(tx: &mut Tx<'_>, serial: &str, at: i64) -> Result<(), StoreError> {
+    let conn = crate::unit::conn(tx);
     conn.prepare_cached("INSERT INTO sign_on_failures (serial, at) VALUES (?1, ?2)")?
         .execute(params![serial, at])?;
     conn.prepare_cached("DELETE FROM sign_on_failures WHERE serial = ?1 AND at < ?2")?
@@ -18,7 +20,8 @@ pub fn record(conn: &Connection, serial: &str, at: i64) -> Result<(), StoreError
 
 /// The latest failure of `serial` and how many failures (it included) fell
 /// in the lockout window before it.
-pub fn latest(conn: &Connection, serial: &str) -> Result<(u32, Option<i64>), StoreError> {
+pub fn latest(db: &mut impl Db, serial: &str) -> Result<(u32, Option<i64>), StoreError> {
+    let conn = crate::unit::conn(db);
     Ok(conn
         .prepare_cached(
             "SELECT count(*), max(f.at) FROM sign_on_failures f,
@@ -32,7 +35,8 @@ pub fn latest(conn: &Connection, serial: &str) -> Result<(u32, Option<i64>), Sto
 
 /// Forgets the failures of `serial`: a successful sign-on, or a new app
 /// password (which lifts a lockout).
-pub fn forget(conn: &Connection, serial: &str) -> Result<(), StoreError> {
+pub fn forget(tx: &mut Tx<'_>, serial: &str) -> Result<(), StoreError> {
+    let conn = crate::unit::conn(tx);
     conn.prepare_cached("DELETE FROM sign_on_failures WHERE serial = ?1")?
         .execute([serial])?;
     Ok(())
@@ -41,24 +45,34 @@ pub fn forget(conn: &Connection, serial: &str) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     #[test]
     fn the_window_ends_at_the_latest_failure_and_forgetting_clears_it() {
         let mut conn = Connection::open_in_memory().unwrap();
         crate::migrations::migrate(&mut conn).unwrap();
-        assert_eq!(latest(&conn, "MPOS-0001").unwrap(), (0, None));
+        assert_eq!(
+            latest(&mut Tx::sqlite(&conn), "MPOS-0001").unwrap(),
+            (0, None)
+        );
         let minute = 60_000;
         for at in [0, 20, 21, 22, 23, 24] {
-            record(&conn, "MPOS-0001", at * minute).unwrap();
+            record(&mut Tx::sqlite(&conn), "MPOS-0001", at * minute).unwrap();
         }
-        record(&conn, "OTHER", 24 * minute).unwrap();
+        record(&mut Tx::sqlite(&conn), "OTHER", 24 * minute).unwrap();
         assert_eq!(
-            latest(&conn, "MPOS-0001").unwrap(),
+            latest(&mut Tx::sqlite(&conn), "MPOS-0001").unwrap(),
             (5, Some(24 * minute)),
             "the failure at minute 0 is out of the window"
         );
-        forget(&conn, "MPOS-0001").unwrap();
-        assert_eq!(latest(&conn, "MPOS-0001").unwrap(), (0, None));
-        assert_eq!(latest(&conn, "OTHER").unwrap(), (1, Some(24 * minute)));
+        forget(&mut Tx::sqlite(&conn), "MPOS-0001").unwrap();
+        assert_eq!(
+            latest(&mut Tx::sqlite(&conn), "MPOS-0001").unwrap(),
+            (0, None)
+        );
+        assert_eq!(
+            latest(&mut Tx::sqlite(&conn), "OTHER").unwrap(),
+            (1, Some(24 * minute))
+        );
     }
 }

@@ -1,7 +1,8 @@
 //! Virtual terminals: the bank IDs (DE 41) of a merchant's payment types.
 
 use crate::error::StoreError;
-use rusqlite::{Connection, params};
+use crate::unit::{Db, Tx};
+use rusqlite::params;
 
 /// A virtual terminal as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +26,8 @@ pub struct TerminalRow {
 }
 
 /// Adds a terminal; `Ok(false)` if the ID exists already (left as it is).
-pub fn insert(conn: &Connection, terminal: &TerminalRow) -> Result<bool, StoreError> {
+pub fn insert(tx: &mut Tx<'_>, terminal: &TerminalRow) -> Result<bool, StoreError> {
+    let conn = crate::unit::conn(tx);
     let limit = terminal
         .limit_minor
         .map(i64::try_from)
@@ -55,7 +57,8 @@ pub fn insert(conn: &Connection, terminal: &TerminalRow) -> Result<bool, StoreEr
 }
 
 /// Terminals of one merchant, or all, by ID.
-pub fn list(conn: &Connection, merchant_id: Option<&str>) -> Result<Vec<TerminalRow>, StoreError> {
+pub fn list(db: &mut impl Db, merchant_id: Option<&str>) -> Result<Vec<TerminalRow>, StoreError> {
+    let conn = crate::unit::conn(db);
     let mut statement = conn.prepare_cached(
         "SELECT id, merchant_id, name, kind, installment_months, currency, limit_minor, active
          FROM virtual_terminals WHERE ?1 IS NULL OR merchant_id = ?1 ORDER BY id",

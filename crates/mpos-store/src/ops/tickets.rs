@@ -3,17 +3,19 @@
 //! signing off and a new app password delete it.
 
 use crate::error::StoreError;
+use crate::unit::{Db, Tx};
 use mpos_domain::ticket::TicketHash;
-use rusqlite::{Connection, params};
+use rusqlite::params;
 
 /// Makes `ticket` the device's only ticket, valid until `expires_at`.
 pub fn issue(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     serial: &str,
     ticket: &TicketHash,
     now: i64,
     expires_at: i64,
 ) -> Result<(), StoreError> {
+    let conn = crate::unit::conn(tx);
     conn.prepare_cached(
         "INSERT INTO sign_on_tickets (device_serial, ticket_hash, issued_at, expires_at)
          VALUES (?1, ?2, ?3, ?4)
@@ -28,11 +30,12 @@ pub fn issue(
 
 /// Whether `ticket` is the device's ticket and unexpired at `now`.
 pub fn is_valid(
-    conn: &Connection,
+    db: &mut impl Db,
     serial: &str,
     ticket: &TicketHash,
     now: i64,
 ) -> Result<bool, StoreError> {
+    let conn = crate::unit::conn(db);
     Ok(conn
         .prepare_cached(
             "SELECT 1 FROM sign_on_tickets
@@ -42,7 +45,8 @@ pub fn is_valid(
 }
 
 /// Voids the device's ticket, if it has one.
-pub fn void(conn: &Connection, serial: &str) -> Result<(), StoreError> {
+pub fn void(tx: &mut Tx<'_>, serial: &str) -> Result<(), StoreError> {
+    let conn = crate::unit::conn(tx);
     conn.prepare_cached("DELETE FROM sign_on_tickets WHERE device_serial = ?1")?
         .execute([serial])?;
     Ok(())

@@ -6,8 +6,9 @@
 //! racing refunds can never both spend the same amount.
 
 use crate::error::StoreError;
+use crate::unit::{Db, Tx};
 use mpos_domain::mti::Mti;
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 
 /// What a transaction is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,7 +163,8 @@ pub struct ReversalTarget {
 
 /// Stores a transaction; returns its row id. A second transaction with the
 /// same (device, MTI, STAN, DE 7) or RRN is a unique violation.
-pub fn insert(conn: &Connection, t: &NewTransaction) -> Result<i64, StoreError> {
+pub fn insert(tx: &mut Tx<'_>, t: &NewTransaction) -> Result<i64, StoreError> {
+    let conn = crate::unit::conn(tx);
     let amount = i64::try_from(t.amount_minor).map_err(|_| StoreError::TooLarge {
         what: "amount".into(),
         value: t.amount_minor,
@@ -208,12 +210,13 @@ pub fn insert(conn: &Connection, t: &NewTransaction) -> Result<i64, StoreError> 
 
 /// The answer already given to this key, if any.
 pub fn find_by_key(
-    conn: &Connection,
+    db: &mut impl Db,
     device_serial: &str,
     mti: Mti,
     stan: &str,
     transmission_time: &str,
 ) -> Result<Option<PriorAnswer>, StoreError> {
+    let conn = crate::unit::conn(db);
     Ok(conn
         .prepare_cached(
             "SELECT id, fingerprint, response, response_code FROM transactions
@@ -234,10 +237,8 @@ pub fn find_by_key(
 }
 
 /// The purchase with this RRN and what is left of it, if any.
-pub fn find_refund_target(
-    conn: &Connection,
-    rrn: &str,
-) -> Result<Option<RefundTarget>, StoreError> {
+pub fn find_refund_target(db: &mut impl Db, rrn: &str) -> Result<Option<RefundTarget>, StoreError> {
+    let conn = crate::unit::conn(db);
     Ok(conn
         .prepare_cached(
             "SELECT p.id, p.merchant_id, p.pan_hash, p.amount_minor, p.currency,
@@ -265,11 +266,12 @@ pub fn find_refund_target(
 
 /// The 0200 this device sent with that STAN and DE 7 (from a reversal's DE 90).
 pub fn find_reversal_target(
-    conn: &Connection,
+    db: &mut impl Db,
     device_serial: &str,
     stan: &str,
     transmission_time: &str,
 ) -> Result<Option<ReversalTarget>, StoreError> {
+    let conn = crate::unit::conn(db);
     Ok(conn
         .prepare_cached(
             "SELECT o.id, o.kind, o.amount_minor, o.response_code, o.reversed,
@@ -296,12 +298,13 @@ pub fn find_reversal_target(
 /// the response that carries them (RRNs derive from the row id, so they are
 /// known only after the insert).
 pub fn set_approval(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     id: i64,
     rrn: &str,
     auth_code: &str,
     response: &[u8],
 ) -> Result<(), StoreError> {
+    let conn = crate::unit::conn(tx);
     conn.prepare_cached(
         "UPDATE transactions SET rrn = ?2, auth_code = ?3, response = ?4 WHERE id = ?1",
     )?
@@ -310,7 +313,8 @@ pub fn set_approval(
 }
 
 /// Marks a transaction reversed; `Ok(false)` if it already was.
-pub fn mark_reversed(conn: &Connection, id: i64) -> Result<bool, StoreError> {
+pub fn mark_reversed(tx: &mut Tx<'_>, id: i64) -> Result<bool, StoreError> {
+    let conn = crate::unit::conn(tx);
     Ok(conn
         .prepare_cached("UPDATE transactions SET reversed = 1 WHERE id = ?1 AND reversed = 0")?
         .execute([id])?
@@ -318,7 +322,8 @@ pub fn mark_reversed(conn: &Connection, id: i64) -> Result<bool, StoreError> {
 }
 
 /// The largest row id so far (0 when empty), to seed RRN sequences.
-pub fn max_id(conn: &Connection) -> Result<i64, StoreError> {
+pub fn max_id(db: &mut impl Db) -> Result<i64, StoreError> {
+    let conn = crate::unit::conn(db);
     Ok(
         conn.query_row("SELECT coalesce(max(id), 0) FROM transactions", [], |row| {
             row.get(0)

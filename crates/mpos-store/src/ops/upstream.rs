@@ -10,7 +10,8 @@
 //! its purchase's refundable amount (`transactions::find_refund_target`).
 
 use crate::error::StoreError;
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::unit::{Db, Tx};
+use rusqlite::{OptionalExtension, params};
 
 /// Why a reversal advice is sent (its DE 39).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,12 +35,13 @@ impl Reason {
 /// Marks row `id` as forwarded and pending: the RRN it is sent with, and
 /// its link STAN and DE 7 (a reversal advice's DE 90 names them).
 pub fn mark_pending(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     id: i64,
     rrn: &str,
     link_stan: &str,
     link_time: &str,
 ) -> Result<(), StoreError> {
+    let conn = crate::unit::conn(tx);
     conn.prepare_cached(
         "UPDATE transactions SET rrn = ?2, upstream_pending = 1, upstream_stan = ?3,
              upstream_time = ?4
@@ -53,12 +55,13 @@ pub fn mark_pending(
 /// outcome and the answer sent for it. `Ok(false)` when it was not pending
 /// (settled already, or swept by a start): nothing changed.
 pub fn settle(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     id: i64,
     response_code: &str,
     auth_code: Option<&str>,
     response: &[u8],
 ) -> Result<bool, StoreError> {
+    let conn = crate::unit::conn(tx);
     Ok(conn
         .prepare_cached(
             "UPDATE transactions SET response_code = ?2, auth_code = ?3, response = ?4,
@@ -84,7 +87,8 @@ pub enum Outcome {
 }
 
 /// Whether row `id` is pending, or its outcome; `None` if there is no row.
-pub fn outcome(conn: &Connection, id: i64) -> Result<Option<Outcome>, StoreError> {
+pub fn outcome(db: &mut impl Db, id: i64) -> Result<Option<Outcome>, StoreError> {
+    let conn = crate::unit::conn(db);
     Ok(conn
         .prepare_cached(
             "SELECT upstream_pending, response_code, response FROM transactions WHERE id = ?1",
@@ -112,7 +116,8 @@ pub struct Forwarded {
 }
 
 /// Row `id`'s upstream state, if it was forwarded to the processor.
-pub fn forwarded(conn: &Connection, id: i64) -> Result<Option<Forwarded>, StoreError> {
+pub fn forwarded(db: &mut impl Db, id: i64) -> Result<Option<Forwarded>, StoreError> {
+    let conn = crate::unit::conn(db);
     Ok(conn
         .prepare_cached(
             "SELECT upstream_pending, response_code FROM transactions
@@ -129,11 +134,12 @@ pub fn forwarded(conn: &Connection, id: i64) -> Result<Option<Forwarded>, StoreE
 
 /// Queues a reversal advice for row `transaction_id`; its queue id.
 pub fn queue_advice(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     transaction_id: i64,
     reason: Reason,
     now_millis: i64,
 ) -> Result<i64, StoreError> {
+    let conn = crate::unit::conn(tx);
     conn.prepare_cached(
         "INSERT INTO reversal_advices (transaction_id, reason, queued_at) VALUES (?1, ?2, ?3)",
     )?
@@ -145,8 +151,8 @@ pub fn queue_advice(
 /// process stopped while the processor was deciding) becomes a 91 for
 /// good — it was stored with the 91 answer — and gets a reversal advice
 /// with reason 68, in row order. How many there were.
-pub fn recover_pending(conn: &Connection, now_millis: i64) -> Result<usize, StoreError> {
-    recover_pending_received_before(conn, now_millis, i64::MAX)
+pub fn recover_pending(tx: &mut Tx<'_>, now_millis: i64) -> Result<usize, StoreError> {
+    recover_pending_received_before(tx, now_millis, i64::MAX)
 }
 
 /// While serving: rows still pending that were received before
@@ -156,10 +162,11 @@ pub fn recover_pending(conn: &Connection, now_millis: i64) -> Result<usize, Stor
 /// row no longer pending ([`settle`] says so) and answers the 91. How many
 /// there were.
 pub fn recover_pending_received_before(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     now_millis: i64,
     cutoff_millis: i64,
 ) -> Result<usize, StoreError> {
+    let conn = crate::unit::conn(tx);
     conn.prepare_cached(
         "INSERT INTO reversal_advices (transaction_id, reason, queued_at)
          SELECT id, '68', ?1 FROM transactions
@@ -204,7 +211,8 @@ pub struct Advice {
 }
 
 /// The oldest advice not yet acknowledged.
-pub fn next_advice(conn: &Connection) -> Result<Option<Advice>, StoreError> {
+pub fn next_advice(db: &mut impl Db) -> Result<Option<Advice>, StoreError> {
+    let conn = crate::unit::conn(db);
     Ok(conn
         .prepare_cached(
             "SELECT a.id, a.transaction_id, a.reason, a.tries, t.processing_code,
@@ -238,24 +246,25 @@ pub fn next_advice(conn: &Connection) -> Result<Option<Advice>, StoreError> {
 /// so that after a crash the next one is a repeat (0421). The head as it
 /// was before this try (`tries` 0: send a 0420), and the queue's length.
 pub fn step_queue(
-    conn: &Connection,
+    tx: &mut Tx<'_>,
     acknowledged: Option<i64>,
     claim: bool,
     now_millis: i64,
 ) -> Result<(Option<Advice>, u64), StoreError> {
     if let Some(id) = acknowledged {
-        advice_acknowledged(conn, id, now_millis)?;
+        advice_acknowledged(tx, id, now_millis)?;
     }
-    let head = if claim { next_advice(conn)? } else { None };
+    let head = if claim { next_advice(tx)? } else { None };
     if let Some(advice) = &head {
-        advice_tried(conn, advice.id, now_millis)?;
+        advice_tried(tx, advice.id, now_millis)?;
     }
-    Ok((head, queue_len(conn)?))
+    Ok((head, queue_len(tx)?))
 }
 
 /// Advice `id` is about to be sent (again): counted before it goes, so a
 /// crash meanwhile makes the next try a repeat (0421).
-pub fn advice_tried(conn: &Connection, id: i64, now_millis: i64) -> Result<(), StoreError> {
+pub fn advice_tried(tx: &mut Tx<'_>, id: i64, now_millis: i64) -> Result<(), StoreError> {
+    let conn = crate::unit::conn(tx);
     conn.prepare_cached(
         "UPDATE reversal_advices SET tries = tries + 1, last_try_at = ?2 WHERE id = ?1",
     )?
@@ -264,7 +273,8 @@ pub fn advice_tried(conn: &Connection, id: i64, now_millis: i64) -> Result<(), S
 }
 
 /// The processor acknowledged advice `id` (0430): off the queue.
-pub fn advice_acknowledged(conn: &Connection, id: i64, now_millis: i64) -> Result<(), StoreError> {
+pub fn advice_acknowledged(tx: &mut Tx<'_>, id: i64, now_millis: i64) -> Result<(), StoreError> {
+    let conn = crate::unit::conn(tx);
     conn.prepare_cached(
         "UPDATE reversal_advices SET acknowledged_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL",
     )?
@@ -273,7 +283,8 @@ pub fn advice_acknowledged(conn: &Connection, id: i64, now_millis: i64) -> Resul
 }
 
 /// Advices waiting for a 0430.
-pub fn queue_len(conn: &Connection) -> Result<u64, StoreError> {
+pub fn queue_len(db: &mut impl Db) -> Result<u64, StoreError> {
+    let conn = crate::unit::conn(db);
     let n: i64 = conn.query_row(
         "SELECT count(*) FROM reversal_advices WHERE acknowledged_at IS NULL",
         [],
@@ -285,6 +296,7 @@ pub fn queue_len(conn: &Connection) -> Result<u64, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rusqlite::Connection;
 
     fn db() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
@@ -315,15 +327,25 @@ mod tests {
     #[test]
     fn a_settled_approval_counts_once_and_a_second_settle_changes_nothing() {
         let conn = db();
-        mark_pending(&conn, 1, "000000000001", "000042", "1201190507").unwrap();
-        assert_eq!(outcome(&conn, 1).unwrap(), Some(Outcome::Pending));
+        mark_pending(
+            &mut Tx::sqlite(&conn),
+            1,
+            "000000000001",
+            "000042",
+            "1201190507",
+        )
+        .unwrap();
+        assert_eq!(
+            outcome(&mut Tx::sqlite(&conn), 1).unwrap(),
+            Some(Outcome::Pending)
+        );
         assert_eq!(totals(&conn), (0, 0), "pending counts nowhere");
-        assert!(settle(&conn, 1, "00", Some("AB12CD"), b"answer").unwrap());
+        assert!(settle(&mut Tx::sqlite(&conn), 1, "00", Some("AB12CD"), b"answer").unwrap());
         assert_eq!(totals(&conn), (1, 500));
-        assert!(!settle(&conn, 1, "00", Some("AB12CD"), b"answer").unwrap());
+        assert!(!settle(&mut Tx::sqlite(&conn), 1, "00", Some("AB12CD"), b"answer").unwrap());
         assert_eq!(totals(&conn), (1, 500), "never counted twice");
         assert_eq!(
-            outcome(&conn, 1).unwrap(),
+            outcome(&mut Tx::sqlite(&conn), 1).unwrap(),
             Some(Outcome::Settled {
                 response_code: "00".into(),
                 response: b"answer".to_vec()
@@ -334,12 +356,30 @@ mod tests {
     #[test]
     fn the_start_turns_pending_rows_into_91s_with_a_68_advice_each_in_order() {
         let conn = db();
-        mark_pending(&conn, 2, "000000000002", "000002", "1201190508").unwrap();
-        mark_pending(&conn, 1, "000000000001", "000001", "1201190507").unwrap();
-        assert_eq!(recover_pending(&conn, 5).unwrap(), 2);
-        assert_eq!(recover_pending(&conn, 6).unwrap(), 0, "once");
-        assert_eq!(queue_len(&conn).unwrap(), 2);
-        let first = next_advice(&conn).unwrap().unwrap();
+        mark_pending(
+            &mut Tx::sqlite(&conn),
+            2,
+            "000000000002",
+            "000002",
+            "1201190508",
+        )
+        .unwrap();
+        mark_pending(
+            &mut Tx::sqlite(&conn),
+            1,
+            "000000000001",
+            "000001",
+            "1201190507",
+        )
+        .unwrap();
+        assert_eq!(recover_pending(&mut Tx::sqlite(&conn), 5).unwrap(), 2);
+        assert_eq!(
+            recover_pending(&mut Tx::sqlite(&conn), 6).unwrap(),
+            0,
+            "once"
+        );
+        assert_eq!(queue_len(&mut Tx::sqlite(&conn)).unwrap(), 2);
+        let first = next_advice(&mut Tx::sqlite(&conn)).unwrap().unwrap();
         assert_eq!(
             (first.transaction_id, first.reason.as_str(), first.tries),
             (1, "68", 0)
@@ -349,21 +389,27 @@ mod tests {
             ("000001", "1201190507")
         );
         assert_eq!(
-            outcome(&conn, 1).unwrap(),
+            outcome(&mut Tx::sqlite(&conn), 1).unwrap(),
             Some(Outcome::Settled {
                 response_code: "91".into(),
                 response: b"\x91".to_vec()
             })
         );
-        advice_tried(&conn, first.id, 7).unwrap();
+        advice_tried(&mut Tx::sqlite(&conn), first.id, 7).unwrap();
         assert_eq!(
-            next_advice(&conn).unwrap().unwrap().tries,
+            next_advice(&mut Tx::sqlite(&conn)).unwrap().unwrap().tries,
             1,
             "same advice, repeated"
         );
-        advice_acknowledged(&conn, first.id, 8).unwrap();
-        assert_eq!(next_advice(&conn).unwrap().unwrap().transaction_id, 2);
-        assert_eq!(queue_len(&conn).unwrap(), 1);
+        advice_acknowledged(&mut Tx::sqlite(&conn), first.id, 8).unwrap();
+        assert_eq!(
+            next_advice(&mut Tx::sqlite(&conn))
+                .unwrap()
+                .unwrap()
+                .transaction_id,
+            2
+        );
+        assert_eq!(queue_len(&mut Tx::sqlite(&conn)).unwrap(), 1);
     }
 
     #[test]
@@ -379,56 +425,90 @@ mod tests {
             [],
         )
         .unwrap();
-        mark_pending(&conn, 1, "000000000001", "000001", "1201190507").unwrap();
-        mark_pending(&conn, 2, "000000000002", "000002", "1201190508").unwrap();
+        mark_pending(
+            &mut Tx::sqlite(&conn),
+            1,
+            "000000000001",
+            "000001",
+            "1201190507",
+        )
+        .unwrap();
+        mark_pending(
+            &mut Tx::sqlite(&conn),
+            2,
+            "000000000002",
+            "000002",
+            "1201190508",
+        )
+        .unwrap();
         // Row 1 is old (its outcome's commit failed); row 2's forwarder
         // may still be waiting on the processor.
         assert_eq!(
-            recover_pending_received_before(&conn, 10_000, 5_000).unwrap(),
+            recover_pending_received_before(&mut Tx::sqlite(&conn), 10_000, 5_000).unwrap(),
             1
         );
-        assert_eq!(outcome(&conn, 2).unwrap(), Some(Outcome::Pending));
-        let advice = next_advice(&conn).unwrap().unwrap();
+        assert_eq!(
+            outcome(&mut Tx::sqlite(&conn), 2).unwrap(),
+            Some(Outcome::Pending)
+        );
+        let advice = next_advice(&mut Tx::sqlite(&conn)).unwrap().unwrap();
         assert_eq!((advice.transaction_id, advice.reason.as_str()), (1, "68"));
-        assert_eq!(queue_len(&conn).unwrap(), 1);
+        assert_eq!(queue_len(&mut Tx::sqlite(&conn)).unwrap(), 1);
         // A late outcome for the given-up row changes nothing: it stays the
         // stored 91, reversed, and counts nowhere.
-        assert!(!settle(&conn, 1, "00", Some("AB12CD"), b"late").unwrap());
+        assert!(!settle(&mut Tx::sqlite(&conn), 1, "00", Some("AB12CD"), b"late").unwrap());
         assert_eq!(
-            outcome(&conn, 1).unwrap(),
+            outcome(&mut Tx::sqlite(&conn), 1).unwrap(),
             Some(Outcome::Settled {
                 response_code: "91".into(),
                 response: b"\x91".to_vec()
             })
         );
         assert_eq!(totals(&conn), (0, 0), "nothing counted");
-        assert!(settle(&conn, 2, "00", Some("AB12CD"), b"answer").unwrap());
+        assert!(settle(&mut Tx::sqlite(&conn), 2, "00", Some("AB12CD"), b"answer").unwrap());
         assert_eq!(totals(&conn), (1, 700), "the other settles as usual");
     }
 
     #[test]
     fn one_queue_step_acknowledges_the_last_and_claims_the_next() {
         let conn = db();
-        mark_pending(&conn, 1, "000000000001", "000001", "1201190507").unwrap();
-        mark_pending(&conn, 2, "000000000002", "000002", "1201190508").unwrap();
-        recover_pending(&conn, 5).unwrap();
+        mark_pending(
+            &mut Tx::sqlite(&conn),
+            1,
+            "000000000001",
+            "000001",
+            "1201190507",
+        )
+        .unwrap();
+        mark_pending(
+            &mut Tx::sqlite(&conn),
+            2,
+            "000000000002",
+            "000002",
+            "1201190508",
+        )
+        .unwrap();
+        recover_pending(&mut Tx::sqlite(&conn), 5).unwrap();
         // Not claiming (the link is down): nothing taken, nothing counted.
-        assert_eq!(step_queue(&conn, None, false, 6).unwrap(), (None, 2));
-        let (first, len) = step_queue(&conn, None, true, 6).unwrap();
+        assert_eq!(
+            step_queue(&mut Tx::sqlite(&conn), None, false, 6).unwrap(),
+            (None, 2)
+        );
+        let (first, len) = step_queue(&mut Tx::sqlite(&conn), None, true, 6).unwrap();
         let first = first.unwrap();
         assert_eq!((first.transaction_id, first.tries, len), (1, 0, 2));
         // Not acknowledged: the same one again, now a repeat.
-        let (again, _) = step_queue(&conn, None, true, 7).unwrap();
+        let (again, _) = step_queue(&mut Tx::sqlite(&conn), None, true, 7).unwrap();
         assert_eq!(
             (again.as_ref().unwrap().id, again.unwrap().tries),
             (first.id, 1)
         );
         // Acknowledged: the next one, a first try.
-        let (next, len) = step_queue(&conn, Some(first.id), true, 8).unwrap();
+        let (next, len) = step_queue(&mut Tx::sqlite(&conn), Some(first.id), true, 8).unwrap();
         let next = next.unwrap();
         assert_eq!((next.transaction_id, next.tries, len), (2, 0, 1));
         assert_eq!(
-            step_queue(&conn, Some(next.id), true, 9).unwrap(),
+            step_queue(&mut Tx::sqlite(&conn), Some(next.id), true, 9).unwrap(),
             (None, 0)
         );
     }
@@ -445,25 +525,30 @@ mod tests {
         )
         .unwrap();
         let target = |conn: &Connection| {
-            crate::ops::transactions::find_refund_target(conn, "P1")
+            crate::ops::transactions::find_refund_target(&mut crate::Tx::sqlite(conn), "P1")
                 .unwrap()
                 .unwrap()
                 .refunded_minor
         };
         assert_eq!(target(&conn), 0, "a declined (91) refund takes nothing");
-        mark_pending(&conn, 3, "R1", "000003", "1201190509").unwrap();
+        mark_pending(&mut Tx::sqlite(&conn), 3, "R1", "000003", "1201190509").unwrap();
         assert_eq!(target(&conn), 300, "a pending one may yet take its amount");
         let has_refunds = |conn: &Connection| {
-            crate::ops::transactions::find_reversal_target(conn, "D", "1", "t")
-                .unwrap()
-                .unwrap()
-                .has_refunds
+            crate::ops::transactions::find_reversal_target(
+                &mut crate::Tx::sqlite(conn),
+                "D",
+                "1",
+                "t",
+            )
+            .unwrap()
+            .unwrap()
+            .has_refunds
         };
         assert!(
             has_refunds(&conn),
             "nor can its purchase be reversed meanwhile"
         );
-        settle(&conn, 3, "05", None, b"").unwrap();
+        settle(&mut Tx::sqlite(&conn), 3, "05", None, b"").unwrap();
         assert_eq!(target(&conn), 0, "declined by the processor: free again");
         assert!(!has_refunds(&conn));
     }

@@ -123,11 +123,11 @@ pub fn shape_of(
     seed: u64,
 ) -> Result<Shape, SeedError> {
     let id = merchant_id.to_owned();
-    let (exists, devices, terminals) = store.read(move |c| {
+    let (exists, devices, terminals) = store.read(move |reader| {
         Ok((
-            merchants::exists(c, &id)?,
-            devices::list(c, Some(&id))?,
-            terminals::list(c, Some(&id))?,
+            merchants::exists(reader, &id)?,
+            devices::list(reader, Some(&id))?,
+            terminals::list(reader, Some(&id))?,
         ))
     })?;
     if !exists {
@@ -239,14 +239,14 @@ pub fn seed(
             let writer = Arc::clone(&writer);
             let actor = actor.clone();
             let merchant_id = merchant_id.clone();
-            let ack = store.write(move |conn| {
+            let ack = store.write(move |tx| {
                 let mut writer = writer
                     .lock()
                     .map_err(|_| StoreError::Aborted("a seeding job panicked".into()))?;
                 if writer.failed {
                     return Err(StoreError::Aborted("an earlier batch failed".into()));
                 }
-                let result = writer.store_batch(conn, batch, &actor, &merchant_id);
+                let result = writer.store_batch(tx, batch, &actor, &merchant_id);
                 if result.is_err() {
                     writer.failed = true;
                 }

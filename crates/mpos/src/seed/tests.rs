@@ -55,7 +55,7 @@ struct Row {
 fn rows(store: &Store) -> Vec<Row> {
     store
         .read(|c| {
-            let mut statement = c.prepare(
+            let mut statement = c.sqlite_for_tests().prepare(
                 "SELECT id, mti, kind, device_serial, stan, transmission_time, amount_minor,
                         rrn, auth_code, response_code, masked_pan, pan_hash, original_id,
                         original_rrn, reversed, response

@@ -25,8 +25,7 @@ use mpos_domain::rules::{Session, SimulatorIssuer};
 use mpos_iso8583::{Layout, MessageBuilder};
 use mpos_store::ops::audit::{self, Actor};
 use mpos_store::ops::transactions;
-use mpos_store::rusqlite::Connection;
-use mpos_store::{Snapshot, StoreError};
+use mpos_store::{Snapshot, StoreError, Tx};
 use std::collections::VecDeque;
 use std::sync::Arc;
 
@@ -167,14 +166,14 @@ impl Writer {
     /// the first batch, so no seeded row is ever unaudited.
     pub(super) fn store_batch(
         &mut self,
-        conn: &Connection,
+        tx: &mut Tx<'_>,
         batch: Vec<Event>,
         actor: &Actor,
         merchant_id: &str,
     ) -> Result<(), StoreError> {
         if !self.audited {
             audit::record(
-                conn,
+                tx,
                 actor,
                 Some(merchant_id),
                 "history.seeded",
@@ -184,7 +183,7 @@ impl Writer {
             self.audited = true;
         }
         for mut event in batch {
-            match self.store_event(conn, &mut event) {
+            match self.store_event(tx, &mut event) {
                 Ok(()) => {}
                 Err(Failure::Store(error)) => return Err(error),
                 Err(Failure::Stop(stop)) => {
@@ -198,7 +197,7 @@ impl Writer {
     }
 
     /// The event's 0200 and its 0400 if any, through the host's path.
-    fn store_event(&mut self, conn: &Connection, event: &mut Event) -> Result<(), Failure> {
+    fn store_event(&mut self, tx: &mut Tx<'_>, event: &mut Event) -> Result<(), Failure> {
         if let Some(of) = event.refund_of {
             let rrn = self
                 .purchases
@@ -209,7 +208,7 @@ impl Writer {
             event.request.set(37, rrn);
         }
         let recorded = self.send(
-            conn,
+            tx,
             event.seq,
             event.device,
             &mut event.request,
@@ -220,7 +219,7 @@ impl Writer {
                 (Some(reversal), _) => {
                     reversal.set(90, original_data(&event.request));
                     self.send(
-                        conn,
+                        tx,
                         event.seq,
                         event.device,
                         reversal,
@@ -243,7 +242,7 @@ impl Writer {
     /// answered `intended`.
     fn send(
         &mut self,
-        conn: &Connection,
+        tx: &mut Tx<'_>,
         seq: u64,
         device: usize,
         request: &mut Request,
@@ -251,12 +250,11 @@ impl Writer {
     ) -> Result<Recorded, Failure> {
         let mti = request.mti;
         for _ in 0..STAN_TRIES {
-            let before = conn.last_insert_rowid();
-            let recorded = self.record(conn, seq, device, request, intended)?;
+            let recorded = self.record(tx, seq, device, request, intended)?;
             // Every code the generator means is stored: an answer that
             // stored nothing is a 94 or a replay when a row holds the key.
-            if conn.last_insert_rowid() == before {
-                if self.key_taken(conn, device, request)? {
+            if !recorded.stored {
+                if self.key_taken(tx, device, request)? {
                     let stan: u32 = request.field(11).and_then(|s| s.parse().ok()).unwrap_or(0);
                     request.set(11, format!("{:06}", stan % 999_999 + 1));
                     continue;
@@ -285,13 +283,13 @@ impl Writer {
     /// Whether a stored row holds `request`'s duplicate key.
     fn key_taken(
         &self,
-        conn: &Connection,
+        tx: &mut Tx<'_>,
         device: usize,
         request: &Request,
     ) -> Result<bool, StoreError> {
         let field = |n| request.field(n).unwrap_or_default();
         Ok(transactions::find_by_key(
-            conn,
+            tx,
             self.parts.sessions[device].device.as_str(),
             request.mti,
             field(11),
@@ -304,7 +302,7 @@ impl Writer {
     /// request from `device`, arriving at `request.at`.
     fn record(
         &mut self,
-        conn: &Connection,
+        tx: &mut Tx<'_>,
         seq: u64,
         device: usize,
         request: &Request,
@@ -350,11 +348,11 @@ impl Writer {
         let recorded = match mti {
             Mti::Financial => {
                 let typed = request::financial(&message, &parts.pan_key).map_err(refused)?;
-                record::financial(conn, &ctx, &typed)?
+                record::financial(tx, &ctx, &typed)?
             }
             Mti::Reversal => {
                 let typed = request::reversal(&message, &parts.pan_key).map_err(refused)?;
-                record::reversal(conn, &ctx, &typed)?
+                record::reversal(tx, &ctx, &typed)?
             }
             Mti::Network => return Err(wire_error("the seeder sends no 0800".into()).into()),
         };

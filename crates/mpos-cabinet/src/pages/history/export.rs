@@ -49,11 +49,11 @@ pub async fn download(
     let merchant = me.merchant.id.clone();
     let for_filter = report.clone();
     let (names, filter, totals) = cabinet
-        .read(move |c| {
-            let terminals = terminals::list(c, Some(&merchant))?;
+        .read(move |reader| {
+            let terminals = terminals::list(reader, Some(&merchant))?;
             let filter = filter_of(&merchant, &for_filter, &terminals);
             let totals = if for_filter.view == View::Days {
-                history::day_totals(c, &filter)?
+                history::day_totals(reader, &filter)?
             } else {
                 Vec::new()
             };
@@ -159,7 +159,7 @@ impl Export {
             let after = cursor.clone();
             let rows = self
                 .store
-                .read(|c| history::transactions_after(c, filter, after.as_ref(), CHUNK));
+                .read(|reader| history::transactions_after(reader, filter, after.as_ref(), CHUNK));
             let rows = match rows {
                 Ok(rows) => rows,
                 Err(error) => {

@@ -35,11 +35,10 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use mpos_store::StoreError;
 use mpos_store::ops::devices;
 use mpos_store::ops::history::{self, DayTotal, HistoryFilter, HistoryRow};
 use mpos_store::ops::terminals::{self, TerminalRow};
-use mpos_store::rusqlite::Connection;
+use mpos_store::{Reader, StoreError};
 use query::{Echo, Field, QueryError, Report, View};
 use std::sync::Arc;
 use texts::HistoryTexts;
@@ -112,7 +111,7 @@ pub async fn page(
     let merchant = me.merchant.id.clone();
     let report = parsed.as_ref().ok().cloned();
     let loaded = cabinet
-        .read(move |c| load(c, &merchant, report.as_ref()))
+        .read(move |reader| load(reader, &merchant, report.as_ref()))
         .await?;
     let mut page = HistoryPage {
         t: lang.texts(),
@@ -185,16 +184,24 @@ pub async fn page(
 /// Reads the form's choices and, for a valid report, its rows, all in one
 /// read transaction so the totals and the page agree.
 fn load(
-    conn: &Connection,
+    reader: &mut Reader<'_>,
     merchant_id: &str,
     report: Option<&Report>,
 ) -> Result<Loaded, StoreError> {
-    let snapshot = conn.unchecked_transaction()?;
-    let devices = devices::list(&snapshot, Some(merchant_id))?
+    reader.snapshot(|snapshot| load_from(snapshot, merchant_id, report))
+}
+
+/// [`load`] inside its read transaction.
+fn load_from(
+    snapshot: &mut Reader<'_>,
+    merchant_id: &str,
+    report: Option<&Report>,
+) -> Result<Loaded, StoreError> {
+    let devices = devices::list(snapshot, Some(merchant_id))?
         .into_iter()
         .map(|d| d.serial)
         .collect();
-    let terminals = terminals::list(&snapshot, Some(merchant_id))?;
+    let terminals = terminals::list(snapshot, Some(merchant_id))?;
     let mut loaded = Loaded {
         devices,
         terminals,
@@ -205,14 +212,14 @@ fn load(
         return Ok(loaded);
     };
     let filter = filter_of(merchant_id, report, &loaded.terminals);
-    loaded.totals = history::day_totals(&snapshot, &filter)?;
+    loaded.totals = history::day_totals(snapshot, &filter)?;
     if report.view == View::Transactions {
         let pages = history::count_rows(&loaded.totals)
             .div_ceil(PAGE_SIZE)
             .max(1);
         let offset = (report.page.min(pages) - 1) * PAGE_SIZE;
         loaded.rows =
-            history::transactions_page(&snapshot, &filter, &loaded.totals, offset, PAGE_SIZE)?;
+            history::transactions_page(snapshot, &filter, &loaded.totals, offset, PAGE_SIZE)?;
     }
     Ok(loaded)
 }
