@@ -117,7 +117,7 @@ pub fn open(config: &Config) -> Result<(Store, PanKey), OpenError> {
     let store = Store::open(&config.database_path(), &options(config))?;
     let fingerprint = key.fingerprint();
     let ours = fingerprint.clone();
-    match store.write_blocking(move |conn| ops::identity::bind_pan_key(conn, &ours))? {
+    match store.write_blocking(move |tx| ops::identity::bind_pan_key(tx, &ours))? {
         KeyBinding::Bound | KeyBinding::Same => Ok((store, key)),
         KeyBinding::Other(known) => Err(OpenError::OtherPanKey {
             file: key_path.display().to_string(),

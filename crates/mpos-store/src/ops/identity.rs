@@ -4,8 +4,8 @@
 //! store hashes no other host matches (deployment.md, section 2): it must
 //! refuse to serve instead.
 
-use crate::StoreError;
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::{StoreError, Tx};
+use rusqlite::{OptionalExtension, params};
 
 /// How a host's key compares with the database's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,7 +20,8 @@ pub enum KeyBinding {
 
 /// Binds the database to the key whose fingerprint is `fingerprint` if it
 /// has none yet, or compares it with the one it has.
-pub fn bind_pan_key(conn: &Connection, fingerprint: &str) -> Result<KeyBinding, StoreError> {
+pub fn bind_pan_key(tx: &mut Tx<'_>, fingerprint: &str) -> Result<KeyBinding, StoreError> {
+    let conn = crate::unit::conn(tx);
     let known: Option<String> = conn
         .query_row(
             "SELECT pan_key_fingerprint FROM store_identity WHERE id = 1",
@@ -47,12 +48,13 @@ mod tests {
 
     #[test]
     fn the_first_key_is_remembered_and_another_is_told_apart() {
-        let mut conn = Connection::open_in_memory().unwrap();
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
         crate::migrations::migrate(&mut conn).unwrap();
-        assert_eq!(bind_pan_key(&conn, "aa").unwrap(), KeyBinding::Bound);
-        assert_eq!(bind_pan_key(&conn, "aa").unwrap(), KeyBinding::Same);
+        let mut tx = Tx::sqlite(&conn);
+        assert_eq!(bind_pan_key(&mut tx, "aa").unwrap(), KeyBinding::Bound);
+        assert_eq!(bind_pan_key(&mut tx, "aa").unwrap(), KeyBinding::Same);
         assert_eq!(
-            bind_pan_key(&conn, "bb").unwrap(),
+            bind_pan_key(&mut tx, "bb").unwrap(),
             KeyBinding::Other("aa".into())
         );
     }
