@@ -92,18 +92,23 @@ impl Postgres {
         self.dir.path().join("data")
     }
 
-    /// Runs one of PostgreSQL's programs (as `postgres` under root);
-    /// panics with its output unless it succeeds.
-    fn run(&self, program: &str, args: &[&str]) -> Output {
+    /// One of PostgreSQL's programs, run as `postgres` under root.
+    fn command(&self, program: &str) -> Command {
         let path = self.bin.join(program);
-        let mut command = if running_as_root() {
+        if running_as_root() {
             let mut command = Command::new("runuser");
             command.args(["-u", "postgres", "--"]).arg(&path);
             command
         } else {
             Command::new(&path)
-        };
-        let out = command
+        }
+    }
+
+    /// Runs one of PostgreSQL's programs; panics with its output unless it
+    /// succeeds.
+    fn run(&self, program: &str, args: &[&str]) -> Output {
+        let out = self
+            .command(program)
             .args(args)
             .current_dir(self.dir.path())
             .output()
@@ -206,16 +211,9 @@ impl Postgres {
 
 impl Drop for Postgres {
     fn drop(&mut self) {
-        let path = self.bin.join("pg_ctl");
         let data = self.data();
-        let mut command = if running_as_root() {
-            let mut command = Command::new("runuser");
-            command.args(["-u", "postgres", "--"]).arg(&path);
-            command
-        } else {
-            Command::new(&path)
-        };
-        let _ = command
+        let _ = self
+            .command("pg_ctl")
             .arg("-D")
             .arg(&data)
             .args(["-m", "immediate", "-w", "stop"])
