@@ -51,80 +51,49 @@ install_python_deps() {
     cp scripts/requirements-test.txt "$stamp"
 }
 
-install_chromium() {
-    if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+# apt_install WHAT CHECK PACKAGE...: when the shell test CHECK fails,
+# installs Debian's PACKAGEs (for WHAT) and checks CHECK again; each step
+# says what is missing and what to do.
+apt_install() {
+    local what=$1 check=$2
+    shift 2
+    if eval "$check"; then
         return 0
     fi
     if ! command -v apt-get >/dev/null; then
-        echo "error: /usr/bin/chromium or /usr/bin/chromedriver is missing and there is no apt-get;" \
-            "install Chromium and a ChromeDriver of the same version there" >&2
+        echo "error: $what is missing ($check fails) and there is no apt-get; install $* there" >&2
         exit 1
     fi
-    echo "==> installing chromium and chromium-driver (Debian packages) for tests/browser.rs"
+    echo "==> installing $* (Debian packages) for $what"
     as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends chromium chromium-driver
-    if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
-        echo "error: apt-get installed chromium and chromium-driver, but /usr/bin/chromium" \
-            "or /usr/bin/chromedriver is still missing" >&2
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@"
+    if ! eval "$check"; then
+        echo "error: apt-get installed $*, but $what is still missing ($check fails)" >&2
         exit 1
     fi
 }
 
+# The browser test's Chromium and ChromeDriver (the distribution's: a test
+# tool's own browser download cannot work without internet).
+install_chromium() {
+    apt_install "tests/browser.rs's browser" \
+        '[ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]' chromium chromium-driver
+}
+
+# certutil, for the browser test's HTTPS run (a throwaway NSS database).
 install_certutil() {
-    if [ -x /usr/bin/certutil ]; then
-        return 0
-    fi
-    if ! command -v apt-get >/dev/null; then
-        echo "error: /usr/bin/certutil is missing and there is no apt-get; install NSS's tools" \
-            "(certutil) there" >&2
-        exit 1
-    fi
-    echo "==> installing libnss3-tools (Debian package, certutil) for tests/browser.rs over HTTPS"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends libnss3-tools
-    if [ ! -x /usr/bin/certutil ]; then
-        echo "error: apt-get installed libnss3-tools, but /usr/bin/certutil is still missing" >&2
-        exit 1
-    fi
+    apt_install "tests/browser.rs over HTTPS (certutil)" '[ -x /usr/bin/certutil ]' libnss3-tools
 }
 
 install_node() {
-    if command -v node >/dev/null && command -v npm >/dev/null; then
-        return 0
-    fi
-    if ! command -v apt-get >/dev/null; then
-        echo "error: node or npm is missing and there is no apt-get; install Node.js 18 or later with npm" >&2
-        exit 1
-    fi
-    echo "==> installing nodejs and npm (Debian packages) for scripts/css-compat"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends nodejs npm
-    if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
-        echo "error: apt-get installed nodejs and npm, but node or npm is still missing" >&2
-        exit 1
-    fi
+    apt_install "scripts/css-compat (Node.js 18 or later with npm)" \
+        'command -v node >/dev/null && command -v npm >/dev/null' nodejs npm
 }
 
+# PostgreSQL's programs for the tests' throwaway clusters.
 install_postgresql() {
-    if compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
-        return 0
-    fi
-    if ! command -v apt-get >/dev/null; then
-        echo "error: PostgreSQL's initdb is missing and there is no apt-get; install PostgreSQL 13" \
-            "or later so that /usr/lib/postgresql/<version>/bin/initdb exists" >&2
-        exit 1
-    fi
-    echo "==> installing postgresql (Debian package) for the tests' throwaway clusters"
-    as_root apt-get update -qq
-    as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y -qq --no-install-recommends postgresql
-    if ! compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null; then
-        echo "error: apt-get installed postgresql, but /usr/lib/postgresql/*/bin/initdb is missing" >&2
-        exit 1
-    fi
+    apt_install "the tests' PostgreSQL clusters (initdb)" \
+        'compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null' postgresql
 }
 
 # `npm ci` (exactly package-lock.json) once per lock file: a stamp in

@@ -280,14 +280,7 @@ fn a_request_pending_at_a_sigkill_is_a_91_with_an_advice_after_the_restart() {
     let mut device = server.signed_on("MPOS-0001", "app-pass-1");
     assert_eq!(device.exchange(&messages::purchase(2, 1_091)).code(), "91");
     wait_queue_empty(&server);
-    assert_eq!(
-        processor
-            .received()
-            .iter()
-            .filter(|r| r.mti == "0200")
-            .count(),
-        1
-    );
+    assert_eq!(processor.count("0200"), 1);
 }
 
 #[test]
@@ -477,14 +470,7 @@ fn the_link_runs_over_tls_with_a_client_certificate_and_checks_the_processors_na
     std::thread::sleep(Duration::from_secs(2));
     assert_eq!(wrong.metrics_http("/readyz").status, 503);
     assert_eq!(pay(&wrong, 3, 1_000).code(), "91");
-    assert_eq!(
-        processor
-            .received()
-            .iter()
-            .filter(|r| r.mti == "0200")
-            .count(),
-        1
-    );
+    assert_eq!(processor.count("0200"), 1);
 }
 
 #[test]

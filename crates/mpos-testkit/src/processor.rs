@@ -149,6 +149,11 @@ impl Processor {
             .collect()
     }
 
+    /// How many messages of type `mti` the processor has received.
+    pub fn count(&self, mti: &str) -> usize {
+        self.received().iter().filter(|r| r.mti == mti).count()
+    }
+
     /// The received messages `keep` selects, once there are at least
     /// `count` of them, waiting at most `wait`.
     pub fn wait_for(

@@ -89,7 +89,7 @@ impl Mpos {
     /// Starts `mpos serve` on an existing data folder with its ISO 8583
     /// listener on `iso` (a restart on the address its clients know).
     pub fn serve_at(&self, data: tempfile::TempDir, iso: &str, extra: &[&str]) -> Server {
-        self.start(data, iso, extra, &[], Stdio::inherit())
+        self.serve_at_with(data, iso, extra, &[])
     }
 
     /// [`Mpos::serve_at`] with environment variables (TLS files, limits).

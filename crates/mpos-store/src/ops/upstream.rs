@@ -315,6 +315,13 @@ mod tests {
         conn
     }
 
+    /// Rows 1 and 2 stored pending, with link STANs 1 and 2.
+    fn mark_both_pending(conn: &Connection) {
+        for (id, stan, time) in [(1, "000001", "1201190507"), (2, "000002", "1201190508")] {
+            mark_pending(&mut Tx::sqlite(conn), id, &format!("{id:012}"), stan, time).unwrap();
+        }
+    }
+
     fn totals(conn: &Connection) -> (i64, i64) {
         conn.query_row(
             "SELECT payments_count, payments_minor FROM daily_totals",
@@ -425,22 +432,7 @@ mod tests {
             [],
         )
         .unwrap();
-        mark_pending(
-            &mut Tx::sqlite(&conn),
-            1,
-            "000000000001",
-            "000001",
-            "1201190507",
-        )
-        .unwrap();
-        mark_pending(
-            &mut Tx::sqlite(&conn),
-            2,
-            "000000000002",
-            "000002",
-            "1201190508",
-        )
-        .unwrap();
+        mark_both_pending(&conn);
         // Row 1 is old (its outcome's commit failed); row 2's forwarder
         // may still be waiting on the processor.
         assert_eq!(
@@ -472,22 +464,7 @@ mod tests {
     #[test]
     fn one_queue_step_acknowledges_the_last_and_claims_the_next() {
         let conn = db();
-        mark_pending(
-            &mut Tx::sqlite(&conn),
-            1,
-            "000000000001",
-            "000001",
-            "1201190507",
-        )
-        .unwrap();
-        mark_pending(
-            &mut Tx::sqlite(&conn),
-            2,
-            "000000000002",
-            "000002",
-            "1201190508",
-        )
-        .unwrap();
+        mark_both_pending(&conn);
         recover_pending(&mut Tx::sqlite(&conn), 5).unwrap();
         // Not claiming (the link is down): nothing taken, nothing counted.
         assert_eq!(
