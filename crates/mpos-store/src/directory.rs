@@ -1,5 +1,5 @@
 //! The in-memory directory of devices and virtual terminals that the host
-//! consults on every message without touching SQLite.
+//! consults on every message without touching the database.
 //!
 //! It is a snapshot swapped atomically (readers never wait). Changes made
 //! through this process's store reload it right after they commit; changes
@@ -13,7 +13,6 @@ use crate::ops::devices::{self, DeviceRow};
 use crate::ops::terminals::{self, TerminalRow};
 use crate::unit::Reader;
 use arc_swap::ArcSwap;
-use rusqlite::Connection;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -64,21 +63,18 @@ impl Directory {
 
     /// Reloads the snapshot if the database's version moved; returns whether
     /// it did.
-    pub(crate) fn refresh(&self, conn: &Connection) -> Result<bool, StoreError> {
-        let version = read_version(conn)?;
+    pub(crate) fn refresh(&self, reader: &mut Reader<'_>) -> Result<bool, StoreError> {
+        let version = read_version(reader)?;
         if version == self.version.load(Ordering::Acquire) {
             return Ok(false);
         }
-        self.reload(conn)?;
+        self.reload(reader)?;
         Ok(true)
     }
 
-    /// Reads every device and terminal in one read transaction.
-    pub(crate) fn reload(&self, conn: &Connection) -> Result<(), StoreError> {
-        conn.execute_batch("BEGIN")?;
-        let snapshot = read_snapshot(conn);
-        let _ = conn.execute_batch("COMMIT");
-        let snapshot = snapshot?;
+    /// Reads every device and terminal from one committed state.
+    pub(crate) fn reload(&self, reader: &mut Reader<'_>) -> Result<(), StoreError> {
+        let snapshot = reader.snapshot(read_snapshot)?;
         let version = snapshot.version;
         self.current.store(Arc::new(snapshot));
         self.version.store(version, Ordering::Release);
@@ -86,20 +82,22 @@ impl Directory {
     }
 }
 
-fn read_version(conn: &Connection) -> Result<i64, StoreError> {
-    Ok(conn
-        .prepare_cached("SELECT version FROM directory_version WHERE id = 1")?
-        .query_row([], |row| row.get(0))?)
+fn read_version(reader: &mut Reader<'_>) -> Result<i64, StoreError> {
+    crate::unit::sql(reader).query_one(
+        "SELECT version FROM directory_version WHERE id = 1",
+        &[],
+        |row| row.get(0),
+    )
 }
 
-fn read_snapshot(conn: &Connection) -> Result<Snapshot, StoreError> {
+fn read_snapshot(reader: &mut Reader<'_>) -> Result<Snapshot, StoreError> {
     Ok(Snapshot {
-        version: read_version(conn)?,
-        devices: devices::list(&mut Reader::sqlite(conn), None)?
+        version: read_version(reader)?,
+        devices: devices::list(reader, None)?
             .into_iter()
             .map(|d| (d.serial.clone(), d))
             .collect(),
-        terminals: terminals::list(&mut Reader::sqlite(conn), None)?
+        terminals: terminals::list(reader, None)?
             .into_iter()
             .map(|t| (t.id.clone(), t))
             .collect(),

@@ -18,8 +18,11 @@ pub enum FailureReason {
     DiskFull,
     /// SQLITE_IOERR and kin: the disk failed a read or a write.
     Io,
-    /// The database is read-only, locked past the timeout, or corrupt.
+    /// The database is read-only (a PostgreSQL standby too), locked past
+    /// the timeout, or corrupt.
     Unwritable,
+    /// The PostgreSQL server cannot be reached, or closed the connection.
+    Unreachable,
     /// Anything else that stopped a whole commit.
     Other,
 }
@@ -31,13 +34,14 @@ impl FailureReason {
             FailureReason::DiskFull => "disk_full",
             FailureReason::Io => "io",
             FailureReason::Unwritable => "unwritable",
+            FailureReason::Unreachable => "unreachable",
             FailureReason::Other => "other",
         }
     }
 
     /// The reason behind a SQLite error, when it is the store's fault
     /// rather than the request's (a constraint, a missing row).
-    pub(crate) fn of(error: &rusqlite::Error) -> Option<FailureReason> {
+    pub(crate) fn of_sqlite(error: &rusqlite::Error) -> Option<FailureReason> {
         match error.sqlite_error_code()? {
             ErrorCode::DiskFull => Some(FailureReason::DiskFull),
             ErrorCode::SystemIoFailure | ErrorCode::CannotOpen => Some(FailureReason::Io),
@@ -47,6 +51,36 @@ impl FailureReason {
             | ErrorCode::DatabaseCorrupt
             | ErrorCode::NotADatabase => Some(FailureReason::Unwritable),
             _ => None,
+        }
+    }
+
+    /// The reason behind a PostgreSQL error, when it is the store's fault:
+    /// the connection (closed, refused, timed out), the server (shutting
+    /// down, out of disk or memory, a read-only standby, too many
+    /// connections); not a constraint or a lost race.
+    pub(crate) fn of_postgres(error: &postgres::Error) -> Option<FailureReason> {
+        use postgres::error::SqlState;
+        let Some(code) = error.code() else {
+            // No server code: either the connection failed (closed, I/O,
+            // timed out, TLS) or a value did not convert (a bug, which
+            // fails its request alone).
+            let io = std::error::Error::source(error)
+                .is_some_and(|source| source.downcast_ref::<std::io::Error>().is_some());
+            return (error.is_closed() || io).then_some(FailureReason::Unreachable);
+        };
+        let class = &code.code()[..2];
+        if *code == SqlState::DISK_FULL {
+            Some(FailureReason::DiskFull)
+        } else if *code == SqlState::READ_ONLY_SQL_TRANSACTION {
+            Some(FailureReason::Unwritable)
+        } else if class == "08" || class == "57" || class == "53" {
+            // Connection exception, operator intervention (shutdown,
+            // cancelled), insufficient resources.
+            Some(FailureReason::Unreachable)
+        } else if class == "58" || class == "XX" {
+            Some(FailureReason::Io)
+        } else {
+            None
         }
     }
 }
@@ -155,14 +189,17 @@ mod tests {
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
             None,
         );
-        assert_eq!(FailureReason::of(&full), Some(FailureReason::DiskFull));
+        assert_eq!(
+            FailureReason::of_sqlite(&full),
+            Some(FailureReason::DiskFull)
+        );
         let constraint = rusqlite::Error::SqliteFailure(
             rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CONSTRAINT),
             None,
         );
-        assert_eq!(FailureReason::of(&constraint), None);
+        assert_eq!(FailureReason::of_sqlite(&constraint), None);
         assert_eq!(
-            FailureReason::of(&rusqlite::Error::QueryReturnedNoRows),
+            FailureReason::of_sqlite(&rusqlite::Error::QueryReturnedNoRows),
             None
         );
     }

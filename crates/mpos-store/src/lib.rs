@@ -22,18 +22,22 @@ pub mod health;
 pub mod ledger;
 mod migrations;
 pub mod ops;
+mod pg;
 mod readers;
+mod sql;
 mod unit;
 mod writer;
 
 pub use directory::{Directory, Snapshot};
-pub use error::StoreError;
+pub use error::{DatabaseError, StoreError};
 pub use migrations::SCHEMA_VERSION;
+pub use pg::PostgresUrl;
 #[cfg(feature = "testing")]
 pub use unit::testing;
 pub use unit::{Db, Opened, Reader, Tx};
 
-use readers::Readers;
+use pg::PgConn;
+use readers::{ReaderConn, Readers};
 use rusqlite::{Connection, OpenFlags};
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -43,7 +47,7 @@ use std::task::{Context, Poll};
 use std::thread::JoinHandle;
 use std::time::Duration;
 use tokio::sync::oneshot;
-use writer::{Reply, WriterConfig, WriterHandle};
+use writer::{Reply, WriterConfig, WriterConn, WriterHandle};
 
 /// How recent a commit (or a failure) must be for readiness to trust it
 /// without a probe write.
@@ -109,7 +113,7 @@ pub struct Store {
 }
 
 struct Inner {
-    path: PathBuf,
+    location: Location,
     writer: Option<WriterHandle>,
     readers: Readers,
     directory: Arc<Directory>,
@@ -119,31 +123,49 @@ struct Inner {
     stop_poller: Option<crossbeam_channel::Sender<()>>,
 }
 
-impl Store {
-    /// Opens (creating if needed) the database at `path`, applies pending
-    /// migrations, and starts the writer and the directory poller.
-    pub fn open(path: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
-        let open_error = |source| StoreError::Open {
-            path: path.to_owned(),
-            source,
-        };
-        let mut conn = Connection::open(path).map_err(open_error)?;
-        configure_writer(&conn, options.synchronous).map_err(open_error)?;
-        migrations::migrate(&mut conn)?;
+/// Where the store lives: `[store] url` empty means a SQLite file in the
+/// data folder, a `postgres://` URL a PostgreSQL database.
+#[derive(Debug, Clone)]
+pub enum Location {
+    /// A SQLite database file, created if missing.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, which must exist (the schema is created in it).
+    Postgres(PostgresUrl),
+}
 
-        let mut reader_connections = Vec::with_capacity(options.readers.max(1));
-        for _ in 0..options.readers.max(1) {
-            reader_connections.push(open_reader(path).map_err(open_error)?);
+impl std::fmt::Display for Location {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Location::Sqlite(path) => write!(f, "{}", path.display()),
+            Location::Postgres(url) => write!(f, "{url}"),
         }
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the SQLite database at `path`: the
+    /// embedded default. See [`Store::open_at`].
+    pub fn open(path: &Path, options: &StoreOptions) -> Result<Store, StoreError> {
+        Store::open_at(&Location::Sqlite(path.to_owned()), options)
+    }
+
+    /// Opens the store at `location`, applies pending migrations (on
+    /// PostgreSQL under an advisory lock, so hosts starting together apply
+    /// them once), and starts the writer and the directory poller.
+    pub fn open_at(location: &Location, options: &StoreOptions) -> Result<Store, StoreError> {
+        let (writer_conn, reader_connections, poll_conn) = match location {
+            Location::Sqlite(path) => open_sqlite(path, options)?,
+            Location::Postgres(url) => open_postgres(url, options)?,
+        };
         let readers = Readers::new(reader_connections);
 
         let directory = Arc::new(Directory::new());
-        let poll_conn = open_reader(path).map_err(open_error)?;
-        directory.reload(&poll_conn)?;
+        let mut poll_conn = poll_conn;
+        poll_conn.with(|reader| directory.reload(reader))?;
 
         let health = Arc::new(health::StoreHealth::default());
         let (writer, writer_thread) = writer::start(
-            conn,
+            writer_conn,
             WriterConfig {
                 max_batch: options.max_batch,
                 queue: options.queue,
@@ -166,7 +188,7 @@ impl Store {
                     stopped.recv_timeout(interval)
                 {
                     // A failed poll is retried at the next tick; the snapshot stays.
-                    let _ = poll_directory.refresh(&poll_conn);
+                    let _ = poll_conn.with(|reader| poll_directory.refresh(reader));
                 }
             })
             .map_err(|source| StoreError::Thread {
@@ -176,7 +198,7 @@ impl Store {
 
         Ok(Store {
             inner: Arc::new(Inner {
-                path: path.to_owned(),
+                location: location.clone(),
                 writer: Some(writer),
                 readers,
                 directory,
@@ -187,9 +209,10 @@ impl Store {
         })
     }
 
-    /// The database file.
-    pub fn path(&self) -> &Path {
-        &self.inner.path
+    /// Where the store is (a SQLite file, or PostgreSQL's URL without its
+    /// password).
+    pub fn location(&self) -> &Location {
+        &self.inner.location
     }
 
     /// Queues a write; the returned future resolves once the batch holding
@@ -259,9 +282,7 @@ impl Store {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
         let probe = self.write(move |tx| {
-            unit::conn(tx)
-                .prepare_cached("UPDATE readiness_probe SET at = ?1 WHERE id = 1")?
-                .execute([now])?;
+            unit::sql(tx).execute("UPDATE readiness_probe SET at = ?1 WHERE id = 1", &[&now])?;
             Ok(())
         });
         match tokio::time::timeout(PROBE_TIMEOUT, probe).await {
@@ -283,7 +304,7 @@ impl Store {
     /// the host sees it for the very next message.
     pub fn refresh_directory(&self) -> Result<(), StoreError> {
         let directory = Arc::clone(&self.inner.directory);
-        self.read(move |reader| directory.refresh(unit::conn(reader)).map(|_| ()))
+        self.read(move |reader| directory.refresh(reader).map(|_| ()))
     }
 
     /// Resolves once every write queued before it has committed.
@@ -325,6 +346,39 @@ impl<T> Future for WriteAck<T> {
             .poll(cx)
             .map(|received| received.unwrap_or(Err(StoreError::Closed)))
     }
+}
+
+/// The writer's, the readers' and the directory poller's connections.
+type Connections = (WriterConn, Vec<ReaderConn>, ReaderConn);
+
+fn open_sqlite(path: &Path, options: &StoreOptions) -> Result<Connections, StoreError> {
+    let open_error = |source: rusqlite::Error| StoreError::Open {
+        target: path.display().to_string(),
+        source: source.into(),
+    };
+    let mut conn = Connection::open(path).map_err(open_error)?;
+    configure_writer(&conn, options.synchronous).map_err(open_error)?;
+    migrations::migrate(&mut conn)?;
+    let readers = (0..options.readers.max(1))
+        .map(|_| open_reader(path).map(ReaderConn::Sqlite))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(open_error)?;
+    let poll = ReaderConn::Sqlite(open_reader(path).map_err(open_error)?);
+    Ok((WriterConn::Sqlite(conn), readers, poll))
+}
+
+fn open_postgres(url: &PostgresUrl, options: &StoreOptions) -> Result<Connections, StoreError> {
+    let mut conn = PgConn::connect(url)?;
+    migrations::migrate_postgres(&mut conn)?;
+    let readers = (0..options.readers.max(1))
+        .map(|_| PgConn::connect(url).map(|conn| ReaderConn::postgres(url, conn)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let poll = ReaderConn::postgres(url, PgConn::connect(url)?);
+    Ok((
+        WriterConn::Postgres(Box::new(pg::Reconnecting::new(url, conn))),
+        readers,
+        poll,
+    ))
 }
 
 fn configure_writer(conn: &Connection, synchronous: Synchronous) -> rusqlite::Result<()> {

@@ -316,11 +316,22 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)
             .and_then(|()| tx.pragma_update(None, "user_version", version))
-            .map_err(|source| StoreError::Migration { version, source })?;
-        tx.commit()
-            .map_err(|source| StoreError::Migration { version, source })?;
+            .map_err(|source| StoreError::Migration {
+                version,
+                source: source.into(),
+            })?;
+        tx.commit().map_err(|source| StoreError::Migration {
+            version,
+            source: source.into(),
+        })?;
     }
     Ok(())
+}
+
+/// Brings a PostgreSQL database up to [`SCHEMA_VERSION`], under an
+/// advisory lock so that hosts starting together apply each migration once.
+pub(crate) fn migrate_postgres(_conn: &mut crate::pg::PgConn) -> Result<(), StoreError> {
+    Err(StoreError::Missing("the PostgreSQL schema".into()))
 }
 
 #[cfg(test)]

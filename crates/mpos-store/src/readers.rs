@@ -1,20 +1,51 @@
-//! The read path: a small pool of read-only connections. In WAL mode readers
-//! see the last committed state and never block the writer, nor it them.
+//! The read path: a small pool of connections for reads. On SQLite they are
+//! read-only connections that, in WAL mode, see the last committed state
+//! and never block the writer, nor it them. On PostgreSQL each read runs on
+//! a pooled connection in autocommit (a snapshot per statement, or one per
+//! [`crate::Reader::snapshot`]); a connection that was lost is made again
+//! when next lent, so reads come back with the server.
 
 use crate::error::StoreError;
+use crate::pg::{PgConn, PostgresUrl, Reconnecting};
 use crate::unit::Reader;
 use crossbeam_channel::{Receiver, Sender};
 use rusqlite::Connection;
 
-/// A fixed set of read-only connections handed out one at a time.
+/// One connection of the read pool.
+pub(crate) enum ReaderConn {
+    /// A read-only SQLite connection.
+    Sqlite(Connection),
+    /// A PostgreSQL connection, made again when lost.
+    Postgres(Box<Reconnecting>),
+}
+
+impl ReaderConn {
+    /// A reader on a PostgreSQL connection made already.
+    pub(crate) fn postgres(url: &PostgresUrl, conn: PgConn) -> Self {
+        ReaderConn::Postgres(Box::new(Reconnecting::new(url, conn)))
+    }
+
+    /// Runs `read` on this connection (reconnecting first if it was lost).
+    pub(crate) fn with<T>(
+        &mut self,
+        read: impl FnOnce(&mut Reader<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        match self {
+            ReaderConn::Sqlite(conn) => read(&mut Reader::sqlite(conn)),
+            ReaderConn::Postgres(pg) => read(&mut Reader::postgres(pg.connection()?)),
+        }
+    }
+}
+
+/// A fixed set of connections handed out one at a time.
 pub(crate) struct Readers {
-    put_back: Sender<Connection>,
-    idle: Receiver<Connection>,
+    put_back: Sender<ReaderConn>,
+    idle: Receiver<ReaderConn>,
 }
 
 impl Readers {
     /// A pool of the given connections.
-    pub(crate) fn new(connections: Vec<Connection>) -> Self {
+    pub(crate) fn new(connections: Vec<ReaderConn>) -> Self {
         let (put_back, idle) = crossbeam_channel::bounded(connections.len().max(1));
         for conn in connections {
             // The channel holds exactly this many, so this cannot block or fail.
@@ -29,12 +60,12 @@ impl Readers {
         read: impl FnOnce(&mut Reader<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let conn = self.idle.recv().map_err(|_| StoreError::Closed)?;
-        let lease = Lease {
+        let mut lease = Lease {
             conn: Some(conn),
             put_back: &self.put_back,
         };
-        match &lease.conn {
-            Some(conn) => read(&mut Reader::sqlite(conn)),
+        match &mut lease.conn {
+            Some(conn) => conn.with(read),
             None => Err(StoreError::Closed),
         }
     }
@@ -42,8 +73,8 @@ impl Readers {
 
 /// Returns the connection to the pool even if the reader panics.
 struct Lease<'p> {
-    conn: Option<Connection>,
-    put_back: &'p Sender<Connection>,
+    conn: Option<ReaderConn>,
+    put_back: &'p Sender<ReaderConn>,
 }
 
 impl Drop for Lease<'_> {

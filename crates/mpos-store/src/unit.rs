@@ -4,12 +4,15 @@
 //! cabinet and the CLI pass them to [`crate::ops`] and the domain's
 //! `Ledger` ([`crate::ledger::SqlLedger`]) and never name a backend type.
 //!
-//! Today SQLite is the only backend; each handle holds a private enum so
-//! that another backend is one more variant, not a new API. They are taken
-//! `&mut`: a PostgreSQL client runs a statement through `&mut self`, and a
-//! unit of work is one caller's at a time anyway.
+//! Each handle holds a private enum with one variant per backend (SQLite,
+//! PostgreSQL); operations reach it through [`crate::sql::Statements`],
+//! which runs one SQL text on either. They are taken `&mut`: a PostgreSQL
+//! client runs a statement through `&mut self`, and a unit of work is one
+//! caller's at a time anyway.
 
 use crate::error::StoreError;
+use crate::pg::PgConn;
+use crate::sql::Statements;
 use rusqlite::Connection;
 
 /// The backend a handle runs on; one variant per backend.
@@ -17,6 +20,18 @@ enum Backend<'a> {
     /// A SQLite connection: the writer's inside its batch transaction, or a
     /// read-only one of the pool.
     Sqlite(&'a Connection),
+    /// A PostgreSQL connection: a writer's inside its batch transaction, or
+    /// one of the readers' pool.
+    Postgres(&'a mut PgConn),
+}
+
+impl Backend<'_> {
+    fn statements(&mut self) -> Statements<'_> {
+        match self {
+            Backend::Sqlite(conn) => Statements::Sqlite(conn),
+            Backend::Postgres(pg) => Statements::Postgres(pg),
+        }
+    }
 }
 
 /// A write job's unit of work: everything it does through this handle
@@ -42,6 +57,14 @@ impl<'a> Tx<'a> {
             backend: Backend::Sqlite(conn),
         }
     }
+
+    /// A write job's handle over a PostgreSQL writer connection, inside the
+    /// batch's transaction.
+    pub(crate) fn postgres(pg: &'a mut PgConn) -> Self {
+        Tx {
+            backend: Backend::Postgres(pg),
+        }
+    }
 }
 
 impl<'a> Reader<'a> {
@@ -52,18 +75,36 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// A reader over one of the pool's PostgreSQL connections.
+    pub(crate) fn postgres(pg: &'a mut PgConn) -> Self {
+        Reader {
+            backend: Backend::Postgres(pg),
+        }
+    }
+
     /// Runs `read` in one read transaction, so that everything it reads
     /// comes from one committed state (a page's totals and its rows agree
-    /// even while the host commits meanwhile).
+    /// even while the hosts commit meanwhile).
     pub fn snapshot<T>(
         &mut self,
         read: impl FnOnce(&mut Reader<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        match &self.backend {
+        match &mut self.backend {
             Backend::Sqlite(conn) => {
                 // Dropped at the end: a rollback, which is all a read needs.
                 let snapshot = conn.unchecked_transaction()?;
                 read(&mut Reader::sqlite(&snapshot))
+            }
+            Backend::Postgres(pg) => {
+                pg.client()
+                    .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+                let result = read(&mut Reader::postgres(pg));
+                // A failed read left the transaction aborted: roll it back.
+                let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+                let ended = pg.client().batch_execute(end);
+                let value = result?;
+                ended?;
+                Ok(value)
             }
         }
     }
@@ -81,35 +122,37 @@ pub trait Db {
 
 /// A handle's backend as an operation sees it; opaque outside the store.
 pub struct Opened<'h> {
-    conn: &'h Connection,
-}
-
-impl<'h> Opened<'h> {
-    /// The SQLite connection, for the operation's statements.
-    pub(crate) fn conn(self) -> &'h Connection {
-        self.conn
-    }
+    statements: Statements<'h>,
 }
 
 impl Db for Tx<'_> {
     fn open(&mut self) -> Opened<'_> {
-        match &self.backend {
-            Backend::Sqlite(conn) => Opened { conn },
+        Opened {
+            statements: self.backend.statements(),
         }
     }
 }
 
 impl Db for Reader<'_> {
     fn open(&mut self) -> Opened<'_> {
-        match &self.backend {
-            Backend::Sqlite(conn) => Opened { conn },
+        Opened {
+            statements: self.backend.statements(),
         }
     }
 }
 
-/// The SQLite connection under `db`: how an operation gets its backend back.
+/// The statements runner under `db`: how an operation reaches its backend.
+pub(crate) fn sql<D: Db + ?Sized>(db: &mut D) -> Statements<'_> {
+    db.open().statements
+}
+
+/// The SQLite connection under `db`, for operations not yet ported to
+/// [`sql`]. Transitional: it panics on PostgreSQL.
 pub(crate) fn conn<D: Db + ?Sized>(db: &mut D) -> &Connection {
-    db.open().conn()
+    match db.open().statements {
+        Statements::Sqlite(conn) => conn,
+        Statements::Postgres(_) => panic!("operation not yet ported to PostgreSQL"),
+    }
 }
 
 /// SQL for tests only, behind the `testing` feature: the escape hatch for
@@ -123,21 +166,26 @@ pub mod testing {
     use super::{Backend, Reader, Tx};
     use rusqlite::Connection;
 
+    fn sqlite<'c>(backend: &'c Backend<'_>) -> &'c Connection {
+        match backend {
+            Backend::Sqlite(conn) => conn,
+            Backend::Postgres(_) => panic!("this test's SQL is SQLite's: run it on SQLite"),
+        }
+    }
+
     impl Tx<'_> {
         /// The SQLite connection under a write job, for a test's own SQL.
+        /// Panics on PostgreSQL.
         pub fn sqlite_for_tests(&self) -> &Connection {
-            match &self.backend {
-                Backend::Sqlite(conn) => conn,
-            }
+            sqlite(&self.backend)
         }
     }
 
     impl Reader<'_> {
         /// The SQLite connection under a reader, for a test's own SQL.
+        /// Panics on PostgreSQL.
         pub fn sqlite_for_tests(&self) -> &Connection {
-            match &self.backend {
-                Backend::Sqlite(conn) => conn,
-            }
+            sqlite(&self.backend)
         }
     }
 }

@@ -1,14 +1,22 @@
-//! The write path: one thread owns the only write connection and is fed
-//! through a crossbeam channel. It drains every waiting write into one SQLite
+//! The write path: one thread owns the write connection and is fed
+//! through a crossbeam channel. It drains every waiting write into one
 //! transaction (group commit), commits, and only then acknowledges each
-//! caller, so an acknowledgement means "on disk" (with `synchronous=FULL`).
+//! caller, so an acknowledgement means "durable": on disk with SQLite's
+//! `synchronous=FULL`, and after PostgreSQL's COMMIT (whose default
+//! `synchronous_commit` flushes the WAL, and waits for a synchronous
+//! standby where one is configured).
 //!
 //! Each write runs inside its own savepoint: a write that fails is rolled
 //! back alone and gets its own error, the rest of the batch still commits.
 //! If the commit itself fails, every write of the batch is told so.
+//!
+//! A PostgreSQL connection that is lost is made again for a later batch (at
+//! most once per [`crate::pg::RECONNECT_PAUSE`]); meanwhile batches fail at
+//! once, so requests are answered rather than left waiting.
 
 use crate::error::StoreError;
 use crate::health::{FailureReason, StoreHealth};
+use crate::pg::Reconnecting;
 use crate::unit::Tx;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use rusqlite::Connection;
@@ -19,7 +27,7 @@ use tokio::sync::oneshot;
 /// One write waiting for the writer: its work, then its acknowledgement.
 pub(crate) trait Job: Send {
     /// Runs the write inside the batch's transaction and keeps its result.
-    fn apply(&mut self, conn: &Connection) -> Result<(), ()>;
+    fn apply(&mut self, tx: &mut Tx<'_>) -> Result<(), ()>;
     /// Sends the result once the batch has committed (or failed to).
     fn finish(self: Box<Self>, commit: Result<(), &str>);
     /// Why the write failed, when that is the store's fault (disk full,
@@ -62,11 +70,11 @@ where
     T: Send,
     F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send,
 {
-    fn apply(&mut self, conn: &Connection) -> Result<(), ()> {
+    fn apply(&mut self, tx: &mut Tx<'_>) -> Result<(), ()> {
         let Some(work) = self.work.take() else {
             return Err(());
         };
-        let result = work(&mut Tx::sqlite(conn));
+        let result = work(tx);
         let ok = result.is_ok();
         self.result = Some(result);
         if ok { Ok(()) } else { Err(()) }
@@ -74,9 +82,7 @@ where
 
     fn fault(&self) -> Option<(FailureReason, String)> {
         match &self.result {
-            Some(Err(StoreError::Sqlite(error))) => {
-                FailureReason::of(error).map(|reason| (reason, error.to_string()))
-            }
+            Some(Err(error)) => error.failure().map(|reason| (reason, error.to_string())),
             _ => None,
         }
     }
@@ -126,10 +132,18 @@ impl WriterHandle {
     }
 }
 
+/// The connection a writer commits on.
+pub(crate) enum WriterConn {
+    /// The only write connection of a SQLite database.
+    Sqlite(Connection),
+    /// A PostgreSQL connection, made again when lost.
+    Postgres(Box<Reconnecting>),
+}
+
 /// Starts the writer thread on `conn`. It runs until every handle is dropped,
 /// then drains what is queued, commits it, and ends.
 pub(crate) fn start(
-    conn: Connection,
+    conn: WriterConn,
     config: WriterConfig,
     health: Arc<StoreHealth>,
 ) -> std::io::Result<(WriterHandle, JoinHandle<()>)> {
@@ -140,7 +154,12 @@ pub(crate) fn start(
     Ok((WriterHandle { jobs }, thread))
 }
 
-fn run(conn: Connection, queue: Receiver<Box<dyn Job>>, max_batch: usize, health: &StoreHealth) {
+fn run(
+    mut conn: WriterConn,
+    queue: Receiver<Box<dyn Job>>,
+    max_batch: usize,
+    health: &StoreHealth,
+) {
     let mut batch: Vec<Box<dyn Job>> = Vec::with_capacity(max_batch);
     // recv() returns queued jobs before reporting that all senders are gone,
     // so everything submitted before shutdown is written.
@@ -152,7 +171,10 @@ fn run(conn: Connection, queue: Receiver<Box<dyn Job>>, max_batch: usize, health
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
-        let commit = commit_batch(&conn, &mut batch);
+        let commit = match &mut conn {
+            WriterConn::Sqlite(conn) => commit_sqlite(conn, &mut batch),
+            WriterConn::Postgres(pg) => commit_postgres(pg, &mut batch),
+        };
         report(health, &batch, commit.as_ref().err());
         let commit = commit.map_err(|error| error.to_string());
         let commit = commit.as_ref().map(|_| ()).map_err(String::as_str);
@@ -165,9 +187,10 @@ fn run(conn: Connection, queue: Receiver<Box<dyn Job>>, max_batch: usize, health
 /// Tells the store's health how a batch went: a failed commit fails every
 /// write of it; otherwise the writes that failed by the store's fault are
 /// counted, and a batch without any is a success.
-fn report(health: &StoreHealth, batch: &[Box<dyn Job>], commit_failed: Option<&rusqlite::Error>) {
+fn report(health: &StoreHealth, batch: &[Box<dyn Job>], commit_failed: Option<&StoreError>) {
     if let Some(error) = commit_failed {
-        let reason = FailureReason::of(error)
+        let reason = error
+            .failure()
             .or_else(|| batch.iter().find_map(|job| job.fault()).map(|(r, _)| r))
             .unwrap_or(FailureReason::Other);
         health.failed(reason, error, batch.len() as u64);
@@ -180,24 +203,62 @@ fn report(health: &StoreHealth, batch: &[Box<dyn Job>], commit_failed: Option<&r
     }
 }
 
-/// Applies every job in one transaction; `Err` is why the commit failed.
-fn commit_batch(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), rusqlite::Error> {
+/// Applies every job in one SQLite transaction; `Err` is why the commit failed.
+fn commit_sqlite(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), StoreError> {
     conn.execute_batch("BEGIN IMMEDIATE")?;
     for job in batch.iter_mut() {
-        let applied = savepoint(conn, "SAVEPOINT job").and_then(|()| match job.apply(conn) {
-            Ok(()) => savepoint(conn, "RELEASE job"),
-            Err(()) => {
-                savepoint(conn, "ROLLBACK TO job").and_then(|()| savepoint(conn, "RELEASE job"))
+        let applied = savepoint(conn, "SAVEPOINT job").and_then(|()| {
+            match job.apply(&mut Tx::sqlite(conn)) {
+                Ok(()) => savepoint(conn, "RELEASE job"),
+                Err(()) => {
+                    savepoint(conn, "ROLLBACK TO job").and_then(|()| savepoint(conn, "RELEASE job"))
+                }
             }
         });
         if let Err(reason) = applied {
             let _ = conn.execute_batch("ROLLBACK");
-            return Err(reason);
+            return Err(reason.into());
         }
     }
-    conn.execute_batch("COMMIT").inspect_err(|_| {
-        let _ = conn.execute_batch("ROLLBACK");
-    })
+    conn.execute_batch("COMMIT")
+        .inspect_err(|_| {
+            let _ = conn.execute_batch("ROLLBACK");
+        })
+        .map_err(StoreError::from)
+}
+
+/// Applies every job in one PostgreSQL transaction; `Err` is why the commit
+/// failed. Savepoint control travels with the statements around it in one
+/// message ("RELEASE job; SAVEPOINT job" between two jobs), so a job costs
+/// one round trip more than its own statements, not two.
+fn commit_postgres(
+    writer: &mut Reconnecting,
+    batch: &mut [Box<dyn Job>],
+) -> Result<(), StoreError> {
+    let pg = writer.connection()?;
+    let outcome = (|| {
+        pg.client().batch_execute("BEGIN; SAVEPOINT job")?;
+        let last = batch.len().saturating_sub(1);
+        for (index, job) in batch.iter_mut().enumerate() {
+            let undo = match job.apply(&mut Tx::postgres(pg)) {
+                Ok(()) => "",
+                Err(()) => "ROLLBACK TO job; ",
+            };
+            let next = if index == last {
+                "RELEASE job; COMMIT"
+            } else {
+                "RELEASE job; SAVEPOINT job"
+            };
+            pg.client().batch_execute(&format!("{undo}{next}"))?;
+        }
+        Ok::<(), StoreError>(())
+    })();
+    if outcome.is_err() && !pg.is_closed() {
+        // Whatever was open is void; a failed ROLLBACK means a lost
+        // connection, which the next batch replaces.
+        let _ = pg.client().batch_execute("ROLLBACK");
+    }
+    outcome
 }
 
 fn savepoint(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {

@@ -5,8 +5,7 @@
 
 use crate::error::StoreError;
 use crate::ops::audit::{self, Actor};
-use crate::unit::{Db, Tx};
-use rusqlite::{Connection, OptionalExtension, params};
+use crate::unit::{Db, Tx, sql};
 
 /// A device as stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,28 +33,23 @@ pub fn insert(
     blocked: bool,
     app_password_hash: &str,
 ) -> Result<bool, StoreError> {
-    let conn = crate::unit::conn(tx);
-    let added = conn
-        .prepare_cached(
-            "INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (serial) DO NOTHING",
-        )?
-        .execute(params![
-            serial,
-            merchant_id,
-            state_text(blocked),
-            app_password_hash,
-            super::now_millis()
-        ])?;
+    let added = sql(tx).execute(
+        "INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (serial) DO NOTHING",
+        &[
+            &serial,
+            &merchant_id,
+            &state_text(blocked),
+            &app_password_hash,
+            &super::now_millis(),
+        ],
+    )?;
     Ok(added == 1)
 }
 
 /// Whether a device with this serial exists.
 pub fn exists(db: &mut impl Db, serial: &str) -> Result<bool, StoreError> {
-    let conn = crate::unit::conn(db);
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM devices WHERE serial = ?1")?
-        .exists([serial])?)
+    sql(db).exists("SELECT 1 FROM devices WHERE serial = ?1", &[&serial])
 }
 
 /// Blocks or unblocks, as `actor` asks, and audits a change (not a no-op)
@@ -68,14 +62,13 @@ pub fn set_blocked(
     blocked: bool,
     actor: &Actor,
 ) -> Result<Option<bool>, StoreError> {
-    let conn = crate::unit::conn(tx);
-    let Some(owner) = owner(conn, serial, merchant_id)? else {
+    let Some(owner) = owner(tx, serial, merchant_id)? else {
         return Ok(None);
     };
-    let changed = conn
-        .prepare_cached("UPDATE devices SET state = ?2 WHERE serial = ?1 AND state <> ?2")?
-        .execute(params![serial, state_text(blocked)])?
-        == 1;
+    let changed = sql(tx).execute(
+        "UPDATE devices SET state = ?2 WHERE serial = ?1 AND state <> ?2",
+        &[&serial, &state_text(blocked)],
+    )? == 1;
     if changed {
         let action = if blocked {
             "device.blocked"
@@ -99,15 +92,14 @@ pub fn set_app_password(
     app_password_hash: &str,
     actor: &Actor,
 ) -> Result<bool, StoreError> {
-    let conn = crate::unit::conn(tx);
-    let Some(owner) = owner(conn, serial, merchant_id)? else {
+    let Some(owner) = owner(tx, serial, merchant_id)? else {
         return Ok(false);
     };
-    conn.prepare_cached(
+    sql(tx).execute(
         "UPDATE devices SET app_password_hash = ?2, credentials_version = credentials_version + 1
          WHERE serial = ?1",
-    )?
-    .execute(params![serial, app_password_hash])?;
+        &[&serial, &app_password_hash],
+    )?;
     crate::ops::tickets::void(tx, serial)?;
     crate::ops::sign_on_failures::forget(tx, serial)?;
     audit::record(
@@ -123,46 +115,46 @@ pub fn set_app_password(
 
 /// Records a successful sign-on (does not touch the directory).
 pub fn record_sign_on(tx: &mut Tx<'_>, serial: &str, at: i64) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached("UPDATE devices SET last_sign_on_at = ?2 WHERE serial = ?1")?
-        .execute(params![serial, at])?;
+    sql(tx).execute(
+        "UPDATE devices SET last_sign_on_at = ?2 WHERE serial = ?1",
+        &[&serial, &at],
+    )?;
     Ok(())
 }
 
 /// Devices of one merchant, or all, by serial.
 pub fn list(db: &mut impl Db, merchant_id: Option<&str>) -> Result<Vec<DeviceRow>, StoreError> {
-    let conn = crate::unit::conn(db);
-    let mut statement = conn.prepare_cached(
+    sql(db).query(
         "SELECT serial, merchant_id, state, app_password_hash, credentials_version, last_sign_on_at
-         FROM devices WHERE ?1 IS NULL OR merchant_id = ?1 ORDER BY serial",
-    )?;
-    let rows = statement.query_map([merchant_id], |row| {
-        Ok(DeviceRow {
-            serial: row.get(0)?,
-            merchant_id: row.get(1)?,
-            blocked: row.get::<_, String>(2)? == "blocked",
-            app_password_hash: row.get(3)?,
-            credentials_version: row.get(4)?,
-            last_sign_on_at: row.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+         FROM devices WHERE CAST(?1 AS TEXT) IS NULL OR merchant_id = ?1 ORDER BY serial",
+        &[&merchant_id],
+        |row| {
+            Ok(DeviceRow {
+                serial: row.get(0)?,
+                merchant_id: row.get(1)?,
+                blocked: row.get::<String>(2)? == "blocked",
+                app_password_hash: row.get(3)?,
+                credentials_version: row.get(4)?,
+                last_sign_on_at: row.get(5)?,
+            })
+        },
+    )
 }
 
 /// Whether the device exists and, if a merchant is given, belongs to it.
 /// The merchant of the device, if it exists (and is `merchant_id`'s, when
 /// given).
 fn owner(
-    conn: &Connection,
+    db: &mut impl Db,
     serial: &str,
     merchant_id: Option<&str>,
 ) -> Result<Option<String>, StoreError> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT merchant_id FROM devices WHERE serial = ?1 AND (?2 IS NULL OR merchant_id = ?2)",
-        )?
-        .query_row(params![serial, merchant_id], |row| row.get(0))
-        .optional()?)
+    sql(db).query_opt(
+        "SELECT merchant_id FROM devices
+         WHERE serial = ?1 AND (CAST(?2 AS TEXT) IS NULL OR merchant_id = ?2)",
+        &[&serial, &merchant_id],
+        |row| row.get(0),
+    )
 }
 
 fn state_text(blocked: bool) -> &'static str {

@@ -6,9 +6,9 @@
 //! racing refunds can never both spend the same amount.
 
 use crate::error::StoreError;
-use crate::unit::{Db, Tx};
+use crate::sql::{Dialect, Statements};
+use crate::unit::{Db, Tx, sql};
 use mpos_domain::mti::Mti;
-use rusqlite::{OptionalExtension, params};
 
 /// What a transaction is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,16 +39,14 @@ impl Kind {
         }
     }
 
-    fn from_stored(text: &str) -> rusqlite::Result<Kind> {
+    fn from_stored(text: &str) -> Result<Kind, StoreError> {
         match text {
             "purchase" => Ok(Kind::Purchase),
             "refund" => Ok(Kind::Refund),
             "reversal" => Ok(Kind::Reversal),
-            other => Err(rusqlite::Error::InvalidColumnType(
-                0,
-                format!("transaction kind {other}"),
-                rusqlite::types::Type::Text,
-            )),
+            other => Err(StoreError::Missing(format!(
+                "a known transaction kind (found {other})"
+            ))),
         }
     }
 }
@@ -164,48 +162,48 @@ pub struct ReversalTarget {
 /// Stores a transaction; returns its row id. A second transaction with the
 /// same (device, MTI, STAN, DE 7) or RRN is a unique violation.
 pub fn insert(tx: &mut Tx<'_>, t: &NewTransaction) -> Result<i64, StoreError> {
-    let conn = crate::unit::conn(tx);
     let amount = i64::try_from(t.amount_minor).map_err(|_| StoreError::TooLarge {
         what: "amount".into(),
         value: t.amount_minor,
     })?;
-    conn.prepare_cached(
+    sql(tx).query_one(
         "INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
              transmission_time, local_time, local_date, pos_entry_mode, processing_code,
              amount_minor, currency, masked_pan, pan_hash, rrn, auth_code, response_code,
              business_day, received_at, original_id, original_rrn, original_data,
              fingerprint, response)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
-    )?
-    .execute(params![
-        t.kind.mti().as_str(),
-        t.kind.as_str(),
-        t.device_serial,
-        t.merchant_id,
-        t.vt_id,
-        t.stan,
-        t.transmission_time,
-        t.local_time,
-        t.local_date,
-        t.pos_entry_mode,
-        t.processing_code,
-        amount,
-        t.currency,
-        t.masked_pan,
-        t.pan_hash.as_ref().map(|h| &h[..]),
-        t.rrn,
-        t.auth_code,
-        t.response_code,
-        t.business_day,
-        t.received_at,
-        t.original_id,
-        t.original_rrn,
-        t.original_data,
-        &t.fingerprint[..],
-        t.response,
-    ])?;
-    Ok(conn.last_insert_rowid())
+             ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)
+         RETURNING id",
+        &[
+            &t.kind.mti().as_str(),
+            &t.kind.as_str(),
+            &t.device_serial,
+            &t.merchant_id,
+            &t.vt_id,
+            &t.stan,
+            &t.transmission_time,
+            &t.local_time,
+            &t.local_date,
+            &t.pos_entry_mode,
+            &t.processing_code,
+            &amount,
+            &i64::from(t.currency),
+            &t.masked_pan,
+            &t.pan_hash.as_ref().map(|h| &h[..]),
+            &t.rrn,
+            &t.auth_code,
+            &t.response_code,
+            &t.business_day,
+            &t.received_at,
+            &t.original_id,
+            &t.original_rrn,
+            &t.original_data,
+            &&t.fingerprint[..],
+            &t.response,
+        ],
+        |row| row.get(0),
+    )
 }
 
 /// The answer already given to this key, if any.
@@ -216,82 +214,104 @@ pub fn find_by_key(
     stan: &str,
     transmission_time: &str,
 ) -> Result<Option<PriorAnswer>, StoreError> {
-    let conn = crate::unit::conn(db);
-    Ok(conn
-        .prepare_cached(
-            "SELECT id, fingerprint, response, response_code FROM transactions
-             WHERE device_serial = ?1 AND mti = ?2 AND stan = ?3 AND transmission_time = ?4",
-        )?
-        .query_row(
-            params![device_serial, mti.as_str(), stan, transmission_time],
-            |row| {
-                Ok(PriorAnswer {
-                    id: row.get(0)?,
-                    fingerprint: row.get(1)?,
-                    response: row.get(2)?,
-                    response_code: row.get(3)?,
-                })
-            },
-        )
-        .optional()?)
+    sql(db).query_opt(
+        "SELECT id, fingerprint, response, response_code FROM transactions
+         WHERE device_serial = ?1 AND mti = ?2 AND stan = ?3 AND transmission_time = ?4",
+        &[&device_serial, &mti.as_str(), &stan, &transmission_time],
+        |row| {
+            Ok(PriorAnswer {
+                id: row.get(0)?,
+                fingerprint: row.get(1)?,
+                response: row.get(2)?,
+                response_code: row.get(3)?,
+            })
+        },
+    )
 }
 
-/// The purchase with this RRN and what is left of it, if any.
+/// The purchase with this RRN and what is left of it, if any. Inside a
+/// write job on PostgreSQL the purchase's row is locked first, until the
+/// job's batch commits: two hosts refunding (or reversing) the same
+/// purchase at once take turns, and the second sees the first's refund.
 pub fn find_refund_target(db: &mut impl Db, rrn: &str) -> Result<Option<RefundTarget>, StoreError> {
-    let conn = crate::unit::conn(db);
-    Ok(conn
-        .prepare_cached(
-            "SELECT p.id, p.merchant_id, p.pan_hash, p.amount_minor, p.currency,
-                    p.response_code = '00', p.reversed,
-                    (SELECT coalesce(sum(r.amount_minor), 0) FROM transactions r
-                     WHERE r.original_id = p.id AND r.kind = 'refund'
-                       AND (r.response_code = '00' OR r.upstream_pending = 1)
-                       AND r.reversed = 0)
-             FROM transactions p WHERE p.rrn = ?1 AND p.kind = 'purchase'",
-        )?
-        .query_row([rrn], |row| {
+    let mut sql = sql(db);
+    lock_purchase(&mut sql, rrn)?;
+    sql.query_opt(
+        "SELECT p.id, p.merchant_id, p.pan_hash, p.amount_minor, p.currency,
+                p.response_code = '00', p.reversed = 1,
+                (SELECT CAST(coalesce(sum(r.amount_minor), 0) AS BIGINT) FROM transactions r
+                 WHERE r.original_id = p.id AND r.kind = 'refund'
+                   AND (r.response_code = '00' OR r.upstream_pending = 1)
+                   AND r.reversed = 0)
+         FROM transactions p WHERE p.rrn = ?1 AND p.kind = 'purchase'",
+        &[&rrn],
+        |row| {
             Ok(RefundTarget {
                 id: row.get(0)?,
                 merchant_id: row.get(1)?,
                 pan_hash: row.get(2)?,
                 amount_minor: non_negative(row.get(3)?),
-                currency: row.get(4)?,
+                currency: currency(row.get(4)?),
                 approved: row.get(5)?,
                 reversed: row.get(6)?,
                 refunded_minor: non_negative(row.get(7)?),
             })
-        })
-        .optional()?)
+        },
+    )
 }
 
-/// The 0200 this device sent with that STAN and DE 7 (from a reversal's DE 90).
+/// Locks the purchase with this RRN until the end of the transaction, on
+/// PostgreSQL (SQLite has one writer: nothing to lock). A statement of its
+/// own: in READ COMMITTED the next statement's snapshot, taken after the
+/// lock is granted, sees what the lock's previous holder committed.
+fn lock_purchase(sql: &mut Statements<'_>, rrn: &str) -> Result<(), StoreError> {
+    if sql.dialect() == Dialect::Postgres {
+        sql.query(
+            "SELECT id FROM transactions WHERE rrn = ?1 AND kind = 'purchase' FOR UPDATE",
+            &[&rrn],
+            |_| Ok(()),
+        )?;
+    }
+    Ok(())
+}
+
+/// The 0200 this device sent with that STAN and DE 7 (from a reversal's DE
+/// 90). On PostgreSQL inside a write job, locked like a refund's purchase.
 pub fn find_reversal_target(
     db: &mut impl Db,
     device_serial: &str,
     stan: &str,
     transmission_time: &str,
 ) -> Result<Option<ReversalTarget>, StoreError> {
-    let conn = crate::unit::conn(db);
-    Ok(conn
-        .prepare_cached(
-            "SELECT o.id, o.kind, o.amount_minor, o.response_code, o.reversed,
-                    EXISTS (SELECT 1 FROM transactions r WHERE r.original_id = o.id
-                            AND r.kind = 'refund' AND r.reversed = 0
-                            AND (r.response_code = '00' OR r.upstream_pending = 1))
-             FROM transactions o
-             WHERE o.device_serial = ?1 AND o.mti = '0200' AND o.stan = ?2 AND o.transmission_time = ?3",
-        )?
-        .query_row(params![device_serial, stan, transmission_time], |row| {
+    let mut sql = sql(db);
+    if sql.dialect() == Dialect::Postgres {
+        sql.query(
+            "SELECT id FROM transactions
+             WHERE device_serial = ?1 AND mti = '0200' AND stan = ?2 AND transmission_time = ?3
+             FOR UPDATE",
+            &[&device_serial, &stan, &transmission_time],
+            |_| Ok(()),
+        )?;
+    }
+    sql.query_opt(
+        "SELECT o.id, o.kind, o.amount_minor, o.response_code, o.reversed = 1,
+                EXISTS (SELECT 1 FROM transactions r WHERE r.original_id = o.id
+                        AND r.kind = 'refund' AND r.reversed = 0
+                        AND (r.response_code = '00' OR r.upstream_pending = 1))
+         FROM transactions o
+         WHERE o.device_serial = ?1 AND o.mti = '0200' AND o.stan = ?2 AND o.transmission_time = ?3",
+        &[&device_serial, &stan, &transmission_time],
+        |row| {
             Ok(ReversalTarget {
                 id: row.get(0)?,
-                kind: Kind::from_stored(&row.get::<_, String>(1)?)?,
+                kind: Kind::from_stored(&row.get::<String>(1)?)?,
                 amount_minor: non_negative(row.get(2)?),
                 response_code: row.get(3)?,
                 reversed: row.get(4)?,
                 has_refunds: row.get(5)?,
             })
-        })
-        .optional()?)
+        },
+    )
 }
 
 /// Completes an approval: the RRN and authorization code it was given and
@@ -304,34 +324,36 @@ pub fn set_approval(
     auth_code: &str,
     response: &[u8],
 ) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached(
+    sql(tx).execute(
         "UPDATE transactions SET rrn = ?2, auth_code = ?3, response = ?4 WHERE id = ?1",
-    )?
-    .execute(params![id, rrn, auth_code, response])?;
+        &[&id, &rrn, &auth_code, &response],
+    )?;
     Ok(())
 }
 
 /// Marks a transaction reversed; `Ok(false)` if it already was.
 pub fn mark_reversed(tx: &mut Tx<'_>, id: i64) -> Result<bool, StoreError> {
-    let conn = crate::unit::conn(tx);
-    Ok(conn
-        .prepare_cached("UPDATE transactions SET reversed = 1 WHERE id = ?1 AND reversed = 0")?
-        .execute([id])?
-        == 1)
+    Ok(sql(tx).execute(
+        "UPDATE transactions SET reversed = 1 WHERE id = ?1 AND reversed = 0",
+        &[&id],
+    )? == 1)
 }
 
 /// The largest row id so far (0 when empty), to seed RRN sequences.
 pub fn max_id(db: &mut impl Db) -> Result<i64, StoreError> {
-    let conn = crate::unit::conn(db);
-    Ok(
-        conn.query_row("SELECT coalesce(max(id), 0) FROM transactions", [], |row| {
-            row.get(0)
-        })?,
+    sql(db).query_one(
+        "SELECT CAST(coalesce(max(id), 0) AS BIGINT) FROM transactions",
+        &[],
+        |row| row.get(0),
     )
 }
 
 /// Amounts are stored non-negative (a CHECK constraint says so).
 fn non_negative(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
+}
+
+/// Currencies are stored as ISO 4217 numbers, three digits.
+fn currency(value: i64) -> u16 {
+    u16::try_from(value).unwrap_or(0)
 }

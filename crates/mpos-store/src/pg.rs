@@ -1,0 +1,305 @@
+//! The PostgreSQL side of the store: where the database is
+//! ([`PostgresUrl`], which never shows its password), and one connection
+//! with its cache of prepared statements ([`PgConn`]).
+//!
+//! Connections are bounded in time so that a database that vanishes makes
+//! requests fail within seconds rather than hang: connecting gives up after
+//! [`CONNECT_TIMEOUT`], and a connection whose peer stops answering is
+//! dropped by the kernel after [`TCP_USER_TIMEOUT`] (keepalives find a
+//! silent one while idle).
+
+use crate::error::StoreError;
+use crate::sql::postgres_placeholders;
+use postgres::config::{Host, SslMode};
+use postgres::{Client, Config, Statement};
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// How long connecting may take, unless the URL says (`connect_timeout`).
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long sent data may stay unacknowledged before the connection counts
+/// as lost, unless the URL says (`tcp_user_timeout`).
+pub const TCP_USER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The least time between two attempts to reconnect a lost connection.
+pub(crate) const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
+
+/// Most statements a connection keeps prepared; the store's are far fewer,
+/// the bound only guards against a caller building endless variants.
+const STATEMENT_CACHE: usize = 256;
+
+/// A PostgreSQL database's address as given in `[store] url`
+/// (`postgres://USER:PASSWORD@HOST:PORT/DATABASE?sslmode=require`, the
+/// libpq URL form). It prints without the password.
+#[derive(Clone)]
+pub struct PostgresUrl(Arc<Parsed>);
+
+struct Parsed {
+    config: Config,
+    shown: String,
+}
+
+impl PostgresUrl {
+    /// Parses a `postgres://` or `postgresql://` URL.
+    pub fn parse(url: &str) -> Result<PostgresUrl, StoreError> {
+        let mut config = Config::from_str(url).map_err(|error| StoreError::BadUrl {
+            // The parser's message never quotes the URL back.
+            reason: error.to_string(),
+        })?;
+        if config.get_hosts().is_empty() {
+            return Err(StoreError::BadUrl {
+                reason: "no host in the URL".into(),
+            });
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
+        if config.get_tcp_user_timeout().is_none() {
+            config.tcp_user_timeout(TCP_USER_TIMEOUT);
+        }
+        config
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(10));
+        if config.get_application_name().is_none() {
+            config.application_name("mpos");
+        }
+        let shown = shown(&config);
+        Ok(PostgresUrl(Arc::new(Parsed { config, shown })))
+    }
+
+    /// The connection settings.
+    pub(crate) fn config(&self) -> &Config {
+        &self.0.config
+    }
+}
+
+/// `postgres://user@host:port/database`: what logs and errors may show.
+fn shown(config: &Config) -> String {
+    let ports = config.get_ports();
+    let hosts: Vec<String> = config
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, host)| {
+            let name = match host {
+                Host::Tcp(name) => name.clone(),
+                Host::Unix(path) => path.display().to_string(),
+            };
+            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+            format!("{name}:{port}")
+        })
+        .collect();
+    let user = config
+        .get_user()
+        .map(|u| format!("{u}@"))
+        .unwrap_or_default();
+    let database = config.get_dbname().unwrap_or("");
+    format!("postgres://{user}{}/{database}", hosts.join(","))
+}
+
+impl fmt::Display for PostgresUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.shown)
+    }
+}
+
+impl fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PostgresUrl({})", self.0.shown)
+    }
+}
+
+/// One connection and the statements prepared on it.
+pub(crate) struct PgConn {
+    client: Client,
+    statements: HashMap<String, Statement>,
+}
+
+impl PgConn {
+    /// Connects, over TLS unless the URL says `sslmode=disable` (with the
+    /// default `prefer`, plain when the server offers no TLS).
+    pub(crate) fn connect(url: &PostgresUrl) -> Result<PgConn, StoreError> {
+        let config = url.config();
+        let unreachable = |source: postgres::Error| StoreError::Unreachable {
+            target: url.to_string(),
+            source: source.into(),
+        };
+        let client = match config.get_ssl_mode() {
+            SslMode::Disable => config.connect(postgres::NoTls).map_err(unreachable)?,
+            _ => {
+                let connector = tls::connector().map_err(|error| StoreError::BadUrl {
+                    reason: format!("cannot set up TLS: {error}"),
+                })?;
+                config.connect(connector).map_err(unreachable)?
+            }
+        };
+        Ok(PgConn {
+            client,
+            statements: HashMap::new(),
+        })
+    }
+
+    /// The client, for statements already prepared.
+    pub(crate) fn client(&mut self) -> &mut Client {
+        &mut self.client
+    }
+
+    /// Whether the connection is gone (the server closed it or it failed).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.client.is_closed()
+    }
+
+    /// `sql` (in SQLite's placeholders) prepared on this connection, from
+    /// the cache after the first time.
+    pub(crate) fn statement(&mut self, sql: &str) -> Result<Statement, postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = self.client.prepare(&postgres_placeholders(sql))?;
+        if self.statements.len() >= STATEMENT_CACHE {
+            self.statements.clear();
+        }
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+}
+
+/// A connection that is made again when it was lost, at most once per
+/// [`RECONNECT_PAUSE`]; between attempts it fails at once, so that callers
+/// are answered rather than left waiting on a database that is down.
+pub(crate) struct Reconnecting {
+    url: PostgresUrl,
+    conn: Option<PgConn>,
+    last_attempt: Option<Instant>,
+}
+
+impl Reconnecting {
+    /// Starts from a connection made already.
+    pub(crate) fn new(url: &PostgresUrl, conn: PgConn) -> Self {
+        Reconnecting {
+            url: url.clone(),
+            conn: Some(conn),
+            last_attempt: None,
+        }
+    }
+
+    /// The live connection, made again if it was lost.
+    pub(crate) fn connection(&mut self) -> Result<&mut PgConn, StoreError> {
+        if self.conn.as_ref().is_some_and(PgConn::is_closed) {
+            self.conn = None;
+        }
+        if self.conn.is_none() {
+            if self
+                .last_attempt
+                .is_some_and(|at| at.elapsed() < RECONNECT_PAUSE)
+            {
+                return Err(StoreError::Disconnected {
+                    target: self.url.to_string(),
+                });
+            }
+            self.last_attempt = Some(Instant::now());
+            self.conn = Some(PgConn::connect(&self.url)?);
+        }
+        self.conn.as_mut().ok_or(StoreError::Disconnected {
+            target: self.url.to_string(),
+        })
+    }
+}
+
+/// TLS to the database the way libpq's `sslmode=require` does it: the
+/// connection is encrypted and the handshake's signatures are checked, but
+/// the server's certificate is not checked against a CA (that is libpq's
+/// `verify-full`, which the driver does not offer).
+mod tls {
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::crypto::{CryptoProvider, verify_tls12_signature, verify_tls13_signature};
+    use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+    use rustls::{DigitallySignedStruct, SignatureScheme};
+    use std::sync::Arc;
+
+    /// Accepts the server's certificate as libpq's `require` does, while
+    /// still verifying that the server holds its key.
+    #[derive(Debug)]
+    struct EncryptOnly(Arc<CryptoProvider>);
+
+    impl ServerCertVerifier for EncryptOnly {
+        fn verify_server_cert(
+            &self,
+            _end_entity: &CertificateDer<'_>,
+            _intermediates: &[CertificateDer<'_>],
+            _server_name: &ServerName<'_>,
+            _ocsp_response: &[u8],
+            _now: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+
+        fn verify_tls12_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            verify_tls12_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+
+        fn verify_tls13_signature(
+            &self,
+            message: &[u8],
+            cert: &CertificateDer<'_>,
+            dss: &DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            verify_tls13_signature(
+                message,
+                cert,
+                dss,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+
+        fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
+
+    /// The connector for `postgres::Config::connect`.
+    pub(super) fn connector() -> Result<tokio_postgres_rustls::MakeRustlsConnect, rustls::Error> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
+            .with_safe_default_protocol_versions()?
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+            .with_no_client_auth();
+        Ok(tokio_postgres_rustls::MakeRustlsConnect::new(config))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_password_is_never_shown() {
+        let url = PostgresUrl::parse("postgres://mpos:s3cret@db.example:6432/payments").unwrap();
+        assert_eq!(url.to_string(), "postgres://mpos@db.example:6432/payments");
+        assert!(!format!("{url:?}").contains("s3cret"));
+        let url =
+            PostgresUrl::parse("postgresql://mpos:s3cret@a:5432,b:5433/p?sslmode=require").unwrap();
+        assert_eq!(url.to_string(), "postgres://mpos@a:5432,b:5433/p");
+    }
+
+    #[test]
+    fn a_bad_url_says_why_without_quoting_it() {
+        let error = PostgresUrl::parse("postgres://mpos:s3cret@host:notaport/db").unwrap_err();
+        assert!(!error.to_string().contains("s3cret"), "{error}");
+    }
+}
