@@ -21,7 +21,6 @@ pub mod fault_log;
 pub mod health;
 pub mod ledger;
 mod migrations;
-#[allow(dead_code)] // until the PostgreSQL backend calls it
 mod migrations_pg;
 pub mod ops;
 mod pg;

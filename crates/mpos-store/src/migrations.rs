@@ -330,8 +330,21 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 
 /// Brings a PostgreSQL database up to [`SCHEMA_VERSION`], under an
 /// advisory lock so that hosts starting together apply each migration once.
-pub(crate) fn migrate_postgres(_conn: &mut crate::pg::PgConn) -> Result<(), StoreError> {
-    Err(StoreError::Missing("the PostgreSQL schema".into()))
+pub(crate) fn migrate_postgres(conn: &mut crate::pg::PgConn) -> Result<(), StoreError> {
+    use crate::migrations_pg::MigrateError;
+    crate::migrations_pg::migrate(conn.client()).map_err(|error| match error {
+        MigrateError::Statement { version, source } => StoreError::Migration {
+            version,
+            source: source.into(),
+        },
+        MigrateError::TooNew { found, supported } => StoreError::SchemaTooNew { found, supported },
+        // Taking the lock or keeping the version: the schema's bookkeeping,
+        // counted as migration 0.
+        MigrateError::Lock(source) | MigrateError::Version(source) => StoreError::Migration {
+            version: 0,
+            source: source.into(),
+        },
+    })
 }
 
 #[cfg(test)]

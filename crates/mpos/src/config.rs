@@ -190,13 +190,32 @@ pub struct MetricsSection {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
-    /// Commit durability.
+    /// Where the store is: empty for SQLite in the data folder, or a
+    /// `postgres://` URL (deployment.md, section 1).
+    pub url: StoreUrl,
+    /// Commit durability (SQLite).
     pub synchronous: SynchronousSetting,
     /// Read-only connections.
     pub readers: usize,
     /// The PAN hash key's file; empty: `<data_dir>/pan-hash.key`, created
     /// on first use. The same key on every host of one database.
     pub pan_hash_key_file: String,
+}
+
+/// `store.url` as given. It may hold the database's password, so its
+/// `Debug` shows only the scheme.
+#[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct StoreUrl(pub String);
+
+impl std::fmt::Debug for StoreUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.split_once("://") {
+            Some((scheme, _)) => write!(f, "\"{scheme}://…\""),
+            None if self.0.is_empty() => f.write_str("\"\""),
+            None => f.write_str("\"…\""),
+        }
+    }
 }
 
 /// `store.synchronous`.
@@ -343,6 +362,7 @@ impl Config {
 
     /// Rules beyond types.
     fn check(&self) -> Result<(), ConfigError> {
+        self.store_location()?;
         if self.store.readers == 0 || self.store.readers > 64 {
             return Err(ConfigError::Value {
                 key: "store.readers",
@@ -600,9 +620,32 @@ impl Config {
             .then(|| PathBuf::from(&self.store.pan_hash_key_file))
     }
 
-    /// The database file inside the data folder.
+    /// The database file inside the data folder (SQLite).
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("mpos.db")
+    }
+
+    /// Where the store is: `[store] url`, or the SQLite file in the data
+    /// folder when it is empty.
+    pub fn store_location(&self) -> Result<mpos_store::Location, ConfigError> {
+        let url = self.store.url.0.trim();
+        if url.is_empty() {
+            return Ok(mpos_store::Location::Sqlite(self.database_path()));
+        }
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(ConfigError::Value {
+                key: "store.url",
+                problem: "must be empty (SQLite in the data folder) or a postgres:// URL \
+                          (postgres://USER:PASSWORD@HOST:PORT/DATABASE)"
+                    .into(),
+            });
+        }
+        mpos_store::PostgresUrl::parse(url)
+            .map(mpos_store::Location::Postgres)
+            .map_err(|error| ConfigError::Value {
+                key: "store.url",
+                problem: error.to_string(),
+            })
     }
 }
 

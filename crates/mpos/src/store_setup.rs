@@ -7,7 +7,7 @@ use crate::data_dir;
 use crate::secrets::{self, SecretError};
 use mpos_domain::card::PanKey;
 use mpos_store::ops::{self, identity::KeyBinding};
-use mpos_store::{Store, StoreError, StoreOptions, Synchronous};
+use mpos_store::{Location, Store, StoreError, StoreOptions, Synchronous};
 use std::io::Write as _;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::PathBuf;
@@ -31,9 +31,12 @@ pub enum OpenError {
         /// The I/O error.
         source: std::io::Error,
     },
-    /// SQLite refused.
+    /// The database refused, or could not be reached.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// `[store] url` is not usable.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     /// The PAN hash key could not be read or created.
     #[error(transparent)]
     Secret(#[from] SecretError),
@@ -113,8 +116,11 @@ pub fn open(config: &Config) -> Result<(Store, PanKey), OpenError> {
         None => (secrets::pan_hash_key(&config.data_dir)?, key_file),
     };
     let key = PanKey::new(&key);
-    data_dir::create_private_file(&config.database_path()).map_err(private)?;
-    let store = Store::open(&config.database_path(), &options(config))?;
+    let location = config.store_location()?;
+    if let Location::Sqlite(path) = &location {
+        data_dir::create_private_file(path).map_err(private)?;
+    }
+    let store = Store::open_at(&location, &options(config))?;
     let fingerprint = key.fingerprint();
     let ours = fingerprint.clone();
     match store.write_blocking(move |tx| ops::identity::bind_pan_key(tx, &ours))? {
