@@ -130,6 +130,8 @@ pub(crate) struct PgConn {
     statements: HashMap<String, Statement>,
     /// Whether this connection LISTENs for directory changes.
     listening: bool,
+    /// Sequence numbers taken and not used yet, by sequence.
+    reserved: HashMap<&'static str, std::collections::VecDeque<i64>>,
 }
 
 impl PgConn {
@@ -154,6 +156,7 @@ impl PgConn {
             client,
             statements: HashMap::new(),
             listening: false,
+            reserved: HashMap::new(),
         })
     }
 
@@ -199,6 +202,33 @@ impl PgConn {
         // Several changes in a burst need one reload: take them all now.
         while notifications.iter().next()?.is_some() {}
         Ok(came)
+    }
+
+    /// The next number of `sequence` from this connection's block, taking
+    /// [`crate::sql::ID_BLOCK`] more when it is empty. Numbers of a block
+    /// are never handed out twice, whoever else takes from the sequence; those
+    /// unused when the connection ends are gaps, as a rolled-back insert's.
+    pub(crate) fn reserve_id(&mut self, sequence: &'static str) -> Result<i64, StoreError> {
+        if let Some(id) = self
+            .reserved
+            .get_mut(sequence)
+            .and_then(|ids| ids.pop_front())
+        {
+            return Ok(id);
+        }
+        let statement = self.statement(
+            "SELECT nextval(CAST(?1 AS regclass)) FROM generate_series(1, CAST(?2 AS BIGINT))",
+        )?;
+        let rows = self
+            .client
+            .query(&statement, &[&sequence, &crate::sql::ID_BLOCK])?;
+        let mut ids: std::collections::VecDeque<i64> = rows
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?;
+        let first = ids.pop_front();
+        self.reserved.insert(sequence, ids);
+        first.ok_or_else(|| StoreError::Missing(format!("a number of the sequence {sequence}")))
     }
 
     /// `sql` (in SQLite's placeholders) prepared on this connection, from

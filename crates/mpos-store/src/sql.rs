@@ -29,6 +29,9 @@ pub trait Column: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a
 
 impl<T: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a>> Column for T {}
 
+/// How many sequence numbers a PostgreSQL connection reserves at once.
+pub const ID_BLOCK: i64 = 64;
+
 /// Which SQL dialect a handle speaks, for the few statements that differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -100,6 +103,16 @@ impl Statements<'_> {
                 let statement = pg.statement(sql)?;
                 Ok(pg.client().execute(&statement, &pg_params(params))?)
             }
+        }
+    }
+
+    /// The next number of the PostgreSQL sequence `sequence`, from a block
+    /// this connection reserved (one round trip per [`ID_BLOCK`] numbers);
+    /// `None` on SQLite, whose row ids come from the insert itself.
+    pub fn reserve_id(&mut self, sequence: &'static str) -> Result<Option<i64>, StoreError> {
+        match &mut self.0 {
+            Handle::Sqlite(_) => Ok(None),
+            Handle::Postgres(pg) => pg.reserve_id(sequence).map(Some),
         }
     }
 
