@@ -37,6 +37,7 @@ pub use pg::PostgresUrl;
 pub use unit::testing;
 pub use unit::{Db, Opened, Reader, Tx};
 
+use crossbeam_channel::{RecvTimeoutError, TryRecvError};
 use pg::PgConn;
 use readers::{ReaderConn, Readers};
 use rusqlite::{Connection, OpenFlags};
@@ -184,11 +185,18 @@ impl Store {
         let poller = std::thread::Builder::new()
             .name("mpos-directory".into())
             .spawn(move || {
-                // recv_timeout is the sleep; it ends early when the store drops.
-                while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
-                    stopped.recv_timeout(interval)
-                {
-                    // A failed poll is retried at the next tick; the snapshot stays.
+                // Until the store drops (the channel disconnects): wait for
+                // a change's notification (PostgreSQL) or the poll interval,
+                // then look at the version. A failed look is retried at the
+                // next turn; the snapshot stays.
+                loop {
+                    let go_on = match poll_conn.wait_for_directory_change(interval) {
+                        Some(()) => stopped.try_recv() == Err(TryRecvError::Empty),
+                        None => stopped.recv_timeout(interval) == Err(RecvTimeoutError::Timeout),
+                    };
+                    if !go_on {
+                        break;
+                    }
                     let _ = poll_conn.with(|reader| poll_directory.refresh(reader));
                 }
             })

@@ -11,6 +11,7 @@
 use crate::error::StoreError;
 use crate::sql::postgres_placeholders;
 use postgres::config::{Host, SslMode};
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, Config, Statement};
 use std::collections::HashMap;
 use std::fmt;
@@ -24,6 +25,10 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long sent data may stay unacknowledged before the connection counts
 /// as lost, unless the URL says (`tcp_user_timeout`).
 pub const TCP_USER_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The channel the schema's triggers NOTIFY when devices or terminals change
+/// (`migrations_pg.rs`).
+pub(crate) const DIRECTORY_CHANNEL: &str = "mpos_directory";
 
 /// The least time between two attempts to reconnect a lost connection.
 pub(crate) const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
@@ -117,6 +122,8 @@ impl fmt::Debug for PostgresUrl {
 pub(crate) struct PgConn {
     client: Client,
     statements: HashMap<String, Statement>,
+    /// Whether this connection LISTENs for directory changes.
+    listening: bool,
 }
 
 impl PgConn {
@@ -140,6 +147,7 @@ impl PgConn {
         Ok(PgConn {
             client,
             statements: HashMap::new(),
+            listening: false,
         })
     }
 
@@ -151,6 +159,26 @@ impl PgConn {
     /// Whether the connection is gone (the server closed it or it failed).
     pub(crate) fn is_closed(&self) -> bool {
         self.client.is_closed()
+    }
+
+    /// Waits up to `timeout` for a change of the devices or terminals,
+    /// which the schema's triggers announce with a NOTIFY on
+    /// [`DIRECTORY_CHANNEL`] when they commit, whichever host made them;
+    /// whether one came. The first call LISTENs.
+    pub(crate) fn wait_for_directory_change(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<bool, postgres::Error> {
+        if !self.listening {
+            self.client
+                .batch_execute(&format!("LISTEN {DIRECTORY_CHANNEL}"))?;
+            self.listening = true;
+        }
+        let mut notifications = self.client.notifications();
+        let came = notifications.timeout_iter(timeout).next()?.is_some();
+        // Several changes in a burst need one reload: take them all now.
+        while notifications.iter().next()?.is_some() {}
+        Ok(came)
     }
 
     /// `sql` (in SQLite's placeholders) prepared on this connection, from
