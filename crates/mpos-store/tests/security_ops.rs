@@ -161,6 +161,52 @@ fn two_hosts_racing_with_one_reset_token_let_exactly_one_through() {
 }
 
 #[test]
+fn two_hosts_asking_for_links_at_once_leave_only_the_newest_working() {
+    use std::sync::mpsc;
+    use std::time::Duration;
+    let (dir, first) = store();
+    let second = Store::open_at(
+        &mpos_testkit::backend::location(dir.path()),
+        &StoreOptions::default(),
+    )
+    .unwrap();
+    let now = 1_000;
+    // The first host's job makes its link and holds its batch open while
+    // the second host makes another for the same merchant.
+    let (created, made) = mpsc::channel();
+    let (release, released) = mpsc::channel::<()>();
+    let holder = first.clone();
+    let held = std::thread::spawn(move || {
+        holder.write_blocking(move |tx| {
+            reset_tokens::create(tx, &[1; 32], MERCHANT, now, now + HOUR)?;
+            created.send(()).unwrap();
+            let _ = released.recv_timeout(Duration::from_secs(10));
+            Ok(())
+        })
+    });
+    made.recv_timeout(Duration::from_secs(10)).unwrap();
+    let racing = second.clone();
+    let racer = std::thread::spawn(move || {
+        racing.write_blocking(move |tx| {
+            reset_tokens::create(tx, &[2; 32], MERCHANT, now + 1, now + 1 + HOUR)
+        })
+    });
+    // Time for the second job to reach the first's uncommitted link; it must
+    // wait for it rather than miss it, however long this takes.
+    std::thread::sleep(Duration::from_millis(300));
+    release.send(()).unwrap();
+    held.join().unwrap().unwrap();
+    racer.join().unwrap().unwrap();
+    let valid = |token: u8| {
+        first
+            .read(move |r| reset_tokens::find_valid(r, &[token; 32], now + 2))
+            .unwrap()
+    };
+    assert_eq!(valid(1), None, "the older link is void");
+    assert_eq!(valid(2).as_deref(), Some(MERCHANT));
+}
+
+#[test]
 fn login_failures_count_per_e_mail_whatever_its_case_until_forgotten() {
     let (_dir, store) = store();
     let other = "second@merchant.test";

@@ -6,12 +6,13 @@
 //! with the same link cannot both succeed.
 
 use crate::error::StoreError;
+use crate::sql::{Dialect, Statements};
 use crate::unit::{Db, Tx, sql};
 
 /// Stores a new token (its hash) for `merchant_id`, valid until
 /// `expires_at` (Unix milliseconds, exclusive). The merchant's older unused
-/// tokens are deleted, so only the newest link works; tokens of anyone that
-/// expired by `now` are purged on the way.
+/// tokens are deleted, so only the newest link works, whichever host made
+/// the others; tokens of anyone that expired by `now` are purged on the way.
 pub fn create(
     tx: &mut Tx<'_>,
     token_hash: &[u8; 32],
@@ -26,6 +27,7 @@ pub fn create(
         });
     }
     let mut sql = sql(tx);
+    lock_merchant(&mut sql, merchant_id)?;
     sql.execute(
         "DELETE FROM password_reset_tokens
          WHERE (merchant_id = ?1 AND used_at IS NULL) OR expires_at <= ?2",
@@ -36,6 +38,26 @@ pub fn create(
          VALUES (?1, ?2, ?3, ?4)",
         &[&&token_hash[..], &merchant_id, &now, &expires_at],
     )?;
+    Ok(())
+}
+
+/// Makes the merchant's token changes take turns across hosts, on
+/// PostgreSQL (SQLite has one writer: nothing to lock). Without it two
+/// hosts creating a token for the same merchant at once would each delete
+/// only what the other had not committed yet, and both links would work.
+/// The lock lasts until the job's batch commits; the next host's DELETE,
+/// a statement of its own under READ COMMITTED, then sees the token before
+/// it. `NO KEY UPDATE` rather than `UPDATE`: rows that merely refer to the
+/// merchant (its transactions, sessions) take a key-share lock, which this
+/// one leaves free.
+fn lock_merchant(sql: &mut Statements<'_>, merchant_id: &str) -> Result<(), StoreError> {
+    if sql.dialect() == Dialect::Postgres {
+        sql.query(
+            "SELECT id FROM merchants WHERE id = ?1 FOR NO KEY UPDATE",
+            &[&merchant_id],
+            |_| Ok(()),
+        )?;
+    }
     Ok(())
 }
 
@@ -76,7 +98,11 @@ pub fn take(
 /// Voids every unused token of `merchant_id`; returns how many. A password
 /// changed by its owner must not stay open to a link asked for before.
 pub fn void_for_merchant(tx: &mut Tx<'_>, merchant_id: &str) -> Result<usize, StoreError> {
-    let voided = sql(tx).execute(
+    let mut sql = sql(tx);
+    // Taking turns with `create` on other hosts: a link asked for at the
+    // same moment is either voided here or made after this change.
+    lock_merchant(&mut sql, merchant_id)?;
+    let voided = sql.execute(
         "DELETE FROM password_reset_tokens WHERE merchant_id = ?1 AND used_at IS NULL",
         &[&merchant_id],
     )?;
