@@ -33,6 +33,12 @@ pub(crate) const DIRECTORY_CHANNEL: &str = "mpos_directory";
 /// The least time between two attempts to reconnect a lost connection.
 pub(crate) const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
 
+/// Longest a statement of the host or the cabinet may run.
+pub(crate) const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest a statement may wait for a row lock another transaction holds.
+pub(crate) const LOCK_TIMEOUT: Duration = Duration::from_secs(3);
+
 /// Most statements a connection keeps prepared; the store's are far fewer,
 /// the bound only guards against a caller building endless variants.
 const STATEMENT_CACHE: usize = 256;
@@ -151,6 +157,20 @@ impl PgConn {
         })
     }
 
+    /// Bounds how long a statement may wait, so that a request is answered
+    /// within seconds even when the database is slow or another host holds
+    /// a lock it needs and has stopped: a statement is cancelled after
+    /// [`STATEMENT_TIMEOUT`], a lock waited for after [`LOCK_TIMEOUT`]
+    /// (the batch fails, its requests get 96, the writer carries on).
+    /// Migrations run before this, unbounded.
+    pub(crate) fn bound_statements(&mut self) -> Result<(), postgres::Error> {
+        self.client.batch_execute(&format!(
+            "SET statement_timeout = {}; SET lock_timeout = {}",
+            STATEMENT_TIMEOUT.as_millis(),
+            LOCK_TIMEOUT.as_millis()
+        ))
+    }
+
     /// The client, for statements already prepared.
     pub(crate) fn client(&mut self) -> &mut Client {
         &mut self.client
@@ -230,7 +250,9 @@ impl Reconnecting {
                 });
             }
             self.last_attempt = Some(Instant::now());
-            self.conn = Some(PgConn::connect(&self.url)?);
+            let mut conn = PgConn::connect(&self.url)?;
+            conn.bound_statements()?;
+            self.conn = Some(conn);
         }
         self.conn.as_mut().ok_or(StoreError::Disconnected {
             target: self.url.to_string(),
