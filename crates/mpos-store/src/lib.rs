@@ -161,7 +161,7 @@ impl Store {
     pub fn open_at(location: &Location, options: &StoreOptions) -> Result<Store, StoreError> {
         let (writer_conns, reader_connections, poll_conn) = match location {
             Location::Sqlite(path) => open_sqlite(path, options)?,
-            Location::Postgres(url) => open_postgres(url, options)?,
+            Location::Postgres(url) => pg::off_the_runtime(|| open_postgres(url, options))?,
         };
         let readers = Readers::new(reader_connections);
 
@@ -268,9 +268,9 @@ impl Store {
     /// Runs `read` on a [`Reader`] of the pool (blocking; from async code
     /// wrap it in `spawn_blocking`). It sees the last committed state; for
     /// several reads of one state, [`Reader::snapshot`].
-    pub fn read<T>(
+    pub fn read<T: Send>(
         &self,
-        read: impl FnOnce(&mut Reader<'_>) -> Result<T, StoreError>,
+        read: impl FnOnce(&mut Reader<'_>) -> Result<T, StoreError> + Send,
     ) -> Result<T, StoreError> {
         self.inner.readers.with(read)
     }

@@ -246,6 +246,27 @@ impl PgConn {
     }
 }
 
+/// Runs `work`, which uses PostgreSQL's synchronous client, where that
+/// client may run. The client drives its connection with a runtime of its
+/// own, which tokio refuses to start on a thread that is running async
+/// tasks. Outside any runtime (the writers, the directory poller, the
+/// admin CLI) and on a blocking-pool thread (`spawn_blocking`) `work` runs
+/// as it is; on an async worker of a multi-threaded runtime it runs in
+/// `block_in_place` (the worker's other tasks move on meanwhile); on a
+/// single-threaded runtime, which cannot give its thread away, on a thread
+/// of its own.
+pub(crate) fn off_the_runtime<T: Send>(work: impl FnOnce() -> T + Send) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|handle| handle.runtime_flavor()) {
+        Err(_) => work(),
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+        Ok(_) => std::thread::scope(|scope| match scope.spawn(work).join() {
+            Ok(value) => value,
+            Err(panic) => std::panic::resume_unwind(panic),
+        }),
+    }
+}
+
 /// A connection that is made again when it was lost, at most once per
 /// [`RECONNECT_PAUSE`]; between attempts it fails at once, so that callers
 /// are answered rather than left waiting on a database that is down.

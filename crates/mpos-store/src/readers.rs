@@ -26,13 +26,15 @@ impl ReaderConn {
     }
 
     /// Runs `read` on this connection (reconnecting first if it was lost).
-    pub(crate) fn with<T>(
+    pub(crate) fn with<T: Send>(
         &mut self,
-        read: impl FnOnce(&mut Reader<'_>) -> Result<T, StoreError>,
+        read: impl FnOnce(&mut Reader<'_>) -> Result<T, StoreError> + Send,
     ) -> Result<T, StoreError> {
         match self {
             ReaderConn::Sqlite(conn) => read(&mut Reader::sqlite(conn)),
-            ReaderConn::Postgres(pg) => read(&mut Reader::postgres(pg.connection()?)),
+            ReaderConn::Postgres(pg) => crate::pg::off_the_runtime(|| {
+                read(&mut Reader::postgres(pg.connection()?))
+            }),
         }
     }
 }
@@ -77,9 +79,9 @@ impl Readers {
     }
 
     /// Runs `read` on an idle connection, waiting for one if all are busy.
-    pub(crate) fn with<T>(
+    pub(crate) fn with<T: Send>(
         &self,
-        read: impl FnOnce(&mut Reader<'_>) -> Result<T, StoreError>,
+        read: impl FnOnce(&mut Reader<'_>) -> Result<T, StoreError> + Send,
     ) -> Result<T, StoreError> {
         let conn = self.idle.recv().map_err(|_| StoreError::Closed)?;
         let mut lease = Lease {
