@@ -4,8 +4,8 @@
 //! store hashes no other host matches (deployment.md, section 2): it must
 //! refuse to serve instead.
 
+use crate::unit::sql;
 use crate::{StoreError, Tx};
-use rusqlite::{OptionalExtension, params};
 
 /// How a host's key compares with the database's.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,26 +19,29 @@ pub enum KeyBinding {
 }
 
 /// Binds the database to the key whose fingerprint is `fingerprint` if it
-/// has none yet, or compares it with the one it has.
+/// has none yet, or compares it with the one it has. Hosts starting at once
+/// on one PostgreSQL database may race here: the insert does nothing if
+/// another host's went first (waiting for it to commit), and the key read
+/// after it is then that host's, so exactly one binds.
 pub fn bind_pan_key(tx: &mut Tx<'_>, fingerprint: &str) -> Result<KeyBinding, StoreError> {
-    let conn = crate::unit::conn(tx);
-    let known: Option<String> = conn
-        .query_row(
-            "SELECT pan_key_fingerprint FROM store_identity WHERE id = 1",
-            [],
-            |row| row.get(0),
-        )
-        .optional()?;
-    Ok(match known {
-        None => {
-            conn.execute(
-                "INSERT INTO store_identity (id, pan_key_fingerprint) VALUES (1, ?1)",
-                params![fingerprint],
-            )?;
-            KeyBinding::Bound
-        }
-        Some(known) if known == fingerprint => KeyBinding::Same,
-        Some(known) => KeyBinding::Other(known),
+    let mut sql = sql(tx);
+    let bound = sql.execute(
+        "INSERT INTO store_identity (id, pan_key_fingerprint) VALUES (1, ?1)
+         ON CONFLICT (id) DO NOTHING",
+        &[&fingerprint],
+    )? == 1;
+    if bound {
+        return Ok(KeyBinding::Bound);
+    }
+    let known: String = sql.query_one(
+        "SELECT pan_key_fingerprint FROM store_identity WHERE id = 1",
+        &[],
+        |row| row.get(0),
+    )?;
+    Ok(if known == fingerprint {
+        KeyBinding::Same
+    } else {
+        KeyBinding::Other(known)
     })
 }
 
