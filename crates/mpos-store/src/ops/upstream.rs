@@ -10,8 +10,7 @@
 //! its purchase's refundable amount (`transactions::find_refund_target`).
 
 use crate::error::StoreError;
-use crate::unit::{Db, Tx};
-use rusqlite::{OptionalExtension, params};
+use crate::unit::{Db, Tx, sql};
 
 /// Why a reversal advice is sent (its DE 39).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,13 +40,12 @@ pub fn mark_pending(
     link_stan: &str,
     link_time: &str,
 ) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached(
+    sql(tx).execute(
         "UPDATE transactions SET rrn = ?2, upstream_pending = 1, upstream_stan = ?3,
              upstream_time = ?4
          WHERE id = ?1",
-    )?
-    .execute(params![id, rrn, link_stan, link_time])?;
+        &[&id, &rrn, &link_stan, &link_time],
+    )?;
     Ok(())
 }
 
@@ -61,15 +59,12 @@ pub fn settle(
     auth_code: Option<&str>,
     response: &[u8],
 ) -> Result<bool, StoreError> {
-    let conn = crate::unit::conn(tx);
-    Ok(conn
-        .prepare_cached(
-            "UPDATE transactions SET response_code = ?2, auth_code = ?3, response = ?4,
-                 upstream_pending = 0
-             WHERE id = ?1 AND upstream_pending = 1",
-        )?
-        .execute(params![id, response_code, auth_code, response])?
-        == 1)
+    Ok(sql(tx).execute(
+        "UPDATE transactions SET response_code = ?2, auth_code = ?3, response = ?4,
+             upstream_pending = 0
+         WHERE id = ?1 AND upstream_pending = 1",
+        &[&id, &response_code, &auth_code, &response],
+    )? == 1)
 }
 
 /// Row `id`'s state: still pending, or settled with this code and answer.
@@ -88,13 +83,11 @@ pub enum Outcome {
 
 /// Whether row `id` is pending, or its outcome; `None` if there is no row.
 pub fn outcome(db: &mut impl Db, id: i64) -> Result<Option<Outcome>, StoreError> {
-    let conn = crate::unit::conn(db);
-    Ok(conn
-        .prepare_cached(
-            "SELECT upstream_pending, response_code, response FROM transactions WHERE id = ?1",
-        )?
-        .query_row([id], |row| {
-            Ok(if row.get::<_, bool>(0)? {
+    sql(db).query_opt(
+        "SELECT upstream_pending = 1, response_code, response FROM transactions WHERE id = ?1",
+        &[&id],
+        |row| {
+            Ok(if row.get::<bool>(0)? {
                 Outcome::Pending
             } else {
                 Outcome::Settled {
@@ -102,8 +95,8 @@ pub fn outcome(db: &mut impl Db, id: i64) -> Result<Option<Outcome>, StoreError>
                     response: row.get(2)?,
                 }
             })
-        })
-        .optional()?)
+        },
+    )
 }
 
 /// How a reversal sees a 0200 the processor was asked about.
@@ -117,19 +110,17 @@ pub struct Forwarded {
 
 /// Row `id`'s upstream state, if it was forwarded to the processor.
 pub fn forwarded(db: &mut impl Db, id: i64) -> Result<Option<Forwarded>, StoreError> {
-    let conn = crate::unit::conn(db);
-    Ok(conn
-        .prepare_cached(
-            "SELECT upstream_pending, response_code FROM transactions
-             WHERE id = ?1 AND upstream_stan IS NOT NULL",
-        )?
-        .query_row([id], |row| {
+    sql(db).query_opt(
+        "SELECT upstream_pending = 1, response_code FROM transactions
+         WHERE id = ?1 AND upstream_stan IS NOT NULL",
+        &[&id],
+        |row| {
             Ok(Forwarded {
                 pending: row.get(0)?,
                 response_code: row.get(1)?,
             })
-        })
-        .optional()?)
+        },
+    )
 }
 
 /// Queues a reversal advice for row `transaction_id`; its queue id.
@@ -139,12 +130,12 @@ pub fn queue_advice(
     reason: Reason,
     now_millis: i64,
 ) -> Result<i64, StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached(
-        "INSERT INTO reversal_advices (transaction_id, reason, queued_at) VALUES (?1, ?2, ?3)",
-    )?
-    .execute(params![transaction_id, reason.code(), now_millis])?;
-    Ok(conn.last_insert_rowid())
+    sql(tx).query_one(
+        "INSERT INTO reversal_advices (transaction_id, reason, queued_at) VALUES (?1, ?2, ?3)
+         RETURNING id",
+        &[&transaction_id, &reason.code(), &now_millis],
+        |row| row.get(0),
+    )
 }
 
 /// At start, before devices are accepted: every row still pending (the
@@ -166,19 +157,21 @@ pub fn recover_pending_received_before(
     now_millis: i64,
     cutoff_millis: i64,
 ) -> Result<usize, StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached(
+    let mut sql = sql(tx);
+    // The CAST types the parameter on PostgreSQL, where a select list's
+    // untyped parameter would be text.
+    sql.execute(
         "INSERT INTO reversal_advices (transaction_id, reason, queued_at)
-         SELECT id, '68', ?1 FROM transactions
+         SELECT id, '68', CAST(?1 AS BIGINT) FROM transactions
          WHERE upstream_pending = 1 AND received_at < ?2 ORDER BY id",
-    )?
-    .execute(params![now_millis, cutoff_millis])?;
-    Ok(conn
-        .prepare_cached(
-            "UPDATE transactions SET upstream_pending = 0
-             WHERE upstream_pending = 1 AND received_at < ?1",
-        )?
-        .execute([cutoff_millis])?)
+        &[&now_millis, &cutoff_millis],
+    )?;
+    let given_up = sql.execute(
+        "UPDATE transactions SET upstream_pending = 0
+         WHERE upstream_pending = 1 AND received_at < ?1",
+        &[&cutoff_millis],
+    )?;
+    Ok(usize::try_from(given_up).unwrap_or(usize::MAX))
 }
 
 /// The advice at the head of the queue, with what its message needs.
@@ -212,32 +205,31 @@ pub struct Advice {
 
 /// The oldest advice not yet acknowledged.
 pub fn next_advice(db: &mut impl Db) -> Result<Option<Advice>, StoreError> {
-    let conn = crate::unit::conn(db);
-    Ok(conn
-        .prepare_cached(
-            "SELECT a.id, a.transaction_id, a.reason, a.tries, t.processing_code,
-                    t.amount_minor, t.currency, coalesce(t.rrn, ''), t.vt_id, t.merchant_id,
-                    coalesce(t.upstream_stan, ''), coalesce(t.upstream_time, '')
-             FROM reversal_advices a JOIN transactions t ON t.id = a.transaction_id
-             WHERE a.acknowledged_at IS NULL ORDER BY a.id LIMIT 1",
-        )?
-        .query_row([], |row| {
+    sql(db).query_opt(
+        "SELECT a.id, a.transaction_id, a.reason, a.tries, t.processing_code,
+                t.amount_minor, t.currency, coalesce(t.rrn, ''), t.vt_id, t.merchant_id,
+                coalesce(t.upstream_stan, ''), coalesce(t.upstream_time, '')
+         FROM reversal_advices a JOIN transactions t ON t.id = a.transaction_id
+         WHERE a.acknowledged_at IS NULL ORDER BY a.id LIMIT 1",
+        &[],
+        |row| {
             Ok(Advice {
                 id: row.get(0)?,
                 transaction_id: row.get(1)?,
                 reason: row.get(2)?,
                 tries: row.get(3)?,
                 processing_code: row.get(4)?,
-                amount_minor: u64::try_from(row.get::<_, i64>(5)?).unwrap_or(0),
-                currency: row.get(6)?,
+                amount_minor: u64::try_from(row.get::<i64>(5)?).unwrap_or(0),
+                // Stored as ISO 4217 numbers, three digits.
+                currency: u16::try_from(row.get::<i64>(6)?).unwrap_or(0),
                 rrn: row.get(7)?,
                 vt_id: row.get(8)?,
                 merchant_id: row.get(9)?,
                 link_stan: row.get(10)?,
                 link_time: row.get(11)?,
             })
-        })
-        .optional()?)
+        },
+    )
 }
 
 /// One step of the advice queue, in one commit: advice `acknowledged` (the
@@ -264,30 +256,27 @@ pub fn step_queue(
 /// Advice `id` is about to be sent (again): counted before it goes, so a
 /// crash meanwhile makes the next try a repeat (0421).
 pub fn advice_tried(tx: &mut Tx<'_>, id: i64, now_millis: i64) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached(
+    sql(tx).execute(
         "UPDATE reversal_advices SET tries = tries + 1, last_try_at = ?2 WHERE id = ?1",
-    )?
-    .execute(params![id, now_millis])?;
+        &[&id, &now_millis],
+    )?;
     Ok(())
 }
 
 /// The processor acknowledged advice `id` (0430): off the queue.
 pub fn advice_acknowledged(tx: &mut Tx<'_>, id: i64, now_millis: i64) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached(
+    sql(tx).execute(
         "UPDATE reversal_advices SET acknowledged_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL",
-    )?
-    .execute(params![id, now_millis])?;
+        &[&id, &now_millis],
+    )?;
     Ok(())
 }
 
 /// Advices waiting for a 0430.
 pub fn queue_len(db: &mut impl Db) -> Result<u64, StoreError> {
-    let conn = crate::unit::conn(db);
-    let n: i64 = conn.query_row(
+    let n: i64 = sql(db).query_one(
         "SELECT count(*) FROM reversal_advices WHERE acknowledged_at IS NULL",
-        [],
+        &[],
         |row| row.get(0),
     )?;
     Ok(u64::try_from(n).unwrap_or(0))
