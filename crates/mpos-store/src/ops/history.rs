@@ -10,8 +10,8 @@
 //! stays a short index range.
 
 use crate::error::StoreError;
-use crate::unit::Db;
-use rusqlite::{Row, params_from_iter};
+use crate::sql::{Param, Row};
+use crate::unit::{Db, sql};
 
 /// What the history shows: one merchant's rows over a range of business
 /// days, optionally narrowed to one device and to some virtual terminals.
@@ -122,31 +122,30 @@ impl DayTotal {
 
 /// The totals per business day and virtual terminal, newest day first.
 pub fn day_totals(db: &mut impl Db, filter: &HistoryFilter) -> Result<Vec<DayTotal>, StoreError> {
-    let conn = crate::unit::conn(db);
     let Some((clause, values)) = filter.clause() else {
         return Ok(Vec::new());
     };
-    let sql = format!(
-        "SELECT business_day, vt_id, currency, sum(payments_count), sum(payments_minor),
-                sum(refunds_count), sum(refunds_minor), sum(rows_count)
+    // `sum` of a BIGINT is NUMERIC on PostgreSQL: cast back.
+    let statement = format!(
+        "SELECT business_day, vt_id, currency, CAST(sum(payments_count) AS BIGINT),
+                CAST(sum(payments_minor) AS BIGINT), CAST(sum(refunds_count) AS BIGINT),
+                CAST(sum(refunds_minor) AS BIGINT), CAST(sum(rows_count) AS BIGINT)
          FROM daily_totals WHERE {clause}
          GROUP BY business_day, vt_id, currency
          ORDER BY business_day DESC, vt_id, currency"
     );
-    let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement.query_map(params_from_iter(values), |row| {
+    sql(db).query(&statement, &params(&values), |row| {
         Ok(DayTotal {
             business_day: row.get(0)?,
             vt_id: row.get(1)?,
-            currency: row.get(2)?,
+            currency: currency(row.get(2)?),
             payments_count: count(row.get(3)?),
             payments_minor: row.get(4)?,
             refunds_count: count(row.get(5)?),
             refunds_minor: row.get(6)?,
             rows: count(row.get(7)?),
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    })
 }
 
 /// A stored 0200 as the history lists it: card data only masked.
@@ -180,20 +179,22 @@ pub struct HistoryRow {
     pub auth_code: Option<String>,
 }
 
-const ROW_COLUMNS: &str = "id, received_at, business_day, device_serial, vt_id, kind, masked_pan,
-     amount_minor, currency, response_code, reversed, rrn, auth_code";
+// The kind and the reversed flag as comparisons: booleans on both backends,
+// and no text allocated per row for the kind.
+const ROW_COLUMNS: &str = "id, received_at, business_day, device_serial, vt_id, kind = 'refund',
+     masked_pan, amount_minor, currency, response_code, reversed = 1, rrn, auth_code";
 
-fn history_row(row: &Row<'_>) -> rusqlite::Result<HistoryRow> {
+fn history_row(row: &Row<'_>) -> Result<HistoryRow, StoreError> {
     Ok(HistoryRow {
         id: row.get(0)?,
         received_at: row.get(1)?,
         business_day: row.get(2)?,
         device_serial: row.get(3)?,
         vt_id: row.get(4)?,
-        refund: row.get_ref(5)?.as_str()? == "refund",
+        refund: row.get(5)?,
         masked_pan: row.get(6)?,
         amount_minor: row.get(7)?,
-        currency: row.get(8)?,
+        currency: currency(row.get(8)?),
         response_code: row.get(9)?,
         reversed: row.get(10)?,
         rrn: row.get(11)?,
@@ -217,7 +218,6 @@ pub fn transactions_page(
     offset: u64,
     limit: u64,
 ) -> Result<Vec<HistoryRow>, StoreError> {
-    let conn = crate::unit::conn(db);
     let Some(window) = DayWindow::find(totals, offset, limit) else {
         return Ok(Vec::new());
     };
@@ -226,10 +226,11 @@ pub fn transactions_page(
     let Some((clause, values)) = filter.clause_on(&window.days) else {
         return Ok(Vec::new());
     };
-    let sql = page_sql(&clause, limit, window.skip);
-    let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement.query_map(params_from_iter(values), history_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    sql(db).query(
+        &page_sql(&clause, limit, window.skip),
+        &params(&values),
+        history_row,
+    )
 }
 
 /// A page's statement: rows `skip ..` of the days the `WHERE` clause holds.
@@ -277,7 +278,6 @@ pub fn transactions_after(
     after: Option<&Cursor>,
     limit: u64,
 ) -> Result<Vec<HistoryRow>, StoreError> {
-    let conn = crate::unit::conn(db);
     let narrowed;
     let filter = match after {
         // The cursor's day is in the period (its row was); clamp it anyway so
@@ -289,23 +289,28 @@ pub fn transactions_after(
         }
         None => filter,
     };
-    let Some((clause, mut values)) = filter.clause() else {
+    let Some((clause, values)) = filter.clause() else {
         return Ok(Vec::new());
     };
-    let id_text;
+    let mut params = params(&values);
     let resume = match after {
         Some(cursor) => {
-            id_text = cursor.id.to_string();
-            values.push(cursor.business_day.as_str());
-            values.push(&id_text);
-            " AND (business_day, id) < (?, CAST(? AS INTEGER))"
+            params.push(&cursor.business_day);
+            params.push(&cursor.id);
+            RESUME
         }
         None => "",
     };
-    let sql = chunk_sql(&clause, resume, limit);
-    let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement.query_map(params_from_iter(values), history_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    sql(db).query(&chunk_sql(&clause, resume, limit), &params, history_row)
+}
+
+/// The condition that resumes an export chunk after its cursor's row: the
+/// cursor's day and id, the id bound as an integer.
+const RESUME: &str = " AND (business_day, id) < (?, CAST(? AS BIGINT))";
+
+/// The filter's text values as parameters.
+fn params<'v>(values: &'v [&'v str]) -> Vec<&'v dyn Param> {
+    values.iter().map(|value| value as &dyn Param).collect()
 }
 
 /// The business days that hold rows `offset .. offset + limit`, newest
@@ -350,10 +355,15 @@ fn count(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
+/// Currencies are stored as ISO 4217 numbers, three digits.
+fn currency(value: i64) -> u16 {
+    u16::try_from(value).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rusqlite::Connection;
+    use rusqlite::{Connection, params_from_iter};
 
     fn total(day: &str, vt: &str, rows: u64) -> DayTotal {
         DayTotal {
@@ -458,14 +468,7 @@ mod tests {
             );
             for (sql, n) in [
                 (chunk_sql(&clause, "", 2_000), values.len()),
-                (
-                    chunk_sql(
-                        &clause,
-                        " AND (business_day, id) < (?, CAST(? AS INTEGER))",
-                        2_000,
-                    ),
-                    values.len() + 2,
-                ),
+                (chunk_sql(&clause, RESUME, 2_000), values.len() + 2),
             ] {
                 let plan = plan(&sql, n);
                 assert!(
