@@ -8,9 +8,10 @@ use mpos_cli::config::{Config, FlagOverrides};
 use std::path::Path;
 
 /// The application over `data_dir` (created with its store and key if new),
-/// with the default configuration.
+/// with the default configuration, on the backend the tests run on
+/// ([`crate::backend`]).
 pub fn in_dir(data_dir: &Path) -> App {
-    let config = Config::load(
+    let mut config = Config::load(
         None,
         &FlagOverrides {
             data_dir: Some(data_dir.to_owned()),
@@ -18,6 +19,9 @@ pub fn in_dir(data_dir: &Path) -> App {
         },
     )
     .expect("the default configuration loads");
+    if let Some(url) = crate::backend::store_url(data_dir) {
+        config.store.url = mpos_cli::config::StoreUrl(url);
+    }
     App::build(config).expect("the application builds in a test folder")
 }
 

@@ -1,6 +1,8 @@
 //! The one test kit of the workspace: what the tests and benches of every
 //! crate share, written once instead of copied into each of them.
 //!
+//! - [`backend`]: SQLite by default, or PostgreSQL for every store and
+//!   server when `MPOS_TEST_PG` names a cluster;
 //! - [`messages`]: the standard test messages (sign-on, purchase, refund,
 //!   reversal) as owned field sets a test changes a field or two of;
 //! - [`app`]: the application (store, clock, layout, key) built as
@@ -28,6 +30,7 @@
 #![warn(missing_docs)]
 
 pub mod app;
+pub mod backend;
 pub mod cabinet;
 pub mod flood;
 pub mod host;

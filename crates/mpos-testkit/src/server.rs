@@ -59,7 +59,11 @@ impl Mpos {
     /// Runs `mpos admin --data-dir <data_dir> <args>` (whatever
     /// `MPOS_DATA_DIR` says).
     pub fn admin(&self, data_dir: &Path, args: &[&str]) -> Output {
-        self.command()
+        let mut command = self.command();
+        if let Some(url) = crate::backend::store_url(data_dir) {
+            command.env("MPOS_STORE__URL", url);
+        }
+        command
             .arg("admin")
             .arg("--data-dir")
             .arg(data_dir)
@@ -191,6 +195,9 @@ impl Mpos {
             std::os::unix::fs::PermissionsExt::from_mode(0o700),
         )
         .expect("a private data folder");
+        if let Some(url) = crate::backend::store_url(data.path()) {
+            launcher.env("MPOS_STORE__URL", url);
+        }
         let mut child = launcher
             .args([
                 "serve",
