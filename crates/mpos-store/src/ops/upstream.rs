@@ -285,63 +285,76 @@ pub fn queue_len(db: &mut impl Db) -> Result<u64, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rusqlite::Connection;
+    use crate::test_db::TestDb;
 
-    fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::migrations::migrate(&mut conn).unwrap();
-        conn.execute_batch(
-            "INSERT INTO merchants VALUES ('M', 'n', 'e@x.by', 'h', 0);
-             INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
-                 VALUES ('D', 'M', 'active', 'h', 0);
-             INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
-                 transmission_time, processing_code, amount_minor, currency, response_code,
-                 business_day, received_at, reversed, fingerprint, response)
-             VALUES ('0200', 'purchase', 'D', 'M', 'V', '1', 't', '000000', 500, 933, '91', '2026-12-01', 0, 0, x'', x'91'),
-                    ('0200', 'purchase', 'D', 'M', 'V', '2', 't', '000000', 700, 933, '91', '2026-12-01', 0, 0, x'', x'91');",
-        )
-        .unwrap();
-        conn
+    /// Rows of a test's own: one SQL text for both backends, the blobs
+    /// bound (SQLite's `x''` literals are not PostgreSQL's).
+    const INSERT_TRANSACTION: &str = "INSERT INTO transactions (mti, kind, device_serial,
+             merchant_id, vt_id, stan, transmission_time, processing_code, amount_minor,
+             currency, response_code, business_day, received_at, reversed, fingerprint,
+             response, original_id)
+         VALUES ('0200', ?1, 'D', 'M', 'V', ?2, 't', ?3, ?4, 933, '91', '2026-12-01', 0, 0,
+             ?5, ?6, ?7)";
+
+    /// Merchant M, device D, and rows 1 and 2: purchases of 500 and 700
+    /// stored with the 91 answer, on the backend the suite runs on.
+    fn db() -> TestDb {
+        let mut db = TestDb::open();
+        db.execute(
+            "INSERT INTO merchants VALUES ('M', 'n', 'e@x.by', 'h', 0)",
+            &[],
+        );
+        db.execute(
+            "INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
+             VALUES ('D', 'M', 'active', 'h', 0)",
+            &[],
+        );
+        for (stan, amount) in [("1", 500_i64), ("2", 700)] {
+            db.execute(
+                INSERT_TRANSACTION,
+                &[
+                    &"purchase",
+                    &stan,
+                    &"000000",
+                    &amount,
+                    &&b""[..],
+                    &&b"\x91"[..],
+                    &None::<i64>,
+                ],
+            );
+        }
+        db
     }
 
     /// Rows 1 and 2 stored pending, with link STANs 1 and 2.
-    fn mark_both_pending(conn: &Connection) {
+    fn mark_both_pending(db: &mut TestDb) {
         for (id, stan, time) in [(1, "000001", "1201190507"), (2, "000002", "1201190508")] {
-            mark_pending(&mut Tx::sqlite(conn), id, &format!("{id:012}"), stan, time).unwrap();
+            mark_pending(&mut db.tx(), id, &format!("{id:012}"), stan, time).unwrap();
         }
     }
 
-    fn totals(conn: &Connection) -> (i64, i64) {
-        conn.query_row(
-            "SELECT payments_count, payments_minor FROM daily_totals",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap()
+    fn totals(db: &mut TestDb) -> (i64, i64) {
+        db.sql()
+            .query_one(
+                "SELECT payments_count, payments_minor FROM daily_totals",
+                &[],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
     }
 
     #[test]
     fn a_settled_approval_counts_once_and_a_second_settle_changes_nothing() {
-        let conn = db();
-        mark_pending(
-            &mut Tx::sqlite(&conn),
-            1,
-            "000000000001",
-            "000042",
-            "1201190507",
-        )
-        .unwrap();
+        let mut db = db();
+        mark_pending(&mut db.tx(), 1, "000000000001", "000042", "1201190507").unwrap();
+        assert_eq!(outcome(&mut db.tx(), 1).unwrap(), Some(Outcome::Pending));
+        assert_eq!(totals(&mut db), (0, 0), "pending counts nowhere");
+        assert!(settle(&mut db.tx(), 1, "00", Some("AB12CD"), b"answer").unwrap());
+        assert_eq!(totals(&mut db), (1, 500));
+        assert!(!settle(&mut db.tx(), 1, "00", Some("AB12CD"), b"answer").unwrap());
+        assert_eq!(totals(&mut db), (1, 500), "never counted twice");
         assert_eq!(
-            outcome(&mut Tx::sqlite(&conn), 1).unwrap(),
-            Some(Outcome::Pending)
-        );
-        assert_eq!(totals(&conn), (0, 0), "pending counts nowhere");
-        assert!(settle(&mut Tx::sqlite(&conn), 1, "00", Some("AB12CD"), b"answer").unwrap());
-        assert_eq!(totals(&conn), (1, 500));
-        assert!(!settle(&mut Tx::sqlite(&conn), 1, "00", Some("AB12CD"), b"answer").unwrap());
-        assert_eq!(totals(&conn), (1, 500), "never counted twice");
-        assert_eq!(
-            outcome(&mut Tx::sqlite(&conn), 1).unwrap(),
+            outcome(&mut db.tx(), 1).unwrap(),
             Some(Outcome::Settled {
                 response_code: "00".into(),
                 response: b"answer".to_vec()
@@ -351,31 +364,13 @@ mod tests {
 
     #[test]
     fn the_start_turns_pending_rows_into_91s_with_a_68_advice_each_in_order() {
-        let conn = db();
-        mark_pending(
-            &mut Tx::sqlite(&conn),
-            2,
-            "000000000002",
-            "000002",
-            "1201190508",
-        )
-        .unwrap();
-        mark_pending(
-            &mut Tx::sqlite(&conn),
-            1,
-            "000000000001",
-            "000001",
-            "1201190507",
-        )
-        .unwrap();
-        assert_eq!(recover_pending(&mut Tx::sqlite(&conn), 5).unwrap(), 2);
-        assert_eq!(
-            recover_pending(&mut Tx::sqlite(&conn), 6).unwrap(),
-            0,
-            "once"
-        );
-        assert_eq!(queue_len(&mut Tx::sqlite(&conn)).unwrap(), 2);
-        let first = next_advice(&mut Tx::sqlite(&conn)).unwrap().unwrap();
+        let mut db = db();
+        mark_pending(&mut db.tx(), 2, "000000000002", "000002", "1201190508").unwrap();
+        mark_pending(&mut db.tx(), 1, "000000000001", "000001", "1201190507").unwrap();
+        assert_eq!(recover_pending(&mut db.tx(), 5).unwrap(), 2);
+        assert_eq!(recover_pending(&mut db.tx(), 6).unwrap(), 0, "once");
+        assert_eq!(queue_len(&mut db.tx()).unwrap(), 2);
+        let first = next_advice(&mut db.tx()).unwrap().unwrap();
         assert_eq!(
             (first.transaction_id, first.reason.as_str(), first.tries),
             (1, "68", 0)
@@ -385,137 +380,133 @@ mod tests {
             ("000001", "1201190507")
         );
         assert_eq!(
-            outcome(&mut Tx::sqlite(&conn), 1).unwrap(),
+            outcome(&mut db.tx(), 1).unwrap(),
             Some(Outcome::Settled {
                 response_code: "91".into(),
                 response: b"\x91".to_vec()
             })
         );
-        advice_tried(&mut Tx::sqlite(&conn), first.id, 7).unwrap();
+        advice_tried(&mut db.tx(), first.id, 7).unwrap();
         assert_eq!(
-            next_advice(&mut Tx::sqlite(&conn)).unwrap().unwrap().tries,
+            next_advice(&mut db.tx()).unwrap().unwrap().tries,
             1,
             "same advice, repeated"
         );
-        advice_acknowledged(&mut Tx::sqlite(&conn), first.id, 8).unwrap();
+        advice_acknowledged(&mut db.tx(), first.id, 8).unwrap();
         assert_eq!(
-            next_advice(&mut Tx::sqlite(&conn))
-                .unwrap()
-                .unwrap()
-                .transaction_id,
+            next_advice(&mut db.tx()).unwrap().unwrap().transaction_id,
             2
         );
-        assert_eq!(queue_len(&mut Tx::sqlite(&conn)).unwrap(), 1);
+        assert_eq!(queue_len(&mut db.tx()).unwrap(), 1);
     }
 
     #[test]
     fn while_serving_only_rows_pending_since_before_the_cutoff_are_given_up() {
-        let conn = db();
-        conn.execute(
+        let mut db = db();
+        db.execute(
             "UPDATE transactions SET received_at = 1000 WHERE id = 1",
-            [],
-        )
-        .unwrap();
-        conn.execute(
+            &[],
+        );
+        db.execute(
             "UPDATE transactions SET received_at = 9000 WHERE id = 2",
-            [],
-        )
-        .unwrap();
-        mark_both_pending(&conn);
+            &[],
+        );
+        mark_both_pending(&mut db);
         // Row 1 is old (its outcome's commit failed); row 2's forwarder
         // may still be waiting on the processor.
         assert_eq!(
-            recover_pending_received_before(&mut Tx::sqlite(&conn), 10_000, 5_000).unwrap(),
+            recover_pending_received_before(&mut db.tx(), 10_000, 5_000).unwrap(),
             1
         );
-        assert_eq!(
-            outcome(&mut Tx::sqlite(&conn), 2).unwrap(),
-            Some(Outcome::Pending)
-        );
-        let advice = next_advice(&mut Tx::sqlite(&conn)).unwrap().unwrap();
+        assert_eq!(outcome(&mut db.tx(), 2).unwrap(), Some(Outcome::Pending));
+        let advice = next_advice(&mut db.tx()).unwrap().unwrap();
         assert_eq!((advice.transaction_id, advice.reason.as_str()), (1, "68"));
-        assert_eq!(queue_len(&mut Tx::sqlite(&conn)).unwrap(), 1);
+        assert_eq!(queue_len(&mut db.tx()).unwrap(), 1);
         // A late outcome for the given-up row changes nothing: it stays the
         // stored 91, reversed, and counts nowhere.
-        assert!(!settle(&mut Tx::sqlite(&conn), 1, "00", Some("AB12CD"), b"late").unwrap());
+        assert!(!settle(&mut db.tx(), 1, "00", Some("AB12CD"), b"late").unwrap());
         assert_eq!(
-            outcome(&mut Tx::sqlite(&conn), 1).unwrap(),
+            outcome(&mut db.tx(), 1).unwrap(),
             Some(Outcome::Settled {
                 response_code: "91".into(),
                 response: b"\x91".to_vec()
             })
         );
-        assert_eq!(totals(&conn), (0, 0), "nothing counted");
-        assert!(settle(&mut Tx::sqlite(&conn), 2, "00", Some("AB12CD"), b"answer").unwrap());
-        assert_eq!(totals(&conn), (1, 700), "the other settles as usual");
+        assert_eq!(totals(&mut db), (0, 0), "nothing counted");
+        assert!(settle(&mut db.tx(), 2, "00", Some("AB12CD"), b"answer").unwrap());
+        assert_eq!(totals(&mut db), (1, 700), "the other settles as usual");
     }
 
     #[test]
     fn one_queue_step_acknowledges_the_last_and_claims_the_next() {
-        let conn = db();
-        mark_both_pending(&conn);
-        recover_pending(&mut Tx::sqlite(&conn), 5).unwrap();
+        let mut db = db();
+        mark_both_pending(&mut db);
+        recover_pending(&mut db.tx(), 5).unwrap();
         // Not claiming (the link is down): nothing taken, nothing counted.
-        assert_eq!(
-            step_queue(&mut Tx::sqlite(&conn), None, false, 6).unwrap(),
-            (None, 2)
-        );
-        let (first, len) = step_queue(&mut Tx::sqlite(&conn), None, true, 6).unwrap();
+        assert_eq!(step_queue(&mut db.tx(), None, false, 6).unwrap(), (None, 2));
+        let (first, len) = step_queue(&mut db.tx(), None, true, 6).unwrap();
         let first = first.unwrap();
         assert_eq!((first.transaction_id, first.tries, len), (1, 0, 2));
         // Not acknowledged: the same one again, now a repeat.
-        let (again, _) = step_queue(&mut Tx::sqlite(&conn), None, true, 7).unwrap();
+        let (again, _) = step_queue(&mut db.tx(), None, true, 7).unwrap();
         assert_eq!(
             (again.as_ref().unwrap().id, again.unwrap().tries),
             (first.id, 1)
         );
         // Acknowledged: the next one, a first try.
-        let (next, len) = step_queue(&mut Tx::sqlite(&conn), Some(first.id), true, 8).unwrap();
+        let (next, len) = step_queue(&mut db.tx(), Some(first.id), true, 8).unwrap();
         let next = next.unwrap();
         assert_eq!((next.transaction_id, next.tries, len), (2, 0, 1));
         assert_eq!(
-            step_queue(&mut Tx::sqlite(&conn), Some(next.id), true, 9).unwrap(),
+            step_queue(&mut db.tx(), Some(next.id), true, 9).unwrap(),
             (None, 0)
         );
     }
 
     #[test]
     fn a_pending_refund_counts_against_what_is_left_to_refund() {
-        let conn = db();
-        conn.execute_batch(
-            "UPDATE transactions SET response_code = '00', rrn = 'P1' WHERE id = 1;
-             INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
-                 transmission_time, processing_code, amount_minor, currency, response_code,
-                 business_day, received_at, reversed, fingerprint, response, original_id)
-             VALUES ('0200', 'refund', 'D', 'M', 'V', '3', 't', '200000', 300, 933, '91', '2026-12-01', 0, 0, x'', x'', 1);",
-        )
-        .unwrap();
-        let target = |conn: &Connection| {
-            crate::ops::transactions::find_refund_target(&mut crate::Tx::sqlite(conn), "P1")
+        let mut db = db();
+        db.execute(
+            "UPDATE transactions SET response_code = '00', rrn = 'P1' WHERE id = 1",
+            &[],
+        );
+        db.execute(
+            INSERT_TRANSACTION,
+            &[
+                &"refund",
+                &"3",
+                &"200000",
+                &300_i64,
+                &&b""[..],
+                &&b""[..],
+                &Some(1_i64),
+            ],
+        );
+        let target = |db: &mut TestDb| {
+            crate::ops::transactions::find_refund_target(&mut db.tx(), "P1")
                 .unwrap()
                 .unwrap()
                 .refunded_minor
         };
-        assert_eq!(target(&conn), 0, "a declined (91) refund takes nothing");
-        mark_pending(&mut Tx::sqlite(&conn), 3, "R1", "000003", "1201190509").unwrap();
-        assert_eq!(target(&conn), 300, "a pending one may yet take its amount");
-        let has_refunds = |conn: &Connection| {
-            crate::ops::transactions::find_reversal_target(
-                &mut crate::Tx::sqlite(conn),
-                "D",
-                "1",
-                "t",
-            )
-            .unwrap()
-            .unwrap()
-            .has_refunds
+        assert_eq!(target(&mut db), 0, "a declined (91) refund takes nothing");
+        mark_pending(&mut db.tx(), 3, "R1", "000003", "1201190509").unwrap();
+        assert_eq!(
+            target(&mut db),
+            300,
+            "a pending one may yet take its amount"
+        );
+        let has_refunds = |db: &mut TestDb| {
+            crate::ops::transactions::find_reversal_target(&mut db.tx(), "D", "1", "t")
+                .unwrap()
+                .unwrap()
+                .has_refunds
         };
         assert!(
-            has_refunds(&conn),
+            has_refunds(&mut db),
             "nor can its purchase be reversed meanwhile"
         );
-        settle(&mut Tx::sqlite(&conn), 3, "05", None, b"").unwrap();
-        assert_eq!(target(&conn), 0, "declined by the processor: free again");
-        assert!(!has_refunds(&conn));
+        settle(&mut db.tx(), 3, "05", None, b"").unwrap();
+        assert_eq!(target(&mut db), 0, "declined by the processor: free again");
+        assert!(!has_refunds(&mut db));
     }
 }
