@@ -10,7 +10,7 @@
 //! stays a short index range.
 
 use crate::error::StoreError;
-use crate::sql::{Param, Row};
+use crate::sql::{Dialect, Param, Row};
 use crate::unit::{Db, sql};
 
 /// What the history shows: one merchant's rows over a range of business
@@ -53,6 +53,11 @@ impl HistoryFilter {
         }
         condition.push(')');
         self.clause_with(&condition, days.iter().map(String::as_str).collect())
+    }
+
+    /// The clause over the one day `day` (within the filter's period).
+    fn clause_on_day<'a>(&'a self, day: &'a str) -> Option<(String, Vec<&'a str>)> {
+        self.clause_with("business_day = ?", vec![day])
     }
 
     fn clause_with<'a>(
@@ -125,16 +130,7 @@ pub fn day_totals(db: &mut impl Db, filter: &HistoryFilter) -> Result<Vec<DayTot
     let Some((clause, values)) = filter.clause() else {
         return Ok(Vec::new());
     };
-    // `sum` of a BIGINT is NUMERIC on PostgreSQL: cast back.
-    let statement = format!(
-        "SELECT business_day, vt_id, currency, CAST(sum(payments_count) AS BIGINT),
-                CAST(sum(payments_minor) AS BIGINT), CAST(sum(refunds_count) AS BIGINT),
-                CAST(sum(refunds_minor) AS BIGINT), CAST(sum(rows_count) AS BIGINT)
-         FROM daily_totals WHERE {clause}
-         GROUP BY business_day, vt_id, currency
-         ORDER BY business_day DESC, vt_id, currency"
-    );
-    sql(db).query(&statement, &params(&values), |row| {
+    sql(db).query(&totals_sql(&clause), &params(&values), |row| {
         Ok(DayTotal {
             business_day: row.get(0)?,
             vt_id: row.get(1)?,
@@ -146,6 +142,19 @@ pub fn day_totals(db: &mut impl Db, filter: &HistoryFilter) -> Result<Vec<DayTot
             rows: count(row.get(7)?),
         })
     })
+}
+
+/// The totals' statement over the `WHERE` clause. `sum` of a BIGINT is
+/// NUMERIC on PostgreSQL: cast back.
+fn totals_sql(clause: &str) -> String {
+    format!(
+        "SELECT business_day, vt_id, currency, CAST(sum(payments_count) AS BIGINT),
+                CAST(sum(payments_minor) AS BIGINT), CAST(sum(refunds_count) AS BIGINT),
+                CAST(sum(refunds_minor) AS BIGINT), CAST(sum(rows_count) AS BIGINT)
+         FROM daily_totals WHERE {clause}
+         GROUP BY business_day, vt_id, currency
+         ORDER BY business_day DESC, vt_id, currency"
+    )
 }
 
 /// A stored 0200 as the history lists it: card data only masked.
@@ -184,6 +193,10 @@ pub struct HistoryRow {
 const ROW_COLUMNS: &str = "id, received_at, business_day, device_serial, vt_id, kind = 'refund',
      masked_pan, amount_minor, currency, response_code, reversed = 1, rrn, auth_code";
 
+/// The stored columns [`ROW_COLUMNS`] reads, for a subquery to select.
+const STORED_COLUMNS: &str = "id, received_at, business_day, device_serial, vt_id, kind,
+     masked_pan, amount_minor, currency, response_code, reversed, rrn, auth_code";
+
 fn history_row(row: &Row<'_>) -> Result<HistoryRow, StoreError> {
     Ok(HistoryRow {
         id: row.get(0)?,
@@ -221,16 +234,19 @@ pub fn transactions_page(
     let Some(window) = DayWindow::find(totals, offset, limit) else {
         return Ok(Vec::new());
     };
+    let mut sql = sql(db);
     // Only the days that hold the filter's rows: at most one per row of the
     // page, however thinly a rarely used reader's rows are spread.
-    let Some((clause, values)) = filter.clause_on(&window.days) else {
+    let page = match sql.dialect() {
+        Dialect::Sqlite => filter
+            .clause_on(&window.days)
+            .map(|(clause, values)| (page_sql(&clause, limit, window.skip), values)),
+        Dialect::Postgres => page_sql_by_day(filter, &window, limit),
+    };
+    let Some((statement, values)) = page else {
         return Ok(Vec::new());
     };
-    sql(db).query(
-        &page_sql(&clause, limit, window.skip),
-        &params(&values),
-        history_row,
-    )
+    sql.query(&statement, &params(&values), history_row)
 }
 
 /// A page's statement: rows `skip ..` of the days the `WHERE` clause holds.
@@ -241,10 +257,54 @@ fn page_sql(clause: &str, limit: u64, skip: u64) -> String {
     )
 }
 
+/// A page's statement on PostgreSQL, and its parameters: one branch per day
+/// of the window, each read newest first from the history index and cut to
+/// what the page can take from it, then the branches put in order.
+///
+/// The dialects differ here in their planners, not their SQL. PostgreSQL
+/// before 17 reads an IN list on an index's second column out of order, so
+/// [`page_sql`] sorts all of the window's rows, and the generic plan a
+/// pooled connection settles on may instead walk the merchant's whole index
+/// from its newest row, reading the table row of each, down to the page
+/// (seen on a cluster: `Filter: business_day = ANY (..)`). With one day per
+/// branch each is a short backward index range, whatever the plan, and the
+/// final sort sees at most `limit` rows per day.
+fn page_sql_by_day<'a>(
+    filter: &'a HistoryFilter,
+    window: &'a DayWindow,
+    limit: u64,
+) -> Option<(String, Vec<&'a str>)> {
+    let mut branches = Vec::with_capacity(window.days.len());
+    let mut values = Vec::new();
+    for (i, day) in window.days.iter().enumerate() {
+        let (clause, day_values) = filter.clause_on_day(day)?;
+        // Rows `skip ..` of the newest day, the first rows of the others.
+        let skip = if i == 0 { window.skip } else { 0 };
+        branches.push(format!(
+            "(SELECT {STORED_COLUMNS} FROM transactions WHERE {clause} AND mti = '0200'
+              ORDER BY id DESC LIMIT {limit} OFFSET {skip})"
+        ));
+        values.extend(day_values);
+    }
+    if branches.is_empty() {
+        return None;
+    }
+    let statement = format!(
+        "SELECT {ROW_COLUMNS} FROM ({}) AS page ORDER BY business_day DESC, id DESC LIMIT {limit}",
+        branches.join(" UNION ALL ")
+    );
+    Some((statement, values))
+}
+
 /// An export chunk's statement, `resume` the cursor's condition (or empty).
 fn chunk_sql(clause: &str, resume: &str, limit: u64) -> String {
+    chunk_select(ROW_COLUMNS, clause, resume, limit)
+}
+
+/// A chunk's `columns` of the rows the `WHERE` clause holds.
+fn chunk_select(columns: &str, clause: &str, resume: &str, limit: u64) -> String {
     format!(
-        "SELECT {ROW_COLUMNS} FROM transactions WHERE {clause} AND mti = '0200'{resume}
+        "SELECT {columns} FROM transactions WHERE {clause} AND mti = '0200'{resume}
          ORDER BY business_day DESC, id DESC LIMIT {limit}"
     )
 }
@@ -289,19 +349,68 @@ pub fn transactions_after(
         }
         None => filter,
     };
-    let Some((clause, values)) = filter.clause() else {
+    let mut sql = sql(db);
+    let parts = chunk_parts(filter, sql.dialect());
+    let Some(clauses) = parts
+        .iter()
+        .map(HistoryFilter::clause)
+        .collect::<Option<Vec<_>>>()
+    else {
         return Ok(Vec::new());
     };
-    let mut params = params(&values);
-    let resume = match after {
-        Some(cursor) => {
+    let mut params: Vec<&dyn Param> = Vec::new();
+    for (_, values) in &clauses {
+        params.extend(values.iter().map(|value| value as &dyn Param));
+        if let Some(cursor) = after {
             params.push(&cursor.business_day);
             params.push(&cursor.id);
-            RESUME
         }
-        None => "",
-    };
-    sql(db).query(&chunk_sql(&clause, resume, limit), &params, history_row)
+    }
+    let resume = if after.is_some() { RESUME } else { "" };
+    sql.query(
+        &chunk_statement(&clauses, resume, limit),
+        &params,
+        history_row,
+    )
+}
+
+/// The filters a chunk reads, each in a branch of its own: the filter.
+///
+/// On PostgreSQL with several terminals, one per terminal instead.
+/// PostgreSQL before 17 reads an IN list on a later column of an index out
+/// of order, so its plan may read and sort the filter's whole period for
+/// every chunk (seen on a cluster), and an export read it again chunk after
+/// chunk. One terminal per branch, each is read in order and cut to a
+/// chunk, as [`page_sql_by_day`] does for days.
+fn chunk_parts(filter: &HistoryFilter, dialect: Dialect) -> Vec<HistoryFilter> {
+    match &filter.vt_ids {
+        Some(vt_ids) if vt_ids.len() > 1 && dialect == Dialect::Postgres => vt_ids
+            .iter()
+            .map(|vt_id| HistoryFilter {
+                vt_ids: Some(vec![vt_id.clone()]),
+                ..filter.clone()
+            })
+            .collect(),
+        _ => vec![filter.clone()],
+    }
+}
+
+/// A chunk's statement over the `WHERE` clauses of [`chunk_parts`], each
+/// followed by `resume` (the cursor's condition, or empty): SQLite's
+/// [`chunk_sql`] for one, the branches put in order for several.
+fn chunk_statement(clauses: &[(String, Vec<&str>)], resume: &str, limit: u64) -> String {
+    if let [(clause, _)] = clauses {
+        return chunk_sql(clause, resume, limit);
+    }
+    let branches: Vec<String> = clauses
+        .iter()
+        .map(|(clause, _)| format!("({})", chunk_select(STORED_COLUMNS, clause, resume, limit)))
+        .collect();
+    format!(
+        "SELECT {ROW_COLUMNS} FROM ({}) AS chunk
+         ORDER BY business_day DESC, id DESC LIMIT {limit}",
+        branches.join(" UNION ALL ")
+    )
 }
 
 /// The condition that resumes an export chunk after its cursor's row: the
@@ -490,6 +599,169 @@ mod tests {
             ),
             "{day_totals}"
         );
+    }
+
+    /// PostgreSQL's generic plan of `sql` (what a pooled connection runs
+    /// after its first five executions) with `args`, SQL literals for its
+    /// parameters; one line per step.
+    fn postgres_plan(pg: &mut crate::pg::PgConn, sql: &str, args: &[String]) -> String {
+        let client = pg.client();
+        client
+            .batch_execute(&format!(
+                "DEALLOCATE ALL; SET plan_cache_mode = force_generic_plan;
+                 PREPARE planned AS {}",
+                crate::sql::postgres_placeholders(sql)
+            ))
+            .unwrap();
+        let steps: Vec<String> = client
+            .query(
+                &format!("EXPLAIN EXECUTE planned({})", args.join(", ")),
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        steps.join("\n")
+    }
+
+    /// `values` as SQL literals (test constants: no quote inside).
+    fn literals(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| format!("'{v}'")).collect()
+    }
+
+    #[test]
+    fn on_postgresql_pages_chunks_and_totals_use_the_same_indexes() {
+        let db = crate::test_db::TestDb::open();
+        let Some(mut pg) = db.another_connection() else {
+            return; // SQLite: the test above checks its plans.
+        };
+        // 29,000 rows, fewer than ANALYZE samples: its statistics, and so
+        // the plans, are the same every run. 30 days of 900 rows over 9
+        // readers and 5 terminals, and another merchant's.
+        pg.client()
+            .batch_execute(
+                "INSERT INTO merchants VALUES ('M1', 'n', 'a@x.by', 'h', 0), ('M2', 'n', 'b@x.by', 'h', 0);
+                 INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
+                     SELECT 'D0' || g, 'M1', 'active', 'h', 0 FROM generate_series(1, 9) g;
+                 INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
+                     VALUES ('E1', 'M2', 'active', 'h', 0);
+                 INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
+                     transmission_time, processing_code, amount_minor, currency, response_code,
+                     business_day, received_at, reversed, fingerprint, response)
+                 SELECT '0200', 'purchase', 'D0' || (1 + g % 9), 'M1', '1000000' || (1 + g % 5),
+                     g::text, 't', '000000', 100, 933, '00',
+                     to_char(date '2026-11-01' + g / 900, 'YYYY-MM-DD'), g, 0, '', ''
+                 FROM generate_series(0, 26999) g;
+                 INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
+                     transmission_time, processing_code, amount_minor, currency, response_code,
+                     business_day, received_at, reversed, fingerprint, response)
+                 SELECT '0200', 'purchase', 'E1', 'M2', '20000001', g::text, 't', '000000', 100,
+                     933, '00', to_char(date '2026-11-01' + g / 70, 'YYYY-MM-DD'), g, 0, '', ''
+                 FROM generate_series(0, 1999) g;
+                 ANALYZE;",
+            )
+            .unwrap();
+        let filter = HistoryFilter {
+            merchant_id: "M1".into(),
+            from_day: "2026-11-01".into(),
+            to_day: "2026-11-30".into(),
+            device_serial: Some("D03".into()),
+            vt_ids: Some(vec!["10000001".into(), "10000005".into()]),
+        };
+        let unfiltered = HistoryFilter {
+            device_serial: None,
+            vt_ids: None,
+            ..filter.clone()
+        };
+        for (f, filtered) in [(&filter, true), (&unfiltered, false)] {
+            // The filters are tested in the index, as on SQLite: only the
+            // rows shown read the table.
+            let in_index = |plan: &str| {
+                let cond = plan
+                    .lines()
+                    .find(|line| line.contains("Index Cond"))
+                    .unwrap_or_default();
+                !filtered || (cond.contains("device_serial") && cond.contains("vt_id"))
+            };
+            // A page: one branch per day, each a backward range of the
+            // history index on its day, whatever the window.
+            for days in [
+                vec!["2026-11-20".to_owned()],
+                vec![
+                    "2026-11-25".to_owned(),
+                    "2026-11-20".to_owned(),
+                    "2026-11-03".to_owned(),
+                ],
+            ] {
+                let window = DayWindow { days, skip: 10 };
+                let (sql, values) = page_sql_by_day(f, &window, 50).unwrap();
+                let page = postgres_plan(&mut pg, &sql, &literals(&values));
+                let scans: Vec<&str> = page
+                    .lines()
+                    .filter(|line| line.contains(" Scan") && !line.contains("Subquery Scan"))
+                    .collect();
+                assert_eq!(scans.len(), window.days.len(), "{page}");
+                for scan in scans {
+                    assert!(
+                        scan.contains("Index Scan Backward using transactions_history_filters")
+                            || (filtered
+                                && scan.contains("Index Scan using transactions_history_filters")),
+                        "{page}"
+                    );
+                }
+                let conds: Vec<&str> = page
+                    .lines()
+                    .filter(|line| line.contains("Index Cond"))
+                    .collect();
+                assert_eq!(conds.len(), window.days.len(), "{page}");
+                for cond in conds {
+                    assert!(cond.contains("(business_day = $"), "one day each: {page}");
+                }
+                assert!(in_index(&page), "{page}");
+                assert!(!page.contains("Filter"), "{page}");
+                if !filtered {
+                    assert!(
+                        page.matches("Sort  (").count() <= 1,
+                        "each day read newest first, the days at most put in order: {page}"
+                    );
+                }
+            }
+
+            // A chunk: one backward range of the history index per
+            // terminal (one in all unless several are asked for).
+            let parts = chunk_parts(f, Dialect::Postgres);
+            let clauses: Vec<_> = parts.iter().map(|p| p.clause().unwrap()).collect();
+            for resume in ["", RESUME] {
+                let mut args = Vec::new();
+                for (_, values) in &clauses {
+                    args.extend(literals(values));
+                    if !resume.is_empty() {
+                        args.extend(["'2026-11-20'".to_owned(), "12345".to_owned()]);
+                    }
+                }
+                let plan = postgres_plan(&mut pg, &chunk_statement(&clauses, resume, 2_000), &args);
+                let scans: Vec<&str> = plan
+                    .lines()
+                    .filter(|line| line.contains(" Scan") && !line.contains("Subquery Scan"))
+                    .collect();
+                assert_eq!(scans.len(), if filtered { 2 } else { 1 }, "{plan}");
+                for scan in scans {
+                    assert!(
+                        scan.contains("Index Scan Backward using transactions_history_filters"),
+                        "{plan}"
+                    );
+                }
+                assert!(!plan.contains("Sort  ("), "merged in order: {plan}");
+                assert!(in_index(&plan), "{plan}");
+                assert!(!plan.contains("Filter"), "{plan}");
+            }
+
+            let (clause, values) = f.clause().unwrap();
+
+            let totals = postgres_plan(&mut pg, &totals_sql(&clause), &literals(&values));
+            assert!(totals.contains("using daily_totals_pkey"), "{totals}");
+        }
     }
 
     #[test]
