@@ -60,7 +60,7 @@ fn what_the_host_approves_the_cabinet_shows_and_a_block_there_reaches_the_host_w
         Some(&format!("state=blocked&csrf_token={csrf}")),
     );
     assert_eq!(blocked.status, 303, "{}", blocked.body);
-    let stan = until_code(&mut client, "58", 2);
+    let stan = client.pay_until("58", 2);
     let unblocked = server.http(
         "POST",
         "/devices/MPOS-0001/state",
@@ -68,24 +68,7 @@ fn what_the_host_approves_the_cabinet_shows_and_a_block_there_reaches_the_host_w
         Some(&format!("state=active&csrf_token={csrf}")),
     );
     assert_eq!(unblocked.status, 303);
-    until_code(&mut client, "00", stan);
-}
-
-/// Pays until the answer is `code`, for at most a second; the next STAN.
-fn until_code(client: &mut Client, code: &str, mut stan: u32) -> u32 {
-    let start = std::time::Instant::now();
-    loop {
-        let answer = client.pay(stan, 100);
-        stan += 1;
-        if answer == code {
-            return stan;
-        }
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(1),
-            "still {answer}, not {code}, after 1 s"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    client.pay_until("00", stan);
 }
 
 #[test]
@@ -103,7 +86,7 @@ fn a_new_app_password_set_in_the_cabinet_revokes_the_connected_sign_on_within_a_
         )),
     );
     assert_eq!(changed.status, 303, "{}", changed.body);
-    let stan = until_code(&mut client, "63", 2);
+    let stan = client.pay_until("63", 2);
     assert_eq!(client.sign_on("MPOS-0001", "app-pass-1").code(), "63");
     assert_eq!(client.sign_on("MPOS-0001", "new-app-pass-2").code(), "00");
     assert_eq!(client.pay(stan, 100), "00");
@@ -260,7 +243,7 @@ fn a_serial_with_slash_question_mark_and_hash_is_blocked_and_unblocked_in_the_ca
         notice.body
     );
     assert_eq!(listed_state(&server, SERIAL), "blocked");
-    let stan = until_code(&mut client, "58", 3);
+    let stan = client.pay_until("58", 3);
 
     let unblocked = server.http(
         "POST",
@@ -269,7 +252,7 @@ fn a_serial_with_slash_question_mark_and_hash_is_blocked_and_unblocked_in_the_ca
         Some(&format!("state=active&csrf_token={csrf}")),
     );
     assert_eq!(unblocked.status, 303, "{}", unblocked.body);
-    until_code(&mut client, "00", stan);
+    client.pay_until("00", stan);
     assert_eq!(listed_state(&server, SERIAL), "active");
 }
 

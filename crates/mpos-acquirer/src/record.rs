@@ -268,20 +268,25 @@ pub fn financial(
             stored.original_id = original_id;
             stored.masked_pan = Some(card.masked.to_string());
             stored.pan_hash = Some(card.hash.0);
-            let id = transactions::insert(tx, &stored)?;
-            let (rrn, auth) = (rrn_of(id), mpos_domain::response::new_authorization_code());
-            let answer = response::answer(
-                ctx.layout,
-                Mti::Financial,
-                header,
-                code,
-                Some((&rrn, &auth)),
-            );
-            transactions::set_approval(tx, id, &rrn, &auth, &answer)?;
+            let (_, approval) = transactions::insert_approved(tx, &stored, |id| {
+                let (rrn, auth) = (rrn_of(id), mpos_domain::response::new_authorization_code());
+                let response = response::answer(
+                    ctx.layout,
+                    Mti::Financial,
+                    header,
+                    code,
+                    Some((&rrn, &auth)),
+                );
+                transactions::Approval {
+                    rrn,
+                    auth_code: auth,
+                    response: response.to_vec(),
+                }
+            })?;
             Ok(Recorded {
-                answer,
+                answer: Bytes::from(approval.response),
                 code,
-                rrn: Some(rrn),
+                rrn: Some(approval.rrn),
                 forward: None,
                 pending_of: None,
                 stored: true,

@@ -3,10 +3,13 @@
 //!
 //! It is a snapshot swapped atomically (readers never wait). Changes made
 //! through this process's store reload it right after they commit; changes
-//! made by another process (an operator's `mpos admin`, a second server) are
-//! found by polling one row, `directory_version`, which triggers bump on
-//! every relevant change. Either way a block or a password change takes
-//! effect for the next message within the poll interval (250 ms by default).
+//! made by another process (an operator's `mpos admin`, another host on the
+//! same PostgreSQL database) bump one row, `directory_version`, by trigger.
+//! On PostgreSQL the same trigger NOTIFYs every host, which reloads at
+//! once; on SQLite the row is polled. Either way a block or a password
+//! change takes effect for the next message within the poll interval
+//! (250 ms by default), which is also PostgreSQL's fallback should a
+//! notification be missed (a reconnect).
 
 use crate::error::StoreError;
 use crate::ops::devices::{self, DeviceRow};

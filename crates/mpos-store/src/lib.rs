@@ -39,6 +39,7 @@ pub use pg::PostgresUrl;
 pub use unit::testing;
 pub use unit::{Db, Opened, Reader, Tx};
 
+use crossbeam_channel::{RecvTimeoutError, TryRecvError};
 use pg::PgConn;
 use readers::{ReaderConn, Readers};
 use rusqlite::{Connection, OpenFlags};
@@ -87,6 +88,9 @@ pub struct StoreOptions {
     pub synchronous: Synchronous,
     /// Read-only connections in the pool.
     pub readers: usize,
+    /// Write connections on PostgreSQL, each committing its own batches in
+    /// parallel (SQLite has one writer whatever this says).
+    pub writers: usize,
     /// Most writes committed together.
     pub max_batch: usize,
     /// Writes that may wait before submitters block (backpressure). Size it
@@ -102,6 +106,7 @@ impl Default for StoreOptions {
         StoreOptions {
             synchronous: Synchronous::Full,
             readers: 4,
+            writers: 4,
             max_batch: 1024,
             queue: 16 * 1024,
             directory_poll: Duration::from_millis(250),
@@ -156,7 +161,7 @@ impl Store {
     /// PostgreSQL under an advisory lock, so hosts starting together apply
     /// them once), and starts the writer and the directory poller.
     pub fn open_at(location: &Location, options: &StoreOptions) -> Result<Store, StoreError> {
-        let (writer_conn, reader_connections, poll_conn) = match location {
+        let (writer_conns, reader_connections, poll_conn) = match location {
             Location::Sqlite(path) => open_sqlite(path, options)?,
             Location::Postgres(url) => open_postgres(url, options)?,
         };
@@ -167,13 +172,13 @@ impl Store {
         poll_conn.with(|reader| directory.reload(reader))?;
 
         let health = Arc::new(health::StoreHealth::default());
-        let (writer, writer_thread) = writer::start(
-            writer_conn,
+        let (writer, mut threads) = writer::start(
+            writer_conns,
             WriterConfig {
                 max_batch: options.max_batch,
                 queue: options.queue,
             },
-            Arc::clone(&health),
+            &health,
         )
         .map_err(|source| StoreError::Thread {
             thread: "writer",
@@ -186,11 +191,18 @@ impl Store {
         let poller = std::thread::Builder::new()
             .name("mpos-directory".into())
             .spawn(move || {
-                // recv_timeout is the sleep; it ends early when the store drops.
-                while let Err(crossbeam_channel::RecvTimeoutError::Timeout) =
-                    stopped.recv_timeout(interval)
-                {
-                    // A failed poll is retried at the next tick; the snapshot stays.
+                // Until the store drops (the channel disconnects): wait for
+                // a change's notification (PostgreSQL) or the poll interval,
+                // then look at the version. A failed look is retried at the
+                // next turn; the snapshot stays.
+                loop {
+                    let go_on = match poll_conn.wait_for_directory_change(interval) {
+                        Some(()) => stopped.try_recv() == Err(TryRecvError::Empty),
+                        None => stopped.recv_timeout(interval) == Err(RecvTimeoutError::Timeout),
+                    };
+                    if !go_on {
+                        break;
+                    }
                     let _ = poll_conn.with(|reader| poll_directory.refresh(reader));
                 }
             })
@@ -206,7 +218,10 @@ impl Store {
                 readers,
                 directory,
                 health,
-                threads: Mutex::new(vec![writer_thread, poller]),
+                threads: Mutex::new({
+                    threads.push(poller);
+                    threads
+                }),
                 stop_poller: Some(stop_poller),
             }),
         })
@@ -310,15 +325,36 @@ impl Store {
         self.read(move |reader| directory.refresh(reader).map(|_| ()))
     }
 
-    /// Resolves once every write queued before it has committed.
-    pub fn flush(&self) -> WriteAck<()> {
-        self.write(|_| Ok(()))
+    /// Resolves once every write queued before it has committed (on every
+    /// writer).
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        let writer = self.inner.writer.as_ref().ok_or(StoreError::Closed)?;
+        let mut acks = Vec::with_capacity(writer.count());
+        for index in 0..writer.count() {
+            let (reply, receiver) = oneshot::channel();
+            writer.submit_to(index, |_| Ok(()), Reply::Async(reply));
+            acks.push(WriteAck(receiver));
+        }
+        for ack in acks {
+            ack.await?;
+        }
+        Ok(())
     }
 
     /// [`Store::flush`] for code outside an async runtime: returns once
     /// every write queued before it has committed.
     pub fn flush_blocking(&self) -> Result<(), StoreError> {
-        self.write_blocking(|_| Ok(()))
+        let writer = self.inner.writer.as_ref().ok_or(StoreError::Closed)?;
+        let mut waits = Vec::with_capacity(writer.count());
+        for index in 0..writer.count() {
+            let (reply, receiver) = std::sync::mpsc::sync_channel(1);
+            writer.submit_to(index, |_| Ok(()), Reply::Blocking(reply));
+            waits.push(receiver);
+        }
+        for wait in waits {
+            wait.recv().unwrap_or(Err(StoreError::Closed))?;
+        }
+        Ok(())
     }
 }
 
@@ -351,8 +387,8 @@ impl<T> Future for WriteAck<T> {
     }
 }
 
-/// The writer's, the readers' and the directory poller's connections.
-type Connections = (WriterConn, Vec<ReaderConn>, ReaderConn);
+/// The writers', the readers' and the directory poller's connections.
+type Connections = (Vec<WriterConn>, Vec<ReaderConn>, ReaderConn);
 
 fn open_sqlite(path: &Path, options: &StoreOptions) -> Result<Connections, StoreError> {
     let open_error = |source: rusqlite::Error| StoreError::Open {
@@ -367,21 +403,26 @@ fn open_sqlite(path: &Path, options: &StoreOptions) -> Result<Connections, Store
         .collect::<Result<Vec<_>, _>>()
         .map_err(open_error)?;
     let poll = ReaderConn::Sqlite(open_reader(path).map_err(open_error)?);
-    Ok((WriterConn::Sqlite(conn), readers, poll))
+    Ok((vec![WriterConn::Sqlite(conn)], readers, poll))
 }
 
 fn open_postgres(url: &PostgresUrl, options: &StoreOptions) -> Result<Connections, StoreError> {
     let mut conn = PgConn::connect(url)?;
     migrations::migrate_postgres(&mut conn)?;
+    let mut writers = vec![WriterConn::Postgres(Box::new(pg::Reconnecting::new(
+        url, conn,
+    )))];
+    for _ in 1..options.writers.max(1) {
+        let conn = PgConn::connect(url)?;
+        writers.push(WriterConn::Postgres(Box::new(pg::Reconnecting::new(
+            url, conn,
+        ))));
+    }
     let readers = (0..options.readers.max(1))
         .map(|_| PgConn::connect(url).map(|conn| ReaderConn::postgres(url, conn)))
         .collect::<Result<Vec<_>, _>>()?;
     let poll = ReaderConn::postgres(url, PgConn::connect(url)?);
-    Ok((
-        WriterConn::Postgres(Box::new(pg::Reconnecting::new(url, conn))),
-        readers,
-        poll,
-    ))
+    Ok((writers, readers, poll))
 }
 
 fn configure_writer(conn: &Connection, synchronous: Synchronous) -> rusqlite::Result<()> {

@@ -11,6 +11,7 @@
 use crate::error::StoreError;
 use crate::sql::postgres_placeholders;
 use postgres::config::{Host, SslMode};
+use postgres::fallible_iterator::FallibleIterator;
 use postgres::{Client, Config, Statement};
 use std::collections::HashMap;
 use std::fmt;
@@ -25,8 +26,18 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
 /// as lost, unless the URL says (`tcp_user_timeout`).
 pub const TCP_USER_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The channel the schema's triggers NOTIFY when devices or terminals change
+/// (`migrations_pg.rs`).
+pub(crate) const DIRECTORY_CHANNEL: &str = "mpos_directory";
+
 /// The least time between two attempts to reconnect a lost connection.
 pub(crate) const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
+
+/// Longest a statement of the host or the cabinet may run.
+pub(crate) const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Longest a statement may wait for a row lock another transaction holds.
+pub(crate) const LOCK_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Most statements a connection keeps prepared; the store's are far fewer,
 /// the bound only guards against a caller building endless variants.
@@ -117,6 +128,10 @@ impl fmt::Debug for PostgresUrl {
 pub(crate) struct PgConn {
     client: Client,
     statements: HashMap<String, Statement>,
+    /// Whether this connection LISTENs for directory changes.
+    listening: bool,
+    /// Sequence numbers taken and not used yet, by sequence.
+    reserved: HashMap<&'static str, std::collections::VecDeque<i64>>,
 }
 
 impl PgConn {
@@ -140,7 +155,23 @@ impl PgConn {
         Ok(PgConn {
             client,
             statements: HashMap::new(),
+            listening: false,
+            reserved: HashMap::new(),
         })
+    }
+
+    /// Bounds how long a statement may wait, so that a request is answered
+    /// within seconds even when the database is slow or another host holds
+    /// a lock it needs and has stopped: a statement is cancelled after
+    /// [`STATEMENT_TIMEOUT`], a lock waited for after [`LOCK_TIMEOUT`]
+    /// (the batch fails, its requests get 96, the writer carries on).
+    /// Migrations run before this, unbounded.
+    pub(crate) fn bound_statements(&mut self) -> Result<(), postgres::Error> {
+        self.client.batch_execute(&format!(
+            "SET statement_timeout = {}; SET lock_timeout = {}",
+            STATEMENT_TIMEOUT.as_millis(),
+            LOCK_TIMEOUT.as_millis()
+        ))
     }
 
     /// The client, for statements already prepared.
@@ -151,6 +182,53 @@ impl PgConn {
     /// Whether the connection is gone (the server closed it or it failed).
     pub(crate) fn is_closed(&self) -> bool {
         self.client.is_closed()
+    }
+
+    /// Waits up to `timeout` for a change of the devices or terminals,
+    /// which the schema's triggers announce with a NOTIFY on
+    /// [`DIRECTORY_CHANNEL`] when they commit, whichever host made them;
+    /// whether one came. The first call LISTENs.
+    pub(crate) fn wait_for_directory_change(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<bool, postgres::Error> {
+        if !self.listening {
+            self.client
+                .batch_execute(&format!("LISTEN {DIRECTORY_CHANNEL}"))?;
+            self.listening = true;
+        }
+        let mut notifications = self.client.notifications();
+        let came = notifications.timeout_iter(timeout).next()?.is_some();
+        // Several changes in a burst need one reload: take them all now.
+        while notifications.iter().next()?.is_some() {}
+        Ok(came)
+    }
+
+    /// The next number of `sequence` from this connection's block, taking
+    /// [`crate::sql::ID_BLOCK`] more when it is empty. Numbers of a block
+    /// are never handed out twice, whoever else takes from the sequence; those
+    /// unused when the connection ends are gaps, as a rolled-back insert's.
+    pub(crate) fn reserve_id(&mut self, sequence: &'static str) -> Result<i64, StoreError> {
+        if let Some(id) = self
+            .reserved
+            .get_mut(sequence)
+            .and_then(|ids| ids.pop_front())
+        {
+            return Ok(id);
+        }
+        let statement = self.statement(
+            "SELECT nextval(CAST(?1 AS regclass)) FROM generate_series(1, CAST(?2 AS BIGINT))",
+        )?;
+        let rows = self
+            .client
+            .query(&statement, &[&sequence, &crate::sql::ID_BLOCK])?;
+        let mut ids: std::collections::VecDeque<i64> = rows
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?;
+        let first = ids.pop_front();
+        self.reserved.insert(sequence, ids);
+        first.ok_or_else(|| StoreError::Missing(format!("a number of the sequence {sequence}")))
     }
 
     /// `sql` (in SQLite's placeholders) prepared on this connection, from
@@ -202,7 +280,9 @@ impl Reconnecting {
                 });
             }
             self.last_attempt = Some(Instant::now());
-            self.conn = Some(PgConn::connect(&self.url)?);
+            let mut conn = PgConn::connect(&self.url)?;
+            conn.bound_statements()?;
+            self.conn = Some(conn);
         }
         self.conn.as_mut().ok_or(StoreError::Disconnected {
             target: self.url.to_string(),

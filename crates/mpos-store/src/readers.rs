@@ -37,6 +37,28 @@ impl ReaderConn {
     }
 }
 
+impl ReaderConn {
+    /// Waits up to `timeout` for news that devices or terminals changed:
+    /// on PostgreSQL a notification from any host's commit (so a block
+    /// reaches this host at once, not at the next poll). `None` on SQLite,
+    /// which has no such news: the caller waits its poll interval itself.
+    pub(crate) fn wait_for_directory_change(&mut self, timeout: std::time::Duration) -> Option<()> {
+        match self {
+            ReaderConn::Sqlite(_) => None,
+            ReaderConn::Postgres(pg) => {
+                // A lost connection: pause, and let the next read reconnect.
+                let waited = pg
+                    .connection()
+                    .and_then(|conn| Ok(conn.wait_for_directory_change(timeout)?));
+                if waited.is_err() {
+                    std::thread::sleep(timeout);
+                }
+                Some(())
+            }
+        }
+    }
+}
+
 /// A fixed set of connections handed out one at a time.
 pub(crate) struct Readers {
     put_back: Sender<ReaderConn>,

@@ -6,6 +6,9 @@
 //! holds; where the dialects truly differ an operation asks
 //! [`Statements::dialect`].
 //!
+//! Outside the store these types are reachable only through the `testing`
+//! feature, for tests' own SQL on either backend.
+//!
 //! The schemas are kept alike to make this work: every integer is 64-bit
 //! (`BIGINT` on PostgreSQL), flags are 0/1 integers on both, blobs are
 //! `BYTEA` there.
@@ -16,22 +19,22 @@ use rusqlite::Connection;
 
 /// A value to bind: anything both drivers can bind (`i64`, `&str`,
 /// `String`, `&[u8]`, `Vec<u8>`, and `Option`s of them).
-pub(crate) trait Param: rusqlite::ToSql + postgres::types::ToSql + Sync {}
+pub trait Param: rusqlite::ToSql + postgres::types::ToSql + Sync {}
 
 impl<T: rusqlite::ToSql + postgres::types::ToSql + Sync> Param for T {}
 
 /// A value to read: anything both drivers can decode (`i64`, `String`,
 /// `Vec<u8>`, `bool` from a comparison, and `Option`s of them).
-pub(crate) trait Column:
-    rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a>
-{
-}
+pub trait Column: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a> {}
 
 impl<T: rusqlite::types::FromSql + for<'a> postgres::types::FromSql<'a>> Column for T {}
 
+/// How many sequence numbers a PostgreSQL connection reserves at once.
+pub const ID_BLOCK: i64 = 64;
+
 /// Which SQL dialect a handle speaks, for the few statements that differ.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dialect {
+pub enum Dialect {
     /// SQLite 3.35 or later (the bundled one).
     Sqlite,
     /// PostgreSQL 13 or later.
@@ -39,7 +42,7 @@ pub(crate) enum Dialect {
 }
 
 /// One row of a result, whichever backend produced it.
-pub(crate) enum Row<'r> {
+pub enum Row<'r> {
     /// A row of a SQLite statement.
     Sqlite(&'r rusqlite::Row<'r>),
     /// A row of a PostgreSQL statement.
@@ -48,7 +51,7 @@ pub(crate) enum Row<'r> {
 
 impl Row<'_> {
     /// The value of column `index` (from 0).
-    pub(crate) fn get<T: Column>(&self, index: usize) -> Result<T, StoreError> {
+    pub fn get<T: Column>(&self, index: usize) -> Result<T, StoreError> {
         match self {
             Row::Sqlite(row) => Ok(row.get(index)?),
             Row::Postgres(row) => Ok(row.try_get(index)?),
@@ -57,7 +60,10 @@ impl Row<'_> {
 }
 
 /// A backend's connection as an operation runs statements on it.
-pub(crate) enum Statements<'h> {
+pub struct Statements<'h>(pub(crate) Handle<'h>);
+
+/// The connection under [`Statements`].
+pub(crate) enum Handle<'h> {
     /// SQLite: statements are prepared once per connection and cached.
     Sqlite(&'h Connection),
     /// PostgreSQL: likewise, in [`PgConn`]'s cache.
@@ -79,36 +85,46 @@ fn pg_params<'p>(params: &'p [&'p dyn Param]) -> Vec<&'p (dyn postgres::types::T
 
 impl Statements<'_> {
     /// The dialect of the backend behind the handle.
-    pub(crate) fn dialect(&self) -> Dialect {
-        match self {
-            Statements::Sqlite(_) => Dialect::Sqlite,
-            Statements::Postgres(_) => Dialect::Postgres,
+    pub fn dialect(&self) -> Dialect {
+        match &self.0 {
+            Handle::Sqlite(_) => Dialect::Sqlite,
+            Handle::Postgres(_) => Dialect::Postgres,
         }
     }
 
     /// Runs a statement that returns no rows; the number of rows it changed.
-    pub(crate) fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, StoreError> {
-        match self {
-            Statements::Sqlite(conn) => {
+    pub fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, StoreError> {
+        match &mut self.0 {
+            Handle::Sqlite(conn) => {
                 let changed = conn.prepare_cached(sql)?.execute(sqlite_params(params))?;
                 Ok(changed as u64)
             }
-            Statements::Postgres(pg) => {
+            Handle::Postgres(pg) => {
                 let statement = pg.statement(sql)?;
                 Ok(pg.client().execute(&statement, &pg_params(params))?)
             }
         }
     }
 
+    /// The next number of the PostgreSQL sequence `sequence`, from a block
+    /// this connection reserved (one round trip per [`ID_BLOCK`] numbers);
+    /// `None` on SQLite, whose row ids come from the insert itself.
+    pub fn reserve_id(&mut self, sequence: &'static str) -> Result<Option<i64>, StoreError> {
+        match &mut self.0 {
+            Handle::Sqlite(_) => Ok(None),
+            Handle::Postgres(pg) => pg.reserve_id(sequence).map(Some),
+        }
+    }
+
     /// Every row of a query, each through `map`.
-    pub(crate) fn query<T>(
+    pub fn query<T>(
         &mut self,
         sql: &str,
         params: &[&dyn Param],
         mut map: impl FnMut(&Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Vec<T>, StoreError> {
-        match self {
-            Statements::Sqlite(conn) => {
+        match &mut self.0 {
+            Handle::Sqlite(conn) => {
                 let mut statement = conn.prepare_cached(sql)?;
                 let mut rows = statement.query(sqlite_params(params))?;
                 let mut out = Vec::new();
@@ -117,7 +133,7 @@ impl Statements<'_> {
                 }
                 Ok(out)
             }
-            Statements::Postgres(pg) => {
+            Handle::Postgres(pg) => {
                 let statement = pg.statement(sql)?;
                 let rows = pg.client().query(&statement, &pg_params(params))?;
                 rows.iter().map(|row| map(&Row::Postgres(row))).collect()
@@ -126,14 +142,14 @@ impl Statements<'_> {
     }
 
     /// The first row of a query through `map`, if there is one.
-    pub(crate) fn query_opt<T>(
+    pub fn query_opt<T>(
         &mut self,
         sql: &str,
         params: &[&dyn Param],
         map: impl FnOnce(&Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
-        match self {
-            Statements::Sqlite(conn) => {
+        match &mut self.0 {
+            Handle::Sqlite(conn) => {
                 let mut statement = conn.prepare_cached(sql)?;
                 let mut rows = statement.query(sqlite_params(params))?;
                 match rows.next()? {
@@ -141,7 +157,7 @@ impl Statements<'_> {
                     None => Ok(None),
                 }
             }
-            Statements::Postgres(pg) => {
+            Handle::Postgres(pg) => {
                 let statement = pg.statement(sql)?;
                 let row = pg.client().query_opt(&statement, &pg_params(params))?;
                 row.as_ref().map(|row| map(&Row::Postgres(row))).transpose()
@@ -151,7 +167,7 @@ impl Statements<'_> {
 
     /// The row a query always returns (an aggregate, `RETURNING` of an
     /// insert), through `map`; its absence is an error naming the statement.
-    pub(crate) fn query_one<T>(
+    pub fn query_one<T>(
         &mut self,
         sql: &str,
         params: &[&dyn Param],
@@ -166,7 +182,7 @@ impl Statements<'_> {
     }
 
     /// Whether a query returns any row.
-    pub(crate) fn exists(&mut self, sql: &str, params: &[&dyn Param]) -> Result<bool, StoreError> {
+    pub fn exists(&mut self, sql: &str, params: &[&dyn Param]) -> Result<bool, StoreError> {
         Ok(self.query_opt(sql, params, |_| Ok(()))?.is_some())
     }
 }

@@ -12,7 +12,7 @@
 
 use crate::error::StoreError;
 use crate::pg::PgConn;
-use crate::sql::Statements;
+use crate::sql::{Handle, Statements};
 use rusqlite::Connection;
 
 /// The backend a handle runs on; one variant per backend.
@@ -28,8 +28,8 @@ enum Backend<'a> {
 impl Backend<'_> {
     fn statements(&mut self) -> Statements<'_> {
         match self {
-            Backend::Sqlite(conn) => Statements::Sqlite(conn),
-            Backend::Postgres(pg) => Statements::Postgres(pg),
+            Backend::Sqlite(conn) => Statements(Handle::Sqlite(conn)),
+            Backend::Postgres(pg) => Statements(Handle::Postgres(pg)),
         }
     }
 }
@@ -149,9 +149,9 @@ pub(crate) fn sql<D: Db + ?Sized>(db: &mut D) -> Statements<'_> {
 /// The SQLite connection under `db`, for operations not yet ported to
 /// [`sql`]. Transitional: it panics on PostgreSQL.
 pub(crate) fn conn<D: Db + ?Sized>(db: &mut D) -> &Connection {
-    match db.open().statements {
-        Statements::Sqlite(conn) => conn,
-        Statements::Postgres(_) => panic!("operation not yet ported to PostgreSQL"),
+    match db.open().statements.0 {
+        Handle::Sqlite(conn) => conn,
+        Handle::Postgres(_) => panic!("operation not yet ported to PostgreSQL"),
     }
 }
 
@@ -161,6 +161,7 @@ pub(crate) fn conn<D: Db + ?Sized>(db: &mut D) -> &Connection {
 /// enable it.
 #[cfg(feature = "testing")]
 pub mod testing {
+    pub use crate::sql::{Column, Dialect, Param, Row, Statements};
     pub use rusqlite;
 
     use super::{Backend, Reader, Tx};
@@ -174,18 +175,28 @@ pub mod testing {
     }
 
     impl Tx<'_> {
-        /// The SQLite connection under a write job, for a test's own SQL.
-        /// Panics on PostgreSQL.
+        /// The SQLite connection under a write job, for a test's own SQL
+        /// that only SQLite understands. Panics on PostgreSQL.
         pub fn sqlite_for_tests(&self) -> &Connection {
             sqlite(&self.backend)
+        }
+
+        /// A test's own SQL on either backend (the dialect both share).
+        pub fn sql_for_tests(&mut self) -> Statements<'_> {
+            self.backend.statements()
         }
     }
 
     impl Reader<'_> {
-        /// The SQLite connection under a reader, for a test's own SQL.
-        /// Panics on PostgreSQL.
+        /// The SQLite connection under a reader, for a test's own SQL that
+        /// only SQLite understands. Panics on PostgreSQL.
         pub fn sqlite_for_tests(&self) -> &Connection {
             sqlite(&self.backend)
+        }
+
+        /// A test's own SQL on either backend (the dialect both share).
+        pub fn sql_for_tests(&mut self) -> Statements<'_> {
+            self.backend.statements()
         }
     }
 }

@@ -21,6 +21,7 @@ use crate::unit::Tx;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
 use rusqlite::Connection;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::JoinHandle;
 use tokio::sync::oneshot;
 
@@ -98,10 +99,15 @@ where
     }
 }
 
-/// The sending side of the writer, cloned into every store handle.
+/// The sending side of the writers, cloned into every store handle. SQLite
+/// has one writer; PostgreSQL may have several, each on its own connection
+/// committing its own batches, since the server takes concurrent writers
+/// (and the store's rules hold across them as they do across hosts: row
+/// locks, unique keys).
 #[derive(Clone)]
 pub(crate) struct WriterHandle {
-    jobs: Sender<Box<dyn Job>>,
+    queues: Arc<[Sender<Box<dyn Job>>]>,
+    next: Arc<AtomicUsize>,
 }
 
 /// Knobs of the writer.
@@ -125,10 +131,59 @@ impl WriterHandle {
             result: None,
             reply,
         });
-        if let Err(crossbeam_channel::SendError(job)) = self.jobs.send(job) {
+        if let Err(crossbeam_channel::SendError(job)) = self.queue().send(job) {
             // The writer is gone: answer at once rather than never.
             job.finish(Err("the store is closed"));
         }
+    }
+
+    /// Queues `work` on writer `index` (of [`WriterHandle::count`]): how a
+    /// barrier reaches each of them.
+    pub(crate) fn submit_to<T, F>(&self, index: usize, work: F, reply: Reply<T>)
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let job = Box::new(Typed {
+            work: Some(work),
+            result: None,
+            reply,
+        });
+        let sent = match self.queues.get(index) {
+            Some(queue) => queue.send(job).map_err(|e| e.0),
+            None => Err(job as Box<dyn Job>),
+        };
+        if let Err(job) = sent {
+            job.finish(Err("the store is closed"));
+        }
+    }
+
+    /// How many writers there are.
+    pub(crate) fn count(&self) -> usize {
+        self.queues.len()
+    }
+
+    /// The writer for the next job: an idle one if there is one (its batch
+    /// starts at once), else the one with the shortest queue; ties go
+    /// round in turn so that the writers share the load.
+    fn queue(&self) -> &Sender<Box<dyn Job>> {
+        let count = self.queues.len();
+        if count == 1 {
+            return &self.queues[0];
+        }
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut best = start % count;
+        for offset in 0..count {
+            let index = (start + offset) % count;
+            let waiting = self.queues[index].len();
+            if waiting == 0 {
+                return &self.queues[index];
+            }
+            if waiting < self.queues[best].len() {
+                best = index;
+            }
+        }
+        &self.queues[best]
     }
 }
 
@@ -140,18 +195,39 @@ pub(crate) enum WriterConn {
     Postgres(Box<Reconnecting>),
 }
 
-/// Starts the writer thread on `conn`. It runs until every handle is dropped,
-/// then drains what is queued, commits it, and ends.
+/// Starts one writer thread on each connection (SQLite: exactly one). Each
+/// runs until every handle is dropped, then drains what is queued to it,
+/// commits it, and ends.
 pub(crate) fn start(
-    conn: WriterConn,
+    conns: Vec<WriterConn>,
     config: WriterConfig,
-    health: Arc<StoreHealth>,
-) -> std::io::Result<(WriterHandle, JoinHandle<()>)> {
-    let (jobs, queue) = crossbeam_channel::bounded(config.queue.max(1));
-    let thread = std::thread::Builder::new()
-        .name("mpos-store-writer".into())
-        .spawn(move || run(conn, queue, config.max_batch.max(1), &health))?;
-    Ok((WriterHandle { jobs }, thread))
+    health: &Arc<StoreHealth>,
+) -> std::io::Result<(WriterHandle, Vec<JoinHandle<()>>)> {
+    let per_writer = (config.queue / conns.len().max(1)).max(1);
+    let mut queues = Vec::with_capacity(conns.len());
+    let mut threads = Vec::with_capacity(conns.len());
+    for (index, conn) in conns.into_iter().enumerate() {
+        let (jobs, queue) = crossbeam_channel::bounded(per_writer);
+        let health = Arc::clone(health);
+        let name = if index == 0 {
+            "mpos-store-writer".to_owned()
+        } else {
+            format!("mpos-store-writer-{index}")
+        };
+        threads.push(
+            std::thread::Builder::new()
+                .name(name)
+                .spawn(move || run(conn, queue, config.max_batch.max(1), &health))?,
+        );
+        queues.push(jobs);
+    }
+    Ok((
+        WriterHandle {
+            queues: queues.into(),
+            next: Arc::new(AtomicUsize::new(0)),
+        },
+        threads,
+    ))
 }
 
 fn run(

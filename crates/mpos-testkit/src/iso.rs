@@ -137,6 +137,25 @@ impl Client {
         self.exchange(&messages::sign_on_by_ticket(1, serial, ticket))
     }
 
+    /// Pays 1.00 from STAN `stan` on until the answer is `code`, for at
+    /// most a second (a block or a new password must reach the host within
+    /// one); the next unused STAN.
+    pub fn pay_until(&mut self, code: &str, mut stan: u32) -> u32 {
+        let start = std::time::Instant::now();
+        loop {
+            let answer = self.pay(stan, 100);
+            stan += 1;
+            if answer == code {
+                return stan;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(1),
+                "still {answer}, not {code}, after 1 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Pays `amount_minor` with the standard [`messages::purchase`]; the
     /// answer's code.
     pub fn pay(&mut self, stan: u32, amount_minor: u64) -> String {

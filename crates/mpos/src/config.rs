@@ -197,6 +197,8 @@ pub struct StoreConfig {
     pub synchronous: SynchronousSetting,
     /// Read-only connections.
     pub readers: usize,
+    /// PostgreSQL only: write connections, each committing its own batches.
+    pub writers: usize,
     /// The PAN hash key's file; empty: `<data_dir>/pan-hash.key`, created
     /// on first use. The same key on every host of one database.
     pub pan_hash_key_file: String,
@@ -363,6 +365,12 @@ impl Config {
     /// Rules beyond types.
     fn check(&self) -> Result<(), ConfigError> {
         self.store_location()?;
+        if self.store.writers == 0 || self.store.writers > 64 {
+            return Err(ConfigError::Value {
+                key: "store.writers",
+                problem: format!("{} must be from 1 to 64", self.store.writers),
+            });
+        }
         if self.store.readers == 0 || self.store.readers > 64 {
             return Err(ConfigError::Value {
                 key: "store.readers",

@@ -477,6 +477,7 @@ fn print_banner(
   HTTP           {scheme}://{http}  (the cabinet; /healthz, /readyz)
   Metrics        {metrics}
   {issuer}
+  Store          {store}
   Data folder    {data}
   Mail           {mail}
 With the demo data, an app signs on with device MPOS-0001 and app password app-pass-1,
@@ -486,6 +487,14 @@ Log in to the cabinet at {scheme}://{http}/login as demo@merchant.test / demo-pa
 Press Ctrl-C to stop.
 ",
         data = config.data_dir.display(),
+        store = config.store_location().map_or_else(
+            |_| "?".to_owned(),
+            |location| match location {
+                mpos_store::Location::Sqlite(path) => format!("SQLite {}", path.display()),
+                // Without the password: the URL's Display leaves it out.
+                mpos_store::Location::Postgres(url) => format!("PostgreSQL {url}"),
+            }
+        ),
         mail = mailer.describe(),
         issuer = crate::upstream_mode::banner_line(config),
     );

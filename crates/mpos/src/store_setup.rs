@@ -64,6 +64,7 @@ pub fn options(config: &Config) -> StoreOptions {
             SynchronousSetting::Normal => Synchronous::Normal,
         },
         readers: config.store.readers,
+        writers: config.store.writers,
         // Room for every request the host may have in flight, so that
         // submitting a write never blocks an async worker thread.
         queue: StoreOptions::default().queue.max(

@@ -2,14 +2,14 @@
 //! fifteen minutes refuse that e-mail's logins for fifteen minutes.
 
 use crate::error::StoreError;
-use crate::unit::{Db, Tx};
-use rusqlite::params;
+use crate::unit::{Db, Tx, sql};
 
 /// Records an attempt.
 pub fn record(tx: &mut Tx<'_>, email: &str, at: i64, succeeded: bool) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached("INSERT INTO login_attempts (email, at, succeeded) VALUES (?1, ?2, ?3)")?
-        .execute(params![email, at, succeeded])?;
+    sql(tx).execute(
+        "INSERT INTO login_attempts (email, at, succeeded) VALUES (?1, ?2, ?3)",
+        &[&email, &at, &i64::from(succeeded)],
+    )?;
     Ok(())
 }
 
@@ -20,20 +20,26 @@ pub fn failures_since(
     email: &str,
     since: i64,
 ) -> Result<(u32, Option<i64>), StoreError> {
-    let conn = crate::unit::conn(db);
-    Ok(conn
-        .prepare_cached("SELECT count(*), max(at) FROM login_attempts WHERE email = ?1 AND at >= ?2 AND succeeded = 0")?
-        .query_row(params![email, since], |row| Ok((row.get(0)?, row.get(1)?)))?)
+    let (count, last) = sql(db).query_one(
+        "SELECT count(*), max(at) FROM login_attempts
+         WHERE email = ?1 AND at >= ?2 AND succeeded = 0",
+        &[&email, &since],
+        |row| Ok((row.get::<i64>(0)?, row.get::<Option<i64>>(1)?)),
+    )?;
+    // Past u32::MAX failures an e-mail is as locked out as at u32::MAX.
+    Ok((u32::try_from(count).unwrap_or(u32::MAX), last))
 }
 
 /// Forgets the failed attempts of this e-mail (any case), lifting its lock:
 /// after a password reset through the e-mailed link, whose holder has
 /// shown they own the mailbox.
 pub fn forget_failures(tx: &mut Tx<'_>, email: &str) -> Result<usize, StoreError> {
-    let conn = crate::unit::conn(tx);
-    Ok(conn
-        .prepare_cached("DELETE FROM login_attempts WHERE email = ?1 AND succeeded = 0")?
-        .execute([email])?)
+    let forgotten = sql(tx).execute(
+        "DELETE FROM login_attempts WHERE email = ?1 AND succeeded = 0",
+        &[&email],
+    )?;
+    // A count of rows this process could hold in memory fits a usize.
+    Ok(usize::try_from(forgotten).unwrap_or(usize::MAX))
 }
 
 #[cfg(test)]

@@ -6,13 +6,13 @@
 //! with the same link cannot both succeed.
 
 use crate::error::StoreError;
-use crate::unit::{Db, Tx};
-use rusqlite::{OptionalExtension, params};
+use crate::sql::{Dialect, Statements};
+use crate::unit::{Db, Tx, sql};
 
 /// Stores a new token (its hash) for `merchant_id`, valid until
 /// `expires_at` (Unix milliseconds, exclusive). The merchant's older unused
-/// tokens are deleted, so only the newest link works; tokens of anyone that
-/// expired by `now` are purged on the way.
+/// tokens are deleted, so only the newest link works, whichever host made
+/// the others; tokens of anyone that expired by `now` are purged on the way.
 pub fn create(
     tx: &mut Tx<'_>,
     token_hash: &[u8; 32],
@@ -20,23 +20,44 @@ pub fn create(
     now: i64,
     expires_at: i64,
 ) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
     if expires_at <= now {
         return Err(StoreError::ExpiresBeforeCreated {
             created_at: now,
             expires_at,
         });
     }
-    conn.prepare_cached(
+    let mut sql = sql(tx);
+    lock_merchant(&mut sql, merchant_id)?;
+    sql.execute(
         "DELETE FROM password_reset_tokens
          WHERE (merchant_id = ?1 AND used_at IS NULL) OR expires_at <= ?2",
-    )?
-    .execute(params![merchant_id, now])?;
-    conn.prepare_cached(
+        &[&merchant_id, &now],
+    )?;
+    sql.execute(
         "INSERT INTO password_reset_tokens (token_hash, merchant_id, created_at, expires_at)
          VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![&token_hash[..], merchant_id, now, expires_at])?;
+        &[&&token_hash[..], &merchant_id, &now, &expires_at],
+    )?;
+    Ok(())
+}
+
+/// Makes the merchant's token changes take turns across hosts, on
+/// PostgreSQL (SQLite has one writer: nothing to lock). Without it two
+/// hosts creating a token for the same merchant at once would each delete
+/// only what the other had not committed yet, and both links would work.
+/// The lock lasts until the job's batch commits; the next host's DELETE,
+/// a statement of its own under READ COMMITTED, then sees the token before
+/// it. `NO KEY UPDATE` rather than `UPDATE`: rows that merely refer to the
+/// merchant (its transactions, sessions) take a key-share lock, which this
+/// one leaves free.
+fn lock_merchant(sql: &mut Statements<'_>, merchant_id: &str) -> Result<(), StoreError> {
+    if sql.dialect() == Dialect::Postgres {
+        sql.query(
+            "SELECT id FROM merchants WHERE id = ?1 FOR NO KEY UPDATE",
+            &[&merchant_id],
+            |_| Ok(()),
+        )?;
+    }
     Ok(())
 }
 
@@ -48,14 +69,12 @@ pub fn find_valid(
     token_hash: &[u8; 32],
     now: i64,
 ) -> Result<Option<String>, StoreError> {
-    let conn = crate::unit::conn(db);
-    Ok(conn
-        .prepare_cached(
-            "SELECT merchant_id FROM password_reset_tokens
-             WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
-        )?
-        .query_row(params![&token_hash[..], now], |row| row.get(0))
-        .optional()?)
+    sql(db).query_opt(
+        "SELECT merchant_id FROM password_reset_tokens
+         WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2",
+        &[&&token_hash[..], &now],
+        |row| row.get(0),
+    )
 }
 
 /// Uses the token with this hash: if it is unused and unexpired at `now`,
@@ -67,26 +86,28 @@ pub fn take(
     token_hash: &[u8; 32],
     now: i64,
 ) -> Result<Option<String>, StoreError> {
-    let conn = crate::unit::conn(tx);
-    Ok(conn
-        .prepare_cached(
-            "UPDATE password_reset_tokens SET used_at = ?2
-             WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2
-             RETURNING merchant_id",
-        )?
-        .query_row(params![&token_hash[..], now], |row| row.get(0))
-        .optional()?)
+    sql(tx).query_opt(
+        "UPDATE password_reset_tokens SET used_at = ?2
+         WHERE token_hash = ?1 AND used_at IS NULL AND expires_at > ?2
+         RETURNING merchant_id",
+        &[&&token_hash[..], &now],
+        |row| row.get(0),
+    )
 }
 
 /// Voids every unused token of `merchant_id`; returns how many. A password
 /// changed by its owner must not stay open to a link asked for before.
 pub fn void_for_merchant(tx: &mut Tx<'_>, merchant_id: &str) -> Result<usize, StoreError> {
-    let conn = crate::unit::conn(tx);
-    Ok(conn
-        .prepare_cached(
-            "DELETE FROM password_reset_tokens WHERE merchant_id = ?1 AND used_at IS NULL",
-        )?
-        .execute([merchant_id])?)
+    let mut sql = sql(tx);
+    // Taking turns with `create` on other hosts: a link asked for at the
+    // same moment is either voided here or made after this change.
+    lock_merchant(&mut sql, merchant_id)?;
+    let voided = sql.execute(
+        "DELETE FROM password_reset_tokens WHERE merchant_id = ?1 AND used_at IS NULL",
+        &[&merchant_id],
+    )?;
+    // A count of rows this process could hold in memory fits a usize.
+    Ok(usize::try_from(voided).unwrap_or(usize::MAX))
 }
 
 #[cfg(test)]

@@ -3,8 +3,7 @@
 //! cabinet checks idle and absolute limits), and on a password change.
 
 use crate::error::StoreError;
-use crate::unit::{Db, Tx};
-use rusqlite::{OptionalExtension, params};
+use crate::unit::{Db, Tx, sql};
 
 /// A stored session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,46 +26,46 @@ pub fn create(
     csrf_token: &str,
     now: i64,
 ) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached(
+    sql(tx).execute(
         "INSERT INTO cabinet_sessions (token_hash, merchant_id, csrf_token, created_at, last_seen_at)
          VALUES (?1, ?2, ?3, ?4, ?4)",
-    )?
-    .execute(params![&token_hash[..], merchant_id, csrf_token, now])?;
+        &[&&token_hash[..], &merchant_id, &csrf_token, &now],
+    )?;
     Ok(())
 }
 
 /// The session with this token hash.
 pub fn find(db: &mut impl Db, token_hash: &[u8; 32]) -> Result<Option<SessionRow>, StoreError> {
-    let conn = crate::unit::conn(db);
-    Ok(conn
-        .prepare_cached(
-            "SELECT merchant_id, csrf_token, created_at, last_seen_at FROM cabinet_sessions WHERE token_hash = ?1",
-        )?
-        .query_row([&token_hash[..]], |row| {
+    sql(db).query_opt(
+        "SELECT merchant_id, csrf_token, created_at, last_seen_at
+         FROM cabinet_sessions WHERE token_hash = ?1",
+        &[&&token_hash[..]],
+        |row| {
             Ok(SessionRow {
                 merchant_id: row.get(0)?,
                 csrf_token: row.get(1)?,
                 created_at: row.get(2)?,
                 last_seen_at: row.get(3)?,
             })
-        })
-        .optional()?)
+        },
+    )
 }
 
 /// Records that the session was used now.
 pub fn touch(tx: &mut Tx<'_>, token_hash: &[u8; 32], now: i64) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached("UPDATE cabinet_sessions SET last_seen_at = ?2 WHERE token_hash = ?1")?
-        .execute(params![&token_hash[..], now])?;
+    sql(tx).execute(
+        "UPDATE cabinet_sessions SET last_seen_at = ?2 WHERE token_hash = ?1",
+        &[&&token_hash[..], &now],
+    )?;
     Ok(())
 }
 
 /// Ends one session.
 pub fn delete(tx: &mut Tx<'_>, token_hash: &[u8; 32]) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached("DELETE FROM cabinet_sessions WHERE token_hash = ?1")?
-        .execute([&token_hash[..]])?;
+    sql(tx).execute(
+        "DELETE FROM cabinet_sessions WHERE token_hash = ?1",
+        &[&&token_hash[..]],
+    )?;
     Ok(())
 }
 
@@ -76,8 +75,19 @@ pub fn delete_for_merchant(
     merchant_id: &str,
     keep: Option<&[u8; 32]>,
 ) -> Result<usize, StoreError> {
-    let conn = crate::unit::conn(tx);
-    Ok(conn
-        .prepare_cached("DELETE FROM cabinet_sessions WHERE merchant_id = ?1 AND (?2 IS NULL OR token_hash <> ?2)")?
-        .execute(params![merchant_id, keep.map(|k| &k[..])])?)
+    // Two texts rather than `?2 IS NULL OR ..`: a parameter only tested
+    // for NULL has no type on PostgreSQL, and the two dialects share no
+    // name of a blob type to CAST it to (SQLite's BLOB, PostgreSQL's BYTEA).
+    let ended = match keep {
+        Some(keep) => sql(tx).execute(
+            "DELETE FROM cabinet_sessions WHERE merchant_id = ?1 AND token_hash <> ?2",
+            &[&merchant_id, &&keep[..]],
+        )?,
+        None => sql(tx).execute(
+            "DELETE FROM cabinet_sessions WHERE merchant_id = ?1",
+            &[&merchant_id],
+        )?,
+    };
+    // A count of rows this process could hold in memory fits a usize.
+    Ok(usize::try_from(ended).unwrap_or(usize::MAX))
 }

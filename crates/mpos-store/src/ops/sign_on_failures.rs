@@ -3,42 +3,42 @@
 //! needs, the latest failure and how many fell in the window before it.
 
 use crate::error::StoreError;
-use crate::unit::{Db, Tx};
+use crate::unit::{Db, Tx, sql};
 use mpos_domain::rules::LOCKOUT_MS;
-use rusqlite::params;
 
 /// Records a failed password sign-on of `serial` at `at`, and forgets its
 /// failures too old to count any more.
 pub fn record(tx: &mut Tx<'_>, serial: &str, at: i64) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached("INSERT INTO sign_on_failures (serial, at) VALUES (?1, ?2)")?
-        .execute(params![serial, at])?;
-    conn.prepare_cached("DELETE FROM sign_on_failures WHERE serial = ?1 AND at < ?2")?
-        .execute(params![serial, at.saturating_sub(2 * LOCKOUT_MS)])?;
+    let mut sql = sql(tx);
+    sql.execute(
+        "INSERT INTO sign_on_failures (serial, at) VALUES (?1, ?2)",
+        &[&serial, &at],
+    )?;
+    sql.execute(
+        "DELETE FROM sign_on_failures WHERE serial = ?1 AND at < ?2",
+        &[&serial, &at.saturating_sub(2 * LOCKOUT_MS)],
+    )?;
     Ok(())
 }
 
 /// The latest failure of `serial` and how many failures (it included) fell
 /// in the lockout window before it.
 pub fn latest(db: &mut impl Db, serial: &str) -> Result<(u32, Option<i64>), StoreError> {
-    let conn = crate::unit::conn(db);
-    Ok(conn
-        .prepare_cached(
-            "SELECT count(*), max(f.at) FROM sign_on_failures f,
-                 (SELECT max(at) AS last FROM sign_on_failures WHERE serial = ?1) l
-             WHERE f.serial = ?1 AND f.at >= l.last - ?2",
-        )?
-        .query_row(params![serial, LOCKOUT_MS], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })?)
+    let (count, last) = sql(db).query_one(
+        "SELECT count(*), max(f.at) FROM sign_on_failures f,
+             (SELECT max(at) AS last FROM sign_on_failures WHERE serial = ?1) l
+         WHERE f.serial = ?1 AND f.at >= l.last - ?2",
+        &[&serial, &LOCKOUT_MS],
+        |row| Ok((row.get::<i64>(0)?, row.get::<Option<i64>>(1)?)),
+    )?;
+    // Past u32::MAX failures a device is as locked out as at u32::MAX.
+    Ok((u32::try_from(count).unwrap_or(u32::MAX), last))
 }
 
 /// Forgets the failures of `serial`: a successful sign-on, or a new app
 /// password (which lifts a lockout).
 pub fn forget(tx: &mut Tx<'_>, serial: &str) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached("DELETE FROM sign_on_failures WHERE serial = ?1")?
-        .execute([serial])?;
+    sql(tx).execute("DELETE FROM sign_on_failures WHERE serial = ?1", &[&serial])?;
     Ok(())
 }
 

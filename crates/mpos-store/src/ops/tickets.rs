@@ -3,9 +3,8 @@
 //! signing off and a new app password delete it.
 
 use crate::error::StoreError;
-use crate::unit::{Db, Tx};
+use crate::unit::{Db, Tx, sql};
 use mpos_domain::ticket::TicketHash;
-use rusqlite::params;
 
 /// Makes `ticket` the device's only ticket, valid until `expires_at`.
 pub fn issue(
@@ -15,16 +14,15 @@ pub fn issue(
     now: i64,
     expires_at: i64,
 ) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached(
+    sql(tx).execute(
         "INSERT INTO sign_on_tickets (device_serial, ticket_hash, issued_at, expires_at)
          VALUES (?1, ?2, ?3, ?4)
          ON CONFLICT (device_serial) DO UPDATE SET
              ticket_hash = excluded.ticket_hash,
              issued_at = excluded.issued_at,
              expires_at = excluded.expires_at",
-    )?
-    .execute(params![serial, &ticket.0[..], now, expires_at])?;
+        &[&serial, &&ticket.0[..], &now, &expires_at],
+    )?;
     Ok(())
 }
 
@@ -35,19 +33,18 @@ pub fn is_valid(
     ticket: &TicketHash,
     now: i64,
 ) -> Result<bool, StoreError> {
-    let conn = crate::unit::conn(db);
-    Ok(conn
-        .prepare_cached(
-            "SELECT 1 FROM sign_on_tickets
-             WHERE device_serial = ?1 AND ticket_hash = ?2 AND expires_at > ?3",
-        )?
-        .exists(params![serial, &ticket.0[..], now])?)
+    sql(db).exists(
+        "SELECT 1 FROM sign_on_tickets
+         WHERE device_serial = ?1 AND ticket_hash = ?2 AND expires_at > ?3",
+        &[&serial, &&ticket.0[..], &now],
+    )
 }
 
 /// Voids the device's ticket, if it has one.
 pub fn void(tx: &mut Tx<'_>, serial: &str) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached("DELETE FROM sign_on_tickets WHERE device_serial = ?1")?
-        .execute([serial])?;
+    sql(tx).execute(
+        "DELETE FROM sign_on_tickets WHERE device_serial = ?1",
+        &[&serial],
+    )?;
     Ok(())
 }

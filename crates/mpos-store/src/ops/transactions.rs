@@ -6,7 +6,7 @@
 //! racing refunds can never both spend the same amount.
 
 use crate::error::StoreError;
-use crate::sql::{Dialect, Statements};
+use crate::sql::{Dialect, Param, Statements};
 use crate::unit::{Db, Tx, sql};
 use mpos_domain::mti::Mti;
 
@@ -159,51 +159,135 @@ pub struct ReversalTarget {
     pub has_refunds: bool,
 }
 
-/// Stores a transaction; returns its row id. A second transaction with the
-/// same (device, MTI, STAN, DE 7) or RRN is a unique violation.
-pub fn insert(tx: &mut Tx<'_>, t: &NewTransaction) -> Result<i64, StoreError> {
+/// The stored columns of a transaction, in the order [`values`] binds them.
+macro_rules! columns {
+    () => {
+        "mti, kind, device_serial, merchant_id, vt_id, stan,
+         transmission_time, local_time, local_date, pos_entry_mode, processing_code,
+         amount_minor, currency, masked_pan, pan_hash, rrn, auth_code, response_code,
+         business_day, received_at, original_id, original_rrn, original_data,
+         fingerprint, response"
+    };
+}
+
+/// Their placeholders, ?1 to ?25.
+macro_rules! placeholders {
+    () => {
+        "?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+         ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25"
+    };
+}
+
+/// The values of `t` for [`columns`], checked for what the column holds.
+fn values(t: &NewTransaction) -> Result<[Box<dyn Param + '_>; 25], StoreError> {
     let amount = i64::try_from(t.amount_minor).map_err(|_| StoreError::TooLarge {
         what: "amount".into(),
         value: t.amount_minor,
     })?;
+    Ok([
+        Box::new(t.kind.mti().as_str()),
+        Box::new(t.kind.as_str()),
+        Box::new(t.device_serial.as_str()),
+        Box::new(t.merchant_id.as_str()),
+        Box::new(t.vt_id.as_str()),
+        Box::new(t.stan.as_str()),
+        Box::new(t.transmission_time.as_str()),
+        Box::new(t.local_time.as_deref()),
+        Box::new(t.local_date.as_deref()),
+        Box::new(t.pos_entry_mode.as_deref()),
+        Box::new(t.processing_code.as_str()),
+        Box::new(amount),
+        Box::new(i64::from(t.currency)),
+        Box::new(t.masked_pan.as_deref()),
+        Box::new(t.pan_hash.as_ref().map(|h| &h[..])),
+        Box::new(t.rrn.as_deref()),
+        Box::new(t.auth_code.as_deref()),
+        Box::new(t.response_code.as_str()),
+        Box::new(t.business_day.as_str()),
+        Box::new(t.received_at),
+        Box::new(t.original_id),
+        Box::new(t.original_rrn.as_deref()),
+        Box::new(t.original_data.as_deref()),
+        Box::new(&t.fingerprint[..]),
+        Box::new(t.response.as_slice()),
+    ])
+}
+
+/// Stores a transaction; returns its row id. A second transaction with the
+/// same (device, MTI, STAN, DE 7) or RRN is a unique violation.
+pub fn insert(tx: &mut Tx<'_>, t: &NewTransaction) -> Result<i64, StoreError> {
+    let values = values(t)?;
+    let params: Vec<&dyn Param> = values.iter().map(|v| &**v as &dyn Param).collect();
     sql(tx).query_one(
-        "INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
-             transmission_time, local_time, local_date, pos_entry_mode, processing_code,
-             amount_minor, currency, masked_pan, pan_hash, rrn, auth_code, response_code,
-             business_day, received_at, original_id, original_rrn, original_data,
-             fingerprint, response)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
-             ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)
-         RETURNING id",
-        &[
-            &t.kind.mti().as_str(),
-            &t.kind.as_str(),
-            &t.device_serial,
-            &t.merchant_id,
-            &t.vt_id,
-            &t.stan,
-            &t.transmission_time,
-            &t.local_time,
-            &t.local_date,
-            &t.pos_entry_mode,
-            &t.processing_code,
-            &amount,
-            &i64::from(t.currency),
-            &t.masked_pan,
-            &t.pan_hash.as_ref().map(|h| &h[..]),
-            &t.rrn,
-            &t.auth_code,
-            &t.response_code,
-            &t.business_day,
-            &t.received_at,
-            &t.original_id,
-            &t.original_rrn,
-            &t.original_data,
-            &&t.fingerprint[..],
-            &t.response,
-        ],
+        concat!(
+            "INSERT INTO transactions (",
+            columns!(),
+            ") VALUES (",
+            placeholders!(),
+            ") RETURNING id"
+        ),
+        &params,
         |row| row.get(0),
     )
+}
+
+/// What an approval adds to its row once its id is known: the RRN (made
+/// of the id), the authorization code and the answer that carries both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    /// DE 37.
+    pub rrn: String,
+    /// DE 38.
+    pub auth_code: String,
+    /// The response sent, replayed to retransmissions.
+    pub response: Vec<u8>,
+}
+
+/// Stores an approved transaction whose RRN, authorization code and answer
+/// depend on its own row id (`approve` makes them from it); returns the id
+/// and the approval. On PostgreSQL the id is taken from the sequence first
+/// (a block of them per connection, [`Statements::reserve_id`]) and the row
+/// inserted whole, in one statement; on SQLite the row is inserted, then
+/// completed: an in-process step, where the sequence is the row id itself.
+pub fn insert_approved(
+    tx: &mut Tx<'_>,
+    t: &NewTransaction,
+    approve: impl FnOnce(i64) -> Approval,
+) -> Result<(i64, Approval), StoreError> {
+    let reserved = sql(tx).reserve_id("transactions_id_seq")?;
+    let Some(id) = reserved else {
+        let id = insert(tx, t)?;
+        let approval = approve(id);
+        set_approval(
+            tx,
+            id,
+            &approval.rrn,
+            &approval.auth_code,
+            &approval.response,
+        )?;
+        return Ok((id, approval));
+    };
+    let approval = approve(id);
+    let complete = NewTransaction {
+        rrn: Some(approval.rrn.clone()),
+        auth_code: Some(approval.auth_code.clone()),
+        response: approval.response.clone(),
+        ..t.clone()
+    };
+    let values = values(&complete)?;
+    let mut params: Vec<&dyn Param> = values.iter().map(|v| &**v as &dyn Param).collect();
+    params.push(&id);
+    sql(tx).execute(
+        concat!(
+            "INSERT INTO transactions (",
+            columns!(),
+            ", id) VALUES (",
+            placeholders!(),
+            ", ?26)"
+        ),
+        &params,
+    )?;
+    Ok((id, approval))
 }
 
 /// The answer already given to this key, if any.
