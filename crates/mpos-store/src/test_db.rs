@@ -5,7 +5,7 @@
 //! both backends, as the whole-store tests do through the test kit.
 
 use crate::pg::{PgConn, PostgresUrl};
-use crate::sql::{Param, Statements};
+use crate::sql::{Handle, Param, Statements};
 use crate::unit::Tx;
 use rusqlite::Connection;
 
@@ -63,8 +63,8 @@ impl TestDb {
     /// backends, as the operations write theirs).
     pub(crate) fn sql(&mut self) -> Statements<'_> {
         match &mut self.backend {
-            Backend::Sqlite(conn) => Statements::Sqlite(conn),
-            Backend::Postgres(conn) => Statements::Postgres(conn),
+            Backend::Sqlite(conn) => Statements(Handle::Sqlite(conn)),
+            Backend::Postgres(conn) => Statements(Handle::Postgres(conn)),
         }
     }
 
