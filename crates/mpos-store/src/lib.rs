@@ -26,6 +26,8 @@ pub mod ops;
 mod pg;
 mod readers;
 mod sql;
+#[cfg(test)]
+mod test_db;
 mod unit;
 mod writer;
 

@@ -146,15 +146,6 @@ pub(crate) fn sql<D: Db + ?Sized>(db: &mut D) -> Statements<'_> {
     db.open().statements
 }
 
-/// The SQLite connection under `db`, for operations not yet ported to
-/// [`sql`]. Transitional: it panics on PostgreSQL.
-pub(crate) fn conn<D: Db + ?Sized>(db: &mut D) -> &Connection {
-    match db.open().statements.0 {
-        Handle::Sqlite(conn) => conn,
-        Handle::Postgres(_) => panic!("operation not yet ported to PostgreSQL"),
-    }
-}
-
 /// SQL for tests only, behind the `testing` feature: the escape hatch for
 /// tests that check rows or provoke faults no typed operation covers. It
 /// names the backend on purpose; the host, the cabinet and the CLI never

@@ -2,8 +2,7 @@
 //! changed, provisioning). Written in the same transaction as the change.
 
 use crate::error::StoreError;
-use crate::unit::{Db, Tx};
-use rusqlite::params;
+use crate::unit::{Db, Tx, sql};
 
 /// Who made a change.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,19 +51,18 @@ pub fn record(
     subject: Option<&str>,
     detail: Option<&str>,
 ) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached(
+    sql(tx).execute(
         "INSERT INTO audit_log (at, actor, merchant_id, action, subject, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        super::now_millis(),
-        actor.as_text(),
-        merchant_id,
-        action,
-        subject,
-        detail
-    ])?;
+        &[
+            &super::now_millis(),
+            &actor.as_text(),
+            &merchant_id,
+            &action,
+            &subject,
+            &detail,
+        ],
+    )?;
     Ok(())
 }
 
@@ -76,12 +74,11 @@ pub fn count_since(
     action: &str,
     since: i64,
 ) -> Result<u64, StoreError> {
-    let conn = crate::unit::conn(db);
-    let count: i64 = conn
-        .prepare_cached(
-            "SELECT count(*) FROM audit_log WHERE merchant_id = ?1 AND at >= ?2 AND action = ?3",
-        )?
-        .query_row(params![merchant_id, since, action], |row| row.get(0))?;
+    let count: i64 = sql(db).query_one(
+        "SELECT count(*) FROM audit_log WHERE merchant_id = ?1 AND at >= ?2 AND action = ?3",
+        &[&merchant_id, &since, &action],
+        |row| row.get(0),
+    )?;
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
@@ -91,20 +88,19 @@ pub fn recent(
     merchant_id: Option<&str>,
     limit: u32,
 ) -> Result<Vec<AuditEntry>, StoreError> {
-    let conn = crate::unit::conn(db);
-    let mut statement = conn.prepare_cached(
+    sql(db).query(
         "SELECT at, actor, merchant_id, action, subject, detail FROM audit_log
-         WHERE ?1 IS NULL OR merchant_id = ?1 ORDER BY id DESC LIMIT ?2",
-    )?;
-    let rows = statement.query_map(params![merchant_id, limit], |row| {
-        Ok(AuditEntry {
-            at: row.get(0)?,
-            actor: row.get(1)?,
-            merchant_id: row.get(2)?,
-            action: row.get(3)?,
-            subject: row.get(4)?,
-            detail: row.get(5)?,
-        })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+         WHERE CAST(?1 AS TEXT) IS NULL OR merchant_id = ?1 ORDER BY id DESC LIMIT ?2",
+        &[&merchant_id, &i64::from(limit)],
+        |row| {
+            Ok(AuditEntry {
+                at: row.get(0)?,
+                actor: row.get(1)?,
+                merchant_id: row.get(2)?,
+                action: row.get(3)?,
+                subject: row.get(4)?,
+                detail: row.get(5)?,
+            })
+        },
+    )
 }

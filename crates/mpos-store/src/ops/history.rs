@@ -10,8 +10,8 @@
 //! stays a short index range.
 
 use crate::error::StoreError;
-use crate::unit::Db;
-use rusqlite::{Row, params_from_iter};
+use crate::sql::{Dialect, Param, Row};
+use crate::unit::{Db, sql};
 
 /// What the history shows: one merchant's rows over a range of business
 /// days, optionally narrowed to one device and to some virtual terminals.
@@ -53,6 +53,11 @@ impl HistoryFilter {
         }
         condition.push(')');
         self.clause_with(&condition, days.iter().map(String::as_str).collect())
+    }
+
+    /// The clause over the one day `day` (within the filter's period).
+    fn clause_on_day<'a>(&'a self, day: &'a str) -> Option<(String, Vec<&'a str>)> {
+        self.clause_with("business_day = ?", vec![day])
     }
 
     fn clause_with<'a>(
@@ -122,31 +127,34 @@ impl DayTotal {
 
 /// The totals per business day and virtual terminal, newest day first.
 pub fn day_totals(db: &mut impl Db, filter: &HistoryFilter) -> Result<Vec<DayTotal>, StoreError> {
-    let conn = crate::unit::conn(db);
     let Some((clause, values)) = filter.clause() else {
         return Ok(Vec::new());
     };
-    let sql = format!(
-        "SELECT business_day, vt_id, currency, sum(payments_count), sum(payments_minor),
-                sum(refunds_count), sum(refunds_minor), sum(rows_count)
-         FROM daily_totals WHERE {clause}
-         GROUP BY business_day, vt_id, currency
-         ORDER BY business_day DESC, vt_id, currency"
-    );
-    let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement.query_map(params_from_iter(values), |row| {
+    sql(db).query(&totals_sql(&clause), &params(&values), |row| {
         Ok(DayTotal {
             business_day: row.get(0)?,
             vt_id: row.get(1)?,
-            currency: row.get(2)?,
+            currency: currency(row.get(2)?),
             payments_count: count(row.get(3)?),
             payments_minor: row.get(4)?,
             refunds_count: count(row.get(5)?),
             refunds_minor: row.get(6)?,
             rows: count(row.get(7)?),
         })
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    })
+}
+
+/// The totals' statement over the `WHERE` clause. `sum` of a BIGINT is
+/// NUMERIC on PostgreSQL: cast back.
+fn totals_sql(clause: &str) -> String {
+    format!(
+        "SELECT business_day, vt_id, currency, CAST(sum(payments_count) AS BIGINT),
+                CAST(sum(payments_minor) AS BIGINT), CAST(sum(refunds_count) AS BIGINT),
+                CAST(sum(refunds_minor) AS BIGINT), CAST(sum(rows_count) AS BIGINT)
+         FROM daily_totals WHERE {clause}
+         GROUP BY business_day, vt_id, currency
+         ORDER BY business_day DESC, vt_id, currency"
+    )
 }
 
 /// A stored 0200 as the history lists it: card data only masked.
@@ -180,20 +188,26 @@ pub struct HistoryRow {
     pub auth_code: Option<String>,
 }
 
-const ROW_COLUMNS: &str = "id, received_at, business_day, device_serial, vt_id, kind, masked_pan,
-     amount_minor, currency, response_code, reversed, rrn, auth_code";
+// The kind and the reversed flag as comparisons: booleans on both backends,
+// and no text allocated per row for the kind.
+const ROW_COLUMNS: &str = "id, received_at, business_day, device_serial, vt_id, kind = 'refund',
+     masked_pan, amount_minor, currency, response_code, reversed = 1, rrn, auth_code";
 
-fn history_row(row: &Row<'_>) -> rusqlite::Result<HistoryRow> {
+/// The stored columns [`ROW_COLUMNS`] reads, for a subquery to select.
+const STORED_COLUMNS: &str = "id, received_at, business_day, device_serial, vt_id, kind,
+     masked_pan, amount_minor, currency, response_code, reversed, rrn, auth_code";
+
+fn history_row(row: &Row<'_>) -> Result<HistoryRow, StoreError> {
     Ok(HistoryRow {
         id: row.get(0)?,
         received_at: row.get(1)?,
         business_day: row.get(2)?,
         device_serial: row.get(3)?,
         vt_id: row.get(4)?,
-        refund: row.get_ref(5)?.as_str()? == "refund",
+        refund: row.get(5)?,
         masked_pan: row.get(6)?,
         amount_minor: row.get(7)?,
-        currency: row.get(8)?,
+        currency: currency(row.get(8)?),
         response_code: row.get(9)?,
         reversed: row.get(10)?,
         rrn: row.get(11)?,
@@ -217,19 +231,22 @@ pub fn transactions_page(
     offset: u64,
     limit: u64,
 ) -> Result<Vec<HistoryRow>, StoreError> {
-    let conn = crate::unit::conn(db);
     let Some(window) = DayWindow::find(totals, offset, limit) else {
         return Ok(Vec::new());
     };
+    let mut sql = sql(db);
     // Only the days that hold the filter's rows: at most one per row of the
     // page, however thinly a rarely used reader's rows are spread.
-    let Some((clause, values)) = filter.clause_on(&window.days) else {
+    let page = match sql.dialect() {
+        Dialect::Sqlite => filter
+            .clause_on(&window.days)
+            .map(|(clause, values)| (page_sql(&clause, limit, window.skip), values)),
+        Dialect::Postgres => page_sql_by_day(filter, &window, limit),
+    };
+    let Some((statement, values)) = page else {
         return Ok(Vec::new());
     };
-    let sql = page_sql(&clause, limit, window.skip);
-    let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement.query_map(params_from_iter(values), history_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    sql.query(&statement, &params(&values), history_row)
 }
 
 /// A page's statement: rows `skip ..` of the days the `WHERE` clause holds.
@@ -240,10 +257,54 @@ fn page_sql(clause: &str, limit: u64, skip: u64) -> String {
     )
 }
 
+/// A page's statement on PostgreSQL, and its parameters: one branch per day
+/// of the window, each read newest first from the history index and cut to
+/// what the page can take from it, then the branches put in order.
+///
+/// The dialects differ here in their planners, not their SQL. PostgreSQL
+/// before 17 reads an IN list on an index's second column out of order, so
+/// [`page_sql`] sorts all of the window's rows, and the generic plan a
+/// pooled connection settles on may instead walk the merchant's whole index
+/// from its newest row, reading the table row of each, down to the page
+/// (seen on a cluster: `Filter: business_day = ANY (..)`). With one day per
+/// branch each is a short backward index range, whatever the plan, and the
+/// final sort sees at most `limit` rows per day.
+fn page_sql_by_day<'a>(
+    filter: &'a HistoryFilter,
+    window: &'a DayWindow,
+    limit: u64,
+) -> Option<(String, Vec<&'a str>)> {
+    let mut branches = Vec::with_capacity(window.days.len());
+    let mut values = Vec::new();
+    for (i, day) in window.days.iter().enumerate() {
+        let (clause, day_values) = filter.clause_on_day(day)?;
+        // Rows `skip ..` of the newest day, the first rows of the others.
+        let skip = if i == 0 { window.skip } else { 0 };
+        branches.push(format!(
+            "(SELECT {STORED_COLUMNS} FROM transactions WHERE {clause} AND mti = '0200'
+              ORDER BY id DESC LIMIT {limit} OFFSET {skip})"
+        ));
+        values.extend(day_values);
+    }
+    if branches.is_empty() {
+        return None;
+    }
+    let statement = format!(
+        "SELECT {ROW_COLUMNS} FROM ({}) AS page ORDER BY business_day DESC, id DESC LIMIT {limit}",
+        branches.join(" UNION ALL ")
+    );
+    Some((statement, values))
+}
+
 /// An export chunk's statement, `resume` the cursor's condition (or empty).
 fn chunk_sql(clause: &str, resume: &str, limit: u64) -> String {
+    chunk_select(ROW_COLUMNS, clause, resume, limit)
+}
+
+/// A chunk's `columns` of the rows the `WHERE` clause holds.
+fn chunk_select(columns: &str, clause: &str, resume: &str, limit: u64) -> String {
     format!(
-        "SELECT {ROW_COLUMNS} FROM transactions WHERE {clause} AND mti = '0200'{resume}
+        "SELECT {columns} FROM transactions WHERE {clause} AND mti = '0200'{resume}
          ORDER BY business_day DESC, id DESC LIMIT {limit}"
     )
 }
@@ -277,7 +338,6 @@ pub fn transactions_after(
     after: Option<&Cursor>,
     limit: u64,
 ) -> Result<Vec<HistoryRow>, StoreError> {
-    let conn = crate::unit::conn(db);
     let narrowed;
     let filter = match after {
         // The cursor's day is in the period (its row was); clamp it anyway so
@@ -289,23 +349,77 @@ pub fn transactions_after(
         }
         None => filter,
     };
-    let Some((clause, mut values)) = filter.clause() else {
+    let mut sql = sql(db);
+    let parts = chunk_parts(filter, sql.dialect());
+    let Some(clauses) = parts
+        .iter()
+        .map(HistoryFilter::clause)
+        .collect::<Option<Vec<_>>>()
+    else {
         return Ok(Vec::new());
     };
-    let id_text;
-    let resume = match after {
-        Some(cursor) => {
-            id_text = cursor.id.to_string();
-            values.push(cursor.business_day.as_str());
-            values.push(&id_text);
-            " AND (business_day, id) < (?, CAST(? AS INTEGER))"
+    let mut params: Vec<&dyn Param> = Vec::new();
+    for (_, values) in &clauses {
+        params.extend(values.iter().map(|value| value as &dyn Param));
+        if let Some(cursor) = after {
+            params.push(&cursor.business_day);
+            params.push(&cursor.id);
         }
-        None => "",
-    };
-    let sql = chunk_sql(&clause, resume, limit);
-    let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement.query_map(params_from_iter(values), history_row)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    }
+    let resume = if after.is_some() { RESUME } else { "" };
+    sql.query(
+        &chunk_statement(&clauses, resume, limit),
+        &params,
+        history_row,
+    )
+}
+
+/// The filters a chunk reads, each in a branch of its own: the filter.
+///
+/// On PostgreSQL with several terminals, one per terminal instead.
+/// PostgreSQL before 17 reads an IN list on a later column of an index out
+/// of order, so its plan may read and sort the filter's whole period for
+/// every chunk (seen on a cluster), and an export read it again chunk after
+/// chunk. One terminal per branch, each is read in order and cut to a
+/// chunk, as [`page_sql_by_day`] does for days.
+fn chunk_parts(filter: &HistoryFilter, dialect: Dialect) -> Vec<HistoryFilter> {
+    match &filter.vt_ids {
+        Some(vt_ids) if vt_ids.len() > 1 && dialect == Dialect::Postgres => vt_ids
+            .iter()
+            .map(|vt_id| HistoryFilter {
+                vt_ids: Some(vec![vt_id.clone()]),
+                ..filter.clone()
+            })
+            .collect(),
+        _ => vec![filter.clone()],
+    }
+}
+
+/// A chunk's statement over the `WHERE` clauses of [`chunk_parts`], each
+/// followed by `resume` (the cursor's condition, or empty): SQLite's
+/// [`chunk_sql`] for one, the branches put in order for several.
+fn chunk_statement(clauses: &[(String, Vec<&str>)], resume: &str, limit: u64) -> String {
+    if let [(clause, _)] = clauses {
+        return chunk_sql(clause, resume, limit);
+    }
+    let branches: Vec<String> = clauses
+        .iter()
+        .map(|(clause, _)| format!("({})", chunk_select(STORED_COLUMNS, clause, resume, limit)))
+        .collect();
+    format!(
+        "SELECT {ROW_COLUMNS} FROM ({}) AS chunk
+         ORDER BY business_day DESC, id DESC LIMIT {limit}",
+        branches.join(" UNION ALL ")
+    )
+}
+
+/// The condition that resumes an export chunk after its cursor's row: the
+/// cursor's day and id, the id bound as an integer.
+const RESUME: &str = " AND (business_day, id) < (?, CAST(? AS BIGINT))";
+
+/// The filter's text values as parameters.
+fn params<'v>(values: &'v [&'v str]) -> Vec<&'v dyn Param> {
+    values.iter().map(|value| value as &dyn Param).collect()
 }
 
 /// The business days that hold rows `offset .. offset + limit`, newest
@@ -350,10 +464,15 @@ fn count(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
 }
 
+/// Currencies are stored as ISO 4217 numbers, three digits.
+fn currency(value: i64) -> u16 {
+    u16::try_from(value).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rusqlite::Connection;
+    use rusqlite::{Connection, params_from_iter};
 
     fn total(day: &str, vt: &str, rows: u64) -> DayTotal {
         DayTotal {
@@ -458,14 +577,7 @@ mod tests {
             );
             for (sql, n) in [
                 (chunk_sql(&clause, "", 2_000), values.len()),
-                (
-                    chunk_sql(
-                        &clause,
-                        " AND (business_day, id) < (?, CAST(? AS INTEGER))",
-                        2_000,
-                    ),
-                    values.len() + 2,
-                ),
+                (chunk_sql(&clause, RESUME, 2_000), values.len() + 2),
             ] {
                 let plan = plan(&sql, n);
                 assert!(
@@ -487,6 +599,169 @@ mod tests {
             ),
             "{day_totals}"
         );
+    }
+
+    /// PostgreSQL's generic plan of `sql` (what a pooled connection runs
+    /// after its first five executions) with `args`, SQL literals for its
+    /// parameters; one line per step.
+    fn postgres_plan(pg: &mut crate::pg::PgConn, sql: &str, args: &[String]) -> String {
+        let client = pg.client();
+        client
+            .batch_execute(&format!(
+                "DEALLOCATE ALL; SET plan_cache_mode = force_generic_plan;
+                 PREPARE planned AS {}",
+                crate::sql::postgres_placeholders(sql)
+            ))
+            .unwrap();
+        let steps: Vec<String> = client
+            .query(
+                &format!("EXPLAIN EXECUTE planned({})", args.join(", ")),
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        steps.join("\n")
+    }
+
+    /// `values` as SQL literals (test constants: no quote inside).
+    fn literals(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| format!("'{v}'")).collect()
+    }
+
+    #[test]
+    fn on_postgresql_pages_chunks_and_totals_use_the_same_indexes() {
+        let db = crate::test_db::TestDb::open();
+        let Some(mut pg) = db.another_connection() else {
+            return; // SQLite: the test above checks its plans.
+        };
+        // 29,000 rows, fewer than ANALYZE samples: its statistics, and so
+        // the plans, are the same every run. 30 days of 900 rows over 9
+        // readers and 5 terminals, and another merchant's.
+        pg.client()
+            .batch_execute(
+                "INSERT INTO merchants VALUES ('M1', 'n', 'a@x.by', 'h', 0), ('M2', 'n', 'b@x.by', 'h', 0);
+                 INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
+                     SELECT 'D0' || g, 'M1', 'active', 'h', 0 FROM generate_series(1, 9) g;
+                 INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
+                     VALUES ('E1', 'M2', 'active', 'h', 0);
+                 INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
+                     transmission_time, processing_code, amount_minor, currency, response_code,
+                     business_day, received_at, reversed, fingerprint, response)
+                 SELECT '0200', 'purchase', 'D0' || (1 + g % 9), 'M1', '1000000' || (1 + g % 5),
+                     g::text, 't', '000000', 100, 933, '00',
+                     to_char(date '2026-11-01' + g / 900, 'YYYY-MM-DD'), g, 0, '', ''
+                 FROM generate_series(0, 26999) g;
+                 INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
+                     transmission_time, processing_code, amount_minor, currency, response_code,
+                     business_day, received_at, reversed, fingerprint, response)
+                 SELECT '0200', 'purchase', 'E1', 'M2', '20000001', g::text, 't', '000000', 100,
+                     933, '00', to_char(date '2026-11-01' + g / 70, 'YYYY-MM-DD'), g, 0, '', ''
+                 FROM generate_series(0, 1999) g;
+                 ANALYZE;",
+            )
+            .unwrap();
+        let filter = HistoryFilter {
+            merchant_id: "M1".into(),
+            from_day: "2026-11-01".into(),
+            to_day: "2026-11-30".into(),
+            device_serial: Some("D03".into()),
+            vt_ids: Some(vec!["10000001".into(), "10000005".into()]),
+        };
+        let unfiltered = HistoryFilter {
+            device_serial: None,
+            vt_ids: None,
+            ..filter.clone()
+        };
+        for (f, filtered) in [(&filter, true), (&unfiltered, false)] {
+            // The filters are tested in the index, as on SQLite: only the
+            // rows shown read the table.
+            let in_index = |plan: &str| {
+                let cond = plan
+                    .lines()
+                    .find(|line| line.contains("Index Cond"))
+                    .unwrap_or_default();
+                !filtered || (cond.contains("device_serial") && cond.contains("vt_id"))
+            };
+            // A page: one branch per day, each a backward range of the
+            // history index on its day, whatever the window.
+            for days in [
+                vec!["2026-11-20".to_owned()],
+                vec![
+                    "2026-11-25".to_owned(),
+                    "2026-11-20".to_owned(),
+                    "2026-11-03".to_owned(),
+                ],
+            ] {
+                let window = DayWindow { days, skip: 10 };
+                let (sql, values) = page_sql_by_day(f, &window, 50).unwrap();
+                let page = postgres_plan(&mut pg, &sql, &literals(&values));
+                let scans: Vec<&str> = page
+                    .lines()
+                    .filter(|line| line.contains(" Scan") && !line.contains("Subquery Scan"))
+                    .collect();
+                assert_eq!(scans.len(), window.days.len(), "{page}");
+                for scan in scans {
+                    assert!(
+                        scan.contains("Index Scan Backward using transactions_history_filters")
+                            || (filtered
+                                && scan.contains("Index Scan using transactions_history_filters")),
+                        "{page}"
+                    );
+                }
+                let conds: Vec<&str> = page
+                    .lines()
+                    .filter(|line| line.contains("Index Cond"))
+                    .collect();
+                assert_eq!(conds.len(), window.days.len(), "{page}");
+                for cond in conds {
+                    assert!(cond.contains("(business_day = $"), "one day each: {page}");
+                }
+                assert!(in_index(&page), "{page}");
+                assert!(!page.contains("Filter"), "{page}");
+                if !filtered {
+                    assert!(
+                        page.matches("Sort  (").count() <= 1,
+                        "each day read newest first, the days at most put in order: {page}"
+                    );
+                }
+            }
+
+            // A chunk: one backward range of the history index per
+            // terminal (one in all unless several are asked for).
+            let parts = chunk_parts(f, Dialect::Postgres);
+            let clauses: Vec<_> = parts.iter().map(|p| p.clause().unwrap()).collect();
+            for resume in ["", RESUME] {
+                let mut args = Vec::new();
+                for (_, values) in &clauses {
+                    args.extend(literals(values));
+                    if !resume.is_empty() {
+                        args.extend(["'2026-11-20'".to_owned(), "12345".to_owned()]);
+                    }
+                }
+                let plan = postgres_plan(&mut pg, &chunk_statement(&clauses, resume, 2_000), &args);
+                let scans: Vec<&str> = plan
+                    .lines()
+                    .filter(|line| line.contains(" Scan") && !line.contains("Subquery Scan"))
+                    .collect();
+                assert_eq!(scans.len(), if filtered { 2 } else { 1 }, "{plan}");
+                for scan in scans {
+                    assert!(
+                        scan.contains("Index Scan Backward using transactions_history_filters"),
+                        "{plan}"
+                    );
+                }
+                assert!(!plan.contains("Sort  ("), "merged in order: {plan}");
+                assert!(in_index(&plan), "{plan}");
+                assert!(!plan.contains("Filter"), "{plan}");
+            }
+
+            let (clause, values) = f.clause().unwrap();
+
+            let totals = postgres_plan(&mut pg, &totals_sql(&clause), &literals(&values));
+            assert!(totals.contains("using daily_totals_pkey"), "{totals}");
+        }
     }
 
     #[test]

@@ -10,8 +10,7 @@
 //! its purchase's refundable amount (`transactions::find_refund_target`).
 
 use crate::error::StoreError;
-use crate::unit::{Db, Tx};
-use rusqlite::{OptionalExtension, params};
+use crate::unit::{Db, Tx, sql};
 
 /// Why a reversal advice is sent (its DE 39).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,13 +40,12 @@ pub fn mark_pending(
     link_stan: &str,
     link_time: &str,
 ) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached(
+    sql(tx).execute(
         "UPDATE transactions SET rrn = ?2, upstream_pending = 1, upstream_stan = ?3,
              upstream_time = ?4
          WHERE id = ?1",
-    )?
-    .execute(params![id, rrn, link_stan, link_time])?;
+        &[&id, &rrn, &link_stan, &link_time],
+    )?;
     Ok(())
 }
 
@@ -61,15 +59,12 @@ pub fn settle(
     auth_code: Option<&str>,
     response: &[u8],
 ) -> Result<bool, StoreError> {
-    let conn = crate::unit::conn(tx);
-    Ok(conn
-        .prepare_cached(
-            "UPDATE transactions SET response_code = ?2, auth_code = ?3, response = ?4,
-                 upstream_pending = 0
-             WHERE id = ?1 AND upstream_pending = 1",
-        )?
-        .execute(params![id, response_code, auth_code, response])?
-        == 1)
+    Ok(sql(tx).execute(
+        "UPDATE transactions SET response_code = ?2, auth_code = ?3, response = ?4,
+             upstream_pending = 0
+         WHERE id = ?1 AND upstream_pending = 1",
+        &[&id, &response_code, &auth_code, &response],
+    )? == 1)
 }
 
 /// Row `id`'s state: still pending, or settled with this code and answer.
@@ -88,13 +83,11 @@ pub enum Outcome {
 
 /// Whether row `id` is pending, or its outcome; `None` if there is no row.
 pub fn outcome(db: &mut impl Db, id: i64) -> Result<Option<Outcome>, StoreError> {
-    let conn = crate::unit::conn(db);
-    Ok(conn
-        .prepare_cached(
-            "SELECT upstream_pending, response_code, response FROM transactions WHERE id = ?1",
-        )?
-        .query_row([id], |row| {
-            Ok(if row.get::<_, bool>(0)? {
+    sql(db).query_opt(
+        "SELECT upstream_pending = 1, response_code, response FROM transactions WHERE id = ?1",
+        &[&id],
+        |row| {
+            Ok(if row.get::<bool>(0)? {
                 Outcome::Pending
             } else {
                 Outcome::Settled {
@@ -102,8 +95,8 @@ pub fn outcome(db: &mut impl Db, id: i64) -> Result<Option<Outcome>, StoreError>
                     response: row.get(2)?,
                 }
             })
-        })
-        .optional()?)
+        },
+    )
 }
 
 /// How a reversal sees a 0200 the processor was asked about.
@@ -117,19 +110,17 @@ pub struct Forwarded {
 
 /// Row `id`'s upstream state, if it was forwarded to the processor.
 pub fn forwarded(db: &mut impl Db, id: i64) -> Result<Option<Forwarded>, StoreError> {
-    let conn = crate::unit::conn(db);
-    Ok(conn
-        .prepare_cached(
-            "SELECT upstream_pending, response_code FROM transactions
-             WHERE id = ?1 AND upstream_stan IS NOT NULL",
-        )?
-        .query_row([id], |row| {
+    sql(db).query_opt(
+        "SELECT upstream_pending = 1, response_code FROM transactions
+         WHERE id = ?1 AND upstream_stan IS NOT NULL",
+        &[&id],
+        |row| {
             Ok(Forwarded {
                 pending: row.get(0)?,
                 response_code: row.get(1)?,
             })
-        })
-        .optional()?)
+        },
+    )
 }
 
 /// Queues a reversal advice for row `transaction_id`; its queue id.
@@ -139,12 +130,12 @@ pub fn queue_advice(
     reason: Reason,
     now_millis: i64,
 ) -> Result<i64, StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached(
-        "INSERT INTO reversal_advices (transaction_id, reason, queued_at) VALUES (?1, ?2, ?3)",
-    )?
-    .execute(params![transaction_id, reason.code(), now_millis])?;
-    Ok(conn.last_insert_rowid())
+    sql(tx).query_one(
+        "INSERT INTO reversal_advices (transaction_id, reason, queued_at) VALUES (?1, ?2, ?3)
+         RETURNING id",
+        &[&transaction_id, &reason.code(), &now_millis],
+        |row| row.get(0),
+    )
 }
 
 /// At start, before devices are accepted: every row still pending (the
@@ -166,19 +157,21 @@ pub fn recover_pending_received_before(
     now_millis: i64,
     cutoff_millis: i64,
 ) -> Result<usize, StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached(
+    let mut sql = sql(tx);
+    // The CAST types the parameter on PostgreSQL, where a select list's
+    // untyped parameter would be text.
+    sql.execute(
         "INSERT INTO reversal_advices (transaction_id, reason, queued_at)
-         SELECT id, '68', ?1 FROM transactions
+         SELECT id, '68', CAST(?1 AS BIGINT) FROM transactions
          WHERE upstream_pending = 1 AND received_at < ?2 ORDER BY id",
-    )?
-    .execute(params![now_millis, cutoff_millis])?;
-    Ok(conn
-        .prepare_cached(
-            "UPDATE transactions SET upstream_pending = 0
-             WHERE upstream_pending = 1 AND received_at < ?1",
-        )?
-        .execute([cutoff_millis])?)
+        &[&now_millis, &cutoff_millis],
+    )?;
+    let given_up = sql.execute(
+        "UPDATE transactions SET upstream_pending = 0
+         WHERE upstream_pending = 1 AND received_at < ?1",
+        &[&cutoff_millis],
+    )?;
+    Ok(usize::try_from(given_up).unwrap_or(usize::MAX))
 }
 
 /// The advice at the head of the queue, with what its message needs.
@@ -212,32 +205,31 @@ pub struct Advice {
 
 /// The oldest advice not yet acknowledged.
 pub fn next_advice(db: &mut impl Db) -> Result<Option<Advice>, StoreError> {
-    let conn = crate::unit::conn(db);
-    Ok(conn
-        .prepare_cached(
-            "SELECT a.id, a.transaction_id, a.reason, a.tries, t.processing_code,
-                    t.amount_minor, t.currency, coalesce(t.rrn, ''), t.vt_id, t.merchant_id,
-                    coalesce(t.upstream_stan, ''), coalesce(t.upstream_time, '')
-             FROM reversal_advices a JOIN transactions t ON t.id = a.transaction_id
-             WHERE a.acknowledged_at IS NULL ORDER BY a.id LIMIT 1",
-        )?
-        .query_row([], |row| {
+    sql(db).query_opt(
+        "SELECT a.id, a.transaction_id, a.reason, a.tries, t.processing_code,
+                t.amount_minor, t.currency, coalesce(t.rrn, ''), t.vt_id, t.merchant_id,
+                coalesce(t.upstream_stan, ''), coalesce(t.upstream_time, '')
+         FROM reversal_advices a JOIN transactions t ON t.id = a.transaction_id
+         WHERE a.acknowledged_at IS NULL ORDER BY a.id LIMIT 1",
+        &[],
+        |row| {
             Ok(Advice {
                 id: row.get(0)?,
                 transaction_id: row.get(1)?,
                 reason: row.get(2)?,
                 tries: row.get(3)?,
                 processing_code: row.get(4)?,
-                amount_minor: u64::try_from(row.get::<_, i64>(5)?).unwrap_or(0),
-                currency: row.get(6)?,
+                amount_minor: u64::try_from(row.get::<i64>(5)?).unwrap_or(0),
+                // Stored as ISO 4217 numbers, three digits.
+                currency: u16::try_from(row.get::<i64>(6)?).unwrap_or(0),
                 rrn: row.get(7)?,
                 vt_id: row.get(8)?,
                 merchant_id: row.get(9)?,
                 link_stan: row.get(10)?,
                 link_time: row.get(11)?,
             })
-        })
-        .optional()?)
+        },
+    )
 }
 
 /// One step of the advice queue, in one commit: advice `acknowledged` (the
@@ -264,30 +256,27 @@ pub fn step_queue(
 /// Advice `id` is about to be sent (again): counted before it goes, so a
 /// crash meanwhile makes the next try a repeat (0421).
 pub fn advice_tried(tx: &mut Tx<'_>, id: i64, now_millis: i64) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached(
+    sql(tx).execute(
         "UPDATE reversal_advices SET tries = tries + 1, last_try_at = ?2 WHERE id = ?1",
-    )?
-    .execute(params![id, now_millis])?;
+        &[&id, &now_millis],
+    )?;
     Ok(())
 }
 
 /// The processor acknowledged advice `id` (0430): off the queue.
 pub fn advice_acknowledged(tx: &mut Tx<'_>, id: i64, now_millis: i64) -> Result<(), StoreError> {
-    let conn = crate::unit::conn(tx);
-    conn.prepare_cached(
+    sql(tx).execute(
         "UPDATE reversal_advices SET acknowledged_at = ?2 WHERE id = ?1 AND acknowledged_at IS NULL",
-    )?
-    .execute(params![id, now_millis])?;
+        &[&id, &now_millis],
+    )?;
     Ok(())
 }
 
 /// Advices waiting for a 0430.
 pub fn queue_len(db: &mut impl Db) -> Result<u64, StoreError> {
-    let conn = crate::unit::conn(db);
-    let n: i64 = conn.query_row(
+    let n: i64 = sql(db).query_one(
         "SELECT count(*) FROM reversal_advices WHERE acknowledged_at IS NULL",
-        [],
+        &[],
         |row| row.get(0),
     )?;
     Ok(u64::try_from(n).unwrap_or(0))
@@ -296,63 +285,76 @@ pub fn queue_len(db: &mut impl Db) -> Result<u64, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rusqlite::Connection;
+    use crate::test_db::TestDb;
 
-    fn db() -> Connection {
-        let mut conn = Connection::open_in_memory().unwrap();
-        crate::migrations::migrate(&mut conn).unwrap();
-        conn.execute_batch(
-            "INSERT INTO merchants VALUES ('M', 'n', 'e@x.by', 'h', 0);
-             INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
-                 VALUES ('D', 'M', 'active', 'h', 0);
-             INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
-                 transmission_time, processing_code, amount_minor, currency, response_code,
-                 business_day, received_at, reversed, fingerprint, response)
-             VALUES ('0200', 'purchase', 'D', 'M', 'V', '1', 't', '000000', 500, 933, '91', '2026-12-01', 0, 0, x'', x'91'),
-                    ('0200', 'purchase', 'D', 'M', 'V', '2', 't', '000000', 700, 933, '91', '2026-12-01', 0, 0, x'', x'91');",
-        )
-        .unwrap();
-        conn
+    /// Rows of a test's own: one SQL text for both backends, the blobs
+    /// bound (SQLite's `x''` literals are not PostgreSQL's).
+    const INSERT_TRANSACTION: &str = "INSERT INTO transactions (mti, kind, device_serial,
+             merchant_id, vt_id, stan, transmission_time, processing_code, amount_minor,
+             currency, response_code, business_day, received_at, reversed, fingerprint,
+             response, original_id)
+         VALUES ('0200', ?1, 'D', 'M', 'V', ?2, 't', ?3, ?4, 933, '91', '2026-12-01', 0, 0,
+             ?5, ?6, ?7)";
+
+    /// Merchant M, device D, and rows 1 and 2: purchases of 500 and 700
+    /// stored with the 91 answer, on the backend the suite runs on.
+    fn db() -> TestDb {
+        let mut db = TestDb::open();
+        db.execute(
+            "INSERT INTO merchants VALUES ('M', 'n', 'e@x.by', 'h', 0)",
+            &[],
+        );
+        db.execute(
+            "INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
+             VALUES ('D', 'M', 'active', 'h', 0)",
+            &[],
+        );
+        for (stan, amount) in [("1", 500_i64), ("2", 700)] {
+            db.execute(
+                INSERT_TRANSACTION,
+                &[
+                    &"purchase",
+                    &stan,
+                    &"000000",
+                    &amount,
+                    &&b""[..],
+                    &&b"\x91"[..],
+                    &None::<i64>,
+                ],
+            );
+        }
+        db
     }
 
     /// Rows 1 and 2 stored pending, with link STANs 1 and 2.
-    fn mark_both_pending(conn: &Connection) {
+    fn mark_both_pending(db: &mut TestDb) {
         for (id, stan, time) in [(1, "000001", "1201190507"), (2, "000002", "1201190508")] {
-            mark_pending(&mut Tx::sqlite(conn), id, &format!("{id:012}"), stan, time).unwrap();
+            mark_pending(&mut db.tx(), id, &format!("{id:012}"), stan, time).unwrap();
         }
     }
 
-    fn totals(conn: &Connection) -> (i64, i64) {
-        conn.query_row(
-            "SELECT payments_count, payments_minor FROM daily_totals",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap()
+    fn totals(db: &mut TestDb) -> (i64, i64) {
+        db.sql()
+            .query_one(
+                "SELECT payments_count, payments_minor FROM daily_totals",
+                &[],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
     }
 
     #[test]
     fn a_settled_approval_counts_once_and_a_second_settle_changes_nothing() {
-        let conn = db();
-        mark_pending(
-            &mut Tx::sqlite(&conn),
-            1,
-            "000000000001",
-            "000042",
-            "1201190507",
-        )
-        .unwrap();
+        let mut db = db();
+        mark_pending(&mut db.tx(), 1, "000000000001", "000042", "1201190507").unwrap();
+        assert_eq!(outcome(&mut db.tx(), 1).unwrap(), Some(Outcome::Pending));
+        assert_eq!(totals(&mut db), (0, 0), "pending counts nowhere");
+        assert!(settle(&mut db.tx(), 1, "00", Some("AB12CD"), b"answer").unwrap());
+        assert_eq!(totals(&mut db), (1, 500));
+        assert!(!settle(&mut db.tx(), 1, "00", Some("AB12CD"), b"answer").unwrap());
+        assert_eq!(totals(&mut db), (1, 500), "never counted twice");
         assert_eq!(
-            outcome(&mut Tx::sqlite(&conn), 1).unwrap(),
-            Some(Outcome::Pending)
-        );
-        assert_eq!(totals(&conn), (0, 0), "pending counts nowhere");
-        assert!(settle(&mut Tx::sqlite(&conn), 1, "00", Some("AB12CD"), b"answer").unwrap());
-        assert_eq!(totals(&conn), (1, 500));
-        assert!(!settle(&mut Tx::sqlite(&conn), 1, "00", Some("AB12CD"), b"answer").unwrap());
-        assert_eq!(totals(&conn), (1, 500), "never counted twice");
-        assert_eq!(
-            outcome(&mut Tx::sqlite(&conn), 1).unwrap(),
+            outcome(&mut db.tx(), 1).unwrap(),
             Some(Outcome::Settled {
                 response_code: "00".into(),
                 response: b"answer".to_vec()
@@ -362,31 +364,13 @@ mod tests {
 
     #[test]
     fn the_start_turns_pending_rows_into_91s_with_a_68_advice_each_in_order() {
-        let conn = db();
-        mark_pending(
-            &mut Tx::sqlite(&conn),
-            2,
-            "000000000002",
-            "000002",
-            "1201190508",
-        )
-        .unwrap();
-        mark_pending(
-            &mut Tx::sqlite(&conn),
-            1,
-            "000000000001",
-            "000001",
-            "1201190507",
-        )
-        .unwrap();
-        assert_eq!(recover_pending(&mut Tx::sqlite(&conn), 5).unwrap(), 2);
-        assert_eq!(
-            recover_pending(&mut Tx::sqlite(&conn), 6).unwrap(),
-            0,
-            "once"
-        );
-        assert_eq!(queue_len(&mut Tx::sqlite(&conn)).unwrap(), 2);
-        let first = next_advice(&mut Tx::sqlite(&conn)).unwrap().unwrap();
+        let mut db = db();
+        mark_pending(&mut db.tx(), 2, "000000000002", "000002", "1201190508").unwrap();
+        mark_pending(&mut db.tx(), 1, "000000000001", "000001", "1201190507").unwrap();
+        assert_eq!(recover_pending(&mut db.tx(), 5).unwrap(), 2);
+        assert_eq!(recover_pending(&mut db.tx(), 6).unwrap(), 0, "once");
+        assert_eq!(queue_len(&mut db.tx()).unwrap(), 2);
+        let first = next_advice(&mut db.tx()).unwrap().unwrap();
         assert_eq!(
             (first.transaction_id, first.reason.as_str(), first.tries),
             (1, "68", 0)
@@ -396,137 +380,133 @@ mod tests {
             ("000001", "1201190507")
         );
         assert_eq!(
-            outcome(&mut Tx::sqlite(&conn), 1).unwrap(),
+            outcome(&mut db.tx(), 1).unwrap(),
             Some(Outcome::Settled {
                 response_code: "91".into(),
                 response: b"\x91".to_vec()
             })
         );
-        advice_tried(&mut Tx::sqlite(&conn), first.id, 7).unwrap();
+        advice_tried(&mut db.tx(), first.id, 7).unwrap();
         assert_eq!(
-            next_advice(&mut Tx::sqlite(&conn)).unwrap().unwrap().tries,
+            next_advice(&mut db.tx()).unwrap().unwrap().tries,
             1,
             "same advice, repeated"
         );
-        advice_acknowledged(&mut Tx::sqlite(&conn), first.id, 8).unwrap();
+        advice_acknowledged(&mut db.tx(), first.id, 8).unwrap();
         assert_eq!(
-            next_advice(&mut Tx::sqlite(&conn))
-                .unwrap()
-                .unwrap()
-                .transaction_id,
+            next_advice(&mut db.tx()).unwrap().unwrap().transaction_id,
             2
         );
-        assert_eq!(queue_len(&mut Tx::sqlite(&conn)).unwrap(), 1);
+        assert_eq!(queue_len(&mut db.tx()).unwrap(), 1);
     }
 
     #[test]
     fn while_serving_only_rows_pending_since_before_the_cutoff_are_given_up() {
-        let conn = db();
-        conn.execute(
+        let mut db = db();
+        db.execute(
             "UPDATE transactions SET received_at = 1000 WHERE id = 1",
-            [],
-        )
-        .unwrap();
-        conn.execute(
+            &[],
+        );
+        db.execute(
             "UPDATE transactions SET received_at = 9000 WHERE id = 2",
-            [],
-        )
-        .unwrap();
-        mark_both_pending(&conn);
+            &[],
+        );
+        mark_both_pending(&mut db);
         // Row 1 is old (its outcome's commit failed); row 2's forwarder
         // may still be waiting on the processor.
         assert_eq!(
-            recover_pending_received_before(&mut Tx::sqlite(&conn), 10_000, 5_000).unwrap(),
+            recover_pending_received_before(&mut db.tx(), 10_000, 5_000).unwrap(),
             1
         );
-        assert_eq!(
-            outcome(&mut Tx::sqlite(&conn), 2).unwrap(),
-            Some(Outcome::Pending)
-        );
-        let advice = next_advice(&mut Tx::sqlite(&conn)).unwrap().unwrap();
+        assert_eq!(outcome(&mut db.tx(), 2).unwrap(), Some(Outcome::Pending));
+        let advice = next_advice(&mut db.tx()).unwrap().unwrap();
         assert_eq!((advice.transaction_id, advice.reason.as_str()), (1, "68"));
-        assert_eq!(queue_len(&mut Tx::sqlite(&conn)).unwrap(), 1);
+        assert_eq!(queue_len(&mut db.tx()).unwrap(), 1);
         // A late outcome for the given-up row changes nothing: it stays the
         // stored 91, reversed, and counts nowhere.
-        assert!(!settle(&mut Tx::sqlite(&conn), 1, "00", Some("AB12CD"), b"late").unwrap());
+        assert!(!settle(&mut db.tx(), 1, "00", Some("AB12CD"), b"late").unwrap());
         assert_eq!(
-            outcome(&mut Tx::sqlite(&conn), 1).unwrap(),
+            outcome(&mut db.tx(), 1).unwrap(),
             Some(Outcome::Settled {
                 response_code: "91".into(),
                 response: b"\x91".to_vec()
             })
         );
-        assert_eq!(totals(&conn), (0, 0), "nothing counted");
-        assert!(settle(&mut Tx::sqlite(&conn), 2, "00", Some("AB12CD"), b"answer").unwrap());
-        assert_eq!(totals(&conn), (1, 700), "the other settles as usual");
+        assert_eq!(totals(&mut db), (0, 0), "nothing counted");
+        assert!(settle(&mut db.tx(), 2, "00", Some("AB12CD"), b"answer").unwrap());
+        assert_eq!(totals(&mut db), (1, 700), "the other settles as usual");
     }
 
     #[test]
     fn one_queue_step_acknowledges_the_last_and_claims_the_next() {
-        let conn = db();
-        mark_both_pending(&conn);
-        recover_pending(&mut Tx::sqlite(&conn), 5).unwrap();
+        let mut db = db();
+        mark_both_pending(&mut db);
+        recover_pending(&mut db.tx(), 5).unwrap();
         // Not claiming (the link is down): nothing taken, nothing counted.
-        assert_eq!(
-            step_queue(&mut Tx::sqlite(&conn), None, false, 6).unwrap(),
-            (None, 2)
-        );
-        let (first, len) = step_queue(&mut Tx::sqlite(&conn), None, true, 6).unwrap();
+        assert_eq!(step_queue(&mut db.tx(), None, false, 6).unwrap(), (None, 2));
+        let (first, len) = step_queue(&mut db.tx(), None, true, 6).unwrap();
         let first = first.unwrap();
         assert_eq!((first.transaction_id, first.tries, len), (1, 0, 2));
         // Not acknowledged: the same one again, now a repeat.
-        let (again, _) = step_queue(&mut Tx::sqlite(&conn), None, true, 7).unwrap();
+        let (again, _) = step_queue(&mut db.tx(), None, true, 7).unwrap();
         assert_eq!(
             (again.as_ref().unwrap().id, again.unwrap().tries),
             (first.id, 1)
         );
         // Acknowledged: the next one, a first try.
-        let (next, len) = step_queue(&mut Tx::sqlite(&conn), Some(first.id), true, 8).unwrap();
+        let (next, len) = step_queue(&mut db.tx(), Some(first.id), true, 8).unwrap();
         let next = next.unwrap();
         assert_eq!((next.transaction_id, next.tries, len), (2, 0, 1));
         assert_eq!(
-            step_queue(&mut Tx::sqlite(&conn), Some(next.id), true, 9).unwrap(),
+            step_queue(&mut db.tx(), Some(next.id), true, 9).unwrap(),
             (None, 0)
         );
     }
 
     #[test]
     fn a_pending_refund_counts_against_what_is_left_to_refund() {
-        let conn = db();
-        conn.execute_batch(
-            "UPDATE transactions SET response_code = '00', rrn = 'P1' WHERE id = 1;
-             INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
-                 transmission_time, processing_code, amount_minor, currency, response_code,
-                 business_day, received_at, reversed, fingerprint, response, original_id)
-             VALUES ('0200', 'refund', 'D', 'M', 'V', '3', 't', '200000', 300, 933, '91', '2026-12-01', 0, 0, x'', x'', 1);",
-        )
-        .unwrap();
-        let target = |conn: &Connection| {
-            crate::ops::transactions::find_refund_target(&mut crate::Tx::sqlite(conn), "P1")
+        let mut db = db();
+        db.execute(
+            "UPDATE transactions SET response_code = '00', rrn = 'P1' WHERE id = 1",
+            &[],
+        );
+        db.execute(
+            INSERT_TRANSACTION,
+            &[
+                &"refund",
+                &"3",
+                &"200000",
+                &300_i64,
+                &&b""[..],
+                &&b""[..],
+                &Some(1_i64),
+            ],
+        );
+        let target = |db: &mut TestDb| {
+            crate::ops::transactions::find_refund_target(&mut db.tx(), "P1")
                 .unwrap()
                 .unwrap()
                 .refunded_minor
         };
-        assert_eq!(target(&conn), 0, "a declined (91) refund takes nothing");
-        mark_pending(&mut Tx::sqlite(&conn), 3, "R1", "000003", "1201190509").unwrap();
-        assert_eq!(target(&conn), 300, "a pending one may yet take its amount");
-        let has_refunds = |conn: &Connection| {
-            crate::ops::transactions::find_reversal_target(
-                &mut crate::Tx::sqlite(conn),
-                "D",
-                "1",
-                "t",
-            )
-            .unwrap()
-            .unwrap()
-            .has_refunds
+        assert_eq!(target(&mut db), 0, "a declined (91) refund takes nothing");
+        mark_pending(&mut db.tx(), 3, "R1", "000003", "1201190509").unwrap();
+        assert_eq!(
+            target(&mut db),
+            300,
+            "a pending one may yet take its amount"
+        );
+        let has_refunds = |db: &mut TestDb| {
+            crate::ops::transactions::find_reversal_target(&mut db.tx(), "D", "1", "t")
+                .unwrap()
+                .unwrap()
+                .has_refunds
         };
         assert!(
-            has_refunds(&conn),
+            has_refunds(&mut db),
             "nor can its purchase be reversed meanwhile"
         );
-        settle(&mut Tx::sqlite(&conn), 3, "05", None, b"").unwrap();
-        assert_eq!(target(&conn), 0, "declined by the processor: free again");
-        assert!(!has_refunds(&conn));
+        settle(&mut db.tx(), 3, "05", None, b"").unwrap();
+        assert_eq!(target(&mut db), 0, "declined by the processor: free again");
+        assert!(!has_refunds(&mut db));
     }
 }
