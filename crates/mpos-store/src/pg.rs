@@ -217,7 +217,7 @@ impl PgConn {
             return Ok(id);
         }
         let statement = self.statement(
-            "SELECT nextval(CAST(?1 AS regclass)) FROM generate_series(1, CAST(?2 AS BIGINT))",
+            "SELECT nextval(CAST(CAST(?1 AS TEXT) AS regclass)) FROM generate_series(1, CAST(?2 AS BIGINT))",
         )?;
         let rows = self
             .client

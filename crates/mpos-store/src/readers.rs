@@ -32,9 +32,9 @@ impl ReaderConn {
     ) -> Result<T, StoreError> {
         match self {
             ReaderConn::Sqlite(conn) => read(&mut Reader::sqlite(conn)),
-            ReaderConn::Postgres(pg) => crate::pg::off_the_runtime(|| {
-                read(&mut Reader::postgres(pg.connection()?))
-            }),
+            ReaderConn::Postgres(pg) => {
+                crate::pg::off_the_runtime(|| read(&mut Reader::postgres(pg.connection()?)))
+            }
         }
     }
 }
@@ -92,6 +92,16 @@ impl Readers {
             Some(conn) => conn.with(read),
             None => Err(StoreError::Closed),
         }
+    }
+}
+
+impl Drop for Readers {
+    /// Closes the idle connections where closing may block: a PostgreSQL
+    /// client says goodbye to the server through its own runtime, which
+    /// must not start on an async worker (a store dropped in async code).
+    fn drop(&mut self) {
+        let idle = &self.idle;
+        crate::pg::off_the_runtime(|| while idle.try_recv().is_ok() {});
     }
 }
 

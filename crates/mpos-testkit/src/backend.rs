@@ -58,7 +58,14 @@ pub fn store_url(data_dir: &Path) -> Option<String> {
     let mut created = CREATED.lock().unwrap_or_else(|p| p.into_inner());
     let created = created.get_or_insert_with(HashSet::new);
     if !created.contains(&schema) {
-        create_schema(&cluster, &schema);
+        // On a thread of its own: the synchronous client refuses to run on
+        // a thread that runs async tasks, as a #[tokio::test]'s does.
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| create_schema(&cluster, &schema))
+                .join()
+                .expect("the schema is created")
+        });
         created.insert(schema.clone());
     }
     Some(format!(
