@@ -33,6 +33,12 @@ pub(crate) const DIRECTORY_CHANNEL: &str = "mpos_directory";
 /// The least time between two attempts to reconnect a lost connection.
 pub(crate) const RECONNECT_PAUSE: Duration = Duration::from_millis(500);
 
+/// How long a pooled connection may sit unused before it is checked.
+pub(crate) const IDLE_CHECK: Duration = Duration::from_secs(1);
+
+/// How long that check may take.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Longest a statement of the host or the cabinet may run.
 pub(crate) const STATEMENT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -274,6 +280,7 @@ pub(crate) struct Reconnecting {
     url: PostgresUrl,
     conn: Option<PgConn>,
     last_attempt: Option<Instant>,
+    last_used: Instant,
 }
 
 impl Reconnecting {
@@ -283,12 +290,21 @@ impl Reconnecting {
             url: url.clone(),
             conn: Some(conn),
             last_attempt: None,
+            last_used: Instant::now(),
         }
     }
 
-    /// The live connection, made again if it was lost.
+    /// The live connection, made again if it was lost. A connection idle
+    /// for [`IDLE_CHECK`] is asked first whether it still lives (one empty
+    /// query): the client learns that the server went away only when it
+    /// next uses the connection, and the first request after an outage
+    /// should not be the one to find out.
     pub(crate) fn connection(&mut self) -> Result<&mut PgConn, StoreError> {
-        if self.conn.as_ref().is_some_and(PgConn::is_closed) {
+        let idle = std::mem::replace(&mut self.last_used, Instant::now()).elapsed();
+        let dead = self.conn.as_mut().is_some_and(|conn| {
+            conn.is_closed() || (idle > IDLE_CHECK && conn.client.is_valid(PING_TIMEOUT).is_err())
+        });
+        if dead {
             self.conn = None;
         }
         if self.conn.is_none() {
