@@ -16,8 +16,11 @@ bench_init postgres
 SECONDS_OF_LOAD=${1:-20}
 ISO_B=127.0.0.1:18584
 
-PG_URL=$(scripts/test-postgres.sh start "$WORK/pg")
-trap 'kill -9 $HOST_PID $EXTRA_PIDS 2>/dev/null || true; scripts/test-postgres.sh stop "$WORK/pg" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+# Not under $WORK: the cluster's folder is the postgres user's under root,
+# and $WORK is root's only.
+PG_DIR=$(mktemp -d /tmp/mpos-pg-bench.XXXXXX)
+trap 'kill -9 $HOST_PID $EXTRA_PIDS 2>/dev/null || true; scripts/test-postgres.sh stop "$PG_DIR" 2>/dev/null || true; rm -rf "$WORK" "$PG_DIR"' EXIT
+PG_URL=$(scripts/test-postgres.sh start "$PG_DIR")
 PSQL="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/psql"
 [ "$(id -u)" = 0 ] && PSQL="runuser -u postgres -- $PSQL"
 

@@ -177,7 +177,10 @@ fn recorded(
     let directory = state.store.directory().snapshot();
     let now = jiff::Timestamp::now();
     let (today, business_day) = (state.clock.local_date(now), state.clock.business_day(now));
-    let ack = state.store.write(move |tx| {
+    // A device's payments go to one writer: in order, and never contending
+    // with another writer of this host for the device's daily totals.
+    let key = session.as_ref().map(|s| s.device.as_str().to_owned());
+    let work = move |tx: &mut mpos_store::Tx<'_>| {
         let ctx = record::Context {
             layout: &job_state.layout,
             pan_key: &job_state.pan_key,
@@ -190,7 +193,11 @@ fn recorded(
             today,
         };
         job.record(tx, &ctx)
-    });
+    };
+    let ack = match &key {
+        Some(serial) => state.store.write_keyed(serial, work),
+        None => state.store.write(work),
+    };
     let state = Arc::clone(state);
     // Upstream mode: the rest runs as a task of its own, from now on, so
     // that a request stored as pending is forwarded and settled even if the
