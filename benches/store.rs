@@ -1,9 +1,13 @@
 //! Durable transaction inserts per second: the store's group-commit writer
 //! against one commit per insert, side by side in one run, both with
-//! `synchronous=FULL` on a real file; and the history index of migration 3
-//! against the one it replaced.
+//! `synchronous=FULL` on a real file; the same group-commit writes on a
+//! local PostgreSQL cluster (fsync on, a throwaway one the test kit
+//! starts); and the history index of migration 3 against the one it
+//! replaced.
 //!
-//! Run: `cargo bench --bench store` (figures in BENCHMARKS.md).
+//! Run: `cargo bench --bench store` (figures in BENCHMARKS.md; the
+//! PostgreSQL group needs the `postgresql` package,
+//! `scripts/install-test-deps.sh`).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mpos_store::testing::rusqlite::{Connection, params};
@@ -39,6 +43,82 @@ fn insert_purchase(conn: &Connection, n: u64) -> Result<i64, StoreError> {
     Ok(conn.last_insert_rowid())
 }
 
+/// Readers of the PostgreSQL group: its inserts go to their devices' writers
+/// as the host's do (`Store::write_keyed`), spread as a fleet's are.
+const DEVICES: u64 = 64;
+
+/// The serial of the `n`th insert's reader: LOAD-0001 (the SQLite groups)
+/// or one of [`DEVICES`].
+fn serial(n: u64, devices: u64) -> String {
+    format!("LOAD-{:04}", n % devices + 1)
+}
+
+/// The same row through the store's own statements, on either backend,
+/// from reader `device`.
+fn insert_purchase_any(
+    tx: &mut mpos_store::Tx<'_>,
+    n: u64,
+    device: &str,
+) -> Result<i64, StoreError> {
+    let (stan, time, rrn) = (
+        format!("{:06}", n % 1_000_000),
+        format!("{:010}", n / 1_000_000),
+        format!("{n:012}"),
+    );
+    let (hash, response) = ([0xA5u8; 32], [0x30u8; 120]);
+    tx.sql_for_tests().query_one(
+        "INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
+             transmission_time, local_time, local_date, pos_entry_mode, processing_code,
+             amount_minor, currency, masked_pan, pan_hash, rrn, auth_code, response_code,
+             business_day, received_at, fingerprint, response)
+         VALUES ('0200', 'purchase', ?6, 'MTBLOAD00000001', '90000001', ?1,
+             ?2, '093000', '1125', '071', '000000', 12550, 933, '427655******1234', ?3, ?4,
+             'A1B2C3', '00', '2026-11-25', 1764063000000, ?3, ?5)
+         RETURNING id",
+        &[&stan, &time, &&hash[..], &rrn, &&response[..], &device],
+        |row| row.get(0),
+    )
+}
+
+/// Group commit on PostgreSQL, beside SQLite's in the same run.
+fn postgres(c: &mut Criterion) {
+    let cluster = mpos_testkit::postgres::Postgres::start();
+    let url = cluster.create_database("bench");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .expect("runtime");
+    let next = AtomicU64::new(0);
+    let location = mpos_store::Location::Postgres(
+        mpos_store::PostgresUrl::parse(&url).expect("the cluster's URL"),
+    );
+    let store = Store::open_at(&location, &StoreOptions::default()).expect("open");
+    let fleet = (2..=DEVICES).fold(provision(), |p, n| {
+        p.device(&serial(n - 1, DEVICES), "MTBLOAD00000001", false, "x")
+    });
+    store
+        .write_blocking(move |tx| fleet.insert(tx))
+        .expect("provision");
+    let mut group = c.benchmark_group("durable inserts, PostgreSQL");
+    group
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(10));
+    for in_flight in [256u64, 4096] {
+        group.throughput(Throughput::Elements(in_flight));
+        group.bench_with_input(
+            BenchmarkId::new("group commit", in_flight),
+            &in_flight,
+            |b, &n| {
+                b.iter_custom(|iterations| {
+                    durable_batches(&store, &runtime, &next, iterations, n, DEVICES)
+                })
+            },
+        );
+    }
+    group.finish();
+    drop(store);
+    drop(cluster);
+}
+
 fn writers(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -61,7 +141,9 @@ fn writers(c: &mut Criterion) {
             BenchmarkId::new("group commit", in_flight),
             &in_flight,
             |b, &n| {
-                b.iter_custom(|iterations| durable_batches(&store, &runtime, &next, iterations, n))
+                b.iter_custom(|iterations| {
+                    durable_batches(&store, &runtime, &next, iterations, n, 1)
+                })
             },
         );
     }
@@ -137,27 +219,34 @@ fn history_index(c: &mut Criterion) {
             })
             .expect("provision");
         group.bench_function(name, |b| {
-            b.iter_custom(|iterations| durable_batches(&store, &runtime, &next, iterations, 4096))
+            b.iter_custom(|iterations| {
+                durable_batches(&store, &runtime, &next, iterations, 4096, 1)
+            })
         });
     }
     group.finish();
 }
 
 /// Time for `iterations` batches of `in_flight` inserts handed to the
-/// group-commit writer at once, each batch waited for until durable.
+/// group-commit writer at once (from `devices` readers, each on its
+/// writer), each batch waited for until durable.
 fn durable_batches(
     store: &Store,
     runtime: &tokio::runtime::Runtime,
     next: &AtomicU64,
     iterations: u64,
     in_flight: u64,
+    devices: u64,
 ) -> Duration {
     let start = Instant::now();
     for _ in 0..iterations {
         let acks: Vec<_> = (0..in_flight)
             .map(|_| {
                 let id = next.fetch_add(1, Ordering::Relaxed);
-                store.write(move |tx| insert_purchase(tx.sqlite_for_tests(), id))
+                let device = serial(id, devices);
+                store.write_keyed(&device.clone(), move |tx| {
+                    insert_purchase_any(tx, id, &device)
+                })
             })
             .collect();
         runtime.block_on(async {
@@ -169,5 +258,5 @@ fn durable_batches(
     start.elapsed()
 }
 
-criterion_group!(benches, writers, history_index);
+criterion_group!(benches, writers, postgres, history_index);
 criterion_main!(benches);
