@@ -120,25 +120,18 @@ pub(crate) struct WriterConfig {
 }
 
 impl WriterHandle {
-    /// Queues `work`; its result goes to `reply` after the commit.
+    /// Queues `work` on the least busy writer; its result goes to `reply`
+    /// after the commit.
     pub(crate) fn submit<T, F>(&self, work: F, reply: Reply<T>)
     where
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        let job = Box::new(Typed {
-            work: Some(work),
-            result: None,
-            reply,
-        });
-        if let Err(crossbeam_channel::SendError(job)) = self.queue().send(job) {
-            // The writer is gone: answer at once rather than never.
-            job.finish(Err("the store is closed"));
-        }
+        self.submit_to(self.least_busy(), work, reply);
     }
 
-    /// Queues `work` on writer `index` (of [`WriterHandle::count`]): how a
-    /// barrier reaches each of them.
+    /// Queues `work` on writer `index` (of [`WriterHandle::count`]): a
+    /// key's writer, or each one in turn for a barrier.
     pub(crate) fn submit_to<T, F>(&self, index: usize, work: F, reply: Reply<T>)
     where
         T: Send + 'static,
@@ -154,6 +147,7 @@ impl WriterHandle {
             None => Err(job as Box<dyn Job>),
         };
         if let Err(job) = sent {
+            // The writer is gone: answer at once rather than never.
             job.finish(Err("the store is closed"));
         }
     }
@@ -166,10 +160,10 @@ impl WriterHandle {
     /// The writer for the next job: an idle one if there is one (its batch
     /// starts at once), else the one with the shortest queue; ties go
     /// round in turn so that the writers share the load.
-    fn queue(&self) -> &Sender<Box<dyn Job>> {
+    fn least_busy(&self) -> usize {
         let count = self.queues.len();
-        if count == 1 {
-            return &self.queues[0];
+        if count <= 1 {
+            return 0;
         }
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let mut best = start % count;
@@ -177,13 +171,13 @@ impl WriterHandle {
             let index = (start + offset) % count;
             let waiting = self.queues[index].len();
             if waiting == 0 {
-                return &self.queues[index];
+                return index;
             }
             if waiting < self.queues[best].len() {
                 best = index;
             }
         }
-        &self.queues[best]
+        best
     }
 }
 
