@@ -273,7 +273,7 @@ async fn when_a_batch_cannot_commit_every_write_in_it_is_told_so() {
     let before = store.write(|conn| insert_purchase(conn, 1));
     // A job that rolls the batch's transaction back behind the writer: the
     // batch can no longer commit, and nothing of it is written.
-    let saboteur = store.write(|conn| Ok(conn.sql_for_tests().execute("ROLLBACK", &[])?));
+    let saboteur = store.write(|conn| conn.sql_for_tests().execute("ROLLBACK", &[]));
     let after = store.write(|conn| insert_purchase(conn, 2));
     gate.await.unwrap();
     for (name, ack) in [("before", before.await), ("after", after.await)] {
