@@ -102,19 +102,10 @@ fn a_store_fault_shows_an_error_page_and_keeps_the_session() {
     assert_eq!(server.http("GET", "/devices", &cookie, None).status, 200);
 
     // A real fault of the running process's store: another connection takes
-    // the sessions table away, so the lookup fails inside SQLite at once
-    // ("no such table"), with no busy wait.
-    let outside =
-        mpos_store::testing::rusqlite::Connection::open(server.data_dir().join("mpos.db"))
-            .expect("the database opens beside the server");
-    outside
-        .busy_timeout(std::time::Duration::from_secs(5))
-        .expect("a busy timeout");
-    let rename = |from: &str, to: &str| {
-        outside
-            .execute_batch(&format!("ALTER TABLE {from} RENAME TO {to}"))
-            .expect("the rename");
-    };
+    // the sessions table away, so the lookup fails inside the database at
+    // once ("no such table", "relation does not exist"), with no wait.
+    let outside = mpos_testkit::app::in_dir(server.data_dir()).store;
+    let rename = |from, to| mpos_testkit::sql::rename_table(&outside, from, to);
     rename("cabinet_sessions", "cabinet_sessions_away");
     for path in ["/", "/devices"] {
         let answer = server.http("GET", path, &cookie, None);

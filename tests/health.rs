@@ -1,10 +1,11 @@
 //! Health under faults (deployment.md, section 5), against the real binary:
 //! the store made full under a running host without root (a file-size
-//! limit on the process, lifted later with `prlimit --pid`), and readiness
-//! during a graceful shutdown.
+//! limit on the process, lifted later with `prlimit --pid`: SQLite's own
+//! file, so on SQLite only), and readiness during a graceful shutdown.
 
 use mpos_testkit::messages::purchase;
 use mpos_testkit::server::{Mpos, lift_file_size_limit, limited_file_size};
+use mpos_testkit::{backend, sql};
 use std::time::{Duration, Instant};
 
 const MPOS: Mpos = Mpos::at(env!("CARGO_BIN_EXE_mpos"));
@@ -14,6 +15,12 @@ const FILE_LIMIT: u64 = 3 * 1024 * 1024;
 
 #[test]
 fn a_full_store_answers_96_turns_unready_logs_a_handful_and_comes_back() {
+    if backend::sqlite_only(
+        "a_full_store_answers_96_turns_unready_logs_a_handful_and_comes_back",
+        "a full disk stood for by a file-size limit on SQLite's own file",
+    ) {
+        return;
+    }
     let log_dir = tempfile::tempdir().unwrap();
     let log_path = log_dir.path().join("mpos.log");
     let log = std::fs::File::create(&log_path).unwrap();
@@ -94,16 +101,11 @@ fn a_full_store_answers_96_turns_unready_logs_a_handful_and_comes_back() {
         .unwrap();
     assert_eq!(check, "ok");
     for rrn in &approved {
-        let found: i64 = store
-            .read(|c| {
-                Ok(c.sqlite_for_tests().query_row(
-                    "SELECT count(*) FROM transactions WHERE rrn = ?1 AND response_code = '00'",
-                    [rrn],
-                    |r| r.get(0),
-                )?)
-            })
-            .unwrap();
-        assert_eq!(found, 1, "approval {rrn} is stored");
+        let codes: Vec<String> = sql::by_rrn(&store, rrn)
+            .into_iter()
+            .map(|row| row.response_code)
+            .collect();
+        assert_eq!(codes, ["00"], "approval {rrn} is stored");
     }
 }
 
@@ -115,11 +117,11 @@ fn readyz_is_503_while_a_shutdown_answers_what_is_in_flight() {
     let mut client = server.signed_on("MPOS-0001", "app-pass-1");
     assert_eq!(server.metrics_http("/readyz").status, 200);
 
-    // Another process holds the database's write lock, so the next purchase
-    // stays in flight (the host's writer waits up to 5 s for the lock).
-    let db = server.data_dir().join("mpos.db");
-    let locker = mpos_store::testing::rusqlite::Connection::open(&db).unwrap();
-    locker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    // Another writer holds what the purchase's insert needs, so the next
+    // purchase stays in flight (the host's writer waits for the lock up to
+    // 5 s on SQLite, 3 s on PostgreSQL).
+    let store = mpos_testkit::app::in_dir(server.data_dir()).store;
+    let locker = sql::hold_writes(&store);
     client.send(&purchase(1, 1_000));
     std::thread::sleep(Duration::from_millis(200));
     let pid = server.child.id().to_string();
@@ -145,7 +147,7 @@ fn readyz_is_503_while_a_shutdown_answers_what_is_in_flight() {
 
     // The lock goes; the purchase in flight is answered and stored, then
     // the host stops.
-    locker.execute_batch("ROLLBACK").unwrap();
+    locker.release();
     let answer = client
         .receive()
         .expect("the purchase in flight is answered");

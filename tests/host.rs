@@ -419,17 +419,13 @@ fn rows_under_key(server: &Server, stan: u32) -> Vec<(String, String)> {
     let store = mpos_testkit::app::in_dir(server.data_dir()).store;
     store
         .read(|c| {
-            let mut statement = c.sqlite_for_tests().prepare(
+            c.sql_for_tests().query(
                 "SELECT mti, response_code FROM transactions
                  WHERE device_serial = 'MPOS-0001' AND stan = ?1 AND transmission_time = ?2
                  ORDER BY id",
-            )?;
-            let rows = statement
-                .query_map((format!("{stan:06}"), TRANSMISSION_TIME), |row| {
-                    Ok((row.get(0)?, row.get(1)?))
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(rows)
+                &[&format!("{stan:06}"), &TRANSMISSION_TIME],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
         })
         .expect("the rows read")
 }
@@ -488,11 +484,9 @@ fn when_storing_fails_the_answer_is_96_and_nothing_is_approved() {
     let server = MPOS.serve();
     let mut client = signed_on(&server);
     assert_eq!(pay(&mut client, 1).code(), "00");
-    // Break the store under the running host.
-    let conn =
-        mpos_store::testing::rusqlite::Connection::open(server.data_dir().join("mpos.db")).unwrap();
-    conn.busy_timeout(Duration::from_secs(5)).unwrap();
-    conn.execute_batch("DROP TABLE transactions").unwrap();
+    // Break the store under the running host: the table it writes to goes.
+    let store = mpos_testkit::app::in_dir(server.data_dir()).store;
+    mpos_testkit::sql::rename_table(&store, "transactions", "transactions_away");
     let answer = pay(&mut client, 2);
     assert_eq!(answer.code(), "96");
     assert_eq!(answer.get(37), None, "no RRN: nothing approved");

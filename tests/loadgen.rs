@@ -5,6 +5,7 @@
 //! back by ticket to the restarted host and pay again.
 
 use mpos_testkit::server::{Mpos, Server};
+use mpos_testkit::sql;
 use std::process::Command;
 use std::time::Duration;
 
@@ -84,19 +85,13 @@ fn assert_all_logged_approvals_stored(data: &std::path::Path, log: &std::path::P
             serial.starts_with("LOAD-") && stan.len() == 6 && rrn.len() == 12,
             "{line:?}"
         );
-        let stored: Option<(String, String, String)> = store
-            .read(|c| {
-                Ok(c.sqlite_for_tests().query_row(
-                    "SELECT device_serial, stan, response_code FROM transactions WHERE rrn = ?1",
-                    [rrn],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-                )
-                .ok())
-            })
-            .unwrap();
+        let stored: Vec<(String, String, String)> = sql::by_rrn(&store, rrn)
+            .into_iter()
+            .map(|row| (row.device_serial, row.stan, row.response_code))
+            .collect();
         assert_eq!(
             stored,
-            Some((serial.to_owned(), stan.to_owned(), "00".to_owned())),
+            [(serial.to_owned(), stan.to_owned(), "00".to_owned())],
             "approval {line:?} is stored"
         );
         checked += 1;
@@ -154,16 +149,7 @@ fn every_approval_received_survives_a_sigkill_of_the_host() {
 
 /// Approved transactions in the data folder of a stopped host.
 fn approved_rows(data: &std::path::Path) -> i64 {
-    mpos_testkit::app::in_dir(data)
-        .store
-        .read(|c| {
-            Ok(c.sqlite_for_tests().query_row(
-                "SELECT count(*) FROM transactions WHERE response_code = '00'",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-        .unwrap()
+    sql::approved(&mpos_testkit::app::in_dir(data).store)
 }
 
 #[test]
@@ -453,16 +439,7 @@ fn devices_move_to_the_next_host_when_theirs_dies() {
     );
     let store = mpos_testkit::app::in_dir(b.data_dir()).store;
     for serial in ["LOAD-0001", "LOAD-0003"] {
-        let paid_on_b: i64 = store
-            .read(|c| {
-                c.sqlite_for_tests().query_row(
-                    "SELECT count(*) FROM transactions WHERE device_serial = ?1 AND response_code = '00'",
-                    [serial],
-                    |r| r.get(0),
-                )
-                .map_err(Into::into)
-            })
-            .unwrap();
+        let paid_on_b = sql::approved_of(&store, serial);
         assert!(paid_on_b > 0, "{serial} moved to B and paid there");
     }
 }

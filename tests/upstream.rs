@@ -66,11 +66,11 @@ fn stored_code(server: &Server, stan: u32) -> String {
     mpos_testkit::app::in_dir(server.data_dir())
         .store
         .read(move |c| {
-            Ok(c.sqlite_for_tests().query_row(
+            c.sql_for_tests().query_one(
                 "SELECT response_code FROM transactions WHERE mti = '0200' AND stan = ?1",
-                [messages::stan(stan)],
+                &[&messages::stan(stan)],
                 |r| r.get(0),
-            )?)
+            )
         })
         .unwrap()
 }

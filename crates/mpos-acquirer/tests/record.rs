@@ -88,12 +88,7 @@ async fn process(app: &Arc<App>, request: FinancialRequest) -> Recorded {
 }
 
 fn rows(app: &App) -> i64 {
-    app.store
-        .read(|c| {
-            Ok(c.sqlite_for_tests()
-                .query_row("SELECT count(*) FROM transactions", [], |r| r.get(0))?)
-        })
-        .unwrap()
+    mpos_testkit::sql::in_table(&app.store, "transactions")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -152,11 +147,11 @@ async fn a_retransmission_is_replayed_not_stored_twice() {
     let masked: String = app
         .store
         .read(|c| {
-            Ok(c.sqlite_for_tests().query_row(
+            c.sql_for_tests().query_one(
                 "SELECT masked_pan FROM transactions WHERE stan = '000007'",
-                [],
+                &[],
                 |r| r.get(0),
-            )?)
+            )
         })
         .unwrap();
     assert_eq!(masked, "427655******1239", "only the masked PAN is stored");

@@ -109,15 +109,7 @@ async fn login_with(app: &App, password: &str) -> StatusCode {
 }
 
 fn stored_tokens(app: &App) -> i64 {
-    app.store
-        .read(|c| {
-            Ok(c.sqlite_for_tests().query_row(
-                "SELECT count(*) FROM password_reset_tokens",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-        .unwrap()
+    mpos_testkit::sql::in_table(&app.store, "password_reset_tokens")
 }
 
 fn password_hash(app: &App) -> String {
@@ -131,15 +123,11 @@ fn password_hash(app: &App) -> String {
 }
 
 fn sessions_of_demo(app: &App) -> i64 {
-    app.store
-        .read(|c| {
-            Ok(c.sqlite_for_tests().query_row(
-                "SELECT count(*) FROM cabinet_sessions WHERE merchant_id = 'MTB000000000001'",
-                [],
-                |r| r.get(0),
-            )?)
-        })
-        .unwrap()
+    mpos_testkit::sql::count(
+        &app.store,
+        "SELECT count(*) FROM cabinet_sessions WHERE merchant_id = 'MTB000000000001'",
+        &[],
+    )
 }
 
 #[tokio::test]
@@ -214,17 +202,14 @@ async fn the_e_mailed_link_sets_a_new_password_once() {
     // Only the SHA-256 of the token is kept.
     let token = link.rsplit('=').next().unwrap().to_owned();
     let digest = ring::digest::digest(&ring::digest::SHA256, token.as_bytes());
-    let (hashed, plain): (i64, i64) = app
-        .store
-        .read(move |c| {
-            Ok(c.sqlite_for_tests().query_row(
-                "SELECT (SELECT count(*) FROM password_reset_tokens WHERE token_hash = ?1),
-                        (SELECT count(*) FROM password_reset_tokens WHERE token_hash = ?2)",
-                [digest.as_ref(), token.as_bytes()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )?)
-        })
-        .unwrap();
+    let stored = |value: &[u8]| {
+        mpos_testkit::sql::count(
+            &app.store,
+            "SELECT count(*) FROM password_reset_tokens WHERE token_hash = ?1",
+            &[&value],
+        )
+    };
+    let (hashed, plain) = (stored(digest.as_ref()), stored(token.as_bytes()));
     assert_eq!((hashed, plain), (1, 0));
 
     let (form, _) = open_link(&app, &link).await;
@@ -285,15 +270,11 @@ async fn the_e_mailed_link_sets_a_new_password_once() {
 async fn an_expired_or_made_up_link_is_refused_with_a_clear_page() {
     let app = app("http://localhost");
     let link = new_link(&app, 0).await;
-    app.store
-        .write_blocking(|c| {
-            Ok(c.sqlite_for_tests().execute(
-                "UPDATE password_reset_tokens SET created_at = created_at - 3600001,
-                 expires_at = expires_at - 3600001",
-                [],
-            )?)
-        })
-        .unwrap();
+    mpos_testkit::sql::execute(
+        &app.store,
+        "UPDATE password_reset_tokens SET created_at = created_at - 3600001,
+         expires_at = expires_at - 3600001",
+    );
     let hash = password_hash(&app);
     let made_up = format!("/password/reset?token={}", "0".repeat(64));
     for path in [

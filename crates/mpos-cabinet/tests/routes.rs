@@ -22,16 +22,11 @@ async fn logging_in_sets_a_safe_session_cookie_and_opens_the_home_page() {
         "{cookie}"
     );
     let token = answer.cookie_value("mpos_session").unwrap();
-    let stored: i64 = app
-        .store
-        .read(move |c| {
-            Ok(c.sqlite_for_tests().query_row(
-                "SELECT count(*) FROM cabinet_sessions WHERE token_hash = ?1",
-                [token.as_bytes()],
-                |r| r.get(0),
-            )?)
-        })
-        .unwrap();
+    let stored = mpos_testkit::sql::count(
+        &app.store,
+        "SELECT count(*) FROM cabinet_sessions WHERE token_hash = ?1",
+        &[&token.as_bytes()],
+    );
     assert_eq!(stored, 0, "the token itself is not stored, only its hash");
 
     let session = answer.cookie_value("mpos_session").unwrap();
@@ -181,9 +176,7 @@ async fn pages_need_a_live_session() {
         ),
     ] {
         let session = logged_in(&app).await;
-        app.store
-            .write_blocking(move |c| Ok(c.sqlite_for_tests().execute(aging, [])?))
-            .unwrap();
+        mpos_testkit::sql::execute(&app.store, aging);
         assert_eq!(
             call(&app, "GET", "/", &format!("mpos_session={session}"), None)
                 .await

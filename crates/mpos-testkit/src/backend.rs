@@ -101,3 +101,16 @@ pub fn location(data_dir: &Path) -> Location {
         None => Location::Sqlite(data_dir.join("mpos.db")),
     }
 }
+
+/// Whether a test about SQLite itself (its file, its `-wal`/`-shm` modes,
+/// a full disk by a page or file-size limit) must pass over this run,
+/// which is on PostgreSQL. It then says so on stderr, with `why`, so that
+/// the pass-over shows: `if backend::sqlite_only("test", "SQLite's own
+/// file") { return; }`.
+pub fn sqlite_only(test: &str, why: &str) -> bool {
+    let postgres = is_postgres();
+    if postgres {
+        eprintln!("{test}: {why}, not run on PostgreSQL");
+    }
+    postgres
+}

@@ -283,12 +283,7 @@ pub async fn session_and_csrf(app: &App) -> (String, String) {
 
 /// How many login attempts the store holds.
 pub fn attempts(app: &App) -> i64 {
-    app.store
-        .read(|c| {
-            Ok(c.sqlite_for_tests()
-                .query_row("SELECT count(*) FROM login_attempts", [], |r| r.get(0))?)
-        })
-        .expect("login attempts counted")
+    crate::sql::in_table(&app.store, "login_attempts")
 }
 
 /// The stored device `serial`.

@@ -8,6 +8,8 @@
 //! - [`app`]: the application (store, clock, layout, key) built as
 //!   `mpos serve` builds it, over a data folder of the test's own;
 //! - [`provision`]: a fresh store with merchants, devices and terminals;
+//! - [`sql`]: a test's own SQL on a store (counts, rows by RRN, faults), on
+//!   either backend;
 //! - [`host`]: the acquirer host's state over a store, in process;
 //! - [`cabinet`]: the cabinet's router called as a browser would, the login
 //!   steps, CSRF tokens and the mail outbox;
@@ -43,6 +45,7 @@ pub mod postgres;
 pub mod processor;
 pub mod provision;
 pub mod server;
+pub mod sql;
 pub mod tls;
 
 use std::path::{Path, PathBuf};

@@ -291,9 +291,11 @@ mod tests {
     const TOKEN: &str = "session-token";
     const CSRF: &str = "session-csrf";
 
-    /// A cabinet over a fresh store with one merchant and one live session.
+    /// A cabinet over a fresh store (on the backend the tests run on) with
+    /// one merchant and one live session.
     fn cabinet(dir: &tempfile::TempDir) -> Arc<Cabinet> {
-        let store = Store::open(&dir.path().join("mpos.db"), &StoreOptions::default()).unwrap();
+        let location = mpos_testkit::backend::location(dir.path());
+        let store = Store::open_at(&location, &StoreOptions::default()).unwrap();
         store
             .write_blocking(|tx| {
                 merchants::insert(
@@ -353,16 +355,7 @@ mod tests {
     }
 
     fn sessions_left(cabinet: &Cabinet) -> i64 {
-        cabinet
-            .store
-            .read(|reader| {
-                Ok(reader.sqlite_for_tests().query_row(
-                    "SELECT count(*) FROM cabinet_sessions",
-                    [],
-                    |r| r.get(0),
-                )?)
-            })
-            .unwrap()
+        mpos_testkit::sql::in_table(&cabinet.store, "cabinet_sessions")
     }
 
     #[tokio::test]
@@ -402,16 +395,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let cabinet = cabinet(&dir);
         let cookie = format!("mpos_session={TOKEN}");
-        let rename = |from: &'static str, to: &'static str| {
-            cabinet
-                .store
-                .write_blocking(move |tx| {
-                    Ok(tx
-                        .sqlite_for_tests()
-                        .execute_batch(&format!("ALTER TABLE {from} RENAME TO {to}"))?)
-                })
-                .unwrap();
-        };
+        let rename = |from, to| mpos_testkit::sql::rename_table(&cabinet.store, from, to);
         rename("cabinet_sessions", "cabinet_sessions_away");
         let failed = signed_in(&cabinet, &cookie).await.unwrap_err();
         assert!(matches!(failed, PageError::Store(_)), "{failed:?}");
@@ -435,14 +419,7 @@ mod tests {
                 .await
                 .unwrap();
         assert!(none.is_none());
-        cabinet
-            .store
-            .write_blocking(|tx| {
-                Ok(tx
-                    .sqlite_for_tests()
-                    .execute_batch("DROP TABLE cabinet_sessions")?)
-            })
-            .unwrap();
+        mpos_testkit::sql::execute(&cabinet.store, "DROP TABLE cabinet_sessions");
         let (mut parts, _) = request("/login", &format!("mpos_session={TOKEN}"), None).into_parts();
         let failed =
             <SignedIn as OptionalFromRequestParts<_>>::from_request_parts(&mut parts, &cabinet)

@@ -55,33 +55,33 @@ struct Row {
 fn rows(store: &Store) -> Vec<Row> {
     store
         .read(|c| {
-            let mut statement = c.sqlite_for_tests().prepare(
+            c.sql_for_tests().query(
                 "SELECT id, mti, kind, device_serial, stan, transmission_time, amount_minor,
                         rrn, auth_code, response_code, masked_pan, pan_hash, original_id,
-                        original_rrn, reversed, response
+                        original_rrn, reversed = 1, response
                  FROM transactions ORDER BY id",
-            )?;
-            let rows = statement.query_map([], |r| {
-                Ok(Row {
-                    id: r.get(0)?,
-                    mti: r.get(1)?,
-                    kind: r.get(2)?,
-                    device: r.get(3)?,
-                    stan: r.get(4)?,
-                    transmission_time: r.get(5)?,
-                    amount: r.get(6)?,
-                    rrn: r.get(7)?,
-                    auth_code: r.get(8)?,
-                    code: r.get(9)?,
-                    masked_pan: r.get(10)?,
-                    pan_hash: r.get(11)?,
-                    original_id: r.get(12)?,
-                    original_rrn: r.get(13)?,
-                    reversed: r.get(14)?,
-                    response: r.get(15)?,
-                })
-            })?;
-            Ok(rows.collect::<Result<Vec<_>, _>>()?)
+                &[],
+                |r| {
+                    Ok(Row {
+                        id: r.get(0)?,
+                        mti: r.get(1)?,
+                        kind: r.get(2)?,
+                        device: r.get(3)?,
+                        stan: r.get(4)?,
+                        transmission_time: r.get(5)?,
+                        amount: r.get(6)?,
+                        rrn: r.get(7)?,
+                        auth_code: r.get(8)?,
+                        code: r.get(9)?,
+                        masked_pan: r.get(10)?,
+                        pan_hash: r.get(11)?,
+                        original_id: r.get(12)?,
+                        original_rrn: r.get(13)?,
+                        reversed: r.get(14)?,
+                        response: r.get(15)?,
+                    })
+                },
+            )
         })
         .unwrap()
 }
