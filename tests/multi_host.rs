@@ -300,12 +300,7 @@ fn an_unreachable_database_stops_the_start_with_one_line_and_no_password() {
     let pg = Postgres::start();
     let port = pg.port;
     drop(pg); // nothing listens there any more
-    let data = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(
-        data.path(),
-        std::os::unix::fs::PermissionsExt::from_mode(0o700),
-    )
-    .unwrap();
+    let data = mpos_testkit::server::private_tempdir();
     let out = MPOS
         .command()
         .args(["serve", "--iso-listen", "127.0.0.1:0", "--http-listen"])

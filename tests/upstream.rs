@@ -500,12 +500,7 @@ fn a_configuration_error_names_the_key() {
             text
         };
         std::fs::write(&path, text).unwrap();
-        let data = tempfile::tempdir().unwrap();
-        std::fs::set_permissions(
-            data.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o700),
-        )
-        .unwrap();
+        let data = mpos_testkit::server::private_tempdir();
         let out = MPOS
             .command()
             .args([

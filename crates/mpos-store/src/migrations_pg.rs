@@ -661,6 +661,15 @@ mod tests {
         assert_eq!(locks, 0, "every host released the schema lock");
     }
 
+    /// Asserts that no session holds the schema lock of `url`'s database.
+    fn assert_lock_free(url: &str, why: &str) {
+        let free: bool = connect(url)
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&SCHEMA_LOCK])
+            .unwrap()
+            .get(0);
+        assert!(free, "{why}");
+    }
+
     #[test]
     fn a_newer_schema_is_refused_and_the_lock_released() {
         let (_cluster, url) = database("too_new");
@@ -676,11 +685,7 @@ mod tests {
                 supported: 9
             })
         ));
-        let free: bool = connect(&url)
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&SCHEMA_LOCK])
-            .unwrap()
-            .get(0);
-        assert!(free, "the refusing host released the schema lock");
+        assert_lock_free(&url, "the refusing host released the schema lock");
     }
 
     #[test]
@@ -696,11 +701,7 @@ mod tests {
             Err(MigrateError::Statement { version: 1, .. })
         ));
         assert_eq!(version(&mut client), 0, "migration 1 rolled back whole");
-        let free: bool = connect(&url)
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&SCHEMA_LOCK])
-            .unwrap()
-            .get(0);
-        assert!(free, "the failing host released the schema lock");
+        assert_lock_free(&url, "the failing host released the schema lock");
     }
 
     #[test]

@@ -188,13 +188,7 @@ impl Mpos {
         env: &[(&str, &str)],
         stderr: Stdio,
     ) -> Server {
-        // Private, as an operator prepares it: otherwise every start would
-        // warn that it had to tighten the temporary folder.
-        std::fs::set_permissions(
-            data.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o700),
-        )
-        .expect("a private data folder");
+        make_private(data.path());
         if let Some(url) = crate::backend::store_url(data.path()) {
             launcher.env("MPOS_STORE__URL", url);
         }
@@ -309,6 +303,20 @@ pub fn modes_under(dir: &Path) -> Vec<(PathBuf, u32, bool)> {
     }
     found.sort();
     found
+}
+
+/// Makes `folder` its owner's only, as an operator prepares a data folder:
+/// otherwise every start would warn that it had to tighten it.
+pub fn make_private(folder: &Path) {
+    std::fs::set_permissions(folder, std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .expect("a private data folder");
+}
+
+/// A new temporary data folder, private to its owner ([`make_private`]).
+pub fn private_tempdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    make_private(dir.path());
+    dir
 }
 
 /// A running `mpos serve`, killed when dropped.
