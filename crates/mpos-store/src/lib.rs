@@ -278,10 +278,15 @@ impl Store {
         let (reply, receiver) = oneshot::channel();
         match &self.inner.writer {
             Some(writer) => {
-                let mut hasher = std::hash::DefaultHasher::new();
-                std::hash::Hash::hash(key, &mut hasher);
-                let count = writer.count().max(1) as u64;
-                let index = (std::hash::Hasher::finish(&hasher) % count) as usize;
+                // One writer (SQLite): nothing to choose, nothing to hash.
+                let index = match writer.count() {
+                    0 | 1 => 0,
+                    count => {
+                        let mut hasher = std::hash::DefaultHasher::new();
+                        std::hash::Hash::hash(key, &mut hasher);
+                        (std::hash::Hasher::finish(&hasher) % count as u64) as usize
+                    }
+                };
                 writer.submit_to(index, work, Reply::Async(reply));
             }
             None => {

@@ -178,46 +178,70 @@ macro_rules! placeholders {
     };
 }
 
-/// The values of `t` for [`columns`], checked for what the column holds.
-fn values(t: &NewTransaction) -> Result<[Box<dyn Param + '_>; 25], StoreError> {
-    let amount = i64::try_from(t.amount_minor).map_err(|_| StoreError::TooLarge {
-        what: "amount".into(),
-        value: t.amount_minor,
-    })?;
-    Ok([
-        Box::new(t.kind.mti().as_str()),
-        Box::new(t.kind.as_str()),
-        Box::new(t.device_serial.as_str()),
-        Box::new(t.merchant_id.as_str()),
-        Box::new(t.vt_id.as_str()),
-        Box::new(t.stan.as_str()),
-        Box::new(t.transmission_time.as_str()),
-        Box::new(t.local_time.as_deref()),
-        Box::new(t.local_date.as_deref()),
-        Box::new(t.pos_entry_mode.as_deref()),
-        Box::new(t.processing_code.as_str()),
-        Box::new(amount),
-        Box::new(i64::from(t.currency)),
-        Box::new(t.masked_pan.as_deref()),
-        Box::new(t.pan_hash.as_ref().map(|h| &h[..])),
-        Box::new(t.rrn.as_deref()),
-        Box::new(t.auth_code.as_deref()),
-        Box::new(t.response_code.as_str()),
-        Box::new(t.business_day.as_str()),
-        Box::new(t.received_at),
-        Box::new(t.original_id),
-        Box::new(t.original_rrn.as_deref()),
-        Box::new(t.original_data.as_deref()),
-        Box::new(&t.fingerprint[..]),
-        Box::new(t.response.as_slice()),
-    ])
+/// What `t`'s columns hold that is not a field of it as it is: the
+/// amount checked into the signed range, the codes and hashes as the
+/// database types them.
+struct Derived<'t> {
+    mti: &'static str,
+    kind: &'static str,
+    amount: i64,
+    currency: i64,
+    pan_hash: Option<&'t [u8]>,
+    fingerprint: &'t [u8],
+}
+
+impl<'t> Derived<'t> {
+    fn of(t: &'t NewTransaction) -> Result<Derived<'t>, StoreError> {
+        Ok(Derived {
+            mti: t.kind.mti().as_str(),
+            kind: t.kind.as_str(),
+            amount: i64::try_from(t.amount_minor).map_err(|_| StoreError::TooLarge {
+                what: "amount".into(),
+                value: t.amount_minor,
+            })?,
+            currency: i64::from(t.currency),
+            pan_hash: t.pan_hash.as_ref().map(|h| &h[..]),
+            fingerprint: &t.fingerprint[..],
+        })
+    }
+}
+
+/// The values of `t` for [`columns`], in their order: borrowed, so that
+/// the host's insert allocates nothing to bind them.
+fn values<'a>(t: &'a NewTransaction, d: &'a Derived<'a>) -> [&'a dyn Param; 25] {
+    [
+        &d.mti,
+        &d.kind,
+        &t.device_serial,
+        &t.merchant_id,
+        &t.vt_id,
+        &t.stan,
+        &t.transmission_time,
+        &t.local_time,
+        &t.local_date,
+        &t.pos_entry_mode,
+        &t.processing_code,
+        &d.amount,
+        &d.currency,
+        &t.masked_pan,
+        &d.pan_hash,
+        &t.rrn,
+        &t.auth_code,
+        &t.response_code,
+        &t.business_day,
+        &t.received_at,
+        &t.original_id,
+        &t.original_rrn,
+        &t.original_data,
+        &d.fingerprint,
+        &t.response,
+    ]
 }
 
 /// Stores a transaction; returns its row id. A second transaction with the
 /// same (device, MTI, STAN, DE 7) or RRN is a unique violation.
 pub fn insert(tx: &mut Tx<'_>, t: &NewTransaction) -> Result<i64, StoreError> {
-    let values = values(t)?;
-    let params: Vec<&dyn Param> = values.iter().map(|v| &**v as &dyn Param).collect();
+    let derived = Derived::of(t)?;
     sql(tx).query_one(
         concat!(
             "INSERT INTO transactions (",
@@ -226,7 +250,7 @@ pub fn insert(tx: &mut Tx<'_>, t: &NewTransaction) -> Result<i64, StoreError> {
             placeholders!(),
             ") RETURNING id"
         ),
-        &params,
+        &values(t, &derived),
         |row| row.get(0),
     )
 }
@@ -274,8 +298,8 @@ pub fn insert_approved(
         response: approval.response.clone(),
         ..t.clone()
     };
-    let values = values(&complete)?;
-    let mut params: Vec<&dyn Param> = values.iter().map(|v| &**v as &dyn Param).collect();
+    let derived = Derived::of(&complete)?;
+    let mut params = values(&complete, &derived).to_vec();
     params.push(&id);
     sql(tx).execute(
         concat!(
