@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+mod deferred;
 mod directory;
 mod error;
 pub mod fault_log;

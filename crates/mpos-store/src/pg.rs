@@ -138,6 +138,8 @@ pub(crate) struct PgConn {
     listening: bool,
     /// Sequence numbers taken and not used yet, by sequence.
     reserved: HashMap<&'static str, std::collections::VecDeque<i64>>,
+    /// The batch a writer connection is running ([`crate::deferred`]).
+    pub(crate) batch: crate::deferred::Batch,
 }
 
 impl PgConn {
@@ -163,6 +165,7 @@ impl PgConn {
             statements: HashMap::new(),
             listening: false,
             reserved: HashMap::new(),
+            batch: crate::deferred::Batch::default(),
         })
     }
 

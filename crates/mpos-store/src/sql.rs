@@ -100,9 +100,19 @@ impl Statements<'_> {
                 Ok(changed as u64)
             }
             Handle::Postgres(pg) => {
+                pg.fence()?;
                 let statement = pg.statement(sql)?;
                 Ok(pg.client().execute(&statement, &pg_params(params))?)
             }
+        }
+    }
+
+    /// The batch of a PostgreSQL writer connection ([`crate::deferred`]);
+    /// `None` on SQLite, whose writes all run as they come.
+    pub(crate) fn batch(&mut self) -> Option<&mut crate::deferred::Batch> {
+        match &mut self.0 {
+            Handle::Sqlite(_) => None,
+            Handle::Postgres(pg) => Some(&mut pg.batch),
         }
     }
 
@@ -134,6 +144,7 @@ impl Statements<'_> {
                 Ok(out)
             }
             Handle::Postgres(pg) => {
+                pg.fence()?;
                 let statement = pg.statement(sql)?;
                 let rows = pg.client().query(&statement, &pg_params(params))?;
                 rows.iter().map(|row| map(&Row::Postgres(row))).collect()
@@ -143,6 +154,21 @@ impl Statements<'_> {
 
     /// The first row of a query through `map`, if there is one.
     pub fn query_opt<T>(
+        &mut self,
+        sql: &str,
+        params: &[&dyn Param],
+        map: impl FnOnce(&Row<'_>) -> Result<T, StoreError>,
+    ) -> Result<Option<T>, StoreError> {
+        if let Handle::Postgres(pg) = &mut self.0 {
+            pg.fence()?;
+        }
+        self.lookup(sql, params, map)
+    }
+
+    /// [`Statements::query_opt`] without the fence of a PostgreSQL writer's
+    /// batch ([`crate::deferred`]): for the duplicate-key lookup, which
+    /// has looked among the deferred rows itself and leaves nothing to undo.
+    pub(crate) fn lookup<T>(
         &mut self,
         sql: &str,
         params: &[&dyn Param],

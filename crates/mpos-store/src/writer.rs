@@ -8,7 +8,9 @@
 //!
 //! Each write runs inside its own savepoint: a write that fails is rolled
 //! back alone and gets its own error, the rest of the batch still commits.
-//! If the commit itself fails, every write of the batch is told so.
+//! If the commit itself fails, every write of the batch is told so. (On
+//! PostgreSQL the savepoint is taken only by a write that needs one, and
+//! the transactions' rows are inserted together: [`crate::deferred`].)
 //!
 //! A PostgreSQL connection that is lost is made again for a later batch (at
 //! most once per [`crate::pg::RECONNECT_PAUSE`]); meanwhile batches fail at
@@ -31,6 +33,9 @@ pub(crate) trait Job: Send {
     fn apply(&mut self, tx: &mut Tx<'_>) -> Result<(), ()>;
     /// Sends the result once the batch has committed (or failed to).
     fn finish(self: Box<Self>, commit: Result<(), &str>);
+    /// Fails the write after the fact: a row it deferred was refused when
+    /// its batch inserted it ([`crate::deferred`]).
+    fn reject(&mut self, error: StoreError);
     /// Why the write failed, when that is the store's fault (disk full,
     /// I/O) rather than the request's.
     fn fault(&self) -> Option<(FailureReason, String)>;
@@ -79,6 +84,10 @@ where
         let ok = result.is_ok();
         self.result = Some(result);
         if ok { Ok(()) } else { Err(()) }
+    }
+
+    fn reject(&mut self, error: StoreError) {
+        self.result = Some(Err(error));
     }
 
     fn fault(&self) -> Option<(FailureReason, String)> {
@@ -297,38 +306,42 @@ fn commit_sqlite(conn: &Connection, batch: &mut [Box<dyn Job>]) -> Result<(), St
         .map_err(StoreError::from)
 }
 
-/// Applies every job in one PostgreSQL transaction; `Err` is why the commit
-/// failed. Savepoint control travels with the statements around it in one
-/// message ("RELEASE job; SAVEPOINT job" between two jobs), so a job costs
-/// one round trip more than its own statements, not two.
+/// Applies every job in one PostgreSQL batch ([`crate::deferred`]: the
+/// transactions' rows inserted together, a savepoint only for a job that
+/// writes anything else); `Err` is why the batch failed as a whole.
 fn commit_postgres(
     writer: &mut Reconnecting,
     batch: &mut [Box<dyn Job>],
 ) -> Result<(), StoreError> {
     let pg = writer.connection()?;
+    pg.begin_batch();
     let outcome = (|| {
-        pg.client().batch_execute("BEGIN; SAVEPOINT job")?;
-        let last = batch.len().saturating_sub(1);
         for (index, job) in batch.iter_mut().enumerate() {
-            let undo = match job.apply(&mut Tx::postgres(pg)) {
-                Ok(()) => "",
-                Err(()) => "ROLLBACK TO job; ",
-            };
-            let next = if index == last {
-                "RELEASE job; COMMIT"
-            } else {
-                "RELEASE job; SAVEPOINT job"
-            };
-            pg.client().batch_execute(&format!("{undo}{next}"))?;
+            pg.begin_job(index);
+            let succeeded = job.apply(&mut Tx::postgres(pg)).is_ok();
+            pg.end_job(succeeded)?;
         }
-        Ok::<(), StoreError>(())
+        pg.commit_batch()
     })();
-    if outcome.is_err() && !pg.is_closed() {
-        // Whatever was open is void; a failed ROLLBACK means a lost
-        // connection, which the next batch replaces.
-        let _ = pg.client().batch_execute("ROLLBACK");
+    match outcome {
+        Ok(rejected) => {
+            for (index, error) in rejected {
+                if let Some(job) = batch.get_mut(index) {
+                    job.reject(error);
+                }
+            }
+            Ok(())
+        }
+        Err(error) => {
+            pg.end_batch();
+            if !pg.is_closed() {
+                // Whatever was open is void; a failed ROLLBACK means a lost
+                // connection, which the next batch replaces.
+                let _ = pg.client().batch_execute("ROLLBACK");
+            }
+            Err(error)
+        }
     }
-    outcome
 }
 
 fn savepoint(conn: &Connection, sql: &str) -> Result<(), rusqlite::Error> {

@@ -5,7 +5,9 @@
 //! connection, inside the same transaction as the insert they decide, so two
 //! racing refunds can never both spend the same amount.
 
+use crate::deferred::Pending;
 use crate::error::StoreError;
+use crate::pg::PgConn;
 use crate::sql::{Dialect, Param, Statements};
 use crate::unit::{Db, Tx, sql};
 use mpos_domain::mti::Mti;
@@ -239,10 +241,17 @@ fn values<'a>(t: &'a NewTransaction, d: &'a Derived<'a>) -> [&'a dyn Param; 25] 
 }
 
 /// Stores a transaction; returns its row id. A second transaction with the
-/// same (device, MTI, STAN, DE 7) or RRN is a unique violation.
+/// same (device, MTI, STAN, DE 7) or RRN is a unique violation: at once, or
+/// inside a PostgreSQL writer's batch, where the row is inserted with the
+/// batch's others ([`crate::deferred`]), as the write's error when the
+/// batch commits.
 pub fn insert(tx: &mut Tx<'_>, t: &NewTransaction) -> Result<i64, StoreError> {
     let derived = Derived::of(t)?;
-    sql(tx).query_one(
+    let mut sql = sql(tx);
+    if let Some(id) = defer(&mut sql, || t.clone())? {
+        return Ok(id);
+    }
+    sql.query_one(
         concat!(
             "INSERT INTO transactions (",
             columns!(),
@@ -254,6 +263,110 @@ pub fn insert(tx: &mut Tx<'_>, t: &NewTransaction) -> Result<i64, StoreError> {
         |row| row.get(0),
     )
 }
+
+/// Inside a PostgreSQL writer's batch that defers inserts, takes the row's
+/// id from the sequence and hands the row to the batch; `None` where
+/// inserts run at once.
+fn defer(
+    sql: &mut Statements<'_>,
+    row: impl FnOnce() -> NewTransaction,
+) -> Result<Option<i64>, StoreError> {
+    if !sql.batch().is_some_and(|batch| batch.defers()) {
+        return Ok(None);
+    }
+    let Some(id) = sql.reserve_id(SEQUENCE)? else {
+        return Ok(None);
+    };
+    if let Some(batch) = sql.batch() {
+        batch.defer(id, row());
+    }
+    Ok(Some(id))
+}
+
+/// The PostgreSQL sequence of transaction ids.
+const SEQUENCE: &str = "transactions_id_seq";
+
+/// Inserts deferred rows, with their ids, in one statement (a PostgreSQL
+/// writer's batch; [`crate::deferred`]). Runs on the connection itself, not
+/// through [`Statements`], whose statements would fence again.
+pub(crate) fn insert_rows(pg: &mut PgConn, rows: &[Pending]) -> Result<(), StoreError> {
+    if let [one] = rows {
+        let derived = Derived::of(&one.row)?;
+        let mut params = values(&one.row, &derived).to_vec();
+        params.push(&one.id);
+        let params: Vec<_> = params
+            .iter()
+            .map(|p| *p as &(dyn postgres::types::ToSql + Sync))
+            .collect();
+        let statement = pg.statement(INSERT_WITH_ID)?;
+        pg.client().execute(&statement, &params)?;
+        return Ok(());
+    }
+    let derived = rows
+        .iter()
+        .map(|p| Derived::of(&p.row))
+        .collect::<Result<Vec<_>, _>>()?;
+    let text = |f: fn(&NewTransaction) -> &str| rows.iter().map(|p| f(&p.row)).collect::<Vec<_>>();
+    let maybe =
+        |f: fn(&NewTransaction) -> Option<&str>| rows.iter().map(|p| f(&p.row)).collect::<Vec<_>>();
+    let columns: [&(dyn postgres::types::ToSql + Sync); 26] = [
+        &derived.iter().map(|d| d.mti).collect::<Vec<_>>(),
+        &derived.iter().map(|d| d.kind).collect::<Vec<_>>(),
+        &text(|t| &t.device_serial),
+        &text(|t| &t.merchant_id),
+        &text(|t| &t.vt_id),
+        &text(|t| &t.stan),
+        &text(|t| &t.transmission_time),
+        &maybe(|t| t.local_time.as_deref()),
+        &maybe(|t| t.local_date.as_deref()),
+        &maybe(|t| t.pos_entry_mode.as_deref()),
+        &text(|t| &t.processing_code),
+        &derived.iter().map(|d| d.amount).collect::<Vec<_>>(),
+        &derived.iter().map(|d| d.currency).collect::<Vec<_>>(),
+        &maybe(|t| t.masked_pan.as_deref()),
+        &derived.iter().map(|d| d.pan_hash).collect::<Vec<_>>(),
+        &maybe(|t| t.rrn.as_deref()),
+        &maybe(|t| t.auth_code.as_deref()),
+        &text(|t| &t.response_code),
+        &text(|t| &t.business_day),
+        &rows.iter().map(|p| p.row.received_at).collect::<Vec<_>>(),
+        &rows.iter().map(|p| p.row.original_id).collect::<Vec<_>>(),
+        &maybe(|t| t.original_rrn.as_deref()),
+        &maybe(|t| t.original_data.as_deref()),
+        &derived.iter().map(|d| d.fingerprint).collect::<Vec<_>>(),
+        &rows
+            .iter()
+            .map(|p| p.row.response.as_slice())
+            .collect::<Vec<_>>(),
+        &rows.iter().map(|p| p.id).collect::<Vec<_>>(),
+    ];
+    let statement = pg.statement(INSERT_MANY)?;
+    pg.client().execute(&statement, &columns)?;
+    Ok(())
+}
+
+/// One row with its id (taken from the sequence before).
+const INSERT_WITH_ID: &str = concat!(
+    "INSERT INTO transactions (",
+    columns!(),
+    ", id) VALUES (",
+    placeholders!(),
+    ", ?26)"
+);
+
+/// Many rows with their ids, one array per column, in [`columns`]' order.
+const INSERT_MANY: &str = concat!(
+    "INSERT INTO transactions (",
+    columns!(),
+    ", id) SELECT * FROM unnest(
+         CAST(?1 AS TEXT[]), CAST(?2 AS TEXT[]), CAST(?3 AS TEXT[]), CAST(?4 AS TEXT[]),
+         CAST(?5 AS TEXT[]), CAST(?6 AS TEXT[]), CAST(?7 AS TEXT[]), CAST(?8 AS TEXT[]),
+         CAST(?9 AS TEXT[]), CAST(?10 AS TEXT[]), CAST(?11 AS TEXT[]), CAST(?12 AS BIGINT[]),
+         CAST(?13 AS BIGINT[]), CAST(?14 AS TEXT[]), CAST(?15 AS BYTEA[]), CAST(?16 AS TEXT[]),
+         CAST(?17 AS TEXT[]), CAST(?18 AS TEXT[]), CAST(?19 AS TEXT[]), CAST(?20 AS BIGINT[]),
+         CAST(?21 AS BIGINT[]), CAST(?22 AS TEXT[]), CAST(?23 AS TEXT[]), CAST(?24 AS BYTEA[]),
+         CAST(?25 AS BYTEA[]), CAST(?26 AS BIGINT[]))"
+);
 
 /// What an approval adds to its row once its id is known: the RRN (made
 /// of the id), the authorization code and the answer that carries both.
@@ -271,15 +384,17 @@ pub struct Approval {
 /// depend on its own row id (`approve` makes them from it); returns the id
 /// and the approval. On PostgreSQL the id is taken from the sequence first
 /// (a block of them per connection, [`Statements::reserve_id`]) and the row
-/// inserted whole, in one statement; on SQLite the row is inserted, then
-/// completed: an in-process step, where the sequence is the row id itself.
+/// inserted whole, in one statement (with its batch's others where the
+/// batch defers inserts, [`crate::deferred`]); on SQLite the row is
+/// inserted, then completed: an in-process step, where the sequence is the
+/// row id itself.
 pub fn insert_approved(
     tx: &mut Tx<'_>,
     t: &NewTransaction,
     approve: impl FnOnce(i64) -> Approval,
 ) -> Result<(i64, Approval), StoreError> {
-    let reserved = sql(tx).reserve_id("transactions_id_seq")?;
-    let Some(id) = reserved else {
+    let mut sql = sql(tx);
+    let Some(id) = sql.reserve_id(SEQUENCE)? else {
         let id = insert(tx, t)?;
         let approval = approve(id);
         set_approval(
@@ -299,18 +414,14 @@ pub fn insert_approved(
         ..t.clone()
     };
     let derived = Derived::of(&complete)?;
-    let mut params = values(&complete, &derived).to_vec();
-    params.push(&id);
-    sql(tx).execute(
-        concat!(
-            "INSERT INTO transactions (",
-            columns!(),
-            ", id) VALUES (",
-            placeholders!(),
-            ", ?26)"
-        ),
-        &params,
-    )?;
+    match sql.batch() {
+        Some(batch) if batch.defers() => batch.defer(id, complete),
+        _ => {
+            let mut params = values(&complete, &derived).to_vec();
+            params.push(&id);
+            sql.execute(INSERT_WITH_ID, &params)?;
+        }
+    }
     Ok((id, approval))
 }
 
@@ -322,7 +433,16 @@ pub fn find_by_key(
     stan: &str,
     transmission_time: &str,
 ) -> Result<Option<PriorAnswer>, StoreError> {
-    sql(db).query_opt(
+    let mut sql = sql(db);
+    // Inside a PostgreSQL writer's batch, a row this batch has not inserted
+    // yet answers first; the database is asked outside the job's savepoint.
+    if let Some(prior) = sql
+        .batch()
+        .and_then(|batch| batch.prior(device_serial, mti, stan, transmission_time))
+    {
+        return Ok(Some(prior));
+    }
+    sql.lookup(
         "SELECT id, fingerprint, response, response_code FROM transactions
          WHERE device_serial = ?1 AND mti = ?2 AND stan = ?3 AND transmission_time = ?4",
         &[&device_serial, &mti.as_str(), &stan, &transmission_time],

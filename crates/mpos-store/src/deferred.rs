@@ -1,0 +1,237 @@
+//! A PostgreSQL writer's batch, run so that the host's payments cost as
+//! few round trips and subtransactions as a batch can give them.
+//!
+//! A payment's job reads its duplicate key and inserts one row. Run one by
+//! one, each inside its own savepoint, that is four round trips and a
+//! subtransaction per payment, and the subtransaction makes every foreign
+//! key lock of its row a lock of its own. So on a writer connection:
+//!
+//! - **Inserts of transactions are deferred**: [`crate::ops::transactions`]
+//!   hands the row (its id already taken from the sequence) to the batch,
+//!   and the batch inserts all of them in one statement at its end.
+//! - **A duplicate-key lookup is not a statement of the job's own**: it
+//!   looks among the deferred rows first, then asks the database, outside
+//!   any savepoint (a read leaves nothing to undo).
+//! - **Everything else is a fence**: before any other statement of a job,
+//!   the batch's transaction begins (if it has not), the deferred rows of
+//!   the jobs before are inserted, the job's savepoint opens, and its own
+//!   deferred rows follow inside it. So every statement sees every row
+//!   written before it, and a job that fails is rolled back alone, as it
+//!   always was.
+//!
+//! A batch of payments alone never begins a transaction: its one insert
+//! commits on its own (autocommit), atomically, and is as durable as a
+//! COMMIT. If that insert fails (another host stored the same key a moment
+//! before), the rows are inserted again one by one, each inside its own
+//! savepoint of one transaction, and only the jobs whose rows fail are
+//! told so ([`Batch::rejected`]); the others commit.
+
+use crate::error::StoreError;
+use crate::ops::transactions::{self, NewTransaction, PriorAnswer};
+use crate::pg::PgConn;
+use mpos_domain::mti::Mti;
+
+/// A transaction row waiting for its batch's insert.
+pub(crate) struct Pending {
+    /// The job that wrote it: told if the row cannot be inserted.
+    pub job: usize,
+    /// Its id, taken from the sequence when it was written.
+    pub id: i64,
+    /// The row.
+    pub row: NewTransaction,
+}
+
+/// The state of the batch a writer connection is running; inactive on
+/// readers (and between batches), where every statement runs as it comes.
+#[derive(Default)]
+pub(crate) struct Batch {
+    /// Whether a batch is running on the connection.
+    active: bool,
+    /// The job running now, by its index in the batch.
+    job: usize,
+    /// Whether the batch's transaction has begun.
+    open: bool,
+    /// Whether the running job's savepoint is open.
+    savepoint: bool,
+    /// Deferred rows, in the order they were written.
+    pending: Vec<Pending>,
+    /// Jobs whose rows could not be inserted, and why.
+    rejected: Vec<(usize, StoreError)>,
+}
+
+impl Batch {
+    /// Whether inserts are deferred now: inside a batch, in a job that has
+    /// not been fenced. A fenced job's inserts run at once, inside its
+    /// savepoint: its later statements see them, and a job's effects are
+    /// either all inside its savepoint or all deferred rows.
+    pub(crate) fn defers(&self) -> bool {
+        self.active && !self.savepoint
+    }
+
+    /// Keeps `row` (id `id`) for the batch's insert, as the running job's.
+    pub(crate) fn defer(&mut self, id: i64, row: NewTransaction) {
+        self.pending.push(Pending {
+            job: self.job,
+            id,
+            row,
+        });
+    }
+
+    /// The answer a deferred row gives to this duplicate key, if one has it.
+    pub(crate) fn prior(
+        &self,
+        device_serial: &str,
+        mti: Mti,
+        stan: &str,
+        transmission_time: &str,
+    ) -> Option<PriorAnswer> {
+        self.pending
+            .iter()
+            .map(|p| (p.id, &p.row))
+            .find(|(_, row)| {
+                row.device_serial == device_serial
+                    && row.kind.mti() == mti
+                    && row.stan == stan
+                    && row.transmission_time == transmission_time
+            })
+            .map(|(id, row)| PriorAnswer {
+                id,
+                fingerprint: row.fingerprint.to_vec(),
+                response: row.response.clone(),
+                response_code: row.response_code.clone(),
+            })
+    }
+}
+
+impl PgConn {
+    /// Starts a batch on this writer connection.
+    pub(crate) fn begin_batch(&mut self) {
+        self.batch = Batch {
+            active: true,
+            ..Batch::default()
+        };
+    }
+
+    /// Starts job `index` of the batch.
+    pub(crate) fn begin_job(&mut self, index: usize) {
+        self.batch.job = index;
+        self.batch.savepoint = false;
+    }
+
+    /// Called before every statement but a duplicate-key lookup: inside a
+    /// batch, makes sure the transaction has begun, the rows deferred
+    /// before are inserted and the job's savepoint is open (see the module's
+    /// documentation). Nothing to do outside a batch or once it is done.
+    pub(crate) fn fence(&mut self) -> Result<(), StoreError> {
+        if !self.batch.active || self.batch.savepoint {
+            return Ok(());
+        }
+        if !self.batch.open {
+            self.client().batch_execute("BEGIN")?;
+            self.batch.open = true;
+        }
+        let job = self.batch.job;
+        let (own, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.batch.pending)
+            .into_iter()
+            .partition(|p| p.job == job);
+        self.insert_in_transaction(others)?;
+        self.client().batch_execute("SAVEPOINT job")?;
+        self.batch.savepoint = true;
+        // Inside the job's savepoint: if they fail, the job fails alone,
+        // with their error, even if it went on as if they had not.
+        if !own.is_empty()
+            && let Err(error) = transactions::insert_rows(self, &own)
+        {
+            self.batch.rejected.push((job, error));
+            return Err(StoreError::CommitFailed(
+                "a transaction this write stored was refused".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Ends the running job: its savepoint released, or rolled back with
+    /// its deferred rows dropped if it failed. `Err` if the batch's
+    /// transaction cannot go on (a statement of the job failed outside any
+    /// savepoint, or the connection is gone).
+    pub(crate) fn end_job(&mut self, succeeded: bool) -> Result<(), StoreError> {
+        let job = self.batch.job;
+        if !succeeded {
+            self.batch.pending.retain(|p| p.job != job);
+        }
+        match (self.batch.savepoint, succeeded) {
+            (true, true) => self.client().batch_execute("RELEASE job")?,
+            (true, false) => self
+                .client()
+                .batch_execute("ROLLBACK TO job; RELEASE job")?,
+            // A lookup that failed inside the transaction left it aborted;
+            // a failure of the job's own (a bad value) did not. Ask.
+            (false, false) if self.batch.open => self
+                .client()
+                .batch_execute("SAVEPOINT probe; RELEASE probe")?,
+            (false, _) => {}
+        }
+        self.batch.savepoint = false;
+        Ok(())
+    }
+
+    /// Inserts what is still deferred and commits the batch; the jobs whose
+    /// rows were refused, with why. `Err` if the batch as a whole failed:
+    /// nothing of it is committed then.
+    pub(crate) fn commit_batch(&mut self) -> Result<Vec<(usize, StoreError)>, StoreError> {
+        let pending = std::mem::take(&mut self.batch.pending);
+        if self.batch.open {
+            self.insert_in_transaction(pending)?;
+            self.client().batch_execute("COMMIT")?;
+        } else if !pending.is_empty() && transactions::insert_rows(self, &pending).is_err() {
+            // Nothing of the insert stands: row by row, in one transaction.
+            self.client().batch_execute("BEGIN")?;
+            self.batch.open = true;
+            self.insert_one_by_one(pending)?;
+            self.client().batch_execute("COMMIT")?;
+        }
+        let rejected = std::mem::take(&mut self.batch.rejected);
+        self.end_batch();
+        Ok(rejected)
+    }
+
+    /// Leaves batch mode after a failed batch (the writer rolls back).
+    pub(crate) fn end_batch(&mut self) {
+        self.batch = Batch::default();
+    }
+
+    /// Inserts `rows` inside the open transaction: all at once under a
+    /// savepoint, or one by one if that fails.
+    fn insert_in_transaction(&mut self, rows: Vec<Pending>) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.client().batch_execute("SAVEPOINT rows")?;
+        match transactions::insert_rows(self, &rows) {
+            Ok(()) => self.client().batch_execute("RELEASE rows")?,
+            Err(_) => {
+                self.client()
+                    .batch_execute("ROLLBACK TO rows; RELEASE rows")?;
+                self.insert_one_by_one(rows)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Inserts `rows` one by one inside the open transaction, each under a
+    /// savepoint; a row refused is its job's error.
+    fn insert_one_by_one(&mut self, rows: Vec<Pending>) -> Result<(), StoreError> {
+        for pending in rows {
+            self.client().batch_execute("SAVEPOINT rows")?;
+            match transactions::insert_rows(self, std::slice::from_ref(&pending)) {
+                Ok(()) => self.client().batch_execute("RELEASE rows")?,
+                Err(error) => {
+                    self.client()
+                        .batch_execute("ROLLBACK TO rows; RELEASE rows")?;
+                    self.batch.rejected.push((pending.job, error));
+                }
+            }
+        }
+        Ok(())
+    }
+}
