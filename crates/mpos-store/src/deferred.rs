@@ -10,8 +10,10 @@
 //!   hands the row (its id already taken from the sequence) to the batch,
 //!   and the batch inserts all of them in one statement at its end.
 //! - **A duplicate-key lookup is not a statement of the job's own**: it
-//!   looks among the deferred rows first, then asks the database, outside
-//!   any savepoint (a read leaves nothing to undo).
+//!   looks among the deferred rows first, then among the keys the batch's
+//!   writes named when they were queued (looked up in one statement before
+//!   the writes run), then asks the database, outside any savepoint (a
+//!   read leaves nothing to undo).
 //! - **Everything else is a fence**: before any other statement of a job,
 //!   the batch's transaction begins (if it has not), the deferred rows of
 //!   the jobs before are inserted, the job's savepoint opens, and its own
@@ -27,7 +29,7 @@
 //! told so ([`Batch::rejected`]); the others commit.
 
 use crate::error::StoreError;
-use crate::ops::transactions::{self, NewTransaction, PriorAnswer};
+use crate::ops::transactions::{self, DuplicateKey, NewTransaction, PriorAnswer};
 use crate::pg::PgConn;
 use mpos_domain::mti::Mti;
 
@@ -57,6 +59,10 @@ pub(crate) struct Batch {
     pending: Vec<Pending>,
     /// Jobs whose rows could not be inserted, and why.
     rejected: Vec<(usize, StoreError)>,
+    /// The duplicate keys the batch's writes named, looked up before they
+    /// ran, with the answers found; forgotten at the batch's first fence,
+    /// after which a statement may have changed them.
+    known: Vec<(DuplicateKey, Option<PriorAnswer>)>,
 }
 
 impl Batch {
@@ -77,29 +83,34 @@ impl Batch {
         });
     }
 
-    /// The answer a deferred row gives to this duplicate key, if one has it.
+    /// What the batch knows of this duplicate key without asking the
+    /// database: the answer of a row it deferred, or else the answer (or
+    /// none) its lookup before the writes found. `None`: ask the database.
     pub(crate) fn prior(
         &self,
         device_serial: &str,
         mti: Mti,
         stan: &str,
         transmission_time: &str,
-    ) -> Option<PriorAnswer> {
-        self.pending
+    ) -> Option<Option<PriorAnswer>> {
+        let deferred = self.pending.iter().find(|p| {
+            p.row.device_serial == device_serial
+                && p.row.kind.mti() == mti
+                && p.row.stan == stan
+                && p.row.transmission_time == transmission_time
+        });
+        if let Some(p) = deferred {
+            return Some(Some(PriorAnswer {
+                id: p.id,
+                fingerprint: p.row.fingerprint.to_vec(),
+                response: p.row.response.clone(),
+                response_code: p.row.response_code.clone(),
+            }));
+        }
+        self.known
             .iter()
-            .map(|p| (p.id, &p.row))
-            .find(|(_, row)| {
-                row.device_serial == device_serial
-                    && row.kind.mti() == mti
-                    && row.stan == stan
-                    && row.transmission_time == transmission_time
-            })
-            .map(|(id, row)| PriorAnswer {
-                id,
-                fingerprint: row.fingerprint.to_vec(),
-                response: row.response.clone(),
-                response_code: row.response_code.clone(),
-            })
+            .find(|(key, _)| key.is(device_serial, mti, stan, transmission_time))
+            .map(|(_, answer)| answer.clone())
     }
 }
 
@@ -110,6 +121,15 @@ impl PgConn {
             active: true,
             ..Batch::default()
         };
+    }
+
+    /// Looks up the duplicate keys the batch's writes named, in one
+    /// statement, before they run: their lookups are answered from it.
+    pub(crate) fn look_ahead(&mut self, keys: Vec<DuplicateKey>) -> Result<(), StoreError> {
+        if !keys.is_empty() {
+            self.batch.known = transactions::prefetch(self, keys)?;
+        }
+        Ok(())
     }
 
     /// Starts job `index` of the batch.
@@ -126,6 +146,8 @@ impl PgConn {
         if !self.batch.active || self.batch.savepoint {
             return Ok(());
         }
+        // From here on a statement may change what was looked up before.
+        self.batch.known.clear();
         if !self.batch.open {
             self.client().batch_execute("BEGIN")?;
             self.batch.open = true;

@@ -35,6 +35,7 @@ mod writer;
 pub use directory::{Directory, Snapshot};
 pub use error::{DatabaseError, StoreError};
 pub use migrations::SCHEMA_VERSION;
+use ops::transactions::DuplicateKey;
 pub use pg::PostgresUrl;
 #[cfg(feature = "testing")]
 pub use unit::testing;
@@ -276,6 +277,28 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
+        self.write_routed(key, None, work)
+    }
+
+    /// [`Store::write_keyed`] by the device of `duplicate`, the duplicate
+    /// key that `work` looks up first (a 0200 or 0400 of a signed-on
+    /// device): a PostgreSQL writer looks up the keys of all its batch's
+    /// writes in one statement before it runs them, rather than one round
+    /// trip each. The lookup itself is unchanged.
+    pub fn write_expecting<T, F>(&self, duplicate: DuplicateKey, work: F) -> WriteAck<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
+        let device = duplicate.device_serial.clone();
+        self.write_routed(&device, Some(duplicate), work)
+    }
+
+    fn write_routed<T, F>(&self, key: &str, lookahead: Option<DuplicateKey>, work: F) -> WriteAck<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
+    {
         let (reply, receiver) = oneshot::channel();
         match &self.inner.writer {
             Some(writer) => {
@@ -288,7 +311,10 @@ impl Store {
                         (std::hash::Hasher::finish(&hasher) % count as u64) as usize
                     }
                 };
-                writer.submit_to(index, work, Reply::Async(reply));
+                // SQLite looks each key up as it comes: nothing to gain.
+                let lookahead =
+                    lookahead.filter(|_| matches!(self.inner.location, Location::Postgres(_)));
+                writer.submit_to(index, lookahead, work, Reply::Async(reply));
             }
             None => {
                 let _ = reply.send(Err(StoreError::Closed));
@@ -376,7 +402,7 @@ impl Store {
         let mut acks = Vec::with_capacity(writer.count());
         for index in 0..writer.count() {
             let (reply, receiver) = oneshot::channel();
-            writer.submit_to(index, |_| Ok(()), Reply::Async(reply));
+            writer.submit_to(index, None, |_| Ok(()), Reply::Async(reply));
             acks.push(WriteAck(receiver));
         }
         for ack in acks {
@@ -392,7 +418,7 @@ impl Store {
         let mut waits = Vec::with_capacity(writer.count());
         for index in 0..writer.count() {
             let (reply, receiver) = std::sync::mpsc::sync_channel(1);
-            writer.submit_to(index, |_| Ok(()), Reply::Blocking(reply));
+            writer.submit_to(index, None, |_| Ok(()), Reply::Blocking(reply));
             waits.push(receiver);
         }
         for wait in waits {

@@ -355,6 +355,48 @@ CREATE TABLE store_identity (
     pan_key_fingerprint TEXT NOT NULL
 );
 "#,
+    // 10: the daily totals counted once per statement rather than once per
+    // row. A writer inserts a batch's transactions in one statement
+    // (`crate::deferred`); the row trigger ran its function and an upsert
+    // for each row, a fifth of the server's work per payment. The
+    // statement trigger reads the inserted rows from a transition table,
+    // adds them up per totals row, and upserts each once, in key order
+    // (so two statements lock shared totals rows in the same order). The
+    // totals stay in the same transaction as the rows they count; the
+    // update trigger (reversals) stays per row.
+    r#"
+DROP TRIGGER daily_totals_on_insert ON transactions;
+DROP FUNCTION daily_totals_on_insert();
+
+CREATE FUNCTION daily_totals_on_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO daily_totals AS d (merchant_id, business_day, vt_id, device_serial, currency,
+        rows_count, payments_count, payments_minor, refunds_count, refunds_minor)
+    SELECT merchant_id, business_day, vt_id, device_serial, currency, count(*),
+        count(*) FILTER (WHERE counted AND kind = 'purchase'),
+        CAST(coalesce(sum(amount_minor) FILTER (WHERE counted AND kind = 'purchase'), 0)
+             AS BIGINT),
+        count(*) FILTER (WHERE counted AND kind = 'refund'),
+        CAST(coalesce(sum(amount_minor) FILTER (WHERE counted AND kind = 'refund'), 0)
+             AS BIGINT)
+    FROM (SELECT *, response_code = '00' AND reversed = 0 AS counted
+          FROM inserted WHERE mti = '0200') AS rows
+    GROUP BY merchant_id, business_day, vt_id, device_serial, currency
+    ORDER BY merchant_id, business_day, vt_id, device_serial, currency
+    ON CONFLICT (merchant_id, business_day, vt_id, device_serial, currency) DO UPDATE SET
+        rows_count = d.rows_count + excluded.rows_count,
+        payments_count = d.payments_count + excluded.payments_count,
+        payments_minor = d.payments_minor + excluded.payments_minor,
+        refunds_count = d.refunds_count + excluded.refunds_count,
+        refunds_minor = d.refunds_minor + excluded.refunds_minor;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER daily_totals_on_insert AFTER INSERT ON transactions
+    REFERENCING NEW TABLE AS inserted
+    FOR EACH STATEMENT EXECUTE FUNCTION daily_totals_on_insert();
+"#,
 ];
 
 /// The key of the session-level advisory lock [`migrate`] holds, so that
@@ -485,6 +527,9 @@ mod tests {
         Client::connect(url, NoTls).unwrap()
     }
 
+    /// The version an up-to-date database records.
+    const LATEST: i64 = MIGRATIONS.len() as i64;
+
     fn version(client: &mut Client) -> i64 {
         client
             .query_one("SELECT version FROM mpos_schema", &[])
@@ -549,9 +594,9 @@ mod tests {
         let (_cluster, url) = database("up_to_date");
         let mut client = connect(&url);
         migrate(&mut client).unwrap();
-        assert_eq!(version(&mut client), 9);
+        assert_eq!(version(&mut client), LATEST);
         migrate(&mut client).unwrap();
-        assert_eq!(version(&mut client), 9, "nothing left to do");
+        assert_eq!(version(&mut client), LATEST, "nothing left to do");
 
         let tables: i64 = client
             .query_one(
@@ -644,7 +689,7 @@ mod tests {
             thread.join().unwrap().unwrap();
         }
         let mut client = connect(&url);
-        assert_eq!(version(&mut client), 9);
+        assert_eq!(version(&mut client), LATEST);
         assert_eq!(
             directory_version(&mut client),
             0,
@@ -676,14 +721,13 @@ mod tests {
         let mut client = connect(&url);
         migrate(&mut client).unwrap();
         client
-            .execute("UPDATE mpos_schema SET version = 10", &[])
+            .execute("UPDATE mpos_schema SET version = $1", &[&(LATEST + 1)])
             .unwrap();
+        let newer = u32::try_from(LATEST + 1).unwrap();
         assert!(matches!(
             migrate(&mut client),
-            Err(MigrateError::TooNew {
-                found: 10,
-                supported: 9
-            })
+            Err(MigrateError::TooNew { found, supported })
+                if found == newer && supported == newer - 1
         ));
         assert_lock_free(&url, "the refusing host released the schema lock");
     }
@@ -747,6 +791,60 @@ mod tests {
     }
 
     #[test]
+    fn one_statement_of_many_rows_counts_each_row_once() {
+        let (_cluster, url) = database("daily_totals_many");
+        let mut client = connect(&url);
+        migrate(&mut client).unwrap();
+        client
+            .batch_execute(&format!(
+                "{SEED}
+                 INSERT INTO devices (serial, merchant_id, state, app_password_hash, created_at)
+                     VALUES ('E', 'M', 'active', 'h', 0);
+                 INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
+                     transmission_time, processing_code, amount_minor, currency, response_code,
+                     business_day, received_at, reversed, fingerprint, response)
+                 VALUES ('0200', 'purchase', 'D', 'M', 'V', '1', 't', '000000', 500, 933, '00', '2026-11-25', 0, 0, '', ''),
+                        ('0200', 'purchase', 'E', 'M', 'V', '1', 't', '000000', 700, 933, '00', '2026-11-25', 0, 0, '', ''),
+                        ('0200', 'purchase', 'D', 'M', 'V', '2', 't', '000000', 900, 933, '00', '2026-11-25', 0, 1, '', ''),
+                        ('0200', 'refund', 'D', 'M', 'V', '3', 't', '200000', 200, 933, '00', '2026-11-25', 0, 0, '', ''),
+                        ('0200', 'purchase', 'D', 'M', 'V', '4', 't', '000000', 300, 933, '51', '2026-11-25', 0, 0, '', ''),
+                        ('0200', 'purchase', 'D', 'M', 'V', '5', 't', '000000', 100, 933, '00', '2026-11-25', 0, 0, '', ''),
+                        ('0400', 'reversal', 'D', 'M', 'V', '6', 't', '000000', 900, 933, '00', '2026-11-25', 0, 0, '', '');"
+            ))
+            .unwrap();
+        let per_device: Vec<(String, i64, i64, i64, i64, i64)> = client
+            .query(
+                "SELECT device_serial, rows_count, payments_count, payments_minor, refunds_count,
+                        refunds_minor
+                 FROM daily_totals ORDER BY device_serial",
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+            .collect();
+        assert_eq!(
+            per_device,
+            [
+                ("D".to_owned(), 5, 2, 600, 1, 200),
+                ("E".to_owned(), 1, 1, 700, 0, 0)
+            ],
+            "declines and reversed rows are rows, not payments; a 0400 is not counted"
+        );
+        // A second statement adds to the same totals row.
+        insert_transaction(&mut client, "0200", "purchase", "7", 50, "00");
+        let d: (i64, i64, i64) = client
+            .query_one(
+                "SELECT rows_count, payments_count, payments_minor FROM daily_totals
+                 WHERE device_serial = 'D'",
+                &[],
+            )
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .unwrap();
+        assert_eq!(d, (6, 3, 650));
+    }
+
+    #[test]
     fn the_daily_totals_are_backfilled_from_existing_transactions() {
         let (_cluster, url) = database("backfill");
         let mut client = connect(&url);
@@ -773,7 +871,7 @@ mod tests {
             ))
             .unwrap();
         migrate(&mut client).unwrap();
-        assert_eq!(version(&mut client), 9);
+        assert_eq!(version(&mut client), LATEST);
         assert_eq!(totals(&mut client), (4, 1, 500, 1, 200));
     }
 

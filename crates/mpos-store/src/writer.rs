@@ -18,6 +18,7 @@
 
 use crate::error::StoreError;
 use crate::health::{FailureReason, StoreHealth};
+use crate::ops::transactions::DuplicateKey;
 use crate::pg::Reconnecting;
 use crate::unit::Tx;
 use crossbeam_channel::{Receiver, Sender, TryRecvError};
@@ -33,6 +34,8 @@ pub(crate) trait Job: Send {
     fn apply(&mut self, tx: &mut Tx<'_>) -> Result<(), ()>;
     /// Sends the result once the batch has committed (or failed to).
     fn finish(self: Box<Self>, commit: Result<(), &str>);
+    /// The duplicate key the write will look up first, if it named one.
+    fn lookahead(&mut self) -> Option<DuplicateKey>;
     /// Fails the write after the fact: a row it deferred was refused when
     /// its batch inserted it ([`crate::deferred`]).
     fn reject(&mut self, error: StoreError);
@@ -66,6 +69,7 @@ impl<T> Reply<T> {
 /// A job whose closure returns a `T` for the caller; it runs on a [`Tx`]
 /// over the writer's connection, inside its savepoint.
 struct Typed<T, F> {
+    lookahead: Option<DuplicateKey>,
     work: Option<F>,
     result: Option<Result<T, StoreError>>,
     reply: Reply<T>,
@@ -84,6 +88,10 @@ where
         let ok = result.is_ok();
         self.result = Some(result);
         if ok { Ok(()) } else { Err(()) }
+    }
+
+    fn lookahead(&mut self) -> Option<DuplicateKey> {
+        self.lookahead.take()
     }
 
     fn reject(&mut self, error: StoreError) {
@@ -136,17 +144,24 @@ impl WriterHandle {
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
-        self.submit_to(self.least_busy(), work, reply);
+        self.submit_to(self.least_busy(), None, work, reply);
     }
 
     /// Queues `work` on writer `index` (of [`WriterHandle::count`]): a
-    /// key's writer, or each one in turn for a barrier.
-    pub(crate) fn submit_to<T, F>(&self, index: usize, work: F, reply: Reply<T>)
-    where
+    /// key's writer, or each one in turn for a barrier. `lookahead` is the
+    /// duplicate key `work` looks up first, if it says.
+    pub(crate) fn submit_to<T, F>(
+        &self,
+        index: usize,
+        lookahead: Option<DuplicateKey>,
+        work: F,
+        reply: Reply<T>,
+    ) where
         T: Send + 'static,
         F: FnOnce(&mut Tx<'_>) -> Result<T, StoreError> + Send + 'static,
     {
         let job = Box::new(Typed {
+            lookahead,
             work: Some(work),
             result: None,
             reply,
@@ -316,6 +331,7 @@ fn commit_postgres(
     let pg = writer.connection()?;
     pg.begin_batch();
     let outcome = (|| {
+        pg.look_ahead(batch.iter_mut().filter_map(|job| job.lookahead()).collect())?;
         for (index, job) in batch.iter_mut().enumerate() {
             pg.begin_job(index);
             let succeeded = job.apply(&mut Tx::postgres(pg)).is_ok();

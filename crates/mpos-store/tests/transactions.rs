@@ -494,6 +494,7 @@ mod one_batch {
     //! together (`mpos_store::deferred`); SQLite inserts them as they come.
 
     use super::*;
+    use mpos_store::ops::transactions::DuplicateKey;
     use mpos_store::{StoreError, WriteAck};
     use std::time::Duration;
 
@@ -595,5 +596,57 @@ mod one_batch {
         assert!(matches!(fenced_failing.await, Err(StoreError::Aborted(_))));
         assert!(last.await.is_ok());
         assert_eq!(stans(&store), ["000003"]);
+    }
+
+    /// The duplicate key of `stan` on the one device.
+    fn key(stan: &str) -> DuplicateKey {
+        DuplicateKey {
+            device_serial: KEY.into(),
+            mti: Mti::Financial,
+            stan: stan.into(),
+            transmission_time: "1125093000".into(),
+        }
+    }
+
+    /// Queues a write that names its duplicate key and looks it up.
+    fn queue_lookup(store: &Store, stan: &'static str) -> WriteAck<Option<i64>> {
+        store.write_expecting(key(stan), move |c| {
+            let prior = transactions::find_by_key(c, KEY, Mti::Financial, stan, "1125093000")?;
+            Ok(prior.map(|p| p.id))
+        })
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn keys_named_ahead_are_answered_as_the_table_stands_at_each_write() {
+        let (_dir, store) = store();
+        let stored = insert(&store, purchase("000001"));
+        let held = hold_the_writer(&store);
+        let before = queue_lookup(&store, "000001");
+        let free = queue_lookup(&store, "000002");
+        let deferred = queue_insert(&store, purchase("000002"));
+        let after_insert = queue_lookup(&store, "000002");
+        // A statement of a write's own (here a test's SQL) may change any
+        // row: the keys named ahead are looked up again after it.
+        let written = store.write_keyed(KEY, |c| {
+            c.sql_for_tests().query_one(
+                "INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
+                     transmission_time, processing_code, amount_minor, currency, response_code,
+                     business_day, received_at, fingerprint, response)
+                 VALUES ('0200', 'purchase', 'MPOS-0001', 'MTB000000000001', '10000001',
+                     '000003', '1125093000', '000000', 1000, 933, '05', '2026-11-25', 0,
+                     ?1, ?1)
+                 RETURNING id",
+                &[&&[0u8][..]],
+                |r| r.get::<i64>(0),
+            )
+        });
+        let after_statement = queue_lookup(&store, "000003");
+        held.await.unwrap();
+        assert_eq!(before.await.unwrap(), Some(stored));
+        assert_eq!(free.await.unwrap(), None);
+        let id = deferred.await.unwrap();
+        assert_eq!(after_insert.await.unwrap(), Some(id));
+        let written = written.await.unwrap();
+        assert_eq!(after_statement.await.unwrap(), Some(written));
     }
 }

@@ -17,6 +17,7 @@ use mpos_domain::ids::Stan;
 use mpos_domain::mti::Mti;
 use mpos_domain::response::ResponseCode;
 use mpos_domain::rules::{FinancialRequest, RequestHeader, ReversalRequest, Session};
+use mpos_store::ops::transactions::DuplicateKey;
 use mpos_store::{StoreError, Tx};
 use mpos_upstream::Outgoing;
 use std::future::Future;
@@ -178,8 +179,15 @@ fn recorded(
     let now = jiff::Timestamp::now();
     let (today, business_day) = (state.clock.local_date(now), state.clock.business_day(now));
     // A device's payments go to one writer: in order, and never contending
-    // with another writer of this host for the device's daily totals.
-    let key = session.as_ref().map(|s| s.device.as_str().to_owned());
+    // with another writer of this host for the device's daily totals. The
+    // rules look up the request's duplicate key first: named here, the
+    // writer looks up its whole batch's keys at once.
+    let duplicate = session.as_ref().map(|s| DuplicateKey {
+        device_serial: s.device.as_str().to_owned(),
+        mti: typed.mti(),
+        stan: typed.header().stan.as_str().to_owned(),
+        transmission_time: typed.header().transmission_time.as_str().to_owned(),
+    });
     let work = move |tx: &mut mpos_store::Tx<'_>| {
         let ctx = record::Context {
             layout: &job_state.layout,
@@ -194,8 +202,8 @@ fn recorded(
         };
         job.record(tx, &ctx)
     };
-    let ack = match &key {
-        Some(serial) => state.store.write_keyed(serial, work),
+    let ack = match duplicate {
+        Some(duplicate) => state.store.write_expecting(duplicate, work),
         None => state.store.write(work),
     };
     let state = Arc::clone(state);

@@ -106,6 +106,38 @@ pub struct NewTransaction {
     pub response: Vec<u8>,
 }
 
+/// The duplicate key of a request: (device, MTI, STAN, DE 7). Given with
+/// a write ([`crate::Store::write_expecting`]), it lets a PostgreSQL writer
+/// look up every write's key of a batch in one statement before running
+/// them ([`crate::deferred`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DuplicateKey {
+    /// The signed-on device.
+    pub device_serial: String,
+    /// 0200 or 0400.
+    pub mti: Mti,
+    /// DE 11.
+    pub stan: String,
+    /// DE 7.
+    pub transmission_time: String,
+}
+
+impl DuplicateKey {
+    /// Whether this is the key (`device_serial`, `mti`, `stan`, `transmission_time`).
+    pub(crate) fn is(
+        &self,
+        device_serial: &str,
+        mti: Mti,
+        stan: &str,
+        transmission_time: &str,
+    ) -> bool {
+        self.device_serial == device_serial
+            && self.mti == mti
+            && self.stan == stan
+            && self.transmission_time == transmission_time
+    }
+}
+
 /// The answer already given to a (device, MTI, STAN, DE 7) key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PriorAnswer {
@@ -345,6 +377,64 @@ pub(crate) fn insert_rows(pg: &mut PgConn, rows: &[Pending]) -> Result<(), Store
     Ok(())
 }
 
+/// The answers already given to `keys`, in one statement, on a PostgreSQL
+/// writer's connection (outside any savepoint: it only reads); each key
+/// with its answer, or with none if it is free.
+pub(crate) fn prefetch(
+    pg: &mut PgConn,
+    keys: Vec<DuplicateKey>,
+) -> Result<Vec<(DuplicateKey, Option<PriorAnswer>)>, StoreError> {
+    let column = |f: fn(&DuplicateKey) -> &str| keys.iter().map(f).collect::<Vec<_>>();
+    let statement = pg.statement(
+        // One probe of the unique key's index per key: the LIMIT keeps the
+        // planner from making it a join over the whole table.
+        "SELECT k.device_serial, k.mti, k.stan, k.transmission_time,
+                t.id, t.fingerprint, t.response, t.response_code
+         FROM unnest(CAST(?1 AS TEXT[]), CAST(?2 AS TEXT[]), CAST(?3 AS TEXT[]),
+                     CAST(?4 AS TEXT[])) AS k(device_serial, mti, stan, transmission_time)
+         CROSS JOIN LATERAL (
+             SELECT id, fingerprint, response, response_code FROM transactions
+             WHERE device_serial = k.device_serial AND mti = k.mti
+               AND stan = k.stan AND transmission_time = k.transmission_time
+             LIMIT 1) t",
+    )?;
+    let rows = pg.client().query(
+        &statement,
+        &[
+            &column(|k| &k.device_serial),
+            &column(|k| k.mti.as_str()),
+            &column(|k| &k.stan),
+            &column(|k| &k.transmission_time),
+        ],
+    )?;
+    let mut known: Vec<(DuplicateKey, Option<PriorAnswer>)> =
+        keys.into_iter().map(|key| (key, None)).collect();
+    for row in &rows {
+        let (device, mti, stan, time): (&str, &str, &str, &str) = (
+            row.try_get(0)?,
+            row.try_get(1)?,
+            row.try_get(2)?,
+            row.try_get(3)?,
+        );
+        let answer = PriorAnswer {
+            id: row.try_get(4)?,
+            fingerprint: row.try_get(5)?,
+            response: row.try_get(6)?,
+            response_code: row.try_get(7)?,
+        };
+        for (key, found) in &mut known {
+            if key.device_serial == device
+                && key.mti.as_str() == mti
+                && key.stan == stan
+                && key.transmission_time == time
+            {
+                *found = Some(answer.clone());
+            }
+        }
+    }
+    Ok(known)
+}
+
 /// One row with its id (taken from the sequence before).
 const INSERT_WITH_ID: &str = concat!(
     "INSERT INTO transactions (",
@@ -435,12 +525,13 @@ pub fn find_by_key(
 ) -> Result<Option<PriorAnswer>, StoreError> {
     let mut sql = sql(db);
     // Inside a PostgreSQL writer's batch, a row this batch has not inserted
-    // yet answers first; the database is asked outside the job's savepoint.
-    if let Some(prior) = sql
+    // yet answers first, then what the batch looked up before its writes;
+    // else the database is asked, outside the job's savepoint.
+    if let Some(known) = sql
         .batch()
         .and_then(|batch| batch.prior(device_serial, mti, stan, transmission_time))
     {
-        return Ok(Some(prior));
+        return Ok(known);
     }
     sql.lookup(
         "SELECT id, fingerprint, response, response_code FROM transactions
