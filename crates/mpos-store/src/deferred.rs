@@ -60,8 +60,9 @@ pub(crate) struct Batch {
     /// Jobs whose rows could not be inserted, and why.
     rejected: Vec<(usize, StoreError)>,
     /// The duplicate keys the batch's writes named, looked up before they
-    /// ran, with the answers found; forgotten at the batch's first fence,
-    /// after which a statement may have changed them.
+    /// ran, with the answers found, kept true as the batch inserts rows;
+    /// forgotten at a statement that may change them otherwise, and when a
+    /// write that inserted rows is rolled back.
     known: Vec<(DuplicateKey, Option<PriorAnswer>)>,
 }
 
@@ -112,6 +113,31 @@ impl Batch {
             .find(|(key, _)| key.is(device_serial, mti, stan, transmission_time))
             .map(|(_, answer)| answer.clone())
     }
+
+    /// Notes the answer `row` (id `id`), now in the table, gives to its
+    /// duplicate key, where the batch knows that key.
+    pub(crate) fn learn(&mut self, id: i64, row: &NewTransaction) {
+        let mti = row.kind.mti();
+        if let Some((_, answer)) = self
+            .known
+            .iter_mut()
+            .find(|(key, _)| key.is(&row.device_serial, mti, &row.stan, &row.transmission_time))
+        {
+            *answer = Some(PriorAnswer {
+                id,
+                fingerprint: row.fingerprint.to_vec(),
+                response: row.response.clone(),
+                response_code: row.response_code.clone(),
+            });
+        }
+    }
+
+    /// [`Batch::learn`] for deferred rows just inserted.
+    fn learn_rows(&mut self, rows: &[Pending]) {
+        for pending in rows {
+            self.learn(pending.id, &pending.row);
+        }
+    }
 }
 
 impl PgConn {
@@ -142,32 +168,39 @@ impl PgConn {
     /// batch, makes sure the transaction has begun, the rows deferred
     /// before are inserted and the job's savepoint is open (see the module's
     /// documentation). Nothing to do outside a batch or once it is done.
-    pub(crate) fn fence(&mut self) -> Result<(), StoreError> {
-        if !self.batch.active || self.batch.savepoint {
+    /// `keeps_answers`: the statement cannot change what a duplicate key
+    /// answers (a read; an update of other columns), so what the batch
+    /// knows of its keys still holds after it; any other forgets it.
+    pub(crate) fn fence(&mut self, keeps_answers: bool) -> Result<(), StoreError> {
+        if !self.batch.active {
             return Ok(());
         }
-        // From here on a statement may change what was looked up before.
-        self.batch.known.clear();
-        if !self.batch.open {
-            self.client().batch_execute("BEGIN")?;
-            self.batch.open = true;
+        if !keeps_answers {
+            self.batch.known.clear();
         }
+        if self.batch.savepoint {
+            return Ok(());
+        }
+        let begin = if self.batch.open { "" } else { "BEGIN; " };
+        self.batch.open = true;
         let job = self.batch.job;
         let (own, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.batch.pending)
             .into_iter()
             .partition(|p| p.job == job);
-        self.insert_in_transaction(others)?;
-        self.client().batch_execute("SAVEPOINT job")?;
+        self.insert_in_transaction(begin, others, "SAVEPOINT job")?;
         self.batch.savepoint = true;
         // Inside the job's savepoint: if they fail, the job fails alone,
         // with their error, even if it went on as if they had not.
-        if !own.is_empty()
-            && let Err(error) = transactions::insert_rows(self, &own)
-        {
-            self.batch.rejected.push((job, error));
-            return Err(StoreError::CommitFailed(
-                "a transaction this write stored was refused".into(),
-            ));
+        if !own.is_empty() {
+            match transactions::insert_rows(self, &own) {
+                Ok(()) => self.batch.learn_rows(&own),
+                Err(error) => {
+                    self.batch.rejected.push((job, error));
+                    return Err(StoreError::CommitFailed(
+                        "a transaction this write stored was refused".into(),
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -183,9 +216,12 @@ impl PgConn {
         }
         match (self.batch.savepoint, succeeded) {
             (true, true) => self.client().batch_execute("RELEASE job")?,
-            (true, false) => self
-                .client()
-                .batch_execute("ROLLBACK TO job; RELEASE job")?,
+            (true, false) => {
+                // What it inserted and the batch learnt is undone with it.
+                self.batch.known.clear();
+                self.client()
+                    .batch_execute("ROLLBACK TO job; RELEASE job")?
+            }
             // A lookup that failed inside the transaction left it aborted;
             // a failure of the job's own (a bad value) did not. Ask.
             (false, false) if self.batch.open => self
@@ -203,8 +239,7 @@ impl PgConn {
     pub(crate) fn commit_batch(&mut self) -> Result<Vec<(usize, StoreError)>, StoreError> {
         let pending = std::mem::take(&mut self.batch.pending);
         if self.batch.open {
-            self.insert_in_transaction(pending)?;
-            self.client().batch_execute("COMMIT")?;
+            self.insert_in_transaction("", pending, "COMMIT")?;
         } else if !pending.is_empty() && transactions::insert_rows(self, &pending).is_err() {
             // Nothing of the insert stands: row by row, in one transaction.
             self.client().batch_execute("BEGIN")?;
@@ -222,19 +257,33 @@ impl PgConn {
         self.batch = Batch::default();
     }
 
-    /// Inserts `rows` inside the open transaction: all at once under a
-    /// savepoint, or one by one if that fails.
-    fn insert_in_transaction(&mut self, rows: Vec<Pending>) -> Result<(), StoreError> {
+    /// Inserts `rows` inside the transaction: all at once under a
+    /// savepoint, or one by one if that fails. `before` and `after` are
+    /// simple statements to run first and last, sent in the same message
+    /// as the savepoint's control.
+    fn insert_in_transaction(
+        &mut self,
+        before: &str,
+        rows: Vec<Pending>,
+        after: &str,
+    ) -> Result<(), StoreError> {
         if rows.is_empty() {
+            self.client().batch_execute(&format!("{before}{after}"))?;
             return Ok(());
         }
-        self.client().batch_execute("SAVEPOINT rows")?;
+        self.client()
+            .batch_execute(&format!("{before}SAVEPOINT rows"))?;
         match transactions::insert_rows(self, &rows) {
-            Ok(()) => self.client().batch_execute("RELEASE rows")?,
+            Ok(()) => {
+                self.batch.learn_rows(&rows);
+                self.client()
+                    .batch_execute(&format!("RELEASE rows; {after}"))?;
+            }
             Err(_) => {
                 self.client()
                     .batch_execute("ROLLBACK TO rows; RELEASE rows")?;
                 self.insert_one_by_one(rows)?;
+                self.client().batch_execute(after)?;
             }
         }
         Ok(())
@@ -246,7 +295,10 @@ impl PgConn {
         for pending in rows {
             self.client().batch_execute("SAVEPOINT rows")?;
             match transactions::insert_rows(self, std::slice::from_ref(&pending)) {
-                Ok(()) => self.client().batch_execute("RELEASE rows")?,
+                Ok(()) => {
+                    self.batch.learn_rows(std::slice::from_ref(&pending));
+                    self.client().batch_execute("RELEASE rows")?;
+                }
                 Err(error) => {
                     self.client()
                         .batch_execute("ROLLBACK TO rows; RELEASE rows")?;

@@ -94,13 +94,34 @@ impl Statements<'_> {
 
     /// Runs a statement that returns no rows; the number of rows it changed.
     pub fn execute(&mut self, sql: &str, params: &[&dyn Param]) -> Result<u64, StoreError> {
+        self.write(sql, params, false)
+    }
+
+    /// [`Statements::execute`] for a statement that changes no duplicate
+    /// key's answer (the id, fingerprint, response and code of a
+    /// transaction), so that a PostgreSQL writer's batch keeps what it
+    /// knows of its keys ([`crate::deferred`]).
+    pub(crate) fn execute_keeping_answers(
+        &mut self,
+        sql: &str,
+        params: &[&dyn Param],
+    ) -> Result<u64, StoreError> {
+        self.write(sql, params, true)
+    }
+
+    fn write(
+        &mut self,
+        sql: &str,
+        params: &[&dyn Param],
+        keeps_answers: bool,
+    ) -> Result<u64, StoreError> {
         match &mut self.0 {
             Handle::Sqlite(conn) => {
                 let changed = conn.prepare_cached(sql)?.execute(sqlite_params(params))?;
                 Ok(changed as u64)
             }
             Handle::Postgres(pg) => {
-                pg.fence()?;
+                pg.fence(keeps_answers)?;
                 let statement = pg.statement(sql)?;
                 Ok(pg.client().execute(&statement, &pg_params(params))?)
             }
@@ -144,7 +165,7 @@ impl Statements<'_> {
                 Ok(out)
             }
             Handle::Postgres(pg) => {
-                pg.fence()?;
+                pg.fence(is_read(sql))?;
                 let statement = pg.statement(sql)?;
                 let rows = pg.client().query(&statement, &pg_params(params))?;
                 rows.iter().map(|row| map(&Row::Postgres(row))).collect()
@@ -160,7 +181,7 @@ impl Statements<'_> {
         map: impl FnOnce(&Row<'_>) -> Result<T, StoreError>,
     ) -> Result<Option<T>, StoreError> {
         if let Handle::Postgres(pg) = &mut self.0 {
-            pg.fence()?;
+            pg.fence(is_read(sql))?;
         }
         self.lookup(sql, params, map)
     }
@@ -211,6 +232,14 @@ impl Statements<'_> {
     pub fn exists(&mut self, sql: &str, params: &[&dyn Param]) -> Result<bool, StoreError> {
         Ok(self.query_opt(sql, params, |_| Ok(()))?.is_some())
     }
+}
+
+/// Whether `sql` only reads: a SELECT (locking rows, perhaps, but changing
+/// none). What a writer's batch knows of its duplicate keys holds after it.
+fn is_read(sql: &str) -> bool {
+    sql.trim_start()
+        .get(..6)
+        .is_some_and(|word| word.eq_ignore_ascii_case("SELECT"))
 }
 
 /// PostgreSQL's placeholders for SQLite's: `?N` becomes `$N`, and a bare

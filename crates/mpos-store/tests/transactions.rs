@@ -625,6 +625,27 @@ mod one_batch {
         let free = queue_lookup(&store, "000002");
         let deferred = queue_insert(&store, purchase("000002"));
         let after_insert = queue_lookup(&store, "000002");
+        // A write that reads first and then stores a row at once (inside
+        // its savepoint): its row answers the key after it...
+        let read_then_insert = |stan: &'static str, fail: bool| {
+            move |c: &mut mpos_store::Tx<'_>| {
+                c.sql_for_tests().query_one(
+                    "SELECT CAST(count(*) AS BIGINT) FROM transactions",
+                    &[],
+                    |r| r.get::<i64>(0),
+                )?;
+                let id = transactions::insert(c, &purchase(stan))?;
+                if fail {
+                    return Err(StoreError::Aborted("refused on purpose".into()));
+                }
+                Ok(id)
+            }
+        };
+        let fenced = store.write_keyed(KEY, read_then_insert("000004", false));
+        let after_fenced = queue_lookup(&store, "000004");
+        // ...unless that write fails: rolled back, its row answers nothing.
+        let rolled_back = store.write_keyed(KEY, read_then_insert("000005", true));
+        let after_rollback = queue_lookup(&store, "000005");
         // A statement of a write's own (here a test's SQL) may change any
         // row: the keys named ahead are looked up again after it.
         let written = store.write_keyed(KEY, |c| {
@@ -648,5 +669,9 @@ mod one_batch {
         assert_eq!(after_insert.await.unwrap(), Some(id));
         let written = written.await.unwrap();
         assert_eq!(after_statement.await.unwrap(), Some(written));
+        let fenced = fenced.await.unwrap();
+        assert_eq!(after_fenced.await.unwrap(), Some(fenced));
+        assert!(rolled_back.await.is_err());
+        assert_eq!(after_rollback.await.unwrap(), None);
     }
 }

@@ -280,39 +280,44 @@ fn values<'a>(t: &'a NewTransaction, d: &'a Derived<'a>) -> [&'a dyn Param; 25] 
 pub fn insert(tx: &mut Tx<'_>, t: &NewTransaction) -> Result<i64, StoreError> {
     let derived = Derived::of(t)?;
     let mut sql = sql(tx);
-    if let Some(id) = defer(&mut sql, || t.clone())? {
-        return Ok(id);
-    }
-    sql.query_one(
-        concat!(
-            "INSERT INTO transactions (",
-            columns!(),
-            ") VALUES (",
-            placeholders!(),
-            ") RETURNING id"
-        ),
-        &values(t, &derived),
-        |row| row.get(0),
-    )
+    let Some(id) = sql.reserve_id(SEQUENCE)? else {
+        return sql.query_one(
+            concat!(
+                "INSERT INTO transactions (",
+                columns!(),
+                ") VALUES (",
+                placeholders!(),
+                ") RETURNING id"
+            ),
+            &values(t, &derived),
+            |row| row.get(0),
+        );
+    };
+    insert_with_id(&mut sql, id, t.clone())?;
+    Ok(id)
 }
 
-/// Inside a PostgreSQL writer's batch that defers inserts, takes the row's
-/// id from the sequence and hands the row to the batch; `None` where
-/// inserts run at once.
-fn defer(
+/// Stores `row` under `id`, taken from the PostgreSQL sequence: handed to
+/// the writer's batch where it defers inserts ([`crate::deferred`]), else
+/// inserted now, and the batch told what its duplicate key answers now.
+fn insert_with_id(
     sql: &mut Statements<'_>,
-    row: impl FnOnce() -> NewTransaction,
-) -> Result<Option<i64>, StoreError> {
-    if !sql.batch().is_some_and(|batch| batch.defers()) {
-        return Ok(None);
+    id: i64,
+    row: NewTransaction,
+) -> Result<(), StoreError> {
+    match sql.batch() {
+        Some(batch) if batch.defers() => batch.defer(id, row),
+        _ => {
+            let derived = Derived::of(&row)?;
+            let mut params = values(&row, &derived).to_vec();
+            params.push(&id);
+            sql.execute_keeping_answers(INSERT_WITH_ID, &params)?;
+            if let Some(batch) = sql.batch() {
+                batch.learn(id, &row);
+            }
+        }
     }
-    let Some(id) = sql.reserve_id(SEQUENCE)? else {
-        return Ok(None);
-    };
-    if let Some(batch) = sql.batch() {
-        batch.defer(id, row());
-    }
-    Ok(Some(id))
+    Ok(())
 }
 
 /// The PostgreSQL sequence of transaction ids.
@@ -503,15 +508,8 @@ pub fn insert_approved(
         response: approval.response.clone(),
         ..t.clone()
     };
-    let derived = Derived::of(&complete)?;
-    match sql.batch() {
-        Some(batch) if batch.defers() => batch.defer(id, complete),
-        _ => {
-            let mut params = values(&complete, &derived).to_vec();
-            params.push(&id);
-            sql.execute(INSERT_WITH_ID, &params)?;
-        }
-    }
+    Derived::of(&complete)?;
+    insert_with_id(&mut sql, id, complete)?;
     Ok((id, approval))
 }
 
@@ -652,7 +650,7 @@ pub fn set_approval(
 
 /// Marks a transaction reversed; `Ok(false)` if it already was.
 pub fn mark_reversed(tx: &mut Tx<'_>, id: i64) -> Result<bool, StoreError> {
-    Ok(sql(tx).execute(
+    Ok(sql(tx).execute_keeping_answers(
         "UPDATE transactions SET reversed = 1 WHERE id = ?1 AND reversed = 0",
         &[&id],
     )? == 1)
