@@ -9,7 +9,8 @@
 # runs 7-12, after PostgreSQL's five custom plans), custom and generic.
 # "old" is the single statement the SQLite side still runs (an IN list of
 # days, or of terminals); "new" the per-day / per-terminal branches
-# crates/mpos-store/src/ops/history.rs builds on PostgreSQL.
+# crates/mpos-store/src/ops/history.rs builds on PostgreSQL, or, for a
+# reader's page, one range of its index (transactions_by_device).
 # Usage: scripts/bench-pg-history.sh   (about 3 minutes, mostly seeding)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -92,6 +93,10 @@ def old_page(days, skip, limit, device=None, vts=None):
 
 def new_page(days, skip, limit, device=None, vts=None):
     p = Params(); branches = []
+    if device:  # one range of the reader's index over the window's days
+        c = where(p, lambda p: f"business_day BETWEEN {p(repr(days[-1]))} AND {p(repr(days[0]))}", device, vts)
+        return (f"SELECT {COLS} FROM transactions WHERE {c} AND mti = '0200' "
+                f"ORDER BY business_day DESC, id DESC LIMIT {limit} OFFSET {skip}", p.args)
     for i, day in enumerate(days):
         c = where(p, lambda p: f"business_day = {p(repr(day))}", device, vts)
         branches.append(f"(SELECT {STORED} FROM transactions WHERE {c} AND mti = '0200' "

@@ -479,19 +479,18 @@ fn open_sqlite(path: &Path, options: &StoreOptions) -> Result<Connections, Store
 fn open_postgres(url: &PostgresUrl, options: &StoreOptions) -> Result<Connections, StoreError> {
     let mut conn = PgConn::connect(url)?;
     migrations::migrate_postgres(&mut conn)?;
-    let mut writers = vec![WriterConn::Postgres(Box::new(pg::Reconnecting::new(
-        url, conn,
-    )))];
+    let writer = |conn| {
+        pg::Reconnecting::new(url, conn, pg::Role::Writer)
+            .map(|writer| WriterConn::Postgres(Box::new(writer)))
+    };
+    let mut writers = vec![writer(conn)?];
     for _ in 1..options.writers.max(1) {
-        let conn = PgConn::connect(url)?;
-        writers.push(WriterConn::Postgres(Box::new(pg::Reconnecting::new(
-            url, conn,
-        ))));
+        writers.push(writer(PgConn::connect(url)?)?);
     }
     let readers = (0..options.readers.max(1))
-        .map(|_| PgConn::connect(url).map(|conn| ReaderConn::postgres(url, conn)))
+        .map(|_| PgConn::connect(url).and_then(|conn| ReaderConn::postgres(url, conn)))
         .collect::<Result<Vec<_>, _>>()?;
-    let poll = ReaderConn::postgres(url, PgConn::connect(url)?);
+    let poll = ReaderConn::postgres(url, PgConn::connect(url)?)?;
     Ok((writers, readers, poll))
 }
 

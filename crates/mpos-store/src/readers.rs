@@ -6,7 +6,7 @@
 //! when next lent, so reads come back with the server.
 
 use crate::error::StoreError;
-use crate::pg::{PgConn, PostgresUrl, Reconnecting};
+use crate::pg::{PgConn, PostgresUrl, Reconnecting, Role};
 use crate::unit::Reader;
 use crossbeam_channel::{Receiver, Sender};
 use rusqlite::Connection;
@@ -21,8 +21,12 @@ pub(crate) enum ReaderConn {
 
 impl ReaderConn {
     /// A reader on a PostgreSQL connection made already.
-    pub(crate) fn postgres(url: &PostgresUrl, conn: PgConn) -> Self {
-        ReaderConn::Postgres(Box::new(Reconnecting::new(url, conn)))
+    pub(crate) fn postgres(url: &PostgresUrl, conn: PgConn) -> Result<Self, StoreError> {
+        Ok(ReaderConn::Postgres(Box::new(Reconnecting::new(
+            url,
+            conn,
+            Role::Reader,
+        )?)))
     }
 
     /// Runs `read` on this connection (reconnecting first if it was lost).

@@ -55,6 +55,15 @@ impl HistoryFilter {
         self.clause_with(&condition, days.iter().map(String::as_str).collect())
     }
 
+    /// The clause over the range from the oldest to the newest of `days`
+    /// (newest first, as a [`DayWindow`] holds them): the same rows as
+    /// [`HistoryFilter::clause_on`], since the days between them without
+    /// one of the filter's rows add none.
+    fn clause_spanning<'a>(&'a self, days: &'a [String]) -> Option<(String, Vec<&'a str>)> {
+        let (newest, oldest) = (days.first()?, days.last()?);
+        self.clause_with("business_day BETWEEN ? AND ?", vec![oldest, newest])
+    }
+
     /// The clause over the one day `day` (within the filter's period).
     fn clause_on_day<'a>(&'a self, day: &'a str) -> Option<(String, Vec<&'a str>)> {
         self.clause_with("business_day = ?", vec![day])
@@ -241,7 +250,7 @@ pub fn transactions_page(
         Dialect::Sqlite => filter
             .clause_on(&window.days)
             .map(|(clause, values)| (page_sql(&clause, limit, window.skip), values)),
-        Dialect::Postgres => page_sql_by_day(filter, &window, limit),
+        Dialect::Postgres => postgres_page(filter, &window, limit),
     };
     let Some((statement, values)) = page else {
         return Ok(Vec::new());
@@ -255,6 +264,23 @@ fn page_sql(clause: &str, limit: u64, skip: u64) -> String {
         "SELECT {ROW_COLUMNS} FROM transactions WHERE {clause} AND mti = '0200'
          ORDER BY business_day DESC, id DESC LIMIT {limit} OFFSET {skip}"
     )
+}
+
+/// A page's statement on PostgreSQL, and its parameters. A reader's page
+/// is one backward range of its own index (`transactions_by_device`) over
+/// the window's days: the reader's rows only, however few of the
+/// merchant's they are. Any other, [`page_sql_by_day`].
+fn postgres_page<'a>(
+    filter: &'a HistoryFilter,
+    window: &'a DayWindow,
+    limit: u64,
+) -> Option<(String, Vec<&'a str>)> {
+    if filter.device_serial.is_none() {
+        return page_sql_by_day(filter, window, limit);
+    }
+    filter
+        .clause_spanning(&window.days)
+        .map(|(clause, values)| (page_sql(&clause, limit, window.skip), values))
 }
 
 /// A page's statement on PostgreSQL, and its parameters: one branch per day
@@ -685,7 +711,8 @@ mod tests {
                 !filtered || (cond.contains("device_serial") && cond.contains("vt_id"))
             };
             // A page: one branch per day, each a backward range of the
-            // history index on its day, whatever the window.
+            // history index on its day, whatever the window; filtered by
+            // reader, one range of the reader's index over the window.
             for days in [
                 vec!["2026-11-20".to_owned()],
                 vec![
@@ -695,41 +722,44 @@ mod tests {
                 ],
             ] {
                 let window = DayWindow { days, skip: 10 };
-                let (sql, values) = page_sql_by_day(f, &window, 50).unwrap();
+                let (sql, values) = postgres_page(f, &window, 50).unwrap();
                 let page = postgres_plan(&mut pg, &sql, &literals(&values));
                 let scans: Vec<&str> = page
                     .lines()
                     .filter(|line| line.contains(" Scan") && !line.contains("Subquery Scan"))
                     .collect();
-                assert_eq!(scans.len(), window.days.len(), "{page}");
-                for scan in scans {
-                    assert!(
-                        scan.contains("Index Scan Backward using transactions_history_filters")
-                            || (filtered
-                                && scan.contains("Index Scan using transactions_history_filters")),
-                        "{page}"
-                    );
-                }
                 let conds: Vec<&str> = page
                     .lines()
                     .filter(|line| line.contains("Index Cond"))
                     .collect();
-                assert_eq!(conds.len(), window.days.len(), "{page}");
-                for cond in conds {
-                    assert!(cond.contains("(business_day = $"), "one day each: {page}");
-                }
-                assert!(in_index(&page), "{page}");
-                assert!(!page.contains("Filter"), "{page}");
-                if !filtered {
+                if filtered {
+                    assert_eq!(scans.len(), 1, "{page}");
+                    assert!(scans[0].contains("using transactions_by_device"), "{page}");
+                    assert!(conds[0].contains("(business_day >= $"), "{page}");
+                } else {
+                    assert_eq!(scans.len(), window.days.len(), "{page}");
+                    for scan in scans {
+                        assert!(
+                            scan.contains("Index Scan Backward using transactions_history_filters"),
+                            "{page}"
+                        );
+                    }
+                    assert_eq!(conds.len(), window.days.len(), "{page}");
+                    for cond in conds {
+                        assert!(cond.contains("(business_day = $"), "one day each: {page}");
+                    }
                     assert!(
                         page.matches("Sort  (").count() <= 1,
                         "each day read newest first, the days at most put in order: {page}"
                     );
                 }
+                assert!(in_index(&page), "{page}");
+                assert!(!page.contains("Filter"), "{page}");
             }
 
             // A chunk: one backward range of the history index per
-            // terminal (one in all unless several are asked for).
+            // terminal (one in all unless several are asked for), or of
+            // the reader's index when it is filtered by reader.
             let parts = chunk_parts(f, Dialect::Postgres);
             let clauses: Vec<_> = parts.iter().map(|p| p.clause().unwrap()).collect();
             for resume in ["", RESUME] {
@@ -746,9 +776,14 @@ mod tests {
                     .filter(|line| line.contains(" Scan") && !line.contains("Subquery Scan"))
                     .collect();
                 assert_eq!(scans.len(), if filtered { 2 } else { 1 }, "{plan}");
+                let index = if filtered {
+                    "transactions_by_device"
+                } else {
+                    "transactions_history_filters"
+                };
                 for scan in scans {
                     assert!(
-                        scan.contains("Index Scan Backward using transactions_history_filters"),
+                        scan.contains(&format!("Index Scan Backward using {index}")),
                         "{plan}"
                     );
                 }
