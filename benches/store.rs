@@ -10,6 +10,7 @@
 //! `scripts/install-test-deps.sh`).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use mpos_store::ops::transactions::{self, Kind, NewTransaction};
 use mpos_store::testing::rusqlite::{Connection, params};
 use mpos_store::{Store, StoreError, StoreOptions, Synchronous};
 use mpos_testkit::provision::Provision;
@@ -53,30 +54,42 @@ fn serial(n: u64, devices: u64) -> String {
     format!("LOAD-{:04}", n % devices + 1)
 }
 
-/// The same row through the store's own statements, on either backend,
-/// from reader `device`.
+/// The same row through the store's typed insert, on either backend, from
+/// reader `device`: what the host's writes run (on PostgreSQL, deferred and
+/// inserted with the rest of its batch, `mpos_store::deferred`).
 fn insert_purchase_any(
     tx: &mut mpos_store::Tx<'_>,
     n: u64,
     device: &str,
 ) -> Result<i64, StoreError> {
-    let (stan, time, rrn) = (
-        format!("{:06}", n % 1_000_000),
-        format!("{:010}", n / 1_000_000),
-        format!("{n:012}"),
-    );
-    let (hash, response) = ([0xA5u8; 32], [0x30u8; 120]);
-    tx.sql_for_tests().query_one(
-        "INSERT INTO transactions (mti, kind, device_serial, merchant_id, vt_id, stan,
-             transmission_time, local_time, local_date, pos_entry_mode, processing_code,
-             amount_minor, currency, masked_pan, pan_hash, rrn, auth_code, response_code,
-             business_day, received_at, fingerprint, response)
-         VALUES ('0200', 'purchase', ?6, 'MTBLOAD00000001', '90000001', ?1,
-             ?2, '093000', '1125', '071', '000000', 12550, 933, '427655******1234', ?3, ?4,
-             'A1B2C3', '00', '2026-11-25', 1764063000000, ?3, ?5)
-         RETURNING id",
-        &[&stan, &time, &&hash[..], &rrn, &&response[..], &device],
-        |row| row.get(0),
+    transactions::insert(
+        tx,
+        &NewTransaction {
+            kind: Kind::Purchase,
+            device_serial: device.to_owned(),
+            merchant_id: "MTBLOAD00000001".into(),
+            vt_id: "90000001".into(),
+            stan: format!("{:06}", n % 1_000_000),
+            transmission_time: format!("{:010}", n / 1_000_000),
+            local_time: Some("093000".into()),
+            local_date: Some("1125".into()),
+            pos_entry_mode: Some("071".into()),
+            processing_code: "000000".into(),
+            amount_minor: 12_550,
+            currency: 933,
+            masked_pan: Some("427655******1234".into()),
+            pan_hash: Some([0xA5; 32]),
+            rrn: Some(format!("{n:012}")),
+            auth_code: Some("A1B2C3".into()),
+            response_code: "00".into(),
+            business_day: "2026-11-25".into(),
+            received_at: 1_764_063_000_000,
+            original_id: None,
+            original_rrn: None,
+            original_data: None,
+            fingerprint: [0xA5; 32],
+            response: vec![0x30; 120],
+        },
     )
 }
 
