@@ -132,6 +132,9 @@ pub struct Store {
 
 struct Inner {
     location: Location,
+    /// This store's name among the hosts of a shared database
+    /// ([`ops::hosts`]).
+    instance: String,
     writer: Option<WriterHandle>,
     readers: Readers,
     directory: Arc<Directory>,
@@ -171,9 +174,14 @@ impl Store {
     /// PostgreSQL under an advisory lock, so hosts starting together apply
     /// them once), and starts the writer and the directory poller.
     pub fn open_at(location: &Location, options: &StoreOptions) -> Result<Store, StoreError> {
+        // This store's name among the hosts of a shared database.
+        let instance = ops::hosts::new_instance();
         let (writer_conns, reader_connections, poll_conn) = match location {
             Location::Sqlite(path) => open_sqlite(path, options)?,
-            Location::Postgres(url) => pg::off_the_runtime(|| open_postgres(url, options))?,
+            Location::Postgres(url) => {
+                let url = url.for_instance(&instance);
+                pg::off_the_runtime(|| open_postgres(&url, options))?
+            }
         };
         let readers = Readers::new(reader_connections);
 
@@ -227,6 +235,7 @@ impl Store {
         Ok(Store {
             inner: Arc::new(Inner {
                 location: location.clone(),
+                instance,
                 writer: Some(writer),
                 readers,
                 directory,
@@ -345,6 +354,14 @@ impl Store {
         read: impl FnOnce(&mut Reader<'_>) -> Result<T, StoreError> + Send,
     ) -> Result<T, StoreError> {
         self.inner.readers.with(read)
+    }
+
+    /// Whether other hosts serve from this store's database now: another
+    /// process's store has connections open to it (PostgreSQL). Always
+    /// `false` on SQLite, a store of this host's own.
+    pub fn other_hosts_serving(&self) -> Result<bool, StoreError> {
+        let instance = self.inner.instance.clone();
+        self.read(move |reader| ops::hosts::others_serving(reader, &instance))
     }
 
     /// Whether the store can commit, as the writer last saw it (readiness, metrics).

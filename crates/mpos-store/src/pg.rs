@@ -58,6 +58,8 @@ pub struct PostgresUrl(Arc<Parsed>);
 struct Parsed {
     config: Config,
     shown: String,
+    /// The store these connections are for ([`PostgresUrl::for_instance`]).
+    instance: Option<String>,
 }
 
 impl PostgresUrl {
@@ -81,18 +83,36 @@ impl PostgresUrl {
         config
             .keepalives(true)
             .keepalives_idle(Duration::from_secs(10));
-        if config.get_application_name().is_none() {
-            config.application_name("mpos");
-        }
+        config.application_name(APPLICATION);
         let shown = shown(&config);
-        Ok(PostgresUrl(Arc::new(Parsed { config, shown })))
+        Ok(PostgresUrl(Arc::new(Parsed {
+            config,
+            shown,
+            instance: None,
+        })))
     }
 
     /// The connection settings.
     pub(crate) fn config(&self) -> &Config {
         &self.0.config
     }
+
+    /// This URL for one store, one host's: its connections name themselves
+    /// `mpos <schema> <instance>` (`application_name`, in
+    /// `pg_stat_activity`), so that a host can tell whether others serve
+    /// from the same schema of the same database ([`crate::ops::hosts`]).
+    pub(crate) fn for_instance(&self, instance: &str) -> PostgresUrl {
+        PostgresUrl(Arc::new(Parsed {
+            config: self.0.config.clone(),
+            shown: self.0.shown.clone(),
+            instance: Some(instance.to_owned()),
+        }))
+    }
 }
+
+/// What every connection of the store calls itself on the server
+/// (followed by the store's instance, [`PostgresUrl::for_instance`]).
+pub(crate) const APPLICATION: &str = "mpos";
 
 /// `postgres://user@host:port/database`: what logs and errors may show.
 fn shown(config: &Config) -> String {
@@ -170,13 +190,23 @@ impl PgConn {
                 config.connect(connector).map_err(unreachable)?
             }
         };
-        Ok(PgConn {
+        let mut conn = PgConn {
             client,
             statements: HashMap::new(),
             listening: false,
             reserved: HashMap::new(),
             batch: crate::deferred::Batch::default(),
-        })
+        };
+        if let Some(instance) = &url.0.instance {
+            conn.client
+                .execute(
+                    "SELECT set_config('application_name',
+                         $1 || ' ' || coalesce(current_schema(), '-') || ' ' || $2, false)",
+                    &[&APPLICATION, instance],
+                )
+                .map_err(unreachable)?;
+        }
+        Ok(conn)
     }
 
     /// Sets the session up for `role`, on every connection the store keeps

@@ -17,9 +17,11 @@ use std::time::Duration;
 /// their index). In either mode: a row must not stay pending because the
 /// host was restarted in simulator mode. There the advices cannot be sent,
 /// so it also warns while any wait, until a start in upstream mode delivers
-/// them.
+/// them. While other hosts serve from the same database, rows younger than
+/// the link's timeout and its grace are left to their host, which may be
+/// waiting for them (`mpos_acquirer::upstream::recover`).
 pub(crate) fn recover(app: &App) -> Result<(), CliError> {
-    let recovered = mpos_acquirer::upstream::recover(&app.store)?;
+    let recovered = mpos_acquirer::upstream::recover(&app.store, app.config.upstream.timeout())?;
     if recovered > 0 {
         tracing::warn!(
             recovered,

@@ -140,7 +140,7 @@ const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// How long past the link's timeout a row may stay pending before it is
 /// given up: its forwarder has long had the processor's answer or its
 /// timeout, so only a failed commit leaves it pending this long.
-const SWEEP_GRACE: Duration = Duration::from_secs(30);
+pub(crate) const SWEEP_GRACE: Duration = Duration::from_secs(30);
 
 /// Gives up, as 91s with a reversal advice (68) each, the rows still
 /// pending long past the link's timeout: those whose outcome could not be
@@ -148,7 +148,7 @@ const SWEEP_GRACE: Duration = Duration::from_secs(30);
 /// start, and an approval the processor gave would stand unreversed while
 /// the device was told 96.
 pub async fn sweep(store: Store, upstream: Arc<Upstream>, mut shutdown: Shutdown) {
-    let age = upstream.link.timeout() + SWEEP_GRACE;
+    let age = super::give_up_after(upstream.link.timeout());
     let age_millis = i64::try_from(age.as_millis()).unwrap_or(i64::MAX);
     loop {
         pause(&mut shutdown, SWEEP_INTERVAL).await;

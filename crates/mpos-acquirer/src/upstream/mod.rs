@@ -135,6 +135,32 @@ impl Upstream {
 /// At start, before devices are accepted: every transaction a previous run
 /// left waiting on the processor becomes a 91, with a reversal advice
 /// (reason 68) queued for it. How many there were.
-pub fn recover(store: &Store) -> Result<usize, StoreError> {
-    store.write_blocking(|tx| ops::recover_pending(tx, mpos_store::ops::now_millis()))
+///
+/// While other hosts serve from the same database
+/// ([`Store::other_hosts_serving`]), only those received more than
+/// [`give_up_after`]`(link_timeout)` ago: a younger one may be a live
+/// host's, still waiting on the processor, and giving it up would turn
+/// that host's answer into a 91 and a needless reversal. If its host is in
+/// fact dead, the sweep of any host in upstream mode gives it up once it is
+/// that old ([`advices::sweep`]). Alone (SQLite, or the only host left),
+/// every pending row was a previous run's: all are given up at once.
+pub fn recover(store: &Store, link_timeout: Duration) -> Result<usize, StoreError> {
+    let others = store.other_hosts_serving()?;
+    let age = i64::try_from(give_up_after(link_timeout).as_millis()).unwrap_or(i64::MAX);
+    store.write_blocking(move |tx| {
+        let now = mpos_store::ops::now_millis();
+        if others {
+            ops::recover_pending_received_before(tx, now, now.saturating_sub(age))
+        } else {
+            ops::recover_pending(tx, now)
+        }
+    })
+}
+
+/// How long after its receipt a pending row may be given up as a 91 while
+/// other hosts may be waiting on the processor: the link's timeout and a
+/// grace, after which its forwarder has long had the processor's answer or
+/// its timeout, so only a failed commit (or a dead host) leaves it pending.
+pub fn give_up_after(link_timeout: Duration) -> Duration {
+    link_timeout + advices::SWEEP_GRACE
 }

@@ -11,6 +11,7 @@
 pub mod audit;
 pub mod devices;
 pub mod history;
+pub mod hosts;
 pub mod identity;
 pub mod login_attempts;
 pub mod merchants;
