@@ -356,6 +356,12 @@ impl Store {
         self.inner.readers.with(read)
     }
 
+    /// This store's name among the hosts of a shared database: a fresh
+    /// one each time a store is opened ([`ops::hosts`]).
+    pub fn instance(&self) -> &str {
+        &self.inner.instance
+    }
+
     /// Whether other hosts serve from this store's database now: another
     /// process's store has connections open to it (PostgreSQL). Always
     /// `false` on SQLite, a store of this host's own.

@@ -307,6 +307,13 @@ CREATE TABLE store_identity (
     r#"
 SELECT 1;
 "#,
+    // 11: which host took a reversal advice for its last try (its store's
+    // instance), so that several hosts running the queue leave a head
+    // another is trying to it. One SQLite file has one host; the column
+    // keeps the schemas alike.
+    r#"
+ALTER TABLE reversal_advices ADD COLUMN claimed_by TEXT;
+"#,
 ];
 
 /// The schema version this build writes.

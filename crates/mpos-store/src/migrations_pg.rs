@@ -408,6 +408,12 @@ CREATE TRIGGER daily_totals_on_insert AFTER INSERT ON transactions
 CREATE INDEX transactions_by_device
     ON transactions(merchant_id, device_serial, business_day, id, vt_id, mti);
 "#,
+    // 11: which host took a reversal advice for its last try, so that
+    // several hosts running the queue leave a head another is trying to
+    // it (`ops::upstream::step_queue`).
+    r#"
+ALTER TABLE reversal_advices ADD COLUMN claimed_by TEXT;
+"#,
 ];
 
 /// The key of the session-level advisory lock [`migrate`] holds, so that

@@ -59,6 +59,10 @@ fn message(advice: &Advice, acquirer_id: &str) -> Outgoing {
 /// try counted) together, so a busy queue costs one commit per advice.
 pub async fn run(store: Store, upstream: Arc<Upstream>, mut shutdown: Shutdown) {
     let mut acknowledged: Option<i64> = None;
+    // Another host running the queue leaves our head to us this long after
+    // our try: our repeat comes by then.
+    let lease = upstream.link.timeout() + upstream.saf_retry;
+    let lease_millis = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
     loop {
         if shutdown.is_started() && acknowledged.is_none() {
             return;
@@ -74,8 +78,15 @@ pub async fn run(store: Store, upstream: Arc<Upstream>, mut shutdown: Shutdown) 
             continue;
         }
         let (ack, claim) = (acknowledged.take(), reservation.is_some());
+        let (instance, lease_millis) = (store.instance().to_owned(), lease_millis);
         let step = store
-            .write(move |tx| ops::step_queue(tx, ack, claim, mpos_store::ops::now_millis()))
+            .write(move |tx| {
+                let claimant = claim.then_some(ops::Claimant {
+                    instance: &instance,
+                    lease_millis,
+                });
+                ops::step_queue(tx, ack, claimant, mpos_store::ops::now_millis())
+            })
             .await;
         let (head, len) = match step {
             Ok(step) => step,

@@ -10,6 +10,7 @@
 //! its purchase's refundable amount (`transactions::find_refund_target`).
 
 use crate::error::StoreError;
+use crate::sql::{Dialect, Statements};
 use crate::unit::{Db, Tx, sql};
 
 /// Why a reversal advice is sent (its DE 39).
@@ -201,16 +202,28 @@ pub struct Advice {
     pub link_stan: String,
     /// The original's DE 7 on the link.
     pub link_time: String,
+    /// The host that last took it for a try (its store's instance), if any.
+    pub claimed_by: Option<String>,
+    /// When that try was, Unix milliseconds.
+    pub last_try_at: Option<i64>,
 }
 
 /// The oldest advice not yet acknowledged.
 pub fn next_advice(db: &mut impl Db) -> Result<Option<Advice>, StoreError> {
-    sql(db).query_opt(
-        "SELECT a.id, a.transaction_id, a.reason, a.tries, t.processing_code,
-                t.amount_minor, t.currency, coalesce(t.rrn, ''), t.vt_id, t.merchant_id,
-                coalesce(t.upstream_stan, ''), coalesce(t.upstream_time, '')
-         FROM reversal_advices a JOIN transactions t ON t.id = a.transaction_id
-         WHERE a.acknowledged_at IS NULL ORDER BY a.id LIMIT 1",
+    head(&mut sql(db), "")
+}
+
+/// The queue's head; `lock` is appended to the statement (a row lock).
+fn head(sql: &mut Statements<'_>, lock: &str) -> Result<Option<Advice>, StoreError> {
+    sql.query_opt(
+        &format!(
+            "SELECT a.id, a.transaction_id, a.reason, a.tries, t.processing_code,
+                    t.amount_minor, t.currency, coalesce(t.rrn, ''), t.vt_id, t.merchant_id,
+                    coalesce(t.upstream_stan, ''), coalesce(t.upstream_time, ''),
+                    a.claimed_by, a.last_try_at
+             FROM reversal_advices a JOIN transactions t ON t.id = a.transaction_id
+             WHERE a.acknowledged_at IS NULL ORDER BY a.id LIMIT 1{lock}"
+        ),
         &[],
         |row| {
             Ok(Advice {
@@ -227,38 +240,89 @@ pub fn next_advice(db: &mut impl Db) -> Result<Option<Advice>, StoreError> {
                 merchant_id: row.get(9)?,
                 link_stan: row.get(10)?,
                 link_time: row.get(11)?,
+                claimed_by: row.get(12)?,
+                last_try_at: row.get(13)?,
             })
         },
     )
 }
 
+/// A host that would take the queue's head for a try.
+#[derive(Debug, Clone, Copy)]
+pub struct Claimant<'a> {
+    /// Its store's instance ([`crate::Store::instance`]).
+    pub instance: &'a str,
+    /// How long after another host's try that host keeps the head: its own
+    /// repeat comes by then (the link's timeout and the repeat interval),
+    /// so the processor does not get the same advice from two hosts.
+    pub lease_millis: i64,
+}
+
 /// One step of the advice queue, in one commit: advice `acknowledged` (the
-/// one just answered with a 0430, if any) leaves the queue, and when
-/// `claim` the head is taken for a try — its try counted before it is sent,
-/// so that after a crash the next one is a repeat (0421). The head as it
-/// was before this try (`tries` 0: send a 0420), and the queue's length.
+/// one just answered with a 0430, if any) leaves the queue, and `claim`'s
+/// host takes the head for a try — its try counted before it is sent, so
+/// that after a crash the next one is a repeat (0421) — unless another
+/// host took it less than the claimant's lease ago (on PostgreSQL the head
+/// is locked while this is decided, so two hosts never take it at once).
+/// The head as it was before this try (`tries` 0: send a 0420), and the
+/// queue's length.
 pub fn step_queue(
     tx: &mut Tx<'_>,
     acknowledged: Option<i64>,
-    claim: bool,
+    claim: Option<Claimant<'_>>,
     now_millis: i64,
 ) -> Result<(Option<Advice>, u64), StoreError> {
     if let Some(id) = acknowledged {
         advice_acknowledged(tx, id, now_millis)?;
     }
-    let head = if claim { next_advice(tx)? } else { None };
-    if let Some(advice) = &head {
-        advice_tried(tx, advice.id, now_millis)?;
-    }
+    let head = match claim {
+        Some(claimant) => claim_head(tx, claimant, now_millis)?,
+        None => None,
+    };
     Ok((head, queue_len(tx)?))
 }
 
-/// Advice `id` is about to be sent (again): counted before it goes, so a
-/// crash meanwhile makes the next try a repeat (0421).
-pub fn advice_tried(tx: &mut Tx<'_>, id: i64, now_millis: i64) -> Result<(), StoreError> {
+/// The head for `claimant`'s try, counted as tried by it; `None` if the
+/// queue is empty or another host holds the head.
+fn claim_head(
+    tx: &mut Tx<'_>,
+    claimant: Claimant<'_>,
+    now_millis: i64,
+) -> Result<Option<Advice>, StoreError> {
+    let mut sql = sql(tx);
+    let lock = match sql.dialect() {
+        Dialect::Postgres => " FOR UPDATE OF a",
+        Dialect::Sqlite => "",
+    };
+    let Some(advice) = head(&mut sql, lock)? else {
+        return Ok(None);
+    };
+    let held_by_another = advice
+        .claimed_by
+        .as_deref()
+        .is_some_and(|host| host != claimant.instance)
+        && advice
+            .last_try_at
+            .is_some_and(|at| now_millis.saturating_sub(at) < claimant.lease_millis);
+    if held_by_another {
+        return Ok(None);
+    }
+    advice_tried(tx, advice.id, now_millis, claimant.instance)?;
+    Ok(Some(advice))
+}
+
+/// Advice `id` is about to be sent (again) by host `instance`: counted
+/// before it goes, so a crash meanwhile makes the next try a repeat (0421).
+pub fn advice_tried(
+    tx: &mut Tx<'_>,
+    id: i64,
+    now_millis: i64,
+    instance: &str,
+) -> Result<(), StoreError> {
     sql(tx).execute(
-        "UPDATE reversal_advices SET tries = tries + 1, last_try_at = ?2 WHERE id = ?1",
-        &[&id, &now_millis],
+        "UPDATE reversal_advices SET tries = tries + 1, last_try_at = ?2, claimed_by = ?3
+         WHERE id = ?1",
+        &[&id, &now_millis, &instance],
     )?;
     Ok(())
 }
@@ -386,7 +450,7 @@ mod tests {
                 response: b"\x91".to_vec()
             })
         );
-        advice_tried(&mut db.tx(), first.id, 7).unwrap();
+        advice_tried(&mut db.tx(), first.id, 7, "A").unwrap();
         assert_eq!(
             next_advice(&mut db.tx()).unwrap().unwrap().tries,
             1,
@@ -442,24 +506,78 @@ mod tests {
         let mut db = db();
         mark_both_pending(&mut db);
         recover_pending(&mut db.tx(), 5).unwrap();
+        let host = Some(Claimant {
+            instance: "A",
+            lease_millis: 1_000,
+        });
         // Not claiming (the link is down): nothing taken, nothing counted.
-        assert_eq!(step_queue(&mut db.tx(), None, false, 6).unwrap(), (None, 2));
-        let (first, len) = step_queue(&mut db.tx(), None, true, 6).unwrap();
+        assert_eq!(step_queue(&mut db.tx(), None, None, 6).unwrap(), (None, 2));
+        let (first, len) = step_queue(&mut db.tx(), None, host, 6).unwrap();
         let first = first.unwrap();
         assert_eq!((first.transaction_id, first.tries, len), (1, 0, 2));
         // Not acknowledged: the same one again, now a repeat.
-        let (again, _) = step_queue(&mut db.tx(), None, true, 7).unwrap();
+        let (again, _) = step_queue(&mut db.tx(), None, host, 7).unwrap();
         assert_eq!(
             (again.as_ref().unwrap().id, again.unwrap().tries),
             (first.id, 1)
         );
         // Acknowledged: the next one, a first try.
-        let (next, len) = step_queue(&mut db.tx(), Some(first.id), true, 8).unwrap();
+        let (next, len) = step_queue(&mut db.tx(), Some(first.id), host, 8).unwrap();
         let next = next.unwrap();
         assert_eq!((next.transaction_id, next.tries, len), (2, 0, 1));
         assert_eq!(
-            step_queue(&mut db.tx(), Some(next.id), true, 9).unwrap(),
+            step_queue(&mut db.tx(), Some(next.id), host, 9).unwrap(),
             (None, 0)
+        );
+    }
+
+    #[test]
+    fn a_head_another_host_is_trying_is_left_to_it_until_its_lease_ends() {
+        let mut db = db();
+        mark_both_pending(&mut db);
+        recover_pending(&mut db.tx(), 5).unwrap();
+        let (a, b) = (
+            Some(Claimant {
+                instance: "A",
+                lease_millis: 1_000,
+            }),
+            Some(Claimant {
+                instance: "B",
+                lease_millis: 1_000,
+            }),
+        );
+        let tries =
+            |step: (Option<Advice>, u64)| step.0.map(|head| (head.transaction_id, head.tries));
+        assert_eq!(
+            tries(step_queue(&mut db.tx(), None, a, 10).unwrap()),
+            Some((1, 0))
+        );
+        // B would send A's advice again while A waits for its answer: no.
+        assert_eq!(tries(step_queue(&mut db.tx(), None, b, 11).unwrap()), None);
+        // A repeats its own when it will.
+        assert_eq!(
+            tries(step_queue(&mut db.tx(), None, a, 12).unwrap()),
+            Some((1, 1))
+        );
+        // A lease later, A is taken for gone: B repeats it.
+        assert_eq!(
+            tries(step_queue(&mut db.tx(), None, b, 1_011).unwrap()),
+            None
+        );
+        assert_eq!(
+            tries(step_queue(&mut db.tx(), None, b, 1_012).unwrap()),
+            Some((1, 2))
+        );
+        // B's now: A waits in turn, and the next one follows the 0430.
+        assert_eq!(
+            tries(step_queue(&mut db.tx(), None, a, 1_013).unwrap()),
+            None
+        );
+        let head = next_advice(&mut db.tx()).unwrap().unwrap();
+        assert_eq!(head.claimed_by.as_deref(), Some("B"));
+        assert_eq!(
+            tries(step_queue(&mut db.tx(), Some(head.id), a, 1_014).unwrap()),
+            Some((2, 0))
         );
     }
 
