@@ -536,43 +536,32 @@ mod tests {
         let mut db = db();
         mark_both_pending(&mut db);
         recover_pending(&mut db.tx(), 5).unwrap();
-        let (a, b) = (
+        let host = |instance| {
             Some(Claimant {
-                instance: "A",
+                instance,
                 lease_millis: 1_000,
-            }),
-            Some(Claimant {
-                instance: "B",
-                lease_millis: 1_000,
-            }),
-        );
+            })
+        };
+        let (a, b) = (host("A"), host("B"));
         let tries =
             |step: (Option<Advice>, u64)| step.0.map(|head| (head.transaction_id, head.tries));
-        assert_eq!(
-            tries(step_queue(&mut db.tx(), None, a, 10).unwrap()),
-            Some((1, 0))
-        );
-        // B would send A's advice again while A waits for its answer: no.
-        assert_eq!(tries(step_queue(&mut db.tx(), None, b, 11).unwrap()), None);
-        // A repeats its own when it will.
-        assert_eq!(
-            tries(step_queue(&mut db.tx(), None, a, 12).unwrap()),
-            Some((1, 1))
-        );
-        // A lease later, A is taken for gone: B repeats it.
-        assert_eq!(
-            tries(step_queue(&mut db.tx(), None, b, 1_011).unwrap()),
-            None
-        );
-        assert_eq!(
-            tries(step_queue(&mut db.tx(), None, b, 1_012).unwrap()),
-            Some((1, 2))
-        );
-        // B's now: A waits in turn, and the next one follows the 0430.
-        assert_eq!(
-            tries(step_queue(&mut db.tx(), None, a, 1_013).unwrap()),
-            None
-        );
+        for (host, now, expected, why) in [
+            (a, 10, Some((1, 0)), "A takes the head"),
+            (
+                b,
+                11,
+                None,
+                "B would send A's advice again while A waits: no",
+            ),
+            (a, 12, Some((1, 1)), "A repeats its own when it will"),
+            (b, 1_011, None, "still within A's lease"),
+            (b, 1_012, Some((1, 2)), "a lease later A is taken for gone"),
+            (a, 1_013, None, "B's now: A waits in turn"),
+        ] {
+            let step = step_queue(&mut db.tx(), None, host, now).unwrap();
+            assert_eq!(tries(step), expected, "{why}");
+        }
+        // The next one follows the 0430.
         let head = next_advice(&mut db.tx()).unwrap().unwrap();
         assert_eq!(head.claimed_by.as_deref(), Some("B"));
         assert_eq!(
