@@ -115,18 +115,7 @@ fn postgres(c: &mut Criterion) {
     group
         .sample_size(10)
         .measurement_time(Duration::from_secs(10));
-    for in_flight in [256u64, 4096] {
-        group.throughput(Throughput::Elements(in_flight));
-        group.bench_with_input(
-            BenchmarkId::new("group commit", in_flight),
-            &in_flight,
-            |b, &n| {
-                b.iter_custom(|iterations| {
-                    durable_batches(&store, &runtime, &next, iterations, n, DEVICES)
-                })
-            },
-        );
-    }
+    group_commit(&mut group, &store, &runtime, &next, DEVICES);
     group.finish();
     drop(store);
     drop(cluster);
@@ -148,18 +137,7 @@ fn writers(c: &mut Criterion) {
     store
         .write_blocking(|tx| provision().insert(tx))
         .expect("provision");
-    for in_flight in [256u64, 4096] {
-        group.throughput(Throughput::Elements(in_flight));
-        group.bench_with_input(
-            BenchmarkId::new("group commit", in_flight),
-            &in_flight,
-            |b, &n| {
-                b.iter_custom(|iterations| {
-                    durable_batches(&store, &runtime, &next, iterations, n, 1)
-                })
-            },
-        );
-    }
+    group_commit(&mut group, &store, &runtime, &next, 1);
 
     // One commit per insert: what a naive writer does.
     let conn = Connection::open(dir.path().join("single.db")).expect("open");
@@ -238,6 +216,29 @@ fn history_index(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+/// The "group commit" benchmarks of `group` on `store`: 256 and 4,096
+/// inserts in flight, from `devices` readers.
+fn group_commit(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    store: &Store,
+    runtime: &tokio::runtime::Runtime,
+    next: &AtomicU64,
+    devices: u64,
+) {
+    for in_flight in [256u64, 4096] {
+        group.throughput(Throughput::Elements(in_flight));
+        group.bench_with_input(
+            BenchmarkId::new("group commit", in_flight),
+            &in_flight,
+            |b, &n| {
+                b.iter_custom(|iterations| {
+                    durable_batches(store, runtime, next, iterations, n, devices)
+                })
+            },
+        );
+    }
 }
 
 /// Time for `iterations` batches of `in_flight` inserts handed to the
